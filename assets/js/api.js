@@ -1,0 +1,61 @@
+/* todo-connect browser API client: every call carries a fresh Connect context token. */
+(function () {
+  "use strict";
+
+  /** Resolves with the AP object once the Connect JavaScript has loaded (or a host provided it). */
+  function whenAP() {
+    return new Promise(function (resolve, reject) {
+      var waited = 0;
+      (function poll() {
+        if (window.AP && window.AP.context) { resolve(window.AP); return; }
+        waited += 50;
+        if (waited > 10000) { reject(new Error("Confluence did not load this app. Reload the page.")); return; }
+        setTimeout(poll, 50);
+      })();
+    });
+  }
+
+  function token(AP) {
+    return new Promise(function (resolve, reject) {
+      var result = AP.context.getToken(function (t) { resolve(t); });
+      if (result && typeof result.then === "function") { result.then(resolve, reject); }
+    });
+  }
+
+  function messageFor(status, body) {
+    if (status === 401) { return "Your session expired. Reload the page to continue."; }
+    if (status === 404) { return "That task no longer exists."; }
+    if (status === 413) { return "That is too long."; }
+    if (body && body.error) { return body.error; }
+    return "Something went wrong (" + status + "). Please try again.";
+  }
+
+  /** Calls our JSON API; resolves with the parsed body (or null for 204). */
+  function request(method, path, body) {
+    return whenAP().then(token).then(function (jwt) {
+      var init = { method: method, headers: { "Authorization": "JWT " + jwt, "Accept": "application/json" } };
+      if (body !== undefined) {
+        init.headers["Content-Type"] = "application/json";
+        init.body = JSON.stringify(body);
+      }
+      return fetch(path, init);
+    }).then(function (response) {
+      if (response.status === 204) { return null; }
+      return response.json().catch(function () { return null; }).then(function (data) {
+        if (!response.ok) { throw new Error(messageFor(response.status, data)); }
+        return data;
+      });
+    }, function (err) {
+      throw new Error(err && err.message ? err.message : "The network is unavailable. Please try again.");
+    });
+  }
+
+  function showMessage(text, kind) {
+    var box = document.getElementById("message");
+    if (!box) { return; }
+    box.textContent = text || "";
+    box.className = "message " + (kind || "error") + (text ? "" : " hidden");
+  }
+
+  window.TodoApi = { request: request, whenAP: whenAP, showMessage: showMessage };
+})();

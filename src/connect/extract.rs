@@ -1,0 +1,253 @@
+//! The extractor handlers declare to get a verified Connect context: the installation
+//! (`current_jwt_auth`) and the user (`current_jwt_user`).
+//!
+//! Checks, in order: one token at most (header, `jwt` query parameter, or the `jwt` field of a
+//! form POST; two different ones are refused); a size cap; `alg` exactly HS256; `iss` an
+//! installed (and, except on lifecycle routes, enabled) site; the signature with its secret;
+//! `exp`; and `qsh`, which is never skipped: equal to the request's hash, or `context-qsh` on
+//! routes that declare they accept browser context tokens.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use actix_web::dev::Payload;
+use actix_web::http::{Method, header};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
+use futures_util::future::LocalBoxFuture;
+
+use super::installations::{self, Installation};
+use super::jwt::{self, TokenError};
+use super::{Connect, qsh};
+use crate::error::{AppError, HtmlError};
+
+/// A form body larger than this is not read for a `jwt` field.
+const MAX_FORM_BYTES: usize = 16 * 1024;
+
+/// What a route accepts and how it answers a refusal.
+pub trait RoutePolicy: 'static {
+    /// Whether `qsh: "context-qsh"` (browser context tokens) is accepted.
+    const ACCEPTS_CONTEXT_QSH: bool;
+    /// Whether a disabled installation may still call (the `enabled` callback must).
+    const ALLOWS_DISABLED: bool;
+    /// The error type the route answers with.
+    type Rejection: From<AppError> + ResponseError + 'static;
+}
+
+/// Pages Confluence shows in an iframe: computed qsh only, HTML errors.
+pub struct IframeRoute;
+/// The JSON API the browser calls: context tokens accepted, JSON errors.
+pub struct ApiRoute;
+/// `enabled` / `disabled` callbacks: computed qsh only, disabled sites allowed, JSON errors.
+pub struct LifecycleRoute;
+
+impl RoutePolicy for IframeRoute {
+    const ACCEPTS_CONTEXT_QSH: bool = false;
+    const ALLOWS_DISABLED: bool = false;
+    type Rejection = HtmlError;
+}
+
+impl RoutePolicy for ApiRoute {
+    const ACCEPTS_CONTEXT_QSH: bool = true;
+    const ALLOWS_DISABLED: bool = false;
+    type Rejection = AppError;
+}
+
+impl RoutePolicy for LifecycleRoute {
+    const ACCEPTS_CONTEXT_QSH: bool = false;
+    const ALLOWS_DISABLED: bool = true;
+    type Rejection = AppError;
+}
+
+/// A verified request: which site (`installation`) and which user (`account_id`) sent it.
+pub struct ConnectContext<P> {
+    pub installation: Arc<Installation>,
+    /// `None` for anonymous viewers.
+    pub account_id: Option<String>,
+    _policy: PhantomData<P>,
+}
+
+impl<P: RoutePolicy> FromRequest for ConnectContext<P> {
+    type Error = P::Rejection;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let form = take_form_body(&req, payload);
+        Box::pin(async move {
+            let connect = req
+                .app_data::<web::Data<Connect>>()
+                .cloned()
+                .ok_or_else(|| AppError::internal("Connect state not registered"))?;
+            let form_token = match form {
+                Some(body) => form_jwt(&body.await?),
+                None => None,
+            };
+            match verify::<P>(&req, &connect, form_token).await {
+                Ok(ctx) => Ok(ctx),
+                Err(Refusal::Token(reason)) => {
+                    log::debug!("refused {} {}: {reason}", req.method(), req.path());
+                    Err(connect.unauthorized().into())
+                }
+                Err(Refusal::Error(err)) => Err(err.into()),
+            }
+        })
+    }
+}
+
+enum Refusal {
+    Token(TokenError),
+    Error(AppError),
+}
+
+impl From<TokenError> for Refusal {
+    fn from(err: TokenError) -> Self {
+        Self::Token(err)
+    }
+}
+
+impl From<AppError> for Refusal {
+    fn from(err: AppError) -> Self {
+        Self::Error(err)
+    }
+}
+
+async fn verify<P: RoutePolicy>(
+    req: &HttpRequest,
+    connect: &Connect,
+    form_token: Option<String>,
+) -> Result<ConnectContext<P>, Refusal> {
+    let token = single_token(req, form_token)?;
+    let header = jwt::algorithm(&token)?;
+    if header.alg != jsonwebtoken::Algorithm::HS256 {
+        return Err(TokenError::WrongAlgorithm(format!("{:?}", header.alg)).into());
+    }
+    let issuer = jwt::unverified_issuer(&token)?;
+    let installation = connect
+        .installation(&issuer)
+        .await?
+        .filter(|i| i.enabled || P::ALLOWS_DISABLED)
+        .ok_or(TokenError::UnknownIssuer)?;
+    let claims = jwt::verify_hs256(&token, &installation.decoding_key)?;
+    match claims.qsh.as_deref() {
+        None => return Err(TokenError::MissingQsh.into()),
+        Some(qsh::CONTEXT_QSH) if P::ACCEPTS_CONTEXT_QSH => {}
+        Some(qsh::CONTEXT_QSH) => return Err(TokenError::ContextQshNotAllowed.into()),
+        Some(claimed) => {
+            let expected = qsh::qsh(
+                req.method().as_str(),
+                req.path(),
+                req.query_string(),
+                connect.settings.base_path(),
+            );
+            if claimed != expected {
+                return Err(TokenError::QshMismatch.into());
+            }
+        }
+    }
+    let account_id = claims.account_id().map(str::to_string);
+    if let Some(account) = &account_id {
+        record_user(connect, installation.id, account).await;
+    }
+    Ok(ConnectContext {
+        installation,
+        account_id,
+        _policy: PhantomData,
+    })
+}
+
+/// The one token of the request; a header and a parameter that disagree are refused.
+fn single_token(req: &HttpRequest, form_token: Option<String>) -> Result<String, TokenError> {
+    let from_header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|value| {
+            value
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("JWT "))
+                .map(|t| t.trim().to_string())
+                .ok_or(TokenError::Malformed)
+        })
+        .transpose()?;
+    let from_query = query_jwt(req.query_string());
+    let mut found: Option<String> = None;
+    for token in [from_header, from_query, form_token].into_iter().flatten() {
+        if token.len() > jwt::MAX_TOKEN_LEN {
+            return Err(TokenError::TooLarge);
+        }
+        match &found {
+            Some(existing) if *existing != token => return Err(TokenError::Malformed),
+            _ => found = Some(token),
+        }
+    }
+    found.ok_or(TokenError::Malformed)
+}
+
+fn query_jwt(query: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let value = pair.strip_prefix("jwt=")?;
+        Some(
+            percent_encoding::percent_decode_str(&value.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned(),
+        )
+    })
+}
+
+fn form_jwt(body: &[u8]) -> Option<String> {
+    query_jwt(std::str::from_utf8(body).ok()?)
+}
+
+/// For a urlencoded form POST, reads the body (capped) and puts it back for the handler.
+fn take_form_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> Option<LocalBoxFuture<'static, Result<web::Bytes, AppError>>> {
+    let is_form =
+        req.method() == Method::POST && req.content_type() == "application/x-www-form-urlencoded";
+    if !is_form {
+        return None;
+    }
+    let taken = payload.take();
+    let (sender, replacement) = actix_http::h1::Payload::create(true);
+    *payload = Payload::from(replacement);
+    Some(Box::pin(async move {
+        let mut sender = sender;
+        let mut taken = taken;
+        let mut body = web::BytesMut::new();
+        use futures_util::StreamExt;
+        while let Some(chunk) = taken.next().await {
+            let chunk =
+                chunk.map_err(|_| AppError::bad_request("could not read the request body"))?;
+            if body.len() + chunk.len() > MAX_FORM_BYTES {
+                return Err(AppError::PayloadTooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let body = body.freeze();
+        sender.feed_data(body.clone());
+        sender.feed_eof();
+        Ok(body)
+    }))
+}
+
+/// Writes the user to `jwt_users` at most once per window; a failure is logged, not fatal.
+async fn record_user(connect: &Connect, installation_id: i64, account_id: &str) {
+    if !connect
+        .seen_users
+        .should_record(installation_id, account_id)
+    {
+        return;
+    }
+    let pool = connect.pool.clone();
+    let account = account_id.to_string();
+    let written = web::block(move || -> crate::error::Result<()> {
+        let conn = pool.get()?;
+        installations::record_user(&conn, installation_id, &account, &crate::db::now_rfc3339())?;
+        Ok(())
+    })
+    .await;
+    if !matches!(written, Ok(Ok(()))) {
+        log::warn!("could not record a user of installation {installation_id}");
+    }
+}

@@ -1,0 +1,245 @@
+//! Installations (`jwt_tokens`) and the accounts seen per installation (`jwt_users`): SQL and an
+//! in-memory cache so a verified request reads no database row for its installation.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::DecodingKey;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::jwt::Secret;
+
+/// One active installation of the app on a site, as the request path needs it.
+#[derive(Clone)]
+pub struct Installation {
+    pub id: i64,
+    pub client_key: String,
+    pub base_url: String,
+    pub display_url: Option<String>,
+    pub product_type: String,
+    pub oauth_client_id: Option<String>,
+    pub enabled: bool,
+    pub shared_secret: Secret,
+    /// The HMAC key built once from the secret, not on every request.
+    pub decoding_key: DecodingKey,
+}
+
+impl std::fmt::Debug for Installation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Installation")
+            .field("id", &self.id)
+            .field("client_key", &self.client_key)
+            .field("base_url", &self.base_url)
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What an `installed` callback tells us about a site.
+#[derive(Debug, Clone)]
+pub struct NewInstallation {
+    pub client_key: String,
+    pub shared_secret: Secret,
+    pub base_url: String,
+    pub display_url: Option<String>,
+    pub product_type: String,
+    pub description: Option<String>,
+    pub oauth_client_id: Option<String>,
+    pub server_version: Option<String>,
+    pub plugins_version: Option<String>,
+    pub sen: Option<String>,
+    pub installation_id: Option<String>,
+}
+
+/// Loads the installed installation (enabled or not) for a client key; `None` when unknown
+/// or uninstalled.
+pub fn find_installed(
+    conn: &Connection,
+    addon_key: &str,
+    client_key: &str,
+) -> rusqlite::Result<Option<Installation>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, client_key, base_url, display_url, product_type, oauth_client_id, enabled, shared_secret
+         FROM jwt_tokens
+         WHERE addon_key = ?1 AND client_key = ?2 AND installed = 1 AND shared_secret IS NOT NULL",
+    )?;
+    stmt.query_row(params![addon_key, client_key], |row| {
+        let secret: String = row.get(7)?;
+        let decoding_key = DecodingKey::from_secret(secret.as_bytes())
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        Ok(Installation {
+            id: row.get(0)?,
+            client_key: row.get(1)?,
+            base_url: row.get(2)?,
+            display_url: row.get(3)?,
+            product_type: row.get(4)?,
+            oauth_client_id: row.get(5)?,
+            enabled: row.get(6)?,
+            shared_secret: Secret::new(secret),
+            decoding_key,
+        })
+    })
+    .optional()
+}
+
+/// Inserts or re-installs a site: the secret rotates, the row is installed and enabled again.
+/// Its tasks (kept across an uninstall) come back with it.
+pub fn upsert_installed(
+    conn: &Connection,
+    addon_key: &str,
+    new: &NewInstallation,
+    now: &str,
+) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "INSERT INTO jwt_tokens (addon_key, client_key, shared_secret, base_url, display_url, product_type,
+             description, oauth_client_id, server_version, plugins_version, sen, installation_id,
+             installed, enabled, installed_at, updated_at, uninstalled_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1, 1, ?13, ?13, NULL)
+         ON CONFLICT (addon_key, client_key) DO UPDATE SET
+             shared_secret = excluded.shared_secret, base_url = excluded.base_url,
+             display_url = excluded.display_url, product_type = excluded.product_type,
+             description = excluded.description, oauth_client_id = excluded.oauth_client_id,
+             server_version = excluded.server_version, plugins_version = excluded.plugins_version,
+             sen = excluded.sen, installation_id = COALESCE(excluded.installation_id, installation_id),
+             installed = 1, enabled = 1, installed_at = excluded.installed_at,
+             updated_at = excluded.updated_at, uninstalled_at = NULL
+         RETURNING id",
+        params![
+            addon_key, new.client_key, new.shared_secret.expose(), new.base_url, new.display_url,
+            new.product_type, new.description, new.oauth_client_id, new.server_version,
+            new.plugins_version, new.sen, new.installation_id, now
+        ],
+        |row| row.get(0),
+    )
+}
+
+/// Whether another site already holds this Forge installation id.
+pub fn installation_id_taken(
+    conn: &Connection,
+    addon_key: &str,
+    client_key: &str,
+    installation_id: &str,
+) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM jwt_tokens WHERE installation_id = ?1 AND NOT (addon_key = ?2 AND client_key = ?3))",
+        params![installation_id, addon_key, client_key],
+        |row| row.get(0),
+    )
+}
+
+/// Marks a site uninstalled and erases its secret; tasks are kept. Idempotent.
+pub fn mark_uninstalled(
+    conn: &Connection,
+    addon_key: &str,
+    client_key: &str,
+    now: &str,
+) -> rusqlite::Result<bool> {
+    let changed = conn.execute(
+        "UPDATE jwt_tokens SET installed = 0, enabled = 0, shared_secret = NULL, uninstalled_at = ?3, updated_at = ?3
+         WHERE addon_key = ?1 AND client_key = ?2 AND installed = 1",
+        params![addon_key, client_key, now],
+    )?;
+    Ok(changed > 0)
+}
+
+/// Enables or disables an installed site.
+pub fn set_enabled(
+    conn: &Connection,
+    addon_key: &str,
+    client_key: &str,
+    enabled: bool,
+    now: &str,
+) -> rusqlite::Result<bool> {
+    let changed = conn.execute(
+        "UPDATE jwt_tokens SET enabled = ?3, updated_at = ?4
+         WHERE addon_key = ?1 AND client_key = ?2 AND installed = 1",
+        params![addon_key, client_key, enabled, now],
+    )?;
+    Ok(changed > 0)
+}
+
+/// Records that an account used the app on an installation.
+pub fn record_user(
+    conn: &Connection,
+    installation_id: i64,
+    account_id: &str,
+    now: &str,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO jwt_users (jwt_token_id, account_id, first_seen_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)
+         ON CONFLICT (jwt_token_id, account_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+    )?
+    .execute(params![installation_id, account_id, now])?;
+    Ok(())
+}
+
+/// Installed sites by client key, so a verified request reads no row for its installation.
+///
+/// Every lifecycle change calls [`InstallationCache::invalidate`] after its commit. A load that
+/// raced with a change is not cached: loads carry the generation they started at.
+#[derive(Default)]
+pub struct InstallationCache {
+    inner: RwLock<(u64, HashMap<String, Arc<Installation>>)>,
+}
+
+impl InstallationCache {
+    /// The cached installation, if any.
+    pub fn get(&self, client_key: &str) -> Option<Arc<Installation>> {
+        let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        inner.1.get(client_key).cloned()
+    }
+
+    /// The generation to pass to [`InstallationCache::insert`] after a database read.
+    pub fn generation(&self) -> u64 {
+        self.inner.read().unwrap_or_else(|e| e.into_inner()).0
+    }
+
+    /// Caches a row read at `generation`, unless a lifecycle change happened since.
+    pub fn insert(&self, generation: u64, installation: Arc<Installation>) {
+        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        if inner.0 == generation {
+            inner
+                .1
+                .insert(installation.client_key.clone(), installation);
+        }
+    }
+
+    /// Forgets a site after a lifecycle change.
+    pub fn invalidate(&self, client_key: &str) {
+        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        inner.0 += 1;
+        inner.1.remove(client_key);
+    }
+}
+
+/// Remembers which users were recorded recently, so a hot route makes no database write.
+pub struct SeenUsers {
+    window: Duration,
+    seen: Mutex<HashMap<(i64, String), Instant>>,
+}
+
+impl SeenUsers {
+    /// Records at most once per `window` per user.
+    pub fn new(window: Duration) -> Self {
+        Self {
+            window,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// True when this user should be written now (and marks it as written).
+    pub fn should_record(&self, installation_id: i64, account_id: &str) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (installation_id, account_id.to_string());
+        if seen.get(&key).is_some_and(|at| at.elapsed() < self.window) {
+            return false;
+        }
+        if seen.len() > 100_000 {
+            let window = self.window;
+            seen.retain(|_, at| at.elapsed() < window);
+        }
+        seen.insert(key, Instant::now());
+        true
+    }
+}

@@ -1,0 +1,304 @@
+//! Lifecycle callbacks: `installed` / `uninstalled` (RS256, signed by Atlassian) and
+//! `enabled` / `disabled` (HS256 with the site's secret). Nothing stored changes on any failure.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use super::installations::{self, NewInstallation};
+use super::jwt::{self, Secret, TokenError};
+use super::{Connect, ConnectContext, LifecycleRoute, qsh};
+use crate::error::{AppError, Result};
+
+/// Lifecycle bodies are a few hundred bytes; this leaves ample room.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The JSON Confluence posts to every lifecycle callback (unknown fields ignored).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LifecyclePayload {
+    key: String,
+    client_key: String,
+    #[serde(default)]
+    shared_secret: Option<String>,
+    base_url: String,
+    #[serde(default)]
+    display_url: Option<String>,
+    product_type: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    oauth_client_id: Option<String>,
+    #[serde(default)]
+    server_version: Option<String>,
+    #[serde(default)]
+    plugins_version: Option<String>,
+    #[serde(default)]
+    service_entitlement_number: Option<String>,
+    #[serde(default)]
+    installation_id: Option<String>,
+}
+
+/// `POST /confluence/installed`: upsert the site; a re-install rotates the secret.
+pub async fn installed(
+    req: HttpRequest,
+    body: web::Bytes,
+    connect: web::Data<Connect>,
+) -> Result<HttpResponse> {
+    let payload = verify_signed(&req, &body, &connect).await?;
+    let new = validate_install(&payload, &connect)?;
+    let pool = connect.pool.clone();
+    let addon_key = connect.settings.addon_key.clone();
+    web::block(move || -> Result<()> {
+        let mut conn = pool.get()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if let Some(id) = &new.installation_id
+            && installations::installation_id_taken(&tx, &addon_key, &new.client_key, id)?
+        {
+            return Err(AppError::bad_request(
+                "installationId belongs to another installation",
+            ));
+        }
+        installations::upsert_installed(&tx, &addon_key, &new, &crate::db::now_rfc3339())?;
+        tx.commit()?;
+        Ok(())
+    })
+    .await??;
+    connect.installations.invalidate(&payload.client_key);
+    log::info!("installed on {} ({})", payload.base_url, payload.client_key);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /confluence/uninstalled`: erase the secret, keep the tasks. Idempotent.
+pub async fn uninstalled(
+    req: HttpRequest,
+    body: web::Bytes,
+    connect: web::Data<Connect>,
+) -> Result<HttpResponse> {
+    let payload = verify_signed(&req, &body, &connect).await?;
+    check_key(&payload, &connect)?;
+    let pool = connect.pool.clone();
+    let addon_key = connect.settings.addon_key.clone();
+    let client_key = payload.client_key.clone();
+    web::block(move || -> Result<bool> {
+        let conn = pool.get()?;
+        Ok(installations::mark_uninstalled(
+            &conn,
+            &addon_key,
+            &client_key,
+            &crate::db::now_rfc3339(),
+        )?)
+    })
+    .await??;
+    connect.installations.invalidate(&payload.client_key);
+    log::info!(
+        "uninstalled from {} ({})",
+        payload.base_url,
+        payload.client_key
+    );
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /confluence/enabled`.
+pub async fn enabled(
+    ctx: ConnectContext<LifecycleRoute>,
+    body: web::Bytes,
+    connect: web::Data<Connect>,
+) -> Result<HttpResponse> {
+    toggle(ctx, &body, &connect, true).await
+}
+
+/// `POST /confluence/disabled`.
+pub async fn disabled(
+    ctx: ConnectContext<LifecycleRoute>,
+    body: web::Bytes,
+    connect: web::Data<Connect>,
+) -> Result<HttpResponse> {
+    toggle(ctx, &body, &connect, false).await
+}
+
+async fn toggle(
+    ctx: ConnectContext<LifecycleRoute>,
+    body: &[u8],
+    connect: &Connect,
+    enabled: bool,
+) -> Result<HttpResponse> {
+    let payload = parse(body)?;
+    check_key(&payload, connect)?;
+    if payload.client_key != ctx.installation.client_key {
+        log::debug!("lifecycle body names another site than its token");
+        return Err(connect.unauthorized());
+    }
+    let pool = connect.pool.clone();
+    let addon_key = connect.settings.addon_key.clone();
+    let client_key = payload.client_key.clone();
+    web::block(move || -> Result<bool> {
+        let conn = pool.get()?;
+        Ok(installations::set_enabled(
+            &conn,
+            &addon_key,
+            &client_key,
+            enabled,
+            &crate::db::now_rfc3339(),
+        )?)
+    })
+    .await??;
+    connect.installations.invalidate(&payload.client_key);
+    log::info!(
+        "{} on {}",
+        if enabled { "enabled" } else { "disabled" },
+        payload.client_key
+    );
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Verifies the RS256 install token, then parses the body and binds `iss` to its `clientKey`.
+async fn verify_signed(
+    req: &HttpRequest,
+    body: &[u8],
+    connect: &Connect,
+) -> Result<LifecyclePayload> {
+    let refuse = |reason: TokenError| {
+        log::debug!("refused {}: {reason}", req.path());
+        connect.unauthorized()
+    };
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("JWT "))
+        .ok_or_else(|| refuse(TokenError::Malformed))?;
+    let token_header = jwt::algorithm(token).map_err(refuse)?;
+    if token_header.alg != jsonwebtoken::Algorithm::RS256 {
+        return Err(refuse(TokenError::WrongAlgorithm(format!(
+            "{:?}",
+            token_header.alg
+        ))));
+    }
+    let kid = token_header
+        .kid
+        .as_deref()
+        .ok_or_else(|| refuse(TokenError::BadKeyId))?;
+    let key = connect.install_keys.get(kid).await.map_err(refuse)?;
+    let claims = jwt::verify_rs256(token, &key, &connect.settings.site_url).map_err(refuse)?;
+    let expected = qsh::qsh(
+        req.method().as_str(),
+        req.path(),
+        req.query_string(),
+        connect.settings.base_path(),
+    );
+    match claims.qsh.as_deref() {
+        Some(q) if q == expected => {}
+        Some(_) => return Err(refuse(TokenError::QshMismatch)),
+        None => return Err(refuse(TokenError::MissingQsh)),
+    }
+    let payload = parse(body)?;
+    if claims.iss != payload.client_key {
+        return Err(refuse(TokenError::Invalid(
+            "iss is not the body's clientKey".into(),
+        )));
+    }
+    Ok(payload)
+}
+
+fn parse(body: &[u8]) -> Result<LifecyclePayload> {
+    serde_json::from_slice(body).map_err(|e| {
+        log::debug!("malformed lifecycle body: {e}");
+        AppError::bad_request("malformed or incomplete lifecycle payload")
+    })
+}
+
+fn check_key(payload: &LifecyclePayload, connect: &Connect) -> Result<()> {
+    if payload.key != connect.settings.addon_key {
+        return Err(AppError::bad_request("payload is for another app key"));
+    }
+    if payload.client_key.is_empty() || payload.client_key.len() > 255 {
+        return Err(AppError::bad_request("clientKey is missing or too long"));
+    }
+    Ok(())
+}
+
+fn validate_install(p: &LifecyclePayload, connect: &Connect) -> Result<NewInstallation> {
+    check_key(p, connect)?;
+    let secret = p
+        .shared_secret
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| AppError::bad_request("sharedSecret is required"))?;
+    let production = connect.settings.app_env == crate::config::AppEnv::Production;
+    let base_url = checked_site_url(&p.base_url, production)
+        .filter(|host| connect.settings.host_allowed(host))
+        .map(|_| p.base_url.trim_end_matches('/').to_string())
+        .ok_or_else(|| AppError::bad_request("baseUrl is not an allowed https site URL"))?;
+    let display_url = match p.display_url.as_deref().filter(|u| !u.is_empty()) {
+        Some(url) => Some(
+            checked_site_url(url, production)
+                .map(|_| url.trim_end_matches('/').to_string())
+                .ok_or_else(|| AppError::bad_request("displayUrl is not an https URL"))?,
+        ),
+        None => None,
+    };
+    if p.product_type.is_empty() {
+        return Err(AppError::bad_request("productType is required"));
+    }
+    Ok(NewInstallation {
+        client_key: p.client_key.clone(),
+        shared_secret: Secret::new(secret),
+        base_url,
+        display_url,
+        product_type: p.product_type.clone(),
+        description: p.description.clone(),
+        oauth_client_id: p.oauth_client_id.clone(),
+        server_version: p.server_version.clone(),
+        plugins_version: p.plugins_version.clone(),
+        sen: p.service_entitlement_number.clone(),
+        installation_id: p.installation_id.clone().filter(|id| !id.is_empty()),
+    })
+}
+
+/// The host of a site URL when it is https (or, outside production, http) and well formed.
+fn checked_site_url(url: &str, https_only: bool) -> Option<&str> {
+    let rest = url.strip_prefix("https://").or_else(|| {
+        if https_only {
+            None
+        } else {
+            url.strip_prefix("http://")
+        }
+    })?;
+    let authority = rest.split('/').next()?;
+    let host = authority.rsplit_once(':').map_or(authority, |(h, port)| {
+        if port.chars().all(|c| c.is_ascii_digit()) {
+            h
+        } else {
+            authority
+        }
+    });
+    let clean = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+        && !url
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '?' | '#' | '@' | '"' | '<' | '>'));
+    clean.then_some(host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::checked_site_url;
+
+    #[test]
+    fn site_urls_must_be_clean_and_https_in_production() {
+        assert_eq!(
+            checked_site_url("https://acme.atlassian.net/wiki", true),
+            Some("acme.atlassian.net")
+        );
+        assert_eq!(checked_site_url("http://acme.atlassian.net", true), None);
+        assert_eq!(
+            checked_site_url("http://127.0.0.1:8080/wiki", false),
+            Some("127.0.0.1")
+        );
+        assert_eq!(checked_site_url("https://user@evil.com", true), None);
+        assert_eq!(checked_site_url("https://a.com/<script>", true), None);
+    }
+}

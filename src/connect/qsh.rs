@@ -1,0 +1,141 @@
+//! The query string hash: Atlassian's canonical form of a request, and its SHA-256.
+//!
+//! Canonical request = `METHOD&path&query`:
+//! - method upper-cased;
+//! - path relative to the app's (or, outbound, the tenant's) base path, `&` written `%26`,
+//!   a trailing `/` dropped, the empty path written `/`;
+//! - query without the `jwt` parameter, `+` read as a space, names sorted by their
+//!   percent-encoded form, repeated values sorted and joined with `,`, everything
+//!   RFC 3986-encoded (only `A-Z a-z 0-9 - . _ ~` left as is, upper-case hex).
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use sha2::{Digest, Sha256};
+
+/// The literal a context token (from `AP.context.getToken()`) carries instead of a hash.
+pub const CONTEXT_QSH: &str = "context-qsh";
+
+/// RFC 3986: everything but the unreserved characters is encoded.
+const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Builds the canonical request. `path` is the raw (still percent-encoded) request path,
+/// `query` the raw query string without `?`, `base_path` the base URL's path ("" or `/wiki`).
+pub fn canonical_request(method: &str, path: &str, query: &str, base_path: &str) -> String {
+    let mut out = String::with_capacity(method.len() + path.len() + query.len() + 2);
+    out.push_str(&method.to_ascii_uppercase());
+    out.push('&');
+    out.push_str(&canonical_path(path, base_path));
+    out.push('&');
+    out.push_str(&canonical_query(query));
+    out
+}
+
+/// The hex SHA-256 of a canonical request.
+pub fn hash(canonical: &str) -> String {
+    let digest = Sha256::digest(canonical.as_bytes());
+    let mut hex = String::with_capacity(64);
+    for byte in digest.iter() {
+        hex.push(char::from(HEX[usize::from(byte >> 4)]));
+        hex.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    hex
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// The qsh of a request, in one call.
+pub fn qsh(method: &str, path: &str, query: &str, base_path: &str) -> String {
+    hash(&canonical_request(method, path, query, base_path))
+}
+
+/// The path relative to `base_path`, without trailing slash, with `&` escaped.
+pub fn canonical_path(path: &str, base_path: &str) -> String {
+    let base = base_path.trim_end_matches('/');
+    let relative = match path.strip_prefix(base) {
+        Some(rest) if !base.is_empty() && (rest.is_empty() || rest.starts_with('/')) => rest,
+        _ => path,
+    };
+    let trimmed = relative.trim_end_matches('/');
+    if trimmed.is_empty() {
+        "/".to_string()
+    } else if trimmed.starts_with('/') {
+        trimmed.replace('&', "%26")
+    } else {
+        format!("/{}", trimmed.replace('&', "%26"))
+    }
+}
+
+/// The sorted, re-encoded query without `jwt`.
+pub fn canonical_query(query: &str) -> String {
+    let mut params: Vec<(String, String)> = query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .filter_map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let name = decode(name);
+            (name != "jwt").then(|| (encode(&name), decode(value)))
+        })
+        .collect();
+    // Names compare by their encoded form; values of one name compare raw (decoded), then
+    // each is encoded once when joined.
+    params.sort();
+    let mut out = String::with_capacity(query.len());
+    let mut i = 0;
+    while i < params.len() {
+        if !out.is_empty() {
+            out.push('&');
+        }
+        let name = &params[i].0;
+        out.push_str(name);
+        out.push('=');
+        let mut first = true;
+        while i < params.len() && &params[i].0 == name {
+            if !first {
+                out.push(',');
+            }
+            out.push_str(&encode(&params[i].1));
+            first = false;
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Decodes form-style: `+` is a space, invalid UTF-8 is replaced rather than refused.
+fn decode(text: &str) -> String {
+    let spaced = text.replace('+', " ");
+    percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
+}
+
+fn encode(text: &str) -> String {
+    utf8_percent_encode(text, RFC3986).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jwt_is_never_part_of_the_canonical_query() {
+        assert_eq!(canonical_query("b=2&jwt=abc&a=1"), "a=1&b=2");
+        assert_eq!(canonical_query("jwt=abc"), "");
+    }
+
+    #[test]
+    fn base_path_is_stripped_only_at_a_segment_boundary() {
+        assert_eq!(canonical_path("/wiki/rest/api", "/wiki"), "/rest/api");
+        assert_eq!(canonical_path("/wikipedia", "/wiki"), "/wikipedia");
+        assert_eq!(canonical_path("/wiki/", "/wiki"), "/");
+    }
+
+    #[test]
+    fn lifecycle_hash_matches_the_known_value() {
+        assert_eq!(
+            canonical_request("POST", "/installed", "", ""),
+            "POST&/installed&"
+        );
+    }
+}

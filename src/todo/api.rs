@@ -1,0 +1,249 @@
+//! The JSON API the browser side calls with context JWTs. Errors are `{"error": "..."}`:
+//! malformed JSON 400, invalid or unknown fields 422, body over 16 KiB 413, no token 401,
+//! foreign or missing id 404. Authentication is checked before the body is read.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::store::{self, ListQuery};
+use super::task::{PageId, TaskId, TaskTitle};
+use crate::connect::{ApiRoute, ConnectContext};
+use crate::db::{Pool, now_rfc3339};
+use crate::error::{AppError, Result};
+
+/// Largest JSON body accepted.
+pub const MAX_JSON_BYTES: usize = 16 * 1024;
+/// Page size bounds for `GET /api/tasks`.
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 200;
+
+type Ctx = ConnectContext<ApiRoute>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateTask {
+    title: String,
+    #[serde(default)]
+    page_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchTask {
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    done: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ListParams {
+    limit: Option<String>,
+    before: Option<String>,
+    done: Option<String>,
+    q: Option<String>,
+}
+
+/// `GET /api/tasks`.
+pub async fn list(ctx: Ctx, req: HttpRequest, pool: web::Data<Pool>) -> Result<HttpResponse> {
+    let query = parse_list(req.query_string())?;
+    let installation = ctx.installation.id;
+    let (tasks, next_before) = on_db(&pool, move |conn| {
+        Ok(store::list(conn, installation, &query)?)
+    })
+    .await?;
+    Ok(json_ok(
+        serde_json::json!({ "tasks": tasks, "next_before": next_before }),
+    ))
+}
+
+/// `POST /api/tasks`.
+pub async fn create(
+    ctx: Ctx,
+    req: HttpRequest,
+    body: web::Payload,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse> {
+    let input: CreateTask = read_json(&req, body).await?;
+    let title = TaskTitle::parse(&input.title).map_err(AppError::unprocessable)?;
+    let page_id = input
+        .page_id
+        .as_deref()
+        .map(PageId::parse)
+        .transpose()
+        .map_err(AppError::unprocessable)?;
+    let installation = ctx.installation.id;
+    let account = ctx.account_id.clone();
+    let task = on_db(&pool, move |conn| {
+        Ok(store::create(
+            conn,
+            installation,
+            &title,
+            page_id.as_ref(),
+            account.as_deref(),
+            &now_rfc3339(),
+        )?)
+    })
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/tasks/{}", task.id)))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(task))
+}
+
+/// `GET /api/tasks/{id}`.
+pub async fn show(ctx: Ctx, id: web::Path<String>, pool: web::Data<Pool>) -> Result<HttpResponse> {
+    let id = TaskId::parse(&id).ok_or(AppError::NotFound)?;
+    let installation = ctx.installation.id;
+    let task = on_db(&pool, move |conn| Ok(store::find(conn, installation, id)?)).await?;
+    Ok(json_ok(task.ok_or(AppError::NotFound)?))
+}
+
+/// `PATCH /api/tasks/{id}`.
+pub async fn update(
+    ctx: Ctx,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Payload,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse> {
+    let id = TaskId::parse(&id).ok_or(AppError::NotFound)?;
+    let input: PatchTask = read_json(&req, body).await?;
+    if input.title.is_none() && input.done.is_none() {
+        return Err(AppError::unprocessable("give a title, done, or both"));
+    }
+    let title = input
+        .title
+        .as_deref()
+        .map(TaskTitle::parse)
+        .transpose()
+        .map_err(AppError::unprocessable)?;
+    let installation = ctx.installation.id;
+    let task = on_db(&pool, move |conn| {
+        Ok(store::update(
+            conn,
+            installation,
+            id,
+            title.as_ref(),
+            input.done,
+            &now_rfc3339(),
+        )?)
+    })
+    .await?;
+    Ok(json_ok(task.ok_or(AppError::NotFound)?))
+}
+
+/// `DELETE /api/tasks/{id}`.
+pub async fn delete(
+    ctx: Ctx,
+    id: web::Path<String>,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse> {
+    let id = TaskId::parse(&id).ok_or(AppError::NotFound)?;
+    let installation = ctx.installation.id;
+    let deleted = on_db(&pool, move |conn| {
+        Ok(store::delete(conn, installation, id)?)
+    })
+    .await?;
+    if !deleted {
+        return Err(AppError::NotFound);
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Runs SQLite work off the async workers: one block per request, connection taken inside.
+pub async fn on_db<T, F>(pool: &Pool, work: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static,
+{
+    let pool = pool.clone();
+    web::block(move || {
+        let conn = pool.get()?;
+        work(&conn)
+    })
+    .await?
+}
+
+fn json_ok(value: impl serde::Serialize) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(value)
+}
+
+fn parse_list(query: &str) -> Result<ListQuery> {
+    let params = web::Query::<ListParams>::from_query(query)
+        .map_err(|_| AppError::unprocessable("query parameters are malformed"))?
+        .into_inner();
+    let limit = match params.limit.as_deref() {
+        None => DEFAULT_LIMIT,
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|l| (1..=MAX_LIMIT).contains(l))
+            .ok_or_else(|| AppError::unprocessable(format!("limit must be 1 to {MAX_LIMIT}")))?,
+    };
+    let before = match params.before.as_deref() {
+        None => None,
+        Some(v) => Some(
+            TaskId::parse(v)
+                .ok_or_else(|| AppError::unprocessable("before must be a task id"))?
+                .0,
+        ),
+    };
+    let done = match params.done.as_deref() {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => return Err(AppError::unprocessable("done must be true or false")),
+    };
+    let search = params
+        .q
+        .map(|q| q.trim().to_string())
+        .filter(|q| !q.is_empty());
+    if search.as_ref().is_some_and(|q| q.chars().count() > 200) {
+        return Err(AppError::unprocessable("q must be at most 200 characters"));
+    }
+    Ok(ListQuery {
+        limit,
+        before,
+        done,
+        search,
+    })
+}
+
+/// Reads a JSON body: content type checked, size capped, syntax errors 400, shape errors 422.
+async fn read_json<T: DeserializeOwned>(req: &HttpRequest, mut body: web::Payload) -> Result<T> {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(AppError::bad_request("send Content-Type: application/json"));
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > MAX_JSON_BYTES) {
+        return Err(AppError::PayloadTooLarge);
+    }
+    let mut bytes = web::BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|_| AppError::bad_request("could not read the request body"))?;
+        if bytes.len() + chunk.len() > MAX_JSON_BYTES {
+            return Err(AppError::PayloadTooLarge);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    serde_json::from_slice(&bytes).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => AppError::unprocessable(e.to_string()),
+        _ => AppError::bad_request("malformed JSON"),
+    })
+}

@@ -1,0 +1,87 @@
+//! The HTML Confluence shows in iframes: the task macro, the Todo page and the macro editor.
+//! Every route is qsh-verified (context tokens refused); output is autoescaped by Tera.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use super::api::on_db;
+use super::store;
+use super::task::{PageId, TaskId};
+use crate::AppState;
+use crate::connect::{ConnectContext, IframeRoute, Installation};
+use crate::db::Pool;
+use crate::error::{AppError, HtmlError};
+
+type Ctx = ConnectContext<IframeRoute>;
+type PageResult = Result<HttpResponse, HtmlError>;
+
+#[derive(Deserialize)]
+struct IdParam {
+    id: Option<String>,
+}
+
+/// `GET /confluence/get_task?id=N`: one task, inline in a Confluence page. One read, no write.
+pub async fn get_task(
+    ctx: Ctx,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    pool: web::Data<Pool>,
+) -> PageResult {
+    let id = web::Query::<IdParam>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.id.as_deref().and_then(TaskId::parse))
+        .ok_or_else(|| {
+            AppError::bad_request("The macro's task id must be a positive whole number.")
+        })?;
+    let installation = ctx.installation.id;
+    let task = on_db(&pool, move |conn| Ok(store::find(conn, installation, id)?))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut context = tera::Context::new();
+    context.insert("task", &task);
+    render(&state, &ctx.installation, "get_task.html", &context)
+}
+
+/// `GET /confluence/tasks`: the full Todo page (a Confluence general page).
+pub async fn tasks_page(ctx: Ctx, state: web::Data<AppState>) -> PageResult {
+    let mut context = tera::Context::new();
+    context.insert("account_id", &ctx.account_id);
+    render(&state, &ctx.installation, "tasks.html", &context)
+}
+
+#[derive(Deserialize)]
+struct EditorParams {
+    page_id: Option<String>,
+}
+
+/// `GET /confluence/macro_editor?page_id=N`: pick or create the task a macro shows.
+pub async fn macro_editor(ctx: Ctx, req: HttpRequest, state: web::Data<AppState>) -> PageResult {
+    // Confluence leaves `{page.id}` empty for a page not yet saved; that is not an error.
+    let page_id = web::Query::<EditorParams>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.page_id.clone())
+        .and_then(|p| PageId::parse(&p).ok());
+    let mut context = tera::Context::new();
+    context.insert("page_id", &page_id.as_ref().map(PageId::as_str));
+    render(&state, &ctx.installation, "macro_editor.html", &context)
+}
+
+/// Renders an authenticated page: never cached, framable by Atlassian and the site itself.
+fn render(
+    state: &AppState,
+    installation: &Installation,
+    template: &str,
+    context: &tera::Context,
+) -> PageResult {
+    let body = state
+        .templates
+        .render(template, context)
+        .map_err(AppError::internal)?;
+    let csp = crate::web::content_security_policy(installation.display_url.as_deref());
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, csp))
+        .body(body))
+}

@@ -1,0 +1,249 @@
+//! Task SQL. Every function takes the installation id from the verified token and every query
+//! filters on it: a task of another site is "not found", exactly like a missing one.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::task::{PageId, Task, TaskId, TaskTitle};
+
+const COLUMNS: &str = "id, title, done, created_by, page_id, created_at, updated_at";
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<Task> {
+    Ok(Task {
+        id: row.get(0)?,
+        title: row.get(1)?,
+        done: row.get(2)?,
+        created_by: row.get(3)?,
+        page_id: row.get(4)?,
+        created_at: row.get(5)?,
+        updated_at: row.get(6)?,
+    })
+}
+
+/// One task of this installation.
+pub fn find(conn: &Connection, installation: i64, id: TaskId) -> rusqlite::Result<Option<Task>> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM tasks WHERE jwt_token_id = ?1 AND id = ?2"
+    ))?
+    .query_row(params![installation, id.0], from_row)
+    .optional()
+}
+
+/// Filters and paging for [`list`].
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub limit: u32,
+    /// Only tasks with an id below this (the cursor from the previous page).
+    pub before: Option<i64>,
+    pub done: Option<bool>,
+    /// Case-insensitive (ASCII) substring of the title.
+    pub search: Option<String>,
+}
+
+/// Newest first; returns one page and the cursor for the next (`None` on the last page).
+pub fn list(
+    conn: &Connection,
+    installation: i64,
+    query: &ListQuery,
+) -> rusqlite::Result<(Vec<Task>, Option<i64>)> {
+    let pattern = query
+        .search
+        .as_deref()
+        .map(|s| format!("%{}%", escape_like(s)));
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM tasks
+         WHERE jwt_token_id = ?1
+           AND (?2 IS NULL OR id < ?2)
+           AND (?3 IS NULL OR done = ?3)
+           AND (?4 IS NULL OR title LIKE ?4 ESCAPE '\\')
+         ORDER BY id DESC LIMIT ?5"
+    ))?;
+    let fetch = i64::from(query.limit) + 1;
+    let mut tasks = stmt
+        .query_map(
+            params![installation, query.before, query.done, pattern, fetch],
+            from_row,
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let next = if tasks.len() > query.limit as usize {
+        tasks.truncate(query.limit as usize);
+        tasks.last().map(|t| t.id)
+    } else {
+        None
+    };
+    Ok((tasks, next))
+}
+
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Creates a task for this installation.
+pub fn create(
+    conn: &Connection,
+    installation: i64,
+    title: &TaskTitle,
+    page_id: Option<&PageId>,
+    created_by: Option<&str>,
+    now: &str,
+) -> rusqlite::Result<Task> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO tasks (jwt_token_id, title, done, created_by, page_id, created_at, updated_at)
+         VALUES (?1, ?2, 0, ?3, ?4, ?5, ?5) RETURNING {COLUMNS}"
+    ))?
+    .query_row(
+        params![
+            installation,
+            title.as_str(),
+            created_by,
+            page_id.map(PageId::as_str),
+            now
+        ],
+        from_row,
+    )
+}
+
+/// Changes the title and/or state; `None` when the task is not this installation's.
+pub fn update(
+    conn: &Connection,
+    installation: i64,
+    id: TaskId,
+    title: Option<&TaskTitle>,
+    done: Option<bool>,
+    now: &str,
+) -> rusqlite::Result<Option<Task>> {
+    conn.prepare_cached(&format!(
+        "UPDATE tasks SET title = COALESCE(?3, title), done = COALESCE(?4, done), updated_at = ?5
+         WHERE jwt_token_id = ?1 AND id = ?2 RETURNING {COLUMNS}"
+    ))?
+    .query_row(
+        params![installation, id.0, title.map(TaskTitle::as_str), done, now],
+        from_row,
+    )
+    .optional()
+}
+
+/// Deletes a task; false when it is not this installation's.
+pub fn delete(conn: &Connection, installation: i64, id: TaskId) -> rusqlite::Result<bool> {
+    let deleted = conn
+        .prepare_cached("DELETE FROM tasks WHERE jwt_token_id = ?1 AND id = ?2")?
+        .execute(params![installation, id.0])?;
+    Ok(deleted > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db_with_two_sites() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::db::configure_connection(&mut conn).unwrap();
+        crate::db::migrate(&mut conn).unwrap();
+        for key in ["site-a", "site-b"] {
+            conn.execute(
+                "INSERT INTO jwt_tokens (addon_key, client_key, shared_secret, base_url, product_type, installed_at, updated_at)
+                 VALUES ('app', ?1, 's', 'https://x', 'confluence', 't', 't')",
+                [key],
+            )
+            .unwrap();
+        }
+        conn
+    }
+
+    fn title(t: &str) -> TaskTitle {
+        TaskTitle::parse(t).unwrap()
+    }
+
+    #[test]
+    fn a_task_of_another_site_is_not_found_updated_or_deleted() {
+        let conn = db_with_two_sites();
+        let task = create(&conn, 1, &title("mine"), None, Some("acc"), "now").unwrap();
+        let id = TaskId(task.id);
+        assert_eq!(find(&conn, 2, id).unwrap(), None);
+        assert_eq!(
+            update(&conn, 2, id, Some(&title("stolen")), Some(true), "later").unwrap(),
+            None
+        );
+        assert!(!delete(&conn, 2, id).unwrap());
+        assert_eq!(find(&conn, 1, id).unwrap(), Some(task));
+    }
+
+    #[test]
+    fn listing_pages_newest_first_and_filters() {
+        let conn = db_with_two_sites();
+        for i in 0..5 {
+            let t = create(
+                &conn,
+                1,
+                &title(&format!("task {i} 100%")),
+                None,
+                None,
+                "now",
+            )
+            .unwrap();
+            if i % 2 == 0 {
+                update(&conn, 1, TaskId(t.id), None, Some(true), "now").unwrap();
+            }
+        }
+        create(&conn, 2, &title("other site"), None, None, "now").unwrap();
+        let (page, next) = list(
+            &conn,
+            1,
+            &ListQuery {
+                limit: 2,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            page.iter().map(|t| t.title.as_str()).collect::<Vec<_>>(),
+            ["task 4 100%", "task 3 100%"]
+        );
+        let (rest, last) = list(
+            &conn,
+            1,
+            &ListQuery {
+                limit: 10,
+                before: next,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(rest.len(), 3);
+        assert_eq!(last, None);
+        let (done, _) = list(
+            &conn,
+            1,
+            &ListQuery {
+                limit: 10,
+                done: Some(true),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(done.len(), 3);
+        let search = |s: &str| {
+            list(
+                &conn,
+                1,
+                &ListQuery {
+                    limit: 10,
+                    search: Some(s.into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .0
+            .len()
+        };
+        assert_eq!(search("TASK 1"), 1);
+        assert_eq!(search("%"), 5, "a literal percent, not a wildcard");
+        assert_eq!(search("_"), 0);
+    }
+}

@@ -1,0 +1,65 @@
+//! The one middleware every response passes: security headers and one access-log line.
+//!
+//! The log line carries method, path (never the query string: iframe URLs hold a token),
+//! status and duration. Nothing else from the request reaches the log.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderMap, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::web;
+
+use crate::AppState;
+
+/// Adds security headers and writes the access-log line.
+pub async fn secure_and_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let result = next.call(req).await;
+    let status = match &result {
+        Ok(res) => res.status(),
+        Err(err) => err.as_response_error().status_code(),
+    };
+    log::info!(
+        target: "todo_connect::access",
+        "{method} {path} {} {:.2}ms",
+        status.as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    let mut res = result?;
+    if let Some(state) = state {
+        add_security_headers(res.headers_mut(), &state);
+    }
+    Ok(res)
+}
+
+fn add_security_headers(headers: &mut HeaderMap, state: &AppState) {
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if state.settings.is_https() {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    let is_html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if is_html && !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, state.default_csp.clone());
+    }
+}
