@@ -35,15 +35,22 @@ pub async fn healthz() -> HttpResponse {
         .body("ok")
 }
 
-/// `GET /readyz`: 200 when the database answers within a second, 503 otherwise.
+/// `GET /readyz`: 200 when the database can be read and written within a second, else 503.
+/// The write probe takes and releases the write lock without changing anything, so a database
+/// locked by another process (a stuck maintenance job) reports not ready.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.pool.clone();
     let answered = web::block(move || -> Result<()> {
         let conn = pool.get_timeout(Duration::from_secs(1))?;
         conn.busy_timeout(Duration::from_secs(1))?;
-        let result = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()));
+        let probe = conn
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))
+            .and_then(|()| conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;"));
+        if probe.is_err() && !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
         conn.busy_timeout(crate::db::BUSY_TIMEOUT)?;
-        Ok(result?)
+        Ok(probe?)
     })
     .await;
     let (status, body) = match answered {

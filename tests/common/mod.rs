@@ -342,7 +342,12 @@ pub fn dump(app: &TestApp) -> String {
         let rows = stmt
             .query_map([], |row| {
                 let vals: Vec<String> = (0..cols)
-                    .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
+                    .map(|i| match row.get_ref(i).unwrap() {
+                        rusqlite::types::ValueRef::Text(t) => {
+                            String::from_utf8_lossy(t).into_owned()
+                        }
+                        other => format!("{other:?}"),
+                    })
                     .collect();
                 Ok(vals.join("|"))
             })
@@ -355,4 +360,23 @@ pub fn dump(app: &TestApp) -> String {
         }
     }
     out
+}
+
+impl Site {
+    /// Performs a signed install against a server at `address` (an app started as a separate
+    /// process, not a [`TestApp`]) and asserts it was accepted.
+    pub async fn install_at(&self, address: &str) {
+        let path = "/confluence/installed";
+        let token = Self::rs256(&self.install_claims(path), Some("test-kid-1"));
+        let status = reqwest::Client::new()
+            .post(format!("{address}{path}"))
+            .header("Authorization", format!("JWT {token}"))
+            .json(&self.payload())
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        assert_eq!(status, 204, "install of {} should succeed", self.client_key);
+    }
 }

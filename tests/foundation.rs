@@ -1,0 +1,416 @@
+//! The foundation: configuration layering and validation, migrations, the request log,
+//! readiness and graceful shutdown — through the public API and the real binary.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+use todo_connect::config::{AppEnv, Settings};
+
+fn load(env: &[(&str, &str)], dir: &Path) -> Result<Settings, String> {
+    let lookup = |k: &str| {
+        env.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    };
+    Settings::load(&lookup, dir).map_err(|e| e.to_string())
+}
+
+fn empty_dir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+#[test]
+fn development_defaults_need_no_configuration() {
+    let dir = empty_dir();
+    let s = load(&[], dir.path()).unwrap();
+    assert_eq!(s.app_env, AppEnv::Development);
+    assert_eq!(s.site_url, "http://localhost:3000");
+    assert_eq!((s.host.as_str(), s.port), ("127.0.0.1", 3000));
+    assert_eq!(s.database_path, Path::new("db/development.sqlite3"));
+    assert_eq!(s.addon_key, "connect-add-on-todo-development");
+    assert_eq!(
+        s.connect_keys_url,
+        "https://connect-install-keys.atlassian.com"
+    );
+    assert!(s.allowed_hosts.is_empty());
+    assert!(s.host_allowed("127.0.0.1"));
+}
+
+#[test]
+fn files_override_embedded_defaults_and_environment_overrides_files() {
+    let dir = empty_dir();
+    std::fs::create_dir(dir.path().join("config")).unwrap();
+    std::fs::write(
+        dir.path().join("config/default.toml"),
+        "port = 4000\nhost = \"0.0.0.0\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("config/test.toml"), "port = 5000\n").unwrap();
+    std::fs::write(dir.path().join("config/production.toml"), "port = 7000\n").unwrap();
+
+    let s = load(&[("APP_ENV", "development")], dir.path()).unwrap();
+    assert_eq!(
+        (s.host.as_str(), s.port),
+        ("0.0.0.0", 4000),
+        "default.toml applies"
+    );
+    let s = load(&[("APP_ENV", "test")], dir.path()).unwrap();
+    assert_eq!(
+        s.port, 5000,
+        "the environment's file wins over default.toml"
+    );
+    assert_eq!(s.database_path, Path::new("db/test.sqlite3"));
+    let s = load(&[("APP_ENV", "test"), ("PORT", "6000")], dir.path()).unwrap();
+    assert_eq!(s.port, 6000, "environment variables win over files");
+}
+
+#[test]
+fn production_requires_an_https_site_url_and_restricts_hosts() {
+    let dir = empty_dir();
+    let err = load(&[("APP_ENV", "production")], dir.path()).unwrap_err();
+    assert!(
+        err.contains("SITE_URL") && err.contains("required"),
+        "{err}"
+    );
+    let err = load(
+        &[
+            ("APP_ENV", "production"),
+            ("SITE_URL", "http://todo.example.com"),
+        ],
+        dir.path(),
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("SITE_URL") && err.contains("https://"),
+        "{err}"
+    );
+    let s = load(
+        &[
+            ("APP_ENV", "production"),
+            ("SITE_URL", "https://todo.example.com/"),
+        ],
+        dir.path(),
+    )
+    .unwrap();
+    assert_eq!(
+        s.site_url, "https://todo.example.com",
+        "trailing slash dropped"
+    );
+    assert!(s.host_allowed("acme.atlassian.net"));
+    assert!(s.host_allowed("acme.jira.com"));
+    assert!(!s.host_allowed("evil.example.com"));
+    assert!(!s.host_allowed("atlassian.net"));
+}
+
+#[test]
+fn every_invalid_value_names_its_variable() {
+    let dir = empty_dir();
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (&[("APP_ENV", "staging")], "APP_ENV"),
+        (&[("PORT", "http")], "PORT"),
+        (&[("PORT", "70000")], "PORT"),
+        (&[("SITE_URL", "ftp://x")], "SITE_URL"),
+        (&[("SITE_URL", "https://x.com/?a=b")], "SITE_URL"),
+        (&[("ADDON_KEY", "has spaces")], "ADDON_KEY"),
+        (&[("ADDON_KEY", &"k".repeat(65))], "ADDON_KEY"),
+        (&[("ALLOWED_HOSTS", "*.ok.com,bad host")], "ALLOWED_HOSTS"),
+        (&[("CONNECT_KEYS_URL", "not a url")], "CONNECT_KEYS_URL"),
+        (&[("HOST", " ")], "HOST"),
+    ];
+    for (env, variable) in cases {
+        let err = load(env, dir.path()).unwrap_err();
+        assert!(
+            err.contains(variable),
+            "{env:?} should name {variable}: {err}"
+        );
+        assert!(!err.contains('\n'), "one line: {err}");
+    }
+}
+
+#[test]
+fn a_config_file_with_an_unknown_key_is_refused() {
+    let dir = empty_dir();
+    std::fs::create_dir(dir.path().join("config")).unwrap();
+    std::fs::write(dir.path().join("config/development.toml"), "prot = 1\n").unwrap();
+    let err = load(&[], dir.path()).unwrap_err();
+    assert!(
+        err.contains("config/<APP_ENV>.toml") && err.contains("prot"),
+        "{err}"
+    );
+}
+
+// ---- the real binary -------------------------------------------------------------------
+
+fn binary() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_todo-connect"))
+}
+
+fn base_env(cmd: &mut Command, dir: &Path, db: &Path) {
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("APP_ENV", "test")
+        .env("SITE_URL", SITE_URL)
+        .env("ADDON_KEY", ADDON_KEY)
+        .env("HOST", "127.0.0.1")
+        .env("DATABASE_PATH", db);
+}
+
+#[test]
+fn migrate_is_idempotent_and_a_newer_schema_is_refused() {
+    let dir = empty_dir();
+    let db = dir.path().join("nested/folder/app.sqlite3");
+    for _ in 0..2 {
+        let mut cmd = binary();
+        base_env(&mut cmd, dir.path(), &db);
+        let out = cmd.arg("migrate").output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("schema version 1"));
+    }
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN ('jwt_tokens','jwt_users','tasks')", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tables, 3);
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    for command in ["migrate", "serve"] {
+        let mut cmd = binary();
+        base_env(&mut cmd, dir.path(), &db);
+        let out = cmd.env("PORT", "0").arg(command).output().unwrap();
+        assert!(
+            !out.status.success(),
+            "{command} must refuse a newer database"
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("schema is version 99, newer than this binary knows (1)"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn descriptor_command_prints_json_or_one_line_why_not() {
+    let dir = empty_dir();
+    let db = dir.path().join("x.sqlite3");
+    let mut cmd = binary();
+    base_env(&mut cmd, dir.path(), &db);
+    let out = cmd.arg("descriptor").output().unwrap();
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["baseUrl"], SITE_URL);
+    assert_eq!(json["key"], ADDON_KEY);
+    assert!(!db.exists(), "printing the descriptor touches no database");
+
+    let mut cmd = binary();
+    base_env(&mut cmd, dir.path(), &db);
+    let out = cmd
+        .env("ADDON_KEY", "bad key!")
+        .arg("descriptor")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("ADDON_KEY"), "{stderr}");
+}
+
+/// A server process whose stderr (the log) is collected.
+struct Server {
+    child: Child,
+    port: u16,
+    log: Arc<Mutex<String>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(dir: &Path, db: &Path, extra: &[(&str, &str)]) -> Server {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cmd = binary();
+    base_env(&mut cmd, dir, db);
+    cmd.env("PORT", port.to_string())
+        .envs(extra.iter().copied())
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null());
+    let mut child = cmd.arg("serve").spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let log = Arc::new(Mutex::new(String::new()));
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let mut s = sink.lock().unwrap();
+            s.push_str(&line);
+            s.push('\n');
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "server did not start: {}",
+            log.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Server { child, port, log }
+}
+
+fn http(port: u16, request: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+#[test]
+fn no_query_string_token_or_secret_reaches_the_log_at_debug_level() {
+    let dir = empty_dir();
+    let db = dir.path().join("log.sqlite3");
+    let server = start_server(dir.path(), &db, &[("RUST_LOG", "debug")]);
+    let secret_token = "eyJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJ4In0.SECRETSIGNATURE";
+    let body = r#"{"key":"k","clientKey":"c","sharedSecret":"TOPSECRETVALUE","baseUrl":"https://a.atlassian.net","productType":"confluence"}"#;
+    let requests = [
+        format!(
+            "GET /confluence/get_task?id=1&jwt={secret_token}&xdm_e=https%3A%2F%2Fevil.example HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        ),
+        format!(
+            "GET /api/tasks?q=private HTTP/1.1\r\nHost: x\r\nAuthorization: JWT {secret_token}\r\nConnection: close\r\n\r\n"
+        ),
+        format!(
+            "POST /confluence/installed?lic=none HTTP/1.1\r\nHost: x\r\nAuthorization: JWT {secret_token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    ];
+    for request in &requests {
+        let response = http(server.port, request);
+        assert!(response.starts_with("HTTP/1.1 401"), "{response}");
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let log = server.log.lock().unwrap().clone();
+    assert!(
+        log.contains("GET /confluence/get_task 401"),
+        "access line without query: {log}"
+    );
+    assert!(log.contains("GET /api/tasks 401"), "{log}");
+    assert!(log.contains("POST /confluence/installed 401"), "{log}");
+    for forbidden in [
+        "SECRETSIGNATURE",
+        "eyJhbGciOiJIUzI1NiJ9",
+        "TOPSECRETVALUE",
+        "jwt=",
+        "q=private",
+        "evil.example",
+        "lic=none",
+    ] {
+        assert!(!log.contains(forbidden), "log leaks {forbidden}: {log}");
+    }
+}
+
+#[actix_web::test]
+async fn readiness_turns_503_while_the_database_is_unavailable() {
+    let app = spawn_app().await;
+    let ready = || async {
+        app.client
+            .get(format!("{}/readyz", app.address))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(ready().await, 200);
+    // Another process holds the write lock (a stuck maintenance job): nothing can be written.
+    let blocker = rusqlite::Connection::open(&app.db_path).unwrap();
+    blocker
+        .execute_batch("BEGIN IMMEDIATE; INSERT INTO jwt_users SELECT * FROM jwt_users WHERE 0;")
+        .unwrap();
+    assert_eq!(ready().await, 503);
+    assert_eq!(
+        app.client
+            .get(format!("{}/healthz", app.address))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "liveness is unaffected"
+    );
+    blocker.execute_batch("COMMIT").unwrap();
+    drop(blocker);
+    assert_eq!(ready().await, 200);
+}
+
+#[test]
+fn sigterm_finishes_the_in_flight_request_then_exits_zero() {
+    let dir = empty_dir();
+    let db = dir.path().join("graceful.sqlite3");
+    let sys = actix_web::rt::System::new();
+    let keys = sys.block_on(async { KeyServer::start() });
+    let mut server = start_server(dir.path(), &db, &[("CONNECT_KEYS_URL", &keys.url)]);
+    let site = Site::new("graceful");
+    sys.block_on(site.install_at(&format!("http://127.0.0.1:{}", server.port)));
+
+    // A create request whose body is still arriving when SIGTERM comes.
+    let body = r#"{"title":"finished during shutdown"}"#;
+    let (first, rest) = body.split_at(10);
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /api/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: JWT {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{first}",
+        site.context_token("account-1"),
+        body.len()
+    )
+    .unwrap();
+    stream.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        TcpStream::connect(("127.0.0.1", server.port)).is_err(),
+        "no new connections after SIGTERM"
+    );
+    stream.write_all(rest.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+
+    let exit = server.child.wait().unwrap();
+    assert_eq!(exit.code(), Some(0), "log: {}", server.log.lock().unwrap());
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let title: String = conn
+        .query_row("SELECT title FROM tasks", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(title, "finished during shutdown");
+}
