@@ -29,6 +29,9 @@ pub trait RoutePolicy: 'static {
     const ACCEPTS_CONTEXT_QSH: bool;
     /// Whether a disabled installation may still call (the `enabled` callback must).
     const ALLOWS_DISABLED: bool;
+    /// Whether a verified request counts as a visit of its user (`jwt_users`). Lifecycle
+    /// callbacks are the product talking, and a refused one must leave the database unchanged.
+    const RECORDS_USER: bool;
     /// The error type the route answers with.
     type Rejection: From<AppError> + ResponseError + 'static;
 }
@@ -43,18 +46,21 @@ pub struct LifecycleRoute;
 impl RoutePolicy for IframeRoute {
     const ACCEPTS_CONTEXT_QSH: bool = false;
     const ALLOWS_DISABLED: bool = false;
+    const RECORDS_USER: bool = true;
     type Rejection = HtmlError;
 }
 
 impl RoutePolicy for ApiRoute {
     const ACCEPTS_CONTEXT_QSH: bool = true;
     const ALLOWS_DISABLED: bool = false;
+    const RECORDS_USER: bool = true;
     type Rejection = AppError;
 }
 
 impl RoutePolicy for LifecycleRoute {
     const ACCEPTS_CONTEXT_QSH: bool = false;
     const ALLOWS_DISABLED: bool = true;
+    const RECORDS_USER: bool = false;
     type Rejection = AppError;
 }
 
@@ -78,11 +84,11 @@ impl<P: RoutePolicy> FromRequest for ConnectContext<P> {
                 .app_data::<web::Data<Connect>>()
                 .cloned()
                 .ok_or_else(|| AppError::internal("Connect state not registered"))?;
-            let form_token = match form {
-                Some(body) => form_jwt(&body.await?),
-                None => None,
+            let form_tokens = match form {
+                Some(body) => form_jwts(&body.await?),
+                None => Vec::new(),
             };
-            match verify::<P>(&req, &connect, form_token).await {
+            match verify::<P>(&req, &connect, form_tokens).await {
                 Ok(ctx) => Ok(ctx),
                 Err(Refusal::Token(reason)) => {
                     log::debug!("refused {} {}: {reason}", req.method(), req.path());
@@ -114,9 +120,9 @@ impl From<AppError> for Refusal {
 async fn verify<P: RoutePolicy>(
     req: &HttpRequest,
     connect: &Connect,
-    form_token: Option<String>,
+    form_tokens: Vec<String>,
 ) -> Result<ConnectContext<P>, Refusal> {
-    let token = single_token(req, form_token)?;
+    let token = single_token(req, form_tokens)?;
     let header = jwt::algorithm(&token)?;
     if header.alg != jsonwebtoken::Algorithm::HS256 {
         return Err(TokenError::WrongAlgorithm(format!("{:?}", header.alg)).into());
@@ -145,7 +151,7 @@ async fn verify<P: RoutePolicy>(
         }
     }
     let account_id = claims.account_id().map(str::to_string);
-    if let Some(account) = &account_id {
+    if let Some(account) = account_id.as_ref().filter(|_| P::RECORDS_USER) {
         record_user(connect, installation.id, account).await;
     }
     Ok(ConnectContext {
@@ -156,7 +162,7 @@ async fn verify<P: RoutePolicy>(
 }
 
 /// The one token of the request; a header and a parameter that disagree are refused.
-fn single_token(req: &HttpRequest, form_token: Option<String>) -> Result<String, TokenError> {
+fn single_token(req: &HttpRequest, form_tokens: Vec<String>) -> Result<String, TokenError> {
     let from_header = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -169,9 +175,10 @@ fn single_token(req: &HttpRequest, form_token: Option<String>) -> Result<String,
                 .ok_or(TokenError::Malformed)
         })
         .transpose()?;
-    let from_query = query_jwt(req.query_string());
+    let from_query = query_jwts(req.query_string());
     let mut found: Option<String> = None;
-    for token in [from_header, from_query, form_token].into_iter().flatten() {
+    let candidates = from_header.into_iter().chain(from_query).chain(form_tokens);
+    for token in candidates {
         if token.len() > jwt::MAX_TOKEN_LEN {
             return Err(TokenError::TooLarge);
         }
@@ -183,19 +190,28 @@ fn single_token(req: &HttpRequest, form_token: Option<String>) -> Result<String,
     found.ok_or(TokenError::Malformed)
 }
 
-fn query_jwt(query: &str) -> Option<String> {
-    query.split('&').find_map(|pair| {
-        let value = pair.strip_prefix("jwt=")?;
-        Some(
-            percent_encoding::percent_decode_str(&value.replace('+', " "))
-                .decode_utf8_lossy()
-                .into_owned(),
-        )
-    })
+/// Every `jwt` parameter of a query. The qsh leaves out each parameter whose decoded name is
+/// `jwt`, so each of them is a token that must agree with the others (`?jwt=A&jwt=B` would
+/// otherwise smuggle an unverified, unhashed value past the check).
+fn query_jwts(query: &str) -> Vec<String> {
+    let decode = |text: &str| {
+        percent_encoding::percent_decode_str(&text.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    query
+        .split('&')
+        .filter_map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(name) == "jwt").then(|| decode(value))
+        })
+        .collect()
 }
 
-fn form_jwt(body: &[u8]) -> Option<String> {
-    query_jwt(std::str::from_utf8(body).ok()?)
+fn form_jwts(body: &[u8]) -> Vec<String> {
+    std::str::from_utf8(body)
+        .map(query_jwts)
+        .unwrap_or_default()
 }
 
 /// For a urlencoded form POST, reads the body (capped) and puts it back for the handler.
@@ -249,5 +265,19 @@ async fn record_user(connect: &Connect, installation_id: i64, account_id: &str) 
     .await;
     if !matches!(written, Ok(Ok(()))) {
         log::warn!("could not record a user of installation {installation_id}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::query_jwts;
+
+    #[test]
+    fn every_parameter_the_qsh_leaves_out_is_a_token() {
+        assert_eq!(
+            query_jwts("a=1&jwt=x&%6Awt=y&b=jwt&jwt"),
+            vec!["x".to_string(), "y".to_string(), String::new()]
+        );
+        assert!(query_jwts("jwtx=1&xjwt=2").is_empty());
     }
 }

@@ -12,7 +12,8 @@ pub const MAX_TOKEN_LEN: usize = 8 * 1024;
 pub const LEEWAY_SECS: u64 = 30;
 
 /// A shared secret; prints as `***` so it can never reach a log by accident.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
 pub struct Secret(String);
 
 impl Secret {

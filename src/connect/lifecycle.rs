@@ -16,11 +16,12 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The JSON Confluence posts to every lifecycle callback (unknown fields ignored).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct LifecyclePayload {
+pub struct LifecyclePayload {
     key: String,
     client_key: String,
+    /// Never printed: `Secret`'s Debug is `***`.
     #[serde(default)]
-    shared_secret: Option<String>,
+    shared_secret: Option<Secret>,
     base_url: String,
     #[serde(default)]
     display_url: Option<String>,
@@ -201,7 +202,8 @@ async fn verify_signed(
     Ok(payload)
 }
 
-fn parse(body: &[u8]) -> Result<LifecyclePayload> {
+/// Parses a lifecycle body; a malformed or incomplete one is a 400.
+pub fn parse(body: &[u8]) -> Result<LifecyclePayload> {
     serde_json::from_slice(body).map_err(|e| {
         log::debug!("malformed lifecycle body: {e}");
         AppError::bad_request("malformed or incomplete lifecycle payload")
@@ -222,8 +224,8 @@ fn validate_install(p: &LifecyclePayload, connect: &Connect) -> Result<NewInstal
     check_key(p, connect)?;
     let secret = p
         .shared_secret
-        .as_deref()
-        .filter(|s| !s.is_empty())
+        .as_ref()
+        .filter(|s| !s.expose().is_empty())
         .ok_or_else(|| AppError::bad_request("sharedSecret is required"))?;
     let production = connect.settings.app_env == crate::config::AppEnv::Production;
     let base_url = checked_site_url(&p.base_url, production)
@@ -243,7 +245,7 @@ fn validate_install(p: &LifecyclePayload, connect: &Connect) -> Result<NewInstal
     }
     Ok(NewInstallation {
         client_key: p.client_key.clone(),
-        shared_secret: Secret::new(secret),
+        shared_secret: secret.clone(),
         base_url,
         display_url,
         product_type: p.product_type.clone(),
@@ -257,7 +259,7 @@ fn validate_install(p: &LifecyclePayload, connect: &Connect) -> Result<NewInstal
 }
 
 /// The host of a site URL when it is https (or, outside production, http) and well formed.
-fn checked_site_url(url: &str, https_only: bool) -> Option<&str> {
+pub fn checked_site_url(url: &str, https_only: bool) -> Option<&str> {
     let rest = url.strip_prefix("https://").or_else(|| {
         if https_only {
             None

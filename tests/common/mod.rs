@@ -181,7 +181,10 @@ impl Site {
         Self {
             client_key: format!("client-{name}"),
             secret: format!("secret-of-{name}-{}", now()),
-            base_url: format!("https://{name}.atlassian.net/wiki"),
+            // Loopback with nothing listening: the app's calls back to the site (display
+            // names) fail at once instead of leaving this machine. Tests that need a real
+            // stand-in Confluence set their own base URL.
+            base_url: "http://127.0.0.1:9/wiki".to_string(),
         }
     }
 
@@ -192,7 +195,7 @@ impl Site {
             "clientKey": self.client_key,
             "sharedSecret": self.secret,
             "baseUrl": self.base_url,
-            "displayUrl": self.base_url,
+            "displayUrl": format!("https://{}.atlassian.net/wiki", self.client_key.trim_start_matches("client-")),
             "productType": "confluence",
             "description": "Atlassian Confluence at https://example.atlassian.net",
             "eventType": "installed",
