@@ -3,6 +3,7 @@
 
 pub mod descriptor;
 pub mod extract;
+pub mod host_client;
 pub mod install_keys;
 pub mod installations;
 pub mod jwt;

@@ -8,6 +8,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use super::people;
 use super::store::{self, ListQuery};
 use super::task::{PageId, TaskId, TaskTitle};
 use crate::connect::{ApiRoute, ConnectContext};
@@ -55,6 +56,9 @@ pub async fn list(ctx: Ctx, req: HttpRequest, pool: web::Data<Pool>) -> Result<H
         Ok(store::list(conn, installation, &query)?)
     })
     .await?;
+    let creators = tasks.iter().filter_map(|t| t.created_by.as_deref());
+    let names = people::names_for(&req, &ctx.installation, creators).await;
+    let tasks = people::named(&tasks, &names);
     Ok(json_ok(
         serde_json::json!({ "tasks": tasks, "next_before": next_before }),
     ))
@@ -216,7 +220,10 @@ fn parse_list(query: &str) -> Result<ListQuery> {
 }
 
 /// Reads a JSON body: content type checked, size capped, syntax errors 400, shape errors 422.
-async fn read_json<T: DeserializeOwned>(req: &HttpRequest, mut body: web::Payload) -> Result<T> {
+pub(crate) async fn read_json<T: DeserializeOwned>(
+    req: &HttpRequest,
+    mut body: web::Payload,
+) -> Result<T> {
     let is_json = req
         .headers()
         .get(header::CONTENT_TYPE)

@@ -3,6 +3,8 @@
 
 pub mod api;
 pub mod pages;
+pub mod people;
+pub mod publish;
 pub mod store;
 pub mod task;
 
@@ -21,5 +23,6 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
         .route("/tasks", web::post().to(api::create))
         .route("/tasks/{id}", web::get().to(api::show))
         .route("/tasks/{id}", web::patch().to(api::update))
-        .route("/tasks/{id}", web::delete().to(api::delete));
+        .route("/tasks/{id}", web::delete().to(api::delete))
+        .route("/publish", web::post().to(publish::publish));
 }

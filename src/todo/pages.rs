@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::api::on_db;
+use super::people;
 use super::store;
 use super::task::{PageId, TaskId};
 use crate::AppState;
@@ -38,8 +39,14 @@ pub async fn get_task(
     let task = on_db(&pool, move |conn| Ok(store::find(conn, installation, id)?))
         .await?
         .ok_or(AppError::NotFound)?;
+    let creator = task.created_by.as_deref();
+    let names = people::names_for(&req, &ctx.installation, creator).await;
     let mut context = tera::Context::new();
     context.insert("task", &task);
+    context.insert(
+        "created_by_name",
+        &creator.map(|id| names.get(id).map_or(id, String::as_str)),
+    );
     render(&state, &ctx.installation, "get_task.html", &context)
 }
 

@@ -1,0 +1,467 @@
+//! Calling a site's REST API back: as the app (an HS256 JWT signed with the site's shared secret
+//! in `Authorization: JWT`, never `?jwt=`), or as a user (an OAuth 2.0 access token obtained with
+//! the JWT bearer grant, cached per site, account and scopes, one exchange per key at a time).
+//!
+//! Only URLs on the installation's own `baseUrl` (same origin, under its path) are ever called;
+//! anything else is refused before a byte is sent. Redirects are answered as errors, every call
+//! is time-bounded and its response size-capped, and errors name the site and the endpoint
+//! (method and path, no query) but never a token.
+
+mod tokens;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH};
+use reqwest::{Method, StatusCode, Url};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::installations::Installation;
+use super::jwt::{self, Secret};
+use super::qsh;
+use tokens::{TokenCache, TokenKey};
+
+/// Lifetime of the JWT on an app request.
+pub const APP_TOKEN_LIFETIME_SECS: i64 = 180;
+/// Lifetime of the assertion exchanged for a user's access token.
+pub const ASSERTION_LIFETIME_SECS: i64 = 60;
+/// The OAuth 2.0 grant type of the user-impersonation exchange.
+pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+/// Responses larger than this are abandoned mid-stream.
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+/// Default bound of one call, connection to last byte.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// An access token is refreshed this long before it expires (at most half its lifetime).
+pub const REFRESH_MARGIN: Duration = Duration::from_secs(60);
+
+/// Why a call to a site failed. `site` is its base URL, `endpoint` the method and path.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum HostError {
+    #[error("{site}: {endpoint} is not on the site's base URL; refused without sending")]
+    ForeignUrl { site: String, endpoint: String },
+    #[error("{site}: {endpoint} timed out")]
+    Timeout { site: String, endpoint: String },
+    #[error("{site}: {endpoint} failed: {reason}")]
+    Transport {
+        site: String,
+        endpoint: String,
+        reason: String,
+    },
+    #[error("{site}: {endpoint} redirected ({status}); redirects are not followed")]
+    Redirect {
+        site: String,
+        endpoint: String,
+        status: u16,
+    },
+    #[error("{site}: {endpoint} answered {status}")]
+    Status {
+        site: String,
+        endpoint: String,
+        status: u16,
+    },
+    #[error("{site}: {endpoint} answered more than {MAX_RESPONSE_BYTES} bytes")]
+    TooLarge { site: String, endpoint: String },
+    #[error("{site}: {endpoint} answered an unexpected body: {reason}")]
+    Decode {
+        site: String,
+        endpoint: String,
+        reason: String,
+    },
+    #[error("{site}: cannot act as a user: {reason}")]
+    NoUserAccess { site: String, reason: String },
+}
+
+impl HostError {
+    /// The HTTP status the site answered, when that is what failed.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Whether the site (or the authorization server) did not answer in time.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Timeout { .. })
+    }
+}
+
+/// Everything needed to call any installed site, built once and shared by all requests.
+pub struct HostClients {
+    http: reqwest::Client,
+    app_key: String,
+    oauth_url: String,
+    timeout: Duration,
+    tokens: TokenCache,
+}
+
+impl HostClients {
+    /// `http` must not follow redirects (see `crate::http_client`); `oauth_url` is the
+    /// authorization server (`ATLASSIAN_OAUTH_URL`), also the `aud` of assertions.
+    pub fn new(http: reqwest::Client, app_key: &str, oauth_url: &str) -> Self {
+        Self {
+            http,
+            app_key: app_key.to_string(),
+            oauth_url: oauth_url.trim_end_matches('/').to_string(),
+            timeout: DEFAULT_TIMEOUT,
+            tokens: TokenCache::default(),
+        }
+    }
+
+    /// Bounds every call to `timeout` instead of [`DEFAULT_TIMEOUT`].
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// A client for one site.
+    pub fn site(&self, installation: Arc<Installation>) -> HostClient<'_> {
+        HostClient {
+            clients: self,
+            installation,
+        }
+    }
+}
+
+/// The body of a successful (2xx) answer, read up to [`MAX_RESPONSE_BYTES`].
+#[derive(Debug)]
+pub struct HostResponse {
+    pub status: StatusCode,
+    pub body: Vec<u8>,
+    site: String,
+    endpoint: String,
+}
+
+impl HostResponse {
+    /// Parses the body as JSON.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, HostError> {
+        serde_json::from_slice(&self.body).map_err(|e| HostError::Decode {
+            site: self.site.clone(),
+            endpoint: self.endpoint.clone(),
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// Calls one site's REST API, as the app or as one of its users.
+pub struct HostClient<'a> {
+    clients: &'a HostClients,
+    installation: Arc<Installation>,
+}
+
+#[derive(Serialize)]
+struct AppClaims<'a> {
+    iss: &'a str,
+    iat: i64,
+    exp: i64,
+    qsh: String,
+}
+
+#[derive(Serialize)]
+struct AssertionClaims<'a> {
+    iss: String,
+    sub: String,
+    tnt: &'a str,
+    aud: &'a str,
+    iat: i64,
+    exp: i64,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    expires_in: u64,
+    #[serde(default)]
+    token_type: Option<String>,
+}
+
+impl HostClient<'_> {
+    /// The site's base URL, which also names it in errors.
+    pub fn site(&self) -> &str {
+        &self.installation.base_url
+    }
+
+    /// Calls `target` (a path relative to the base URL, such as `/rest/api/user?accountId=…`,
+    /// or an absolute URL on it) as the app, signed with the site's shared secret.
+    pub async fn as_app(
+        &self,
+        method: Method,
+        target: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<HostResponse, HostError> {
+        let (url, endpoint) = self.resolve(&method, target)?;
+        let base_path = self.base()?.path().trim_end_matches('/').to_string();
+        let iat = now();
+        let claims = AppClaims {
+            iss: &self.clients.app_key,
+            iat,
+            exp: iat + APP_TOKEN_LIFETIME_SECS,
+            qsh: qsh::qsh(
+                method.as_str(),
+                url.path(),
+                url.query().unwrap_or(""),
+                &base_path,
+            ),
+        };
+        let token = jwt::sign_hs256(&claims, &self.installation.shared_secret)
+            .map_err(|e| self.transport(&endpoint, format!("cannot sign: {e}")))?;
+        let request = self
+            .request(method, url, body)
+            .header(AUTHORIZATION, format!("JWT {token}"));
+        self.send(request, endpoint).await
+    }
+
+    /// Calls `target` as the user `account_id`, with an access token for `scopes` (for example
+    /// `["READ", "WRITE"]`; the descriptor must declare them and `ACT_AS_USER`).
+    pub async fn as_user(
+        &self,
+        account_id: &str,
+        scopes: &[&str],
+        method: Method,
+        target: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<HostResponse, HostError> {
+        let (url, endpoint) = self.resolve(&method, target)?;
+        let key = self.token_key(account_id, scopes);
+        let token = self.access_token_for(&key).await?;
+        let request = self
+            .request(method, url, body)
+            .header(AUTHORIZATION, format!("Bearer {}", token.expose()));
+        let result = self.send(request, endpoint).await;
+        if result.as_ref().err().and_then(HostError::status) == Some(401) {
+            self.clients.tokens.forget(&key);
+        }
+        result
+    }
+
+    /// An access token to act as `account_id` with `scopes`: cached, or exchanged once.
+    pub async fn access_token(
+        &self,
+        account_id: &str,
+        scopes: &[&str],
+    ) -> Result<Secret, HostError> {
+        self.access_token_for(&self.token_key(account_id, scopes))
+            .await
+    }
+
+    async fn access_token_for(&self, key: &TokenKey) -> Result<Secret, HostError> {
+        self.clients
+            .tokens
+            .get_or_exchange(key, || self.exchange(&key.1, &key.2))
+            .await
+    }
+
+    fn token_key(&self, account_id: &str, scopes: &[&str]) -> TokenKey {
+        let mut scopes: Vec<String> = scopes.iter().map(|s| s.to_ascii_uppercase()).collect();
+        scopes.sort();
+        scopes.dedup();
+        (
+            self.installation.client_key.clone(),
+            account_id.to_string(),
+            scopes.join(" "),
+        )
+    }
+
+    /// The JWT bearer grant: an assertion signed with the shared secret, for an access token.
+    async fn exchange(
+        &self,
+        account_id: &str,
+        scope: &str,
+    ) -> Result<(Secret, Duration), HostError> {
+        let client_id = self
+            .installation
+            .oauth_client_id
+            .as_deref()
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| HostError::NoUserAccess {
+                site: self.site().to_string(),
+                reason: "the installation has no oauthClientId".into(),
+            })?;
+        let iat = now();
+        let claims = AssertionClaims {
+            iss: format!("urn:atlassian:connect:clientid:{client_id}"),
+            sub: format!("urn:atlassian:connect:useraccountid:{account_id}"),
+            tnt: &self.installation.base_url,
+            aud: &self.clients.oauth_url,
+            iat,
+            exp: iat + ASSERTION_LIFETIME_SECS,
+        };
+        let endpoint = "POST /oauth2/token".to_string();
+        let assertion = jwt::sign_hs256(&claims, &self.installation.shared_secret)
+            .map_err(|e| self.transport(&endpoint, format!("cannot sign: {e}")))?;
+        let form = [
+            ("grant_type", JWT_BEARER_GRANT),
+            ("assertion", assertion.as_str()),
+            ("scope", scope),
+        ];
+        let request = self
+            .clients
+            .http
+            .post(format!("{}/oauth2/token", self.clients.oauth_url))
+            .timeout(self.clients.timeout)
+            .header(ACCEPT, "application/json")
+            .form(&form);
+        let answer: TokenAnswer = self.send(request, endpoint.clone()).await?.json()?;
+        let bearer = answer
+            .token_type
+            .as_deref()
+            .is_none_or(|t| t.eq_ignore_ascii_case("bearer"));
+        if answer.access_token.is_empty() || !bearer {
+            return Err(HostError::Decode {
+                site: self.site().to_string(),
+                endpoint,
+                reason: "no bearer access token".into(),
+            });
+        }
+        let lifetime = Duration::from_secs(answer.expires_in.min(24 * 3600));
+        Ok((Secret::new(answer.access_token), lifetime))
+    }
+
+    fn base(&self) -> Result<Url, HostError> {
+        Url::parse(&self.installation.base_url).map_err(|_| HostError::ForeignUrl {
+            site: self.site().to_string(),
+            endpoint: "(base URL unparsable)".into(),
+        })
+    }
+
+    /// The absolute URL of `target` and its label for errors, or a refusal when it is not on
+    /// the base URL (other scheme, host or port, credentials, outside the base path).
+    fn resolve(&self, method: &Method, target: &str) -> Result<(Url, String), HostError> {
+        let base = self.base()?;
+        let relative = target.starts_with('/') && !target.starts_with("//");
+        let parsed = if relative {
+            Url::parse(&format!("{}{target}", self.site().trim_end_matches('/')))
+        } else {
+            Url::parse(target)
+        };
+        let label = |path: &str| format!("{method} {path}");
+        let refuse = |endpoint: String| HostError::ForeignUrl {
+            site: self.site().to_string(),
+            endpoint,
+        };
+        let url = parsed.map_err(|_| refuse(label("(unparsable URL)")))?;
+        let base_path = base.path().trim_end_matches('/');
+        let under_base = url
+            .path()
+            .strip_prefix(base_path)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+        let same_origin = url.scheme() == base.scheme()
+            && url.host_str() == base.host_str()
+            && url.port_or_known_default() == base.port_or_known_default();
+        let clean =
+            url.username().is_empty() && url.password().is_none() && url.fragment().is_none();
+        if !(same_origin && under_base && clean) {
+            let shown = format!(
+                "{}://{}{}",
+                url.scheme(),
+                url.host_str().unwrap_or(""),
+                url.path()
+            );
+            return Err(refuse(label(&shown)));
+        }
+        let endpoint = label(url.path());
+        Ok((url, endpoint))
+    }
+
+    fn request(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&serde_json::Value>,
+    ) -> reqwest::RequestBuilder {
+        let request = self
+            .clients
+            .http
+            .request(method, url)
+            .timeout(self.clients.timeout)
+            .header(ACCEPT, "application/json");
+        match body {
+            Some(body) => request.json(body),
+            None => request,
+        }
+    }
+
+    /// Sends, refuses redirects and non-2xx answers, and reads the body up to the cap.
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        endpoint: String,
+    ) -> Result<HostResponse, HostError> {
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| self.failed(&endpoint, e))?;
+        let status = response.status();
+        let site = self.site().to_string();
+        if status.is_redirection() {
+            let status = status.as_u16();
+            return Err(HostError::Redirect {
+                site,
+                endpoint,
+                status,
+            });
+        }
+        if !status.is_success() {
+            let status = status.as_u16();
+            return Err(HostError::Status {
+                site,
+                endpoint,
+                status,
+            });
+        }
+        let declared = response
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|len| len > MAX_RESPONSE_BYTES) {
+            return Err(HostError::TooLarge { site, endpoint });
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.failed(&endpoint, e))?
+        {
+            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err(HostError::TooLarge { site, endpoint });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(HostResponse {
+            status,
+            body,
+            site,
+            endpoint,
+        })
+    }
+
+    fn failed(&self, endpoint: &str, err: reqwest::Error) -> HostError {
+        if err.is_timeout() {
+            return HostError::Timeout {
+                site: self.site().to_string(),
+                endpoint: endpoint.to_string(),
+            };
+        }
+        // The URL (and its query) stays out of the message.
+        let err = err.without_url();
+        let reason = match std::error::Error::source(&err) {
+            Some(source) => format!("{err}: {source}"),
+            None => err.to_string(),
+        };
+        self.transport(endpoint, reason)
+    }
+
+    fn transport(&self, endpoint: &str, reason: String) -> HostError {
+        HostError::Transport {
+            site: self.site().to_string(),
+            endpoint: endpoint.to_string(),
+            reason,
+        }
+    }
+}
+
+fn now() -> i64 {
+    jsonwebtoken::get_current_timestamp() as i64
+}

@@ -1,0 +1,171 @@
+//! Who created a task, by display name: asked of Confluence as the app
+//! (`GET /rest/api/user?accountId=…`), kept in memory for at most ten minutes, never stored.
+//! A page never waits on Confluence for more than [`PAGE_BUDGET`]: a name not found in time is
+//! shown as the account id.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use actix_web::{HttpRequest, web};
+use futures_util::future::join_all;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+
+use super::task::Task;
+use crate::connect::Installation;
+use crate::connect::host_client::{HostClient, HostClients};
+
+/// How long a display name is remembered (personal data: memory only, briefly).
+pub const NAME_TTL: Duration = Duration::from_secs(10 * 60);
+/// How long a failed lookup is not retried, so a down site does not slow every page.
+pub const FAILURE_TTL: Duration = Duration::from_secs(60);
+/// The most a page waits for names, all lookups together (they run concurrently).
+pub const PAGE_BUDGET: Duration = Duration::from_millis(1500);
+/// Distinct accounts looked up for one page at most; the rest show their account id.
+const MAX_LOOKUPS_PER_PAGE: usize = 20;
+/// Above this many entries, expired ones are dropped.
+const MAX_ENTRIES: usize = 50_000;
+/// RFC 3986 unreserved characters stay as they are in the account id parameter.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// (client key, account id) -> (display name, or `None` after a failure; when learnt).
+type Entries = HashMap<(String, String), (Option<String>, Instant)>;
+
+/// The in-memory display-name cache, shared by all workers.
+#[derive(Default)]
+pub struct DisplayNames {
+    entries: Mutex<Entries>,
+}
+
+/// A task as the API shows it: with its creator's display name (or account id).
+#[derive(Serialize)]
+pub struct NamedTask<'a> {
+    #[serde(flatten)]
+    pub task: &'a Task,
+    pub created_by_name: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct User {
+    display_name: Option<String>,
+    public_name: Option<String>,
+}
+
+impl DisplayNames {
+    /// Names for `accounts` on this site: cached, else looked up within [`PAGE_BUDGET`].
+    /// Accounts without a name (yet) are absent from the answer.
+    pub async fn resolve<'a>(
+        &self,
+        host: &HostClient<'_>,
+        client_key: &str,
+        accounts: impl IntoIterator<Item = &'a str>,
+    ) -> HashMap<String, String> {
+        let mut names = HashMap::new();
+        let mut missing: Vec<&str> = Vec::new();
+        for account in accounts {
+            if names.contains_key(account) || missing.contains(&account) {
+                continue;
+            }
+            match self.cached(client_key, account) {
+                Some(Some(name)) => {
+                    names.insert(account.to_string(), name);
+                }
+                Some(None) => {}
+                None if missing.len() < MAX_LOOKUPS_PER_PAGE => missing.push(account),
+                None => {}
+            }
+        }
+        let lookups = missing.iter().map(|account| async move {
+            let found = actix_web::rt::time::timeout(PAGE_BUDGET, lookup(host, account)).await;
+            (*account, found.unwrap_or(None))
+        });
+        for (account, found) in join_all(lookups).await {
+            self.remember(client_key, account, found.clone());
+            if let Some(name) = found {
+                names.insert(account.to_string(), name);
+            }
+        }
+        names
+    }
+
+    fn cached(&self, client_key: &str, account: &str) -> Option<Option<String>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let (name, at) = entries.get(&(client_key.to_string(), account.to_string()))?;
+        let ttl = if name.is_some() {
+            NAME_TTL
+        } else {
+            FAILURE_TTL
+        };
+        (at.elapsed() < ttl).then(|| name.clone())
+    }
+
+    fn remember(&self, client_key: &str, account: &str, name: Option<String>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() > MAX_ENTRIES {
+            entries.retain(|_, (_, at)| at.elapsed() < NAME_TTL);
+        }
+        let key = (client_key.to_string(), account.to_string());
+        entries.insert(key, (name, Instant::now()));
+    }
+}
+
+/// One user's display name, or `None` (logged) when Confluence does not give it.
+async fn lookup(host: &HostClient<'_>, account: &str) -> Option<String> {
+    let target = format!(
+        "/rest/api/user?accountId={}",
+        utf8_percent_encode(account, QUERY_VALUE)
+    );
+    let user = match host.as_app(Method::GET, &target, None).await {
+        Ok(response) => response.json::<User>(),
+        Err(err) => Err(err),
+    };
+    match user {
+        Ok(user) => [user.display_name, user.public_name]
+            .into_iter()
+            .flatten()
+            .map(|n| n.trim().chars().take(255).collect::<String>())
+            .find(|n| !n.is_empty()),
+        Err(err) => {
+            log::warn!("display name lookup: {err}");
+            None
+        }
+    }
+}
+
+/// Names for the creators of `tasks`, using the app's shared state when it is registered.
+pub async fn names_for<'a>(
+    req: &HttpRequest,
+    installation: &std::sync::Arc<Installation>,
+    accounts: impl IntoIterator<Item = &'a str>,
+) -> HashMap<String, String> {
+    let hosts = req.app_data::<web::Data<HostClients>>();
+    let names = req.app_data::<web::Data<DisplayNames>>();
+    let (Some(hosts), Some(names)) = (hosts, names) else {
+        return HashMap::new();
+    };
+    let host = hosts.site(installation.clone());
+    names
+        .resolve(&host, &installation.client_key, accounts)
+        .await
+}
+
+/// Tasks with `created_by_name`: the display name, else the account id.
+pub fn named<'a>(tasks: &'a [Task], names: &'a HashMap<String, String>) -> Vec<NamedTask<'a>> {
+    tasks
+        .iter()
+        .map(|task| NamedTask {
+            task,
+            created_by_name: task
+                .created_by
+                .as_deref()
+                .map(|id| names.get(id).map_or(id, String::as_str)),
+        })
+        .collect()
+}

@@ -1,0 +1,233 @@
+//! "Publish to Confluence": the site's open tasks as a new page in a space the user chooses,
+//! created as that user (`POST /rest/api/content`, storage format) with an act-as-user token.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::api::{on_db, read_json};
+use super::store::{self, ListQuery};
+use super::task::Task;
+use crate::connect::host_client::{HostClients, HostError};
+use crate::connect::{ApiRoute, ConnectContext};
+use crate::db::Pool;
+use crate::error::{AppError, Result};
+
+/// Scopes of the token the page is created with (the descriptor also declares `ACT_AS_USER`).
+pub const PUBLISH_SCOPES: &[&str] = &["READ", "WRITE"];
+/// Open tasks listed on a published page at most.
+pub const MAX_PUBLISHED_TASKS: u32 = 500;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublishRequest {
+    space_key: String,
+    #[serde(default)]
+    title: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Created {
+    id: String,
+    #[serde(default, rename = "_links")]
+    links: Option<Links>,
+}
+
+#[derive(Deserialize)]
+struct Links {
+    webui: Option<String>,
+}
+
+/// `POST /api/publish` `{"space_key": "DOCS", "title"?: "..."}` -> 201 `{"id", "url"}`.
+pub async fn publish(
+    ctx: ConnectContext<ApiRoute>,
+    req: HttpRequest,
+    body: web::Payload,
+    pool: web::Data<Pool>,
+    hosts: web::Data<HostClients>,
+) -> Result<HttpResponse> {
+    let input: PublishRequest = read_json(&req, body).await?;
+    let space_key = parse_space_key(&input.space_key)?;
+    let title = match input.title.as_deref().map(str::trim) {
+        Some(t) if !t.is_empty() => parse_title(t)?,
+        _ => default_title(),
+    };
+    let Some(account) = ctx.account_id.clone() else {
+        return Ok(error(
+            HttpResponse::Forbidden(),
+            "Sign in to Confluence to publish.",
+        ));
+    };
+    let installation = ctx.installation.id;
+    let (tasks, more) = on_db(&pool, move |conn| {
+        let query = ListQuery {
+            limit: MAX_PUBLISHED_TASKS,
+            done: Some(false),
+            ..ListQuery::default()
+        };
+        Ok(store::list(conn, installation, &query)?)
+    })
+    .await?;
+    let page = json!({
+        "type": "page",
+        "title": title,
+        "space": { "key": space_key },
+        "body": { "storage": { "value": storage_body(&tasks, more.is_some()), "representation": "storage" } },
+    });
+    let host = hosts.site(ctx.installation.clone());
+    let created = host
+        .as_user(
+            &account,
+            PUBLISH_SCOPES,
+            Method::POST,
+            "/rest/api/content",
+            Some(&page),
+        )
+        .await
+        .and_then(|response| response.json::<Created>());
+    let created = match created {
+        Ok(created) => created,
+        Err(err) => return Ok(refused(&err)),
+    };
+    let url = created
+        .links
+        .and_then(|l| l.webui)
+        .filter(|w| w.starts_with('/') && !w.starts_with("//"))
+        .map(|w| format!("{}{w}", host.site().trim_end_matches('/')));
+    Ok(HttpResponse::Created()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({ "id": created.id, "url": url, "title": title, "tasks": tasks.len() })))
+}
+
+/// What the browser is told when Confluence did not create the page (the cause is logged).
+fn refused(err: &HostError) -> HttpResponse {
+    log::warn!("publish: {err}");
+    match err.status() {
+        Some(400 | 403 | 404 | 409) => error(
+            HttpResponse::UnprocessableEntity(),
+            "Confluence did not create the page: check the space key, that you may add pages \
+             there, and that no page has this title yet.",
+        ),
+        _ if err.is_timeout() => error(
+            HttpResponse::GatewayTimeout(),
+            "Confluence did not answer in time. Please try again.",
+        ),
+        _ => error(
+            HttpResponse::BadGateway(),
+            "Confluence could not be reached to publish. Please try again.",
+        ),
+    }
+}
+
+fn error(mut builder: actix_web::HttpResponseBuilder, message: &str) -> HttpResponse {
+    builder
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({ "error": message }))
+}
+
+/// A Confluence space key: letters, digits, `_`, `-`, `:` and a leading `~` (personal spaces).
+fn parse_space_key(input: &str) -> Result<String> {
+    let key = input.trim();
+    let body = key.strip_prefix('~').unwrap_or(key);
+    let ok = !body.is_empty()
+        && key.len() <= 255
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b':'));
+    if ok {
+        Ok(key.to_string())
+    } else {
+        Err(AppError::unprocessable(
+            "space_key must be a Confluence space key, such as DOCS",
+        ))
+    }
+}
+
+fn parse_title(title: &str) -> Result<String> {
+    if title.chars().count() > 255 || title.chars().any(char::is_control) {
+        return Err(AppError::unprocessable(
+            "title must be at most 255 characters, without control characters",
+        ));
+    }
+    Ok(title.to_string())
+}
+
+/// Confluence refuses a second page with the same title in a space, so the default is dated.
+fn default_title() -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    let now = time::OffsetDateTime::now_utc();
+    format!(
+        "Open tasks ({} UTC)",
+        now.format(&format).unwrap_or_default()
+    )
+}
+
+/// The page body in storage format (XHTML): one list item per open task, every title escaped.
+pub fn storage_body(tasks: &[Task], truncated: bool) -> String {
+    if tasks.is_empty() {
+        return "<p>No open tasks.</p>".to_string();
+    }
+    let mut out = String::from("<p>Open tasks from the Todo app:</p><ul>");
+    for task in tasks {
+        out.push_str("<li>");
+        out.push_str(&escape_xml(&task.title));
+        out.push_str(&format!(" (#{})</li>", task.id));
+    }
+    out.push_str("</ul>");
+    if truncated {
+        out.push_str(&format!(
+            "<p>Only the newest {MAX_PUBLISHED_TASKS} open tasks are listed.</p>"
+        ));
+    }
+    out
+}
+
+/// Escapes text for XML element content and attributes.
+pub fn escape_xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_are_escaped_in_the_storage_body() {
+        let task = Task {
+            id: 3,
+            title: "<b>Fix</b> & \"ship\"".into(),
+            done: false,
+            created_by: None,
+            page_id: None,
+            created_at: String::new(),
+            updated_at: String::new(),
+        };
+        assert_eq!(
+            storage_body(&[task], false),
+            "<p>Open tasks from the Todo app:</p><ul><li>&lt;b&gt;Fix&lt;/b&gt; &amp; \
+             &quot;ship&quot; (#3)</li></ul>"
+        );
+    }
+
+    #[test]
+    fn space_keys_are_plain_tokens() {
+        assert!(parse_space_key("DOCS").is_ok());
+        assert!(parse_space_key("~557058:abc-1").is_ok());
+        for bad in ["", "~", "a b", "A/B", "a?b", &"K".repeat(256)] {
+            assert!(parse_space_key(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,905 @@
+//! Calling Confluence back, against a stand-in Confluence and a stand-in authorization server on
+//! loopback. The stand-ins verify every request themselves: the app's JWT (HS256 with the site's
+//! secret, `iss`, `exp`, and a qsh recomputed here, independently of the app's code), the
+//! assertion of every token exchange, and the bearer tokens they issued.
+
+mod common;
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use common::*;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use reqwest::Method;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use todo_connect::connect::Installation;
+use todo_connect::connect::host_client::{HostClients, HostError};
+use todo_connect::connect::installations::find_installed;
+
+// ---------------------------------------------------------------------------------------------
+// The qsh, recomputed from Atlassian's rules without the app's code.
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn rfc3986(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn expected_canonical(method: &str, path: &str, query: &str, base_path: &str) -> String {
+    let relative = match path.strip_prefix(base_path) {
+        Some(rest) if !base_path.is_empty() && (rest.is_empty() || rest.starts_with('/')) => rest,
+        _ => path,
+    };
+    let mut canonical_path = relative.trim_end_matches('/').replace('&', "%26");
+    if canonical_path.is_empty() {
+        canonical_path = "/".into();
+    }
+    let mut pairs: Vec<(String, String)> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (rfc3986(&percent_decode(k)), percent_decode(v))
+        })
+        .filter(|(k, _)| k != "jwt")
+        .collect();
+    pairs.sort();
+    let mut grouped: Vec<(String, Vec<String>)> = Vec::new();
+    for (k, v) in pairs {
+        match grouped.last_mut() {
+            Some((name, values)) if *name == k => values.push(rfc3986(&v)),
+            _ => grouped.push((k, vec![rfc3986(&v)])),
+        }
+    }
+    let query: Vec<String> = grouped
+        .into_iter()
+        .map(|(k, vs)| format!("{k}={}", vs.join(",")))
+        .collect();
+    format!(
+        "{}&{canonical_path}&{}",
+        method.to_uppercase(),
+        query.join("&")
+    )
+}
+
+fn expected_qsh(method: &str, path: &str, query: &str, base_path: &str) -> String {
+    Sha256::digest(expected_canonical(method, path, query, base_path).as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn the_stand_in_recomputes_the_qsh_of_every_published_vector() {
+    let text = std::fs::read_to_string("tests/fixtures/connect-qsh-vectors.json").unwrap();
+    let file: Value = serde_json::from_str(&text).unwrap();
+    for v in file["vectors"].as_array().unwrap() {
+        let base = reqwest::Url::parse(v["base_url"].as_str().unwrap()).unwrap();
+        let uri = v["request_uri"].as_str().unwrap();
+        let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+        let base_path = base.path().trim_end_matches('/');
+        let method = v["method"].as_str().unwrap();
+        assert_eq!(
+            expected_qsh(method, path, query, base_path),
+            v["qsh"].as_str().unwrap(),
+            "{}",
+            v["name"]
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The stand-ins.
+
+/// How a request to the stand-in Confluence authenticated.
+#[derive(Debug, Clone, PartialEq)]
+enum Caller {
+    App,
+    User {
+        account: String,
+        scope: String,
+        token: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    path: String,
+    query: String,
+    body: String,
+    caller: Caller,
+}
+
+/// State shared by the stand-in Confluence and the stand-in authorization server of one site.
+#[derive(Default)]
+struct Host {
+    client_key: String,
+    secret: String,
+    base_url: String,
+    oauth_url: Mutex<String>,
+    names: HashMap<String, String>,
+    seen: Mutex<Vec<Seen>>,
+    /// Anything that failed verification; every test asserts it stays empty.
+    failures: Mutex<Vec<String>>,
+    exchanges: AtomicUsize,
+    expires_in: AtomicU64,
+    issued: Mutex<HashMap<String, (String, String)>>,
+}
+
+impl Host {
+    fn fail(&self, why: String) -> HttpResponse {
+        self.failures.lock().unwrap().push(why.clone());
+        HttpResponse::Unauthorized().body(why)
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    fn assert_all_verified(&self) {
+        assert_eq!(*self.failures.lock().unwrap(), Vec::<String>::new());
+    }
+
+    /// Checks the `Authorization` header of a Confluence request: who is calling, or why not.
+    fn authenticate(&self, req: &HttpRequest) -> Result<Caller, String> {
+        if req.query_string().split('&').any(|p| p.starts_with("jwt=")) {
+            return Err("a jwt query parameter was sent".into());
+        }
+        let header = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .ok_or("no Authorization header")?;
+        if let Some(token) = header.strip_prefix("Bearer ") {
+            let issued = self.issued.lock().unwrap();
+            let (account, scope) = issued.get(token).ok_or("unknown bearer token")?;
+            return Ok(Caller::User {
+                account: account.clone(),
+                scope: scope.clone(),
+                token: token.to_string(),
+            });
+        }
+        let token = header.strip_prefix("JWT ").ok_or("not a JWT")?;
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.validate_aud = false;
+        validation.set_required_spec_claims(&["exp", "iss"]);
+        let key = DecodingKey::from_secret(self.secret.as_bytes()).unwrap();
+        let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
+            .map_err(|e| format!("signature or exp: {e}"))?
+            .claims;
+        if claims["iss"] != ADDON_KEY {
+            return Err(format!("iss {}", claims["iss"]));
+        }
+        let (iat, exp) = (claims["iat"].as_i64(), claims["exp"].as_i64());
+        if iat.zip(exp).map(|(i, e)| e - i) != Some(180) || iat > Some(now() + 1) {
+            return Err(format!("iat {iat:?} exp {exp:?}"));
+        }
+        let want = expected_qsh(
+            req.method().as_str(),
+            req.path(),
+            req.query_string(),
+            "/wiki",
+        );
+        if claims["qsh"] != want.as_str() {
+            return Err(format!("qsh mismatch for {} {}", req.method(), req.uri()));
+        }
+        Ok(Caller::App)
+    }
+
+    /// The stand-in Confluence: every request authenticated, recorded, then answered.
+    async fn confluence(self: Arc<Self>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+        let caller = match self.authenticate(&req) {
+            Ok(caller) => caller,
+            Err(why) => return self.fail(why),
+        };
+        let body = String::from_utf8_lossy(&body).into_owned();
+        self.seen.lock().unwrap().push(Seen {
+            method: req.method().to_string(),
+            path: req.path().to_string(),
+            query: req.query_string().to_string(),
+            body: body.clone(),
+            caller,
+        });
+        match (req.method().as_str(), req.path()) {
+            ("GET", "/wiki/rest/api/user") => {
+                let query = web::Query::<HashMap<String, String>>::from_query(req.query_string());
+                let account = query.map(|q| q.get("accountId").cloned()).ok().flatten();
+                let Some(account) = account else {
+                    return HttpResponse::BadRequest().finish();
+                };
+                let name = self.names.get(&account).cloned();
+                let name = name.unwrap_or_else(|| format!("Name of {account}"));
+                HttpResponse::Ok().json(json!({"accountId": account, "displayName": name}))
+            }
+            ("POST", "/wiki/rest/api/content") => {
+                let page: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                let key = page["space"]["key"].as_str().unwrap_or("");
+                HttpResponse::Ok().json(json!({
+                    "id": "4242", "type": "page", "title": page["title"],
+                    "_links": {"base": self.base_url, "webui": format!("/spaces/{key}/pages/4242")}
+                }))
+            }
+            (_, path) if path.starts_with("/wiki/echo") => HttpResponse::Ok().json(json!({
+                "method": req.method().as_str(), "query": req.query_string(), "body": body
+            })),
+            (_, "/wiki/redirect") => HttpResponse::Found()
+                .insert_header(("Location", "http://127.0.0.1:9/wiki/echo"))
+                .finish(),
+            (_, "/wiki/big") => HttpResponse::Ok().body(vec![b'x'; 2 * 1024 * 1024]),
+            (_, "/wiki/forbidden") => HttpResponse::Forbidden().finish(),
+            _ => HttpResponse::NotFound().finish(),
+        }
+    }
+
+    /// The stand-in authorization server: checks the grant and the assertion, counts exchanges.
+    async fn token(self: Arc<Self>, form: web::Form<HashMap<String, String>>) -> HttpResponse {
+        self.exchanges.fetch_add(1, Ordering::SeqCst);
+        // Slow enough that concurrent callers overlap with this exchange.
+        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+        let grant = form.get("grant_type").map(String::as_str);
+        if grant != Some("urn:ietf:params:oauth:grant-type:jwt-bearer") {
+            return self.fail(format!("grant_type {grant:?}"));
+        }
+        let Some(assertion) = form.get("assertion") else {
+            return self.fail("no assertion".into());
+        };
+        let aud = self.oauth_url.lock().unwrap().clone();
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_audience(&[aud]);
+        validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+        let key = DecodingKey::from_secret(self.secret.as_bytes()).unwrap();
+        let claims = match jsonwebtoken::decode::<Value>(assertion, &key, &validation) {
+            Ok(data) => data.claims,
+            Err(e) => return self.fail(format!("assertion: {e}")),
+        };
+        let iss = format!("urn:atlassian:connect:clientid:oauth-{}", self.client_key);
+        let account = claims["sub"]
+            .as_str()
+            .and_then(|s| s.strip_prefix("urn:atlassian:connect:useraccountid:"));
+        let lifetime = claims["exp"].as_i64().zip(claims["iat"].as_i64());
+        if claims["iss"] != iss.as_str()
+            || claims["tnt"] != self.base_url.as_str()
+            || lifetime.map(|(e, i)| e - i) != Some(60)
+        {
+            return self.fail(format!("assertion claims {claims}"));
+        }
+        let (Some(account), Some(scope)) = (account, form.get("scope")) else {
+            return self.fail(format!("assertion sub or scope missing: {claims}"));
+        };
+        let n = self.exchanges.load(Ordering::SeqCst);
+        let token = format!("access-{account}-{n}-{}", now());
+        self.issued
+            .lock()
+            .unwrap()
+            .insert(token.clone(), (account.to_string(), scope.clone()));
+        HttpResponse::Ok().json(json!({
+            "access_token": token,
+            "expires_in": self.expires_in.load(Ordering::SeqCst),
+            "token_type": "Bearer",
+        }))
+    }
+}
+
+/// A site whose Confluence and authorization server are stand-ins on loopback.
+struct StandIn {
+    site: Site,
+    host: Arc<Host>,
+    oauth_url: String,
+}
+
+impl StandIn {
+    fn start(name: &str, names: &[(&str, &str)]) -> Self {
+        let mut site = Site::new(name);
+        let confluence = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = confluence.local_addr().unwrap().port();
+        site.base_url = format!("http://127.0.0.1:{port}/wiki");
+        let host = Arc::new(Host {
+            client_key: site.client_key.clone(),
+            secret: site.secret.clone(),
+            base_url: site.base_url.clone(),
+            names: names
+                .iter()
+                .map(|(a, n)| (a.to_string(), n.to_string()))
+                .collect(),
+            expires_in: AtomicU64::new(3600),
+            ..Host::default()
+        });
+        let h = host.clone();
+        let server = HttpServer::new(move || {
+            let h = h.clone();
+            App::new()
+                .app_data(web::PayloadConfig::new(1 << 20))
+                .default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
+                    h.clone().confluence(req, body)
+                }))
+        })
+        .workers(1)
+        .listen(confluence)
+        .unwrap();
+        actix_web::rt::spawn(server.run());
+        let h = host.clone();
+        let auth = HttpServer::new(move || {
+            let h = h.clone();
+            App::new().route(
+                "/oauth2/token",
+                web::post()
+                    .to(move |form: web::Form<HashMap<String, String>>| h.clone().token(form)),
+            )
+        })
+        .workers(1)
+        .bind("127.0.0.1:0")
+        .unwrap();
+        let auth_port = auth.addrs()[0].port();
+        actix_web::rt::spawn(auth.run());
+        let oauth_url = format!("http://127.0.0.1:{auth_port}");
+        *host.oauth_url.lock().unwrap() = oauth_url.clone();
+        Self {
+            site,
+            host,
+            oauth_url,
+        }
+    }
+
+    /// The app, configured to use this authorization server, with the site installed.
+    async fn app(&self) -> TestApp {
+        let app = spawn_app_with(vec![("ATLASSIAN_OAUTH_URL", self.oauth_url.clone())]).await;
+        self.site.install(&app).await;
+        app
+    }
+
+    fn clients(&self) -> HostClients {
+        HostClients::new(
+            todo_connect::http_client().unwrap(),
+            ADDON_KEY,
+            &self.oauth_url,
+        )
+    }
+
+    fn seen_at(&self, path: &str) -> Vec<Seen> {
+        let seen = self.host.seen();
+        seen.into_iter().filter(|s| s.path == path).collect()
+    }
+}
+
+/// The installation as the app stored it.
+fn installation(app: &TestApp, site: &Site) -> Arc<Installation> {
+    Arc::new(
+        find_installed(&db(app), ADDON_KEY, &site.client_key)
+            .unwrap()
+            .unwrap(),
+    )
+}
+
+/// A listener that accepts connections and never answers.
+fn hung_host() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    port
+}
+
+async fn api_as(
+    app: &TestApp,
+    site: &Site,
+    account: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut req = app
+        .client
+        .request(method, format!("{}{path}", app.address))
+        .header(
+            "Authorization",
+            format!("JWT {}", site.context_token(account)),
+        );
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    req.send().await.unwrap()
+}
+
+async fn create_task(app: &TestApp, site: &Site, title: &str) -> Value {
+    let res = site
+        .api(
+            app,
+            Method::POST,
+            "/api/tasks",
+            Some(json!({"title": title})),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    res.json().await.unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// As the app.
+
+#[actix_web::test]
+async fn signed_gets_with_query_strings_and_posts_with_bodies_verify() {
+    let s = StandIn::start("signed", &[]);
+    let app = s.app().await;
+    let clients = s.clients();
+    let host = clients.site(installation(&app, &s.site));
+
+    for target in [
+        "/echo?limit=10&expand=body.storage,version",
+        "/echo?b=2&a=1&a=0&title=two+words%20here&colon=%3A&amp=%26&empty",
+        "/echo/?x=%E2%9C%93",
+        "/echo",
+    ] {
+        let res = host.as_app(Method::GET, target, None).await.unwrap();
+        assert_eq!(res.status, 200, "{target}");
+    }
+    let absolute = format!("{}/echo?q=absolute", s.site.base_url);
+    host.as_app(Method::GET, &absolute, None).await.unwrap();
+
+    let body = json!({"title": "Ünïcödé & <markup>", "n": 1});
+    let res = host
+        .as_app(Method::POST, "/echo?draft=true", Some(&body))
+        .await
+        .unwrap();
+    let echoed: Value = res.json().unwrap();
+    assert_eq!(echoed["method"], "POST");
+    assert_eq!(
+        serde_json::from_str::<Value>(echoed["body"].as_str().unwrap()).unwrap(),
+        body
+    );
+    host.as_app(Method::PUT, "/echo", Some(&body))
+        .await
+        .unwrap();
+    host.as_app(Method::DELETE, "/echo?id=7", None)
+        .await
+        .unwrap();
+
+    s.host.assert_all_verified();
+    let seen = s.host.seen();
+    assert_eq!(seen.len(), 8);
+    let methods: Vec<&str> = seen.iter().map(|r| r.method.as_str()).collect();
+    assert_eq!(
+        methods,
+        ["GET", "GET", "GET", "GET", "GET", "POST", "PUT", "DELETE"]
+    );
+    assert!(seen.iter().all(|r| r.caller == Caller::App));
+    assert!(seen.iter().all(|r| !r.query.contains("jwt")));
+}
+
+#[actix_web::test]
+async fn a_url_on_another_origin_is_refused_without_a_request() {
+    let s = StandIn::start("origin", &[]);
+    let elsewhere = StandIn::start("elsewhere", &[]);
+    let app = s.app().await;
+    let clients = s.clients();
+    let host = clients.site(installation(&app, &s.site));
+    let port = s
+        .site
+        .base_url
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .trim_end_matches("/wiki");
+
+    for target in [
+        format!("{}/echo", elsewhere.site.base_url),
+        format!("https://127.0.0.1:{port}/wiki/echo"),
+        format!("http://localhost:{port}/wiki/echo"),
+        format!("http://127.0.0.1:{port}/echo"),
+        format!("http://127.0.0.1:{port}/wikipedia/echo"),
+        format!("http://127.0.0.1:{port}/wiki/../echo"),
+        format!("http://admin@127.0.0.1:{port}/wiki/echo"),
+        format!("//127.0.0.1:{port}/wiki/echo"),
+        "rest/api/user".to_string(),
+        "file:///etc/passwd".to_string(),
+    ] {
+        let err = host.as_app(Method::GET, &target, None).await.unwrap_err();
+        assert!(
+            matches!(err, HostError::ForeignUrl { .. }),
+            "{target}: {err}"
+        );
+        let err = host
+            .as_user("account-1", &["READ"], Method::GET, &target, None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, HostError::ForeignUrl { .. }),
+            "{target}: {err}"
+        );
+    }
+
+    assert!(s.host.seen().is_empty());
+    assert!(elsewhere.host.seen().is_empty());
+    assert_eq!(s.host.exchanges.load(Ordering::SeqCst), 0);
+    s.host.assert_all_verified();
+    elsewhere.host.assert_all_verified();
+}
+
+#[actix_web::test]
+async fn redirects_are_not_followed_and_large_or_refused_answers_are_errors() {
+    let s = StandIn::start("limits", &[]);
+    let app = s.app().await;
+    let clients = s.clients();
+    let host = clients.site(installation(&app, &s.site));
+
+    let err = host
+        .as_app(Method::GET, "/redirect", None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, HostError::Redirect { status: 302, .. }),
+        "{err}"
+    );
+    let err = host.as_app(Method::GET, "/big", None).await.unwrap_err();
+    assert!(matches!(err, HostError::TooLarge { .. }), "{err}");
+
+    let err = host
+        .as_user(
+            "account-1",
+            &["read"],
+            Method::GET,
+            "/forbidden?secret=q",
+            None,
+        )
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert_eq!(err.status(), Some(403));
+    assert!(message.contains(&s.site.base_url), "{message}");
+    assert!(message.contains("GET /wiki/forbidden"), "{message}");
+    assert!(!message.contains("secret=q"), "{message}");
+    let issued: Vec<String> = s.host.issued.lock().unwrap().keys().cloned().collect();
+    assert_eq!(issued.len(), 1);
+    assert!(!message.contains(&issued[0]), "{message}");
+    assert!(!format!("{err:?}").contains(&issued[0]));
+    s.host.assert_all_verified();
+}
+
+#[actix_web::test]
+async fn a_hung_host_times_out() {
+    let s = StandIn::start("hung-direct", &[]);
+    let mut site = s.site.clone();
+    site.base_url = format!("http://127.0.0.1:{}/wiki", hung_host());
+    let app = spawn_app().await;
+    site.install(&app).await;
+    let clients = s.clients().with_timeout(Duration::from_millis(300));
+    let host = clients.site(installation(&app, &site));
+
+    let err = host
+        .as_app(Method::GET, "/rest/api/user?accountId=a", None)
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+    assert!(err.to_string().contains("GET /wiki/rest/api/user"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// As a user.
+
+#[actix_web::test]
+async fn a_user_token_is_reused_from_the_cache_and_refreshed_after_expiry() {
+    let s = StandIn::start("tokens", &[]);
+    let app = s.app().await;
+    let clients = s.clients();
+    let host = clients.site(installation(&app, &s.site));
+
+    for _ in 0..3 {
+        host.as_user("acct-a", &["read", "write"], Method::GET, "/echo?x=1", None)
+            .await
+            .unwrap();
+    }
+    assert_eq!(s.host.exchanges.load(Ordering::SeqCst), 1);
+    // Other scopes or another user are other tokens.
+    host.as_user("acct-a", &["READ"], Method::GET, "/echo", None)
+        .await
+        .unwrap();
+    host.as_user("acct-b", &["WRITE", "READ"], Method::GET, "/echo", None)
+        .await
+        .unwrap();
+    assert_eq!(s.host.exchanges.load(Ordering::SeqCst), 3);
+
+    // A one-second token is refreshed half-way through its life.
+    s.host.expires_in.store(1, Ordering::SeqCst);
+    host.as_user("acct-c", &["READ"], Method::GET, "/echo", None)
+        .await
+        .unwrap();
+    assert_eq!(s.host.exchanges.load(Ordering::SeqCst), 4);
+    actix_web::rt::time::sleep(Duration::from_millis(800)).await;
+    host.as_user("acct-c", &["READ"], Method::GET, "/echo", None)
+        .await
+        .unwrap();
+    assert_eq!(s.host.exchanges.load(Ordering::SeqCst), 5);
+
+    let callers: Vec<Caller> = s
+        .seen_at("/wiki/echo")
+        .into_iter()
+        .map(|r| r.caller)
+        .collect();
+    let user = |c: &Caller| match c {
+        Caller::User {
+            account,
+            scope,
+            token,
+        } => (account.clone(), scope.clone(), token.clone()),
+        Caller::App => panic!("app call where a user call was expected"),
+    };
+    let (account, scope, first) = user(&callers[0]);
+    assert_eq!((account.as_str(), scope.as_str()), ("acct-a", "READ WRITE"));
+    assert_eq!(user(&callers[2]).2, first, "the cached token is reused");
+    assert_eq!(user(&callers[4]).1, "READ WRITE");
+    assert_ne!(user(&callers[5]).2, user(&callers[6]).2, "refreshed");
+    s.host.assert_all_verified();
+}
+
+#[actix_web::test]
+async fn ten_concurrent_requests_for_one_user_make_one_exchange() {
+    let s = StandIn::start("concurrent", &[]);
+    let app = s.app().await;
+    create_task(&app, &s.site, "Something to publish").await;
+
+    let publishes = (0..10).map(|i| {
+        api_as(
+            &app,
+            &s.site,
+            "acct-busy",
+            Method::POST,
+            "/api/publish",
+            Some(json!({"space_key": "DOCS", "title": format!("Tasks {i}")})),
+        )
+    });
+    for res in futures_util::future::join_all(publishes).await {
+        assert_eq!(res.status(), 201);
+    }
+
+    assert_eq!(s.host.exchanges.load(Ordering::SeqCst), 1);
+    let pages = s.seen_at("/wiki/rest/api/content");
+    assert_eq!(pages.len(), 10);
+    let first = &pages[0].caller;
+    assert!(pages.iter().all(|p| &p.caller == first));
+    s.host.assert_all_verified();
+}
+
+#[actix_web::test]
+async fn publishing_creates_the_page_as_the_user() {
+    let s = StandIn::start("publish", &[]);
+    let app = s.app().await;
+    create_task(&app, &s.site, "Ship <v2> & \"celebrate\"").await;
+    let done = create_task(&app, &s.site, "Already done").await;
+    let res = s
+        .site
+        .api(
+            &app,
+            Method::PATCH,
+            &format!("/api/tasks/{}", done["id"]),
+            Some(json!({"done": true})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+
+    let res = api_as(
+        &app,
+        &s.site,
+        "account-1",
+        Method::POST,
+        "/api/publish",
+        Some(json!({"space_key": "DOCS", "title": "Our open tasks"})),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let created: Value = res.json().await.unwrap();
+    assert_eq!(created["id"], "4242");
+    assert_eq!(
+        created["url"],
+        format!("{}/spaces/DOCS/pages/4242", s.site.base_url)
+    );
+
+    let pages = s.seen_at("/wiki/rest/api/content");
+    assert_eq!(pages.len(), 1);
+    let Caller::User { account, scope, .. } = &pages[0].caller else {
+        panic!("the page was not created as a user: {:?}", pages[0].caller);
+    };
+    assert_eq!(
+        (account.as_str(), scope.as_str()),
+        ("account-1", "READ WRITE")
+    );
+    let page: Value = serde_json::from_str(&pages[0].body).unwrap();
+    assert_eq!(page["type"], "page");
+    assert_eq!(page["title"], "Our open tasks");
+    assert_eq!(page["space"]["key"], "DOCS");
+    assert_eq!(page["body"]["storage"]["representation"], "storage");
+    let storage = page["body"]["storage"]["value"].as_str().unwrap();
+    assert!(
+        storage.contains("Ship &lt;v2&gt; &amp; &quot;celebrate&quot;"),
+        "{storage}"
+    );
+    assert!(!storage.contains("<v2>"), "{storage}");
+    assert!(!storage.contains("Already done"), "{storage}");
+    s.host.assert_all_verified();
+}
+
+#[actix_web::test]
+async fn a_bad_publish_request_calls_nobody() {
+    let s = StandIn::start("badpublish", &[]);
+    let app = s.app().await;
+    for body in [
+        json!({"space_key": "no spaces"}),
+        json!({"space_key": ""}),
+        json!({"space_key": "DOCS", "title": "a\u{0}b"}),
+        json!({"space": "DOCS"}),
+    ] {
+        let res = s
+            .site
+            .api(&app, Method::POST, "/api/publish", Some(body.clone()))
+            .await;
+        assert_eq!(res.status(), 422, "{body}");
+    }
+    let res = app
+        .client
+        .post(format!("{}/api/publish", app.address))
+        .json(&json!({"space_key": "DOCS"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(s.host.exchanges.load(Ordering::SeqCst), 0);
+    assert!(s.host.seen().is_empty());
+}
+
+#[actix_web::test]
+async fn a_refused_publish_is_explained_without_details() {
+    let s = StandIn::start("refused", &[]);
+    let app = s.app().await;
+    // The stand-in authorization server refuses assertions it cannot verify: a wrong secret.
+    let mut rotated = s.site.clone();
+    rotated.secret = format!("{}-rotated", s.site.secret);
+    rotated.install(&app).await;
+    let res = api_as(
+        &app,
+        &rotated,
+        "account-1",
+        Method::POST,
+        "/api/publish",
+        Some(json!({"space_key": "DOCS"})),
+    )
+    .await;
+    assert_eq!(res.status(), 502);
+    let body: Value = res.json().await.unwrap();
+    let message = body["error"].as_str().unwrap();
+    assert!(message.contains("Confluence"), "{body}");
+    assert!(
+        !message.contains("oauth2") && !message.contains("401"),
+        "{body}"
+    );
+    assert!(s.host.seen().is_empty());
+    s.host.failures.lock().unwrap().clear();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Display names in the product.
+
+#[actix_web::test]
+async fn display_names_appear_in_the_macro_and_the_task_list() {
+    let s = StandIn::start("names", &[("account-1", "Ada <Lovelace>")]);
+    let app = s.app().await;
+    let task = create_task(&app, &s.site, "Name me").await;
+
+    let list: Value = s
+        .site
+        .api(&app, Method::GET, "/api/tasks", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["tasks"][0]["created_by"], "account-1");
+    assert_eq!(list["tasks"][0]["created_by_name"], "Ada <Lovelace>");
+
+    let page = s
+        .site
+        .get(&app, &format!("/confluence/get_task?id={}", task["id"]))
+        .await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("by Ada &lt;Lovelace&gt;"), "{html}");
+
+    // Asked once, as the app, then served from memory; never written to the database.
+    let lookups = s.seen_at("/wiki/rest/api/user");
+    assert_eq!(lookups.len(), 1);
+    assert_eq!(lookups[0].caller, Caller::App);
+    assert_eq!(lookups[0].query, "accountId=account-1");
+    assert!(!dump(&app).contains("Lovelace"));
+    s.host.assert_all_verified();
+}
+
+#[actix_web::test]
+async fn a_hung_host_still_lets_the_list_and_the_macro_render_with_the_account_id() {
+    let mut site = Site::new("hung");
+    site.base_url = format!("http://127.0.0.1:{}/wiki", hung_host());
+    let app = spawn_app().await;
+    site.install(&app).await;
+    let task = create_task(&app, &site, "Still here").await;
+
+    let res = site.api(&app, Method::GET, "/api/tasks", None).await;
+    assert_eq!(res.status(), 200);
+    let list: Value = res.json().await.unwrap();
+    assert_eq!(list["tasks"][0]["title"], "Still here");
+    assert_eq!(list["tasks"][0]["created_by_name"], "account-1");
+
+    let page = site
+        .get(&app, &format!("/confluence/get_task?id={}", task["id"]))
+        .await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Still here"), "{html}");
+    assert!(html.contains("by account-1"), "{html}");
+}
+
+#[actix_web::test]
+async fn the_publish_form_is_on_the_todo_page_and_the_descriptor_asks_for_its_scopes() {
+    let app = spawn_app().await;
+    let site = Site::new("publishui");
+    site.install(&app).await;
+    let page = site.get(&app, "/confluence/tasks").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"id="publish-form""#), "{html}");
+    assert!(html.contains(r#"<script src="/js/publish.js?v="#), "{html}");
+    let script = app
+        .client
+        .get(format!("{}/js/publish.js", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(script.status(), 200);
+    let descriptor: Value = app
+        .client
+        .get(format!("{}/atlassian-connect.json", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        descriptor["scopes"],
+        json!(["READ", "WRITE", "ACT_AS_USER"])
+    );
+}
