@@ -9,6 +9,9 @@
   var save = document.getElementById("editor-save");
   var searchBox = document.getElementById("editor-search");
   var selected = null;
+  // The macro's current task: listed even when it is older than the first page of results.
+  var current = null;
+  var lastTasks = null;
   var generation = 0;
 
   function select(id) {
@@ -22,7 +25,10 @@
   }
 
   function render(tasks) {
+    lastTasks = tasks;
     results.textContent = "";
+    var listed = tasks.some(function (task) { return current && String(task.id) === String(current.id); });
+    if (current && !listed && !searchBox.value.trim()) { tasks = [current].concat(tasks); }
     tasks.forEach(function (task) {
       var li = document.createElement("li");
       li.setAttribute("role", "option");
@@ -77,11 +83,22 @@
     }).catch(function (err) { api.showMessage(err.message); });
   });
 
+  function preselect(id) {
+    select(id);
+    api.request("GET", "/api/tasks/" + encodeURIComponent(id)).then(function (task) {
+      current = task;
+      if (lastTasks) { render(lastTasks); }
+    }).catch(function () {
+      if (selected === id) { select(null); }
+      api.showMessage("The task this macro showed no longer exists. Choose or create another one.");
+    });
+  }
+
   // Editing an existing macro: preselect its task.
   api.whenAP().then(function (AP) {
     if (AP.confluence && AP.confluence.getMacroData) {
       AP.confluence.getMacroData(function (data) {
-        if (data && data.id) { select(data.id); }
+        if (data && data.id) { preselect(String(data.id)); }
       });
     }
   });

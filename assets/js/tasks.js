@@ -111,6 +111,8 @@
   });
 
   function startRename(li, id) {
+    var open = li.querySelector(".rename-form input");
+    if (open) { open.focus(); return; }
     var title = li.querySelector(".title");
     var form = document.createElement("form");
     form.className = "aui rename-form";
@@ -125,6 +127,9 @@
     form.lastChild.type = "submit";
     li.replaceChild(form, title);
     input.focus();
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") { li.replaceChild(title, form); }
+    });
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       api.request("PATCH", "/api/tasks/" + id, { title: input.value }).then(function (task) {

@@ -1,0 +1,623 @@
+//! A real browser against the real binary: headless Chromium, driven through chromedriver,
+//! opens the Todo page and the macro editor served by `todo-connect` started as a subprocess.
+//! A stand-in `AP` object (injected before any page script) hands out a context JWT minted for
+//! an installed site and records what the editor saves; every UI step is checked in SQLite.
+//! Screenshots of the Todo page and of a rendered macro land in docs/screenshots/.
+
+mod common;
+#[path = "common/webdriver.rs"]
+mod webdriver;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use rusqlite::{Connection, OptionalExtension};
+use serde_json::{Value, json};
+use webdriver::{Driver, KillOnDrop, Session, free_port, require_browser};
+
+/// The account the stand-in `AP` claims is using Confluence.
+const ACCOUNT: &str = "account-browser";
+/// How long a database poll waits for the row state a UI action should produce.
+const DB_WAIT: Duration = Duration::from_secs(5);
+
+/// `todo-connect` running as a child process; killed when dropped (also on panic).
+struct RunningApp {
+    child: KillOnDrop,
+    address: String,
+    db_path: PathBuf,
+    log_path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl RunningApp {
+    /// Starts the binary with a fresh database and waits for `/healthz`.
+    async fn start(keys: &KeyServer) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("todo.sqlite3");
+        let log_path = dir.path().join("server.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_todo-connect"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("APP_ENV", "test")
+            .env("SITE_URL", SITE_URL)
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("DATABASE_PATH", &db_path)
+            .env("CONNECT_KEYS_URL", &keys.url)
+            .env("ADDON_KEY", ADDON_KEY)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("the todo-connect binary starts");
+        let mut app = Self {
+            child: KillOnDrop(child),
+            address: format!("http://127.0.0.1:{port}"),
+            db_path,
+            log_path,
+            _dir: dir,
+        };
+        app.wait_healthy().await;
+        app
+    }
+
+    async fn wait_healthy(&mut self) {
+        let client = reqwest::Client::new();
+        let started = Instant::now();
+        loop {
+            if let Ok(res) = client.get(format!("{}/healthz", self.address)).send().await
+                && res.status().is_success()
+            {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.0.try_wait() {
+                panic!("todo-connect exited with {status}:\n{}", self.log());
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "todo-connect did not answer /healthz:\n{}",
+                self.log()
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    fn db(&self) -> Connection {
+        Connection::open(&self.db_path).unwrap()
+    }
+
+    /// An iframe URL as Confluence builds it: the path and query plus a qsh-bound `jwt`.
+    fn iframe_url(&self, site: &Site, path_and_query: &str) -> String {
+        let token = site.token("GET", path_and_query);
+        let sep = if path_and_query.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        format!("{}{path_and_query}{sep}jwt={token}", self.address)
+    }
+}
+
+/// A row of `tasks` as the assertions need it.
+#[derive(Debug, PartialEq)]
+struct Row {
+    id: i64,
+    title: String,
+    done: bool,
+    created_by: Option<String>,
+    page_id: Option<String>,
+}
+
+fn rows(conn: &Connection) -> Vec<Row> {
+    let mut stmt = conn
+        .prepare("SELECT id, title, done, created_by, page_id FROM tasks ORDER BY id")
+        .unwrap();
+    stmt.query_map([], |r| {
+        Ok(Row {
+            id: r.get(0)?,
+            title: r.get(1)?,
+            done: r.get::<_, i64>(2)? == 1,
+            created_by: r.get(3)?,
+            page_id: r.get(4)?,
+        })
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+fn row(conn: &Connection, id: i64) -> Option<Row> {
+    conn.query_row(
+        "SELECT id, title, done, created_by, page_id FROM tasks WHERE id = ?1",
+        [id],
+        |r| {
+            Ok(Row {
+                id: r.get(0)?,
+                title: r.get(1)?,
+                done: r.get::<_, i64>(2)? == 1,
+                created_by: r.get(3)?,
+                page_id: r.get(4)?,
+            })
+        },
+    )
+    .optional()
+    .unwrap()
+}
+
+/// Polls the database until `check` finds the state a UI action should have produced.
+/// This is synchronisation with the browser, not a timing assertion: it fails only when the
+/// state never appears.
+async fn wait_db<T>(conn: &Connection, what: &str, check: impl Fn(&Connection) -> Option<T>) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(found) = check(conn) {
+            return found;
+        }
+        assert!(
+            started.elapsed() < DB_WAIT,
+            "the database never showed {what}; tasks now: {:?}",
+            rows(conn)
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The stand-in for Atlassian's `all.js`: a context token for the site, macro data to hand
+/// to the editor, and recorders for what the page asks of Confluence and for page errors.
+fn stand_in_ap(context_token: &str, macro_data: &Value) -> String {
+    format!(
+        r#"(function () {{
+  var token = {token};
+  var macroData = {macro};
+  window.__saved = null;
+  window.__closed = false;
+  window.__errors = [];
+  window.addEventListener("error", function (e) {{ window.__errors.push(String(e.message)); }});
+  window.addEventListener("unhandledrejection", function (e) {{
+    window.__errors.push("unhandled rejection: " + String(e.reason));
+  }});
+  document.addEventListener("securitypolicyviolation", function (e) {{
+    window.__errors.push("CSP violation: " + e.violatedDirective + " " + e.blockedURI);
+  }});
+  window.AP = {{
+    context: {{
+      getToken: function (cb) {{
+        setTimeout(function () {{ cb(token); }}, 0);
+      }}
+    }},
+    confluence: {{
+      getMacroData: function (cb) {{ setTimeout(function () {{ cb(macroData); }}, 0); }},
+      saveMacro: function (params) {{ window.__saved = JSON.parse(JSON.stringify(params)); }},
+      closeMacroEditor: function () {{ window.__closed = true; }}
+    }},
+    resize: function () {{}},
+    sizeToParent: function () {{}}
+  }};
+}})();"#,
+        token = Value::String(context_token.to_string()),
+        macro = macro_data,
+    )
+}
+
+/// Replaces the stand-in `AP` injected into every new document of the session.
+async fn inject_ap(session: &Session, previous: Option<Value>, source: String) -> Value {
+    if let Some(identifier) = previous {
+        session
+            .cdp(
+                "Page.removeScriptToEvaluateOnNewDocument",
+                json!({"identifier": identifier}),
+            )
+            .await;
+    }
+    session
+        .cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({"source": source}),
+        )
+        .await["identifier"]
+        .clone()
+}
+
+/// Asserts the page reported no script error, unhandled rejection or CSP violation.
+async fn assert_no_page_errors(session: &Session, page: &str) {
+    let errors = session.script("return window.__errors;", json!([])).await;
+    assert_eq!(errors, json!([]), "{page} reported errors");
+}
+
+fn browser_args(profile: &Path) -> Vec<String> {
+    vec![
+        "--headless=new".into(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--disable-quic".into(),
+        "--no-first-run".into(),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        format!("--user-data-dir={}", profile.display()),
+        "--window-size=1200,900".into(),
+        // Hermetic: only our server is reachable. Where the network is open, the real Connect
+        // JavaScript would otherwise load and replace the stand-in AP.
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1".into(),
+    ]
+}
+
+/// Writes a screenshot of the current page at a given viewport (CSS pixels, scaled) to
+/// docs/screenshots/; the README links them.
+async fn save_screenshot(session: &Session, name: &str, width: u32, height: u32, scale: f64) {
+    session
+        .cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": scale, "mobile": false}),
+        )
+        .await;
+    let png = session.screenshot().await;
+    session
+        .cdp("Emulation.clearDeviceMetricsOverride", json!({}))
+        .await;
+    assert!(png.starts_with(b"\x89PNG"), "{name} is not a PNG");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), png).unwrap();
+}
+
+fn li(id: i64) -> String {
+    format!("#task-list li[data-id=\"{id}\"]")
+}
+
+/// Everything one browser test needs; fields drop in order (browser, driver, then the app).
+struct World {
+    session: Session,
+    _driver: Driver,
+    _profile: tempfile::TempDir,
+    conn: Connection,
+    site: Site,
+    context_token: String,
+    stand_in: Option<Value>,
+    app: RunningApp,
+    _keys: KeyServer,
+}
+
+impl World {
+    /// The real binary with one installed site, and a browser session ready to open its pages.
+    async fn start() -> Self {
+        require_browser();
+        let keys = KeyServer::start();
+        let app = RunningApp::start(&keys).await;
+        let site = Site::new("browser");
+        site.install_at(&app.address).await;
+        let driver = Driver::start().await;
+        let profile = tempfile::tempdir().unwrap();
+        let session = driver.session(&browser_args(profile.path())).await;
+        Self {
+            session,
+            _driver: driver,
+            _profile: profile,
+            conn: app.db(),
+            context_token: site.context_token(ACCOUNT),
+            site,
+            stand_in: None,
+            app,
+            _keys: keys,
+        }
+    }
+
+    /// Opens an iframe page as Confluence would, with a fresh stand-in `AP` whose
+    /// `getMacroData` answers `macro_data`.
+    async fn open(&mut self, path_and_query: &str, macro_data: Value) {
+        let source = stand_in_ap(&self.context_token, &macro_data);
+        let previous = self.stand_in.take();
+        self.stand_in = Some(inject_ap(&self.session, previous, source).await);
+        self.session
+            .goto(&self.app.iframe_url(&self.site, path_and_query))
+            .await;
+    }
+
+    /// Clicks the element a CSS selector finds.
+    async fn click(&self, css: &str) {
+        self.session.click(&self.session.find(css).await).await;
+    }
+
+    /// Adds a task through the Todo page form and returns its database row once stored.
+    async fn add_through_ui(&self, title: &str) -> Row {
+        let input = self.session.find("#new-title").await;
+        self.session.clear(&input).await;
+        self.session.type_text(&input, title).await;
+        self.click("#add-button").await;
+        let stored = wait_db(&self.conn, &format!("a task titled {title:?}"), |c| {
+            rows(c).into_iter().find(|r| r.title == title)
+        })
+        .await;
+        self.session.find(&li(stored.id)).await;
+        stored
+    }
+
+    /// Ticks or unticks a task's checkbox and waits for the database and the row to agree.
+    async fn toggle(&self, id: i64, done: bool) {
+        self.click(&format!("{} [data-action=toggle]", li(id)))
+            .await;
+        wait_db(&self.conn, &format!("task {id} with done={done}"), |c| {
+            row(c, id).filter(|r| r.done == done)
+        })
+        .await;
+        let state = if done { ".done" } else { ":not(.done)" };
+        self.session.find(&format!("{}{state}", li(id))).await;
+    }
+}
+
+/// Add, rename (cancelled, then for real), complete, reopen and delete one task, checking each
+/// step in the database. Returns the id of the deleted task.
+async fn manage_a_task_on_the_todo_page(w: &mut World) -> i64 {
+    w.open("/confluence/tasks", Value::Null).await;
+    w.session
+        .wait_for(
+            "the empty state",
+            "var e = document.getElementById('empty-state');
+             return e && !e.classList.contains('hidden') && e.textContent;",
+            json!([]),
+        )
+        .await;
+
+    let added = w.add_through_ui("Buy milk").await;
+    let id = added.id;
+    let expected = Row {
+        id,
+        title: "Buy milk".into(),
+        done: false,
+        created_by: Some(ACCOUNT.into()),
+        page_id: None,
+    };
+    assert_eq!(added, expected);
+    let (owner, installation): (i64, i64) = w
+        .conn
+        .query_row(
+            "SELECT t.jwt_token_id, j.id FROM tasks t, jwt_tokens j
+             WHERE t.id = ?1 AND j.client_key = ?2",
+            rusqlite::params![id, w.site.client_key],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(owner, installation, "the task belongs to the token's site");
+
+    // Rename, first cancelled with Escape: nothing written, the title comes back.
+    let rename = format!("{} [data-action=rename]", li(id));
+    let rename_input = format!("{} form.rename-form input", li(id));
+    w.click(&rename).await;
+    let input = w.session.find(&rename_input).await;
+    w.session.type_text(&input, " and bread\u{E00C}").await;
+    let shown = w
+        .session
+        .wait_for(
+            "the rename to be cancelled",
+            "return !document.querySelector(arguments[0] + ' form')
+                 && document.querySelector(arguments[0] + ' .title').textContent;",
+            json!([li(id)]),
+        )
+        .await;
+    assert_eq!(shown, "Buy milk");
+    assert_eq!(row(&w.conn, id), Some(expected));
+
+    // Rename for real; a second click on Rename while editing keeps the one form.
+    w.click(&rename).await;
+    w.click(&rename).await;
+    let forms = w
+        .session
+        .script(
+            "return document.querySelectorAll(arguments[0] + ' form').length;",
+            json!([li(id)]),
+        )
+        .await;
+    assert_eq!(forms, json!(1));
+    let input = w.session.find(&rename_input).await;
+    w.session.clear(&input).await;
+    w.session.type_text(&input, "Buy oat milk").await;
+    w.click(&format!("{} [data-action=save]", li(id))).await;
+    let renamed = wait_db(&w.conn, "the renamed title", |c| {
+        row(c, id).filter(|r| r.title == "Buy oat milk")
+    })
+    .await;
+    assert!(!renamed.done);
+    let shown = w
+        .session
+        .wait_for(
+            "the new title in the list",
+            "var t = document.querySelector(arguments[0] + ' .title'); return t && t.textContent;",
+            json!([li(id)]),
+        )
+        .await;
+    assert_eq!(shown, "Buy oat milk");
+
+    w.toggle(id, true).await;
+    w.toggle(id, false).await;
+
+    w.click(&format!("{} [data-action=delete]", li(id))).await;
+    wait_db(&w.conn, "the task deleted", |c| {
+        row(c, id).is_none().then_some(())
+    })
+    .await;
+    w.session
+        .wait_for(
+            "the list to be empty again",
+            "return document.querySelectorAll('#task-list li').length === 0
+                 && !document.getElementById('empty-state').classList.contains('hidden');",
+            json!([]),
+        )
+        .await;
+    assert!(rows(&w.conn).is_empty(), "nothing else was written");
+    assert_no_page_errors(&w.session, "the Todo page").await;
+    id
+}
+
+/// Three tasks, one done, newest first and markup shown as text; the Todo page screenshot.
+/// Returns the oldest (done) task.
+async fn fill_the_todo_page(w: &mut World) -> Row {
+    let first = w.add_through_ui("Write the launch post").await;
+    w.add_through_ui("Review the descriptor with security")
+        .await;
+    w.add_through_ui("Book a room for the <Friday> demo").await;
+    w.toggle(first.id, true).await;
+    let titles = w
+        .session
+        .script(
+            "return Array.prototype.map.call(document.querySelectorAll('#task-list .title'),
+                 function (t) { return t.textContent; });",
+            json!([]),
+        )
+        .await;
+    let expected = json!([
+        "Book a room for the <Friday> demo",
+        "Review the descriptor with security",
+        "Write the launch post"
+    ]);
+    assert_eq!(titles, expected, "newest first, markup shown as text");
+    assert_no_page_errors(&w.session, "the Todo page").await;
+    save_screenshot(&w.session, "todo-page.png", 960, 520, 1.0).await;
+    first
+}
+
+/// The macro editor on page 12345: a task created there is saved into the macro.
+async fn create_a_task_in_the_macro_editor(w: &mut World, listed: i64) -> Row {
+    w.open("/confluence/macro_editor?page_id=12345", Value::Null)
+        .await;
+    w.session
+        .find(&format!("#results li[data-id=\"{listed}\"]"))
+        .await;
+    save_screenshot(&w.session, "macro-editor.png", 600, 360, 1.0).await;
+    let input = w.session.find("#editor-new-title").await;
+    w.session.type_text(&input, "Ship the macro editor").await;
+    w.click("#editor-create").await;
+    let saved = w
+        .session
+        .wait_for(
+            "saveMacro to be called",
+            "return window.__saved;",
+            json!([]),
+        )
+        .await;
+    let created = wait_db(&w.conn, "the task created in the editor", |c| {
+        rows(c)
+            .into_iter()
+            .find(|r| r.title == "Ship the macro editor")
+    })
+    .await;
+    assert_eq!(saved, json!({"id": created.id.to_string()}));
+    assert_eq!(created.page_id.as_deref(), Some("12345"));
+    assert_eq!(created.created_by.as_deref(), Some(ACCOUNT));
+    let closed = w.session.script("return window.__closed;", json!([])).await;
+    assert_eq!(closed, json!(true), "the editor closes after saving");
+    assert_no_page_errors(&w.session, "the macro editor (create)").await;
+    created
+}
+
+/// Editing an existing macro preselects its task, also one older than the first result page,
+/// and Insert saves it again.
+async fn editing_a_macro_preselects_its_task(w: &mut World, older: i64, recent: i64) {
+    // 18 more tasks: the editor's first page (20 newest) holds `recent` but not `older`.
+    let client = reqwest::Client::new();
+    for n in 0..18 {
+        let res = client
+            .post(format!("{}/api/tasks", w.app.address))
+            .header("Authorization", format!("JWT {}", w.context_token))
+            .json(&json!({"title": format!("Filler task {n}")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+    }
+    for existing in [older, recent] {
+        let macro_data = json!({"id": existing.to_string()});
+        w.open("/confluence/macro_editor?page_id=12345", macro_data)
+            .await;
+        w.session
+            .find(&format!("#results li[data-id=\"{existing}\"].selected"))
+            .await;
+        let selected = w
+            .session
+            .script(
+                "return Array.prototype.map.call(document.querySelectorAll('#results li.selected'),
+                     function (li) { return li.getAttribute('data-id'); });",
+                json!([]),
+            )
+            .await;
+        assert_eq!(selected, json!([existing.to_string()]), "one task selected");
+        w.click("#editor-save").await;
+        let saved = w
+            .session
+            .wait_for(
+                "saveMacro after Insert",
+                "return window.__saved;",
+                json!([]),
+            )
+            .await;
+        assert_eq!(saved, json!({"id": existing.to_string()}));
+        assert_no_page_errors(&w.session, "the macro editor (edit)").await;
+    }
+}
+
+/// A macro whose task was deleted: nothing is preselected and the person is told why.
+async fn a_macro_of_a_deleted_task_preselects_nothing(w: &mut World, deleted: i64) {
+    let macro_data = json!({"id": deleted.to_string()});
+    w.open("/confluence/macro_editor?page_id=12345", macro_data)
+        .await;
+    let message = w
+        .session
+        .wait_for(
+            "the missing-task message",
+            "var m = document.getElementById('message');
+             return !m.classList.contains('hidden') && m.textContent;",
+            json!([]),
+        )
+        .await;
+    let text = message.as_str().unwrap_or_default();
+    assert!(text.contains("no longer exists"), "{message}");
+    w.session.find("#results li").await;
+    let state = w
+        .session
+        .script(
+            "return [document.querySelectorAll('#results li.selected').length,
+                     document.getElementById('editor-save').disabled];",
+            json!([]),
+        )
+        .await;
+    assert_eq!(state, json!([0, true]), "nothing selected, Insert disabled");
+    assert_no_page_errors(&w.session, "the macro editor (deleted task)").await;
+}
+
+/// The rendered macro and its screenshot (a small viewport, like an inline macro).
+async fn render_the_macro(w: &mut World, task: &Row) {
+    w.open(&format!("/confluence/get_task?id={}", task.id), Value::Null)
+        .await;
+    let badge = w
+        .session
+        .wait_for(
+            "the macro badge",
+            "var b = document.querySelector('#content aui-badge'); return b && b.textContent;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(badge, json!(task.title));
+    assert_no_page_errors(&w.session, "the macro").await;
+    save_screenshot(&w.session, "macro.png", 420, 32, 2.0).await;
+}
+
+#[actix_web::test]
+async fn a_person_manages_tasks_and_inserts_a_macro_in_a_real_browser() {
+    let mut w = World::start().await;
+    let deleted = manage_a_task_on_the_todo_page(&mut w).await;
+    let first = fill_the_todo_page(&mut w).await;
+    let created = create_a_task_in_the_macro_editor(&mut w, first.id).await;
+    editing_a_macro_preselects_its_task(&mut w, first.id, created.id).await;
+    a_macro_of_a_deleted_task_preselects_nothing(&mut w, deleted).await;
+    render_the_macro(&mut w, &created).await;
+    w.session.quit().await;
+}

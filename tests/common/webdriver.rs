@@ -1,0 +1,378 @@
+//! A minimal W3C WebDriver client over reqwest, enough to drive headless Chromium through
+//! chromedriver: sessions, navigation, elements, scripts, screenshots and Chrome's CDP passthrough.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+/// The Chromium binary the tests drive (Debian's package).
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+/// The chromedriver binary matching it (Debian's `chromium-driver`).
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// The W3C key under which an element reference travels.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// How long `wait_*` helpers keep polling before failing the test.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// Picks a free TCP port on 127.0.0.1 (bind to port 0, read it, release it).
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().unwrap().port()
+}
+
+/// Fails with a clear message when the browser or its driver is not installed.
+pub fn require_browser() {
+    for (bin, what) in [(CHROMIUM, "chromium"), (CHROMEDRIVER, "chromedriver")] {
+        assert!(
+            Path::new(bin).exists(),
+            "{what} is missing ({bin} not found): run scripts/setup.sh to install Debian's \
+             chromium and chromium-driver"
+        );
+    }
+}
+
+/// A child process killed (and reaped) when dropped, also when a test panics.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A running chromedriver.
+pub struct Driver {
+    pub url: String,
+    client: reqwest::Client,
+    _child: KillOnDrop,
+}
+
+impl Driver {
+    /// Starts chromedriver on a free port and waits until it reports ready.
+    pub async fn start() -> Self {
+        require_browser();
+        let port = free_port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts (run scripts/setup.sh if it is missing)");
+        let driver = Self {
+            url: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::new(),
+            _child: KillOnDrop(child),
+        };
+        let started = Instant::now();
+        loop {
+            let ready = match driver
+                .client
+                .get(format!("{}/status", driver.url))
+                .send()
+                .await
+            {
+                Ok(res) => res
+                    .json::<Value>()
+                    .await
+                    .ok()
+                    .and_then(|v| v["value"]["ready"].as_bool())
+                    .unwrap_or(false),
+                Err(_) => false,
+            };
+            if ready {
+                return driver;
+            }
+            assert!(
+                started.elapsed() < WAIT,
+                "chromedriver did not become ready on port {port}"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Opens a headless Chromium session with `args` (besides the binary).
+    pub async fn session(&self, args: &[String]) -> Session {
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
+            "timeouts": {"pageLoad": 30000, "script": 10000, "implicit": 0},
+        }}});
+        let res = self
+            .client
+            .post(format!("{}/session", self.url))
+            .json(&caps)
+            .send()
+            .await
+            .expect("chromedriver answers POST /session");
+        let body: Value = res.json().await.expect("session JSON");
+        let id = body["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no browser session: {body}"))
+            .to_string();
+        Session {
+            base: format!("{}/session/{id}", self.url),
+            client: self.client.clone(),
+            open: true,
+        }
+    }
+}
+
+/// One browser session; the browser is closed by [`Session::quit`] or, when a test panics, on
+/// drop (killing chromedriver alone would leave Chromium running).
+pub struct Session {
+    base: String,
+    client: reqwest::Client,
+    open: bool,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if self.open {
+            delete_blocking(&self.base);
+        }
+    }
+}
+
+/// `DELETE <url>` over a plain blocking socket (usable in `Drop`, outside any runtime).
+fn delete_blocking(url: &str) {
+    use std::io::{Read, Write};
+    let Some(rest) = url.strip_prefix("http://") else {
+        return;
+    };
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let Ok(mut stream) = std::net::TcpStream::connect(host) else {
+        return;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
+    let request = format!("DELETE {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return;
+    }
+    // Wait for the whole answer (chromedriver replies once the browser is gone).
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n @ 1..) = stream.read(&mut buf) {
+        got.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&got);
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if got.len() >= end + 4 + length {
+                return;
+            }
+        }
+    }
+}
+
+/// A reference to an element of the current page.
+#[derive(Clone, Debug)]
+pub struct Element(String);
+
+impl Session {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = self
+            .client
+            .request(method.clone(), format!("{}{path}", self.base));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("webdriver {method} {path}: {e}"));
+        let status = res.status();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        assert!(
+            status.is_success(),
+            "webdriver {method} {path} failed with {status}: {body}"
+        );
+        body["value"].clone()
+    }
+
+    /// Same as `call`, but returns the error instead of failing (used while polling).
+    async fn try_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> Result<Value, String> {
+        let res = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = res.status();
+        let body: Value = res.json().await.map_err(|e| e.to_string())?;
+        if status.is_success() {
+            Ok(body["value"].clone())
+        } else {
+            Err(format!("{status}: {body}"))
+        }
+    }
+
+    /// Runs a Chrome DevTools Protocol command through chromedriver's passthrough.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({"cmd": cmd, "params": params})),
+        )
+        .await
+    }
+
+    /// Navigates and waits for the page load.
+    pub async fn goto(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({"url": url})))
+            .await;
+    }
+
+    /// Runs a synchronous script (`return …`) in the page.
+    pub async fn script(&self, script: &str, args: Value) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": args})),
+        )
+        .await
+    }
+
+    /// Polls a script until it returns something truthy; fails with `what` after [`WAIT`].
+    pub async fn wait_for(&self, what: &str, script: &str, args: Value) -> Value {
+        let started = Instant::now();
+        loop {
+            let value = self.script(script, args.clone()).await;
+            let truthy = match &value {
+                Value::Null => false,
+                Value::Bool(b) => *b,
+                Value::String(s) => !s.is_empty(),
+                Value::Number(n) => n.as_f64() != Some(0.0),
+                _ => true,
+            };
+            if truthy {
+                return value;
+            }
+            if started.elapsed() > WAIT {
+                let text = self
+                    .script(
+                        "return document.body ? document.body.innerText : ''",
+                        json!([]),
+                    )
+                    .await;
+                panic!("timed out waiting for {what}; page text: {text}");
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Finds the first element matching a CSS selector, polling until it appears.
+    pub async fn find(&self, css: &str) -> Element {
+        let started = Instant::now();
+        loop {
+            let found = self
+                .try_call(
+                    reqwest::Method::POST,
+                    "/element",
+                    json!({"using": "css selector", "value": css}),
+                )
+                .await;
+            if let Some(id) = found.as_ref().ok().and_then(|v| v[ELEMENT_KEY].as_str()) {
+                return Element(id.to_string());
+            }
+            if started.elapsed() > WAIT {
+                let text = self
+                    .script(
+                        "return document.body ? document.body.innerText : ''",
+                        json!([]),
+                    )
+                    .await;
+                panic!("no element matches {css:?} ({found:?}); page text: {text}");
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Clicks an element (scrolling it into view first, as a user would).
+    pub async fn click(&self, el: &Element) {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{}/click", el.0),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    /// Empties a text input.
+    pub async fn clear(&self, el: &Element) {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{}/clear", el.0),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    /// Types text into an element with real key events.
+    pub async fn type_text(&self, el: &Element, text: &str) {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{}/value", el.0),
+            Some(json!({"text": text})),
+        )
+        .await;
+    }
+
+    /// A PNG screenshot of the viewport.
+    pub async fn screenshot(&self) -> Vec<u8> {
+        let b64 = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        base64::engine::general_purpose::STANDARD
+            .decode(b64.as_str().expect("screenshot is base64 text"))
+            .expect("screenshot decodes")
+    }
+
+    /// A PNG screenshot of one element.
+    pub async fn element_screenshot(&self, el: &Element) -> Vec<u8> {
+        let b64 = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/element/{}/screenshot", el.0),
+                None,
+            )
+            .await;
+        base64::engine::general_purpose::STANDARD
+            .decode(b64.as_str().expect("screenshot is base64 text"))
+            .expect("screenshot decodes")
+    }
+
+    /// Resizes the browser window.
+    pub async fn set_window_size(&self, width: u32, height: u32) {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        )
+        .await;
+    }
+
+    /// Ends the session (closes the browser).
+    pub async fn quit(&mut self) {
+        self.open = false;
+        let _ = self.client.delete(&self.base).send().await;
+    }
+}
