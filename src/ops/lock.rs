@@ -1,0 +1,88 @@
+//! The advisory lock on `<DATABASE_PATH>.lock` that keeps `restore` from swapping the file under
+//! a running server: servers, backups and purges hold it shared for their lifetime, `restore`
+//! holds it exclusively. The kernel releases it when the process ends, even on `kill -9`.
+//! A server also holds `<DATABASE_PATH>.serve.lock` exclusively: two servers on one file would
+//! each trust their own installation cache, so one could keep accepting a secret the other
+//! has erased.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+
+use super::{OpsError, with_suffix};
+
+/// A held lock; released on drop.
+#[derive(Debug)]
+pub struct DatabaseLock {
+    _file: File,
+    path: PathBuf,
+}
+
+impl DatabaseLock {
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// The lock file of a database.
+pub fn lock_path(database: &Path) -> PathBuf {
+    with_suffix(database, ".lock")
+}
+
+/// Takes the shared lock every process using the database holds; fails at once while a
+/// restore holds it exclusively.
+pub fn shared(database: &Path) -> Result<DatabaseLock, OpsError> {
+    let (file, path) = open(database)?;
+    match file.try_lock_shared() {
+        Ok(()) => Ok(DatabaseLock { _file: file, path }),
+        Err(TryLockError::WouldBlock) => Err(OpsError::Restoring {
+            path: database.display().to_string(),
+        }),
+        Err(TryLockError::Error(e)) => Err(OpsError::io(&path)(e)),
+    }
+}
+
+/// Makes sure this is the only server on the database; fails at once if another one runs.
+pub fn single_server(database: &Path) -> Result<DatabaseLock, OpsError> {
+    let (file, path) = open_file(database, ".serve.lock")?;
+    match file.try_lock() {
+        Ok(()) => Ok(DatabaseLock { _file: file, path }),
+        Err(TryLockError::WouldBlock) => Err(OpsError::InUse {
+            action: "serve",
+            path: database.display().to_string(),
+        }),
+        Err(TryLockError::Error(e)) => Err(OpsError::io(&path)(e)),
+    }
+}
+
+/// Takes the lock exclusively (what `restore` needs); fails at once while anyone holds it.
+pub fn exclusive(database: &Path, action: &'static str) -> Result<DatabaseLock, OpsError> {
+    let (file, path) = open(database)?;
+    match file.try_lock() {
+        Ok(()) => Ok(DatabaseLock { _file: file, path }),
+        Err(TryLockError::WouldBlock) => Err(OpsError::InUse {
+            action,
+            path: database.display().to_string(),
+        }),
+        Err(TryLockError::Error(e)) => Err(OpsError::io(&path)(e)),
+    }
+}
+
+fn open(database: &Path) -> Result<(File, PathBuf), OpsError> {
+    open_file(database, ".lock")
+}
+
+fn open_file(database: &Path, suffix: &str) -> Result<(File, PathBuf), OpsError> {
+    if let Some(parent) = database.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(OpsError::io(parent))?;
+    }
+    let path = with_suffix(database, suffix);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(OpsError::io(&path))?;
+    Ok((file, path))
+}
