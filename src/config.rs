@@ -96,6 +96,8 @@ pub struct Settings {
     pub allowed_hosts: Vec<HostPattern>,
     /// Atlassian's OAuth 2.0 authorization server for acting as a user.
     pub oauth_url: String,
+    /// Open connections each worker accepts before it stops accepting more.
+    pub max_connections: usize,
 }
 
 /// One layer of optional values, as found in a TOML file.
@@ -110,6 +112,7 @@ struct Layer {
     addon_key: Option<String>,
     allowed_hosts: Option<String>,
     atlassian_oauth_url: Option<String>,
+    max_connections: Option<usize>,
 }
 
 impl Layer {
@@ -129,12 +132,22 @@ impl Layer {
             addon_key: other.addon_key.or(self.addon_key),
             allowed_hosts: other.allowed_hosts.or(self.allowed_hosts),
             atlassian_oauth_url: other.atlassian_oauth_url.or(self.atlassian_oauth_url),
+            max_connections: other.max_connections.or(self.max_connections),
         }
     }
 
     fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let port = match env("PORT") {
             Some(p) => Some(parse_port(&p)?),
+            None => None,
+        };
+        let max_connections = match env("MAX_CONNECTIONS") {
+            Some(v) => Some(v.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                ConfigError::new(
+                    "MAX_CONNECTIONS",
+                    format!("must be a positive number (got {v:?})"),
+                )
+            })?),
             None => None,
         };
         Ok(Layer {
@@ -146,6 +159,7 @@ impl Layer {
             addon_key: env("ADDON_KEY"),
             allowed_hosts: env("ALLOWED_HOSTS"),
             atlassian_oauth_url: env("ATLASSIAN_OAUTH_URL"),
+            max_connections,
         })
     }
 }
@@ -246,6 +260,7 @@ impl Settings {
             addon_key,
             allowed_hosts,
             oauth_url,
+            max_connections: layer.max_connections.unwrap_or(2048),
         })
     }
 

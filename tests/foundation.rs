@@ -2,15 +2,17 @@
 //! readiness and graceful shutdown — through the public API and the real binary.
 
 mod common;
+#[path = "common/process.rs"]
+mod process;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use common::*;
+use process::*;
 use todo_connect::config::{AppEnv, Settings};
 
 fn load(env: &[(&str, &str)], dir: &Path) -> Result<Settings, String> {
@@ -148,21 +150,6 @@ fn a_config_file_with_an_unknown_key_is_refused() {
 
 // ---- the real binary -------------------------------------------------------------------
 
-fn binary() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_todo-connect"))
-}
-
-fn base_env(cmd: &mut Command, dir: &Path, db: &Path) {
-    cmd.current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("APP_ENV", "test")
-        .env("SITE_URL", SITE_URL)
-        .env("ADDON_KEY", ADDON_KEY)
-        .env("HOST", "127.0.0.1")
-        .env("DATABASE_PATH", db);
-}
-
 #[test]
 fn migrate_is_idempotent_and_a_newer_schema_is_refused() {
     let dir = empty_dir();
@@ -225,66 +212,6 @@ fn descriptor_command_prints_json_or_one_line_why_not() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("ADDON_KEY"), "{stderr}");
-}
-
-/// A server process whose stderr (the log) is collected.
-struct Server {
-    child: Child,
-    port: u16,
-    log: Arc<Mutex<String>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_server(dir: &Path, db: &Path, extra: &[(&str, &str)]) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut cmd = binary();
-    base_env(&mut cmd, dir, db);
-    cmd.env("PORT", port.to_string())
-        .envs(extra.iter().copied())
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null());
-    let mut child = cmd.arg("serve").spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let log = Arc::new(Mutex::new(String::new()));
-    let sink = log.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let mut s = sink.lock().unwrap();
-            s.push_str(&line);
-            s.push('\n');
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "server did not start: {}",
-            log.lock().unwrap()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Server { child, port, log }
-}
-
-fn http(port: u16, request: &str) -> String {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
 }
 
 #[test]
@@ -413,4 +340,20 @@ fn sigterm_finishes_the_in_flight_request_then_exits_zero() {
         .query_row("SELECT title FROM tasks", [], |r| r.get(0))
         .unwrap();
     assert_eq!(title, "finished during shutdown");
+}
+
+#[test]
+fn a_second_server_on_the_same_database_is_refused() {
+    let dir = empty_dir();
+    let db = dir.path().join("one.sqlite3");
+    let _first = start_server(dir.path(), &db, &[]);
+    let mut second = binary();
+    base_env(&mut second, dir.path(), &db);
+    let out = second.env("PORT", "0").arg("serve").output().unwrap();
+    assert!(
+        !out.status.success(),
+        "two servers would each trust their own installation cache"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("refusing to serve"), "{stderr}");
 }

@@ -7,22 +7,36 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web;
 
 use crate::AppState;
 
+/// Longest request target (path and query) we serve; Confluence iframe URLs are far shorter.
+pub const MAX_URL_BYTES: usize = 8 * 1024;
+/// Largest total size of request headers we serve.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
 /// Adds security headers and writes the access-log line.
-pub async fn secure_and_log(
+pub async fn secure_and_log<B: MessageBody + 'static>(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    next: Next<B>,
+) -> Result<ServiceResponse<impl MessageBody + use<B>>, actix_web::Error> {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.path().to_owned();
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let result = next.call(req).await;
+    let result = match oversized(&req) {
+        Some(status) => Ok(req
+            .into_response(actix_web::HttpResponse::build(status).finish())
+            .map_into_right_body()),
+        None => next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body),
+    };
     let status = match &result {
         Ok(res) => res.status(),
         Err(err) => err.as_response_error().status_code(),
@@ -38,6 +52,20 @@ pub async fn secure_and_log(
         add_security_headers(res.headers_mut(), &state);
     }
     Ok(res)
+}
+
+/// 414 or 431 when the request target or headers exceed our caps.
+fn oversized(req: &ServiceRequest) -> Option<StatusCode> {
+    let target = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if target > MAX_URL_BYTES {
+        return Some(StatusCode::URI_TOO_LONG);
+    }
+    let headers: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    (headers > MAX_HEADER_BYTES).then_some(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
 }
 
 fn add_security_headers(headers: &mut HeaderMap, state: &AppState) {
