@@ -8,13 +8,15 @@ pub mod config;
 pub mod connect;
 pub mod db;
 pub mod error;
+pub mod ops;
 pub mod todo;
 pub mod web;
 
 use std::net::TcpListener;
 use std::time::Duration;
 
-use actix_web::dev::Server;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::HeaderValue;
 use actix_web::{App, HttpServer, middleware::from_fn, web as aweb};
 
@@ -24,6 +26,8 @@ use crate::db::Pool;
 
 /// How long in-flight requests get to finish after SIGTERM/SIGINT.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// A client must send its request head within this, or the connection is closed (slowloris).
+pub const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Timeout of every outbound HTTP call (key server, Confluence, OAuth).
 pub const OUTBOUND_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -124,6 +128,64 @@ pub fn configure(cfg: &mut aweb::ServiceConfig) {
         .default_service(aweb::to(web::pages::asset_or_404));
 }
 
+/// What every worker's [`app`] shares, built once before the server starts.
+#[derive(Clone)]
+pub struct AppData {
+    state: aweb::Data<AppState>,
+    connect: aweb::Data<Connect>,
+    pool: aweb::Data<Pool>,
+    hosts: aweb::Data<connect::host_client::HostClients>,
+    display_names: aweb::Data<todo::people::DisplayNames>,
+}
+
+impl AppData {
+    /// Builds templates, descriptor, caches and clients around an opened, migrated pool.
+    pub fn build(
+        settings: Settings,
+        pool: Pool,
+        http: reqwest::Client,
+    ) -> Result<Self, StartupError> {
+        let state = build_state(settings.clone(), pool.clone())?;
+        let descriptor = connect::descriptor::render(&state.templates, &settings)
+            .map_err(StartupError::Descriptor)?;
+        let hosts = connect::host_client::HostClients::new(
+            http.clone(),
+            &settings.addon_key,
+            &settings.oauth_url,
+        );
+        Ok(Self {
+            pool: aweb::Data::new(pool.clone()),
+            hosts: aweb::Data::new(hosts),
+            display_names: aweb::Data::new(todo::people::DisplayNames::default()),
+            connect: aweb::Data::new(Connect::new(settings, pool, http, descriptor)),
+            state: aweb::Data::new(state),
+        })
+    }
+}
+
+/// One worker's app (shared data, middleware, every route): served by [`Application::build`],
+/// and called in-process by benchmarks through `actix_web::test::init_service`.
+pub fn app(
+    data: AppData,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(data.state)
+        .app_data(data.connect)
+        .app_data(data.pool)
+        .app_data(data.hosts)
+        .app_data(data.display_names)
+        .wrap(from_fn(web::middleware::secure_and_log))
+        .configure(configure)
+}
+
 /// A built server, bound to its port, not yet running.
 pub struct Application {
     port: u16,
@@ -136,6 +198,7 @@ impl Application {
         let pool = open_database(&settings)?;
         let http = http_client()?;
         let addr = format!("{}:{}", settings.host, settings.port);
+        let max_connections = settings.max_connections;
         let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
             addr: addr.clone(),
             source,
@@ -144,30 +207,18 @@ impl Application {
             .local_addr()
             .map_err(|source| StartupError::Bind { addr, source })?
             .port();
-        let state = build_state(settings.clone(), pool.clone())?;
-        let descriptor = connect::descriptor::render(&state.templates, &settings)
-            .map_err(StartupError::Descriptor)?;
-        let pool_data = aweb::Data::new(pool.clone());
-        let connect = aweb::Data::new(Connect::new(settings, pool, http, descriptor));
-        let state = aweb::Data::new(state);
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(state.clone())
-                .app_data(connect.clone())
-                .app_data(pool_data.clone())
-                .wrap(from_fn(web::middleware::secure_and_log))
-                .configure(configure)
-        })
-        .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
-        .client_request_timeout(Duration::from_secs(10))
-        .client_disconnect_timeout(Duration::from_secs(5))
-        .max_connections(10_000)
-        .listen(listener)
-        .map_err(|source| StartupError::Bind {
-            addr: "listener".into(),
-            source,
-        })?
-        .run();
+        let data = AppData::build(settings, pool, http)?;
+        let server = HttpServer::new(move || app(data.clone()))
+            .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
+            .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
+            .client_disconnect_timeout(Duration::from_secs(5))
+            .max_connections(max_connections)
+            .listen(listener)
+            .map_err(|source| StartupError::Bind {
+                addr: "listener".into(),
+                source,
+            })?
+            .run();
         Ok(Self { port, server })
     }
 

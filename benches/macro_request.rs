@@ -1,0 +1,152 @@
+//! The whole macro request in-process: the service `Application::build` serves
+//! (`todo_connect::app`: same state, middleware and routes) on a real SQLite file in a temp
+//! dir, a site installed through the signed `installed` callback and a task created through the
+//! JSON API; then `GET /confluence/get_task?id=N&…&jwt=…` against `GET /healthz`, the
+//! empty-route baseline. No logger is installed, so the access-log line costs nothing here (it
+//! does in production, see docs/performance.md).
+
+mod support;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use actix_web::dev::Service;
+use actix_web::http::{StatusCode, header};
+use actix_web::test::{self, TestRequest};
+use actix_web::{App, HttpResponse, HttpServer, rt::System, web};
+use criterion::{Criterion, criterion_group, criterion_main};
+use todo_connect::config::Settings;
+
+/// A stand-in for Atlassian and the Confluence site, on loopback: `GET /<KID>` answers the
+/// install key, `GET /wiki/rest/api/user` the task creator's name. Runs on the current actix
+/// system; answers its base URL.
+fn start_fake_atlassian(public_pem: String) -> String {
+    let server = HttpServer::new(move || {
+        let pem = public_pem.clone();
+        App::new()
+            .route(
+                &format!("/{}", support::KID),
+                web::get().to(move || {
+                    let pem = pem.clone();
+                    async move {
+                        HttpResponse::Ok()
+                            .content_type("application/x-pem-file")
+                            .body(pem)
+                    }
+                }),
+            )
+            .route(
+                "/wiki/rest/api/user",
+                web::get().to(|| async {
+                    HttpResponse::Ok()
+                        .content_type("application/json")
+                        .body(support::user_json())
+                }),
+            )
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .expect("fake Atlassian binds");
+    let port = server.addrs()[0].port();
+    actix_web::rt::spawn(server.run());
+    format!("http://127.0.0.1:{port}")
+}
+
+fn settings(dir: &std::path::Path, keys_url: &str) -> Settings {
+    let env: HashMap<&str, String> = HashMap::from([
+        ("APP_ENV", "test".to_string()),
+        ("SITE_URL", support::SITE_URL.to_string()),
+        ("HOST", "127.0.0.1".to_string()),
+        ("PORT", "0".to_string()),
+        (
+            "DATABASE_PATH",
+            dir.join("bench.sqlite3").display().to_string(),
+        ),
+        ("CONNECT_KEYS_URL", keys_url.to_string()),
+        ("ADDON_KEY", support::ADDON_KEY.to_string()),
+    ]);
+    Settings::load(&|k| env.get(k).cloned(), dir).expect("bench settings")
+}
+
+fn bench_requests(c: &mut Criterion) {
+    let system = System::new();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = support::new_rsa_keys();
+    let (app, macro_uri) = system.block_on(async {
+        let atlassian = start_fake_atlassian(keys.public_pem.clone());
+        let settings = settings(dir.path(), &atlassian);
+        let pool = todo_connect::open_database(&settings).expect("database");
+        let http = todo_connect::http_client().expect("HTTP client");
+        let data = todo_connect::AppData::build(settings, pool, http).expect("app data");
+        let app = test::init_service(todo_connect::app(data)).await;
+
+        let install = TestRequest::post()
+            .uri("/confluence/installed")
+            .insert_header((
+                header::AUTHORIZATION,
+                format!("JWT {}", support::install_token(&keys)),
+            ))
+            .set_json(support::install_payload(&format!("{atlassian}/wiki")))
+            .to_request();
+        let res = test::call_service(&app, install).await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT, "signed install");
+
+        let create = TestRequest::post()
+            .uri("/api/tasks")
+            .insert_header((
+                header::AUTHORIZATION,
+                format!("JWT {}", support::context_token()),
+            ))
+            .set_json(serde_json::json!({"title": "Benchmark the macro"}))
+            .to_request();
+        let task: serde_json::Value = test::call_and_read_body_json(&app, create).await;
+        let id = task["id"].as_i64().expect("task id");
+
+        // The first view also learns the creator's name from the site; later views hit the cache.
+        let macro_uri = support::macro_uri(id, 3600);
+        let req = TestRequest::get().uri(&macro_uri).to_request();
+        let page = test::call_and_read_body(&app, req).await;
+        let page = String::from_utf8_lossy(&page);
+        assert!(
+            page.contains("Benchmark the macro"),
+            "macro renders the task"
+        );
+        (app, macro_uri)
+    });
+
+    let mut group = c.benchmark_group("in_process");
+    for (name, uri) in [
+        ("healthz", "/healthz".to_string()),
+        ("get_task_macro", macro_uri),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                system.block_on(async {
+                    let started = Instant::now();
+                    for _ in 0..iters {
+                        let req = TestRequest::get().uri(&uri).to_request();
+                        let res = app.call(req).await.expect("response");
+                        assert_eq!(res.status(), StatusCode::OK);
+                        std::hint::black_box(res);
+                    }
+                    started.elapsed()
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(30)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = bench_requests
+}
+criterion_main!(benches);
