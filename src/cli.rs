@@ -12,7 +12,7 @@ use crate::{Application, StartupError};
 /// todo-connect: a Todo app inside Atlassian Confluence (one binary, one SQLite file).
 ///
 /// Configuration comes from config/default.toml, config/<APP_ENV>.toml and environment
-/// variables (APP_ENV, SITE_URL, HOST, PORT, DATABASE_PATH, CONNECT_KEYS_URL, ADDON_KEY,
+/// variables (APP_ENV, SITE_URL, HOST, PORT, DATABASE_PATH, CONNECT_KEYS_URL, ADDON_KEY, MAX_CONNECTIONS,
 /// ALLOWED_HOSTS, ATLASSIAN_OAUTH_URL, RUST_LOG); see the README.
 #[derive(Debug, Parser)]
 #[command(name = "todo-connect", version, about, long_about)]

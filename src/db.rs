@@ -74,6 +74,8 @@ pub fn open_pool(path: &Path, max_size: u32) -> Result<Pool, DbError> {
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
         .connection_timeout(Duration::from_secs(5))
+        // SQLite connections do not go stale; r2d2's default check runs a query per checkout.
+        .test_on_check_out(false)
         .build(manager)?;
     Ok(pool)
 }

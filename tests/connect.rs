@@ -97,16 +97,7 @@ fn row(app: &TestApp, client_key: &str) -> (bool, bool, Option<String>) {
 }
 
 async fn create_task(app: &TestApp, site: &Site, title: &str) -> i64 {
-    let res = site
-        .api(
-            app,
-            Method::POST,
-            "/api/tasks",
-            Some(json!({"title": title})),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    res.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+    site.create_task(app, title).await["id"].as_i64().unwrap()
 }
 
 async fn task_ids(app: &TestApp, site: &Site) -> Vec<i64> {

@@ -441,16 +441,7 @@ async fn api_as(
 }
 
 async fn create_task(app: &TestApp, site: &Site, title: &str) -> Value {
-    let res = site
-        .api(
-            app,
-            Method::POST,
-            "/api/tasks",
-            Some(json!({"title": title})),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    res.json().await.unwrap()
+    site.create_task(app, title).await
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -16,16 +16,7 @@ async fn two_sites() -> (TestApp, Site, Site) {
 }
 
 async fn create(app: &TestApp, site: &Site, title: &str) -> Value {
-    let res = site
-        .api(
-            app,
-            Method::POST,
-            "/api/tasks",
-            Some(json!({"title": title})),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    res.json().await.unwrap()
+    site.create_task(app, title).await
 }
 
 #[actix_web::test]
@@ -364,6 +355,13 @@ async fn every_bad_input_gets_its_exact_status_and_changes_nothing() {
         );
     }
     assert_eq!(a.get(&app, "/confluence/get_task").await.status(), 400);
+    assert_eq!(
+        a.get(&app, &format!("/confluence/get_task?id={id}&id={id}"))
+            .await
+            .status(),
+        400,
+        "a repeated id is ambiguous"
+    );
     assert_eq!(dump(&app), before, "no bad input changed anything");
 }
 

@@ -194,16 +194,12 @@ fn single_token(req: &HttpRequest, form_tokens: Vec<String>) -> Result<String, T
 /// `jwt`, so each of them is a token that must agree with the others (`?jwt=A&jwt=B` would
 /// otherwise smuggle an unverified, unhashed value past the check).
 fn query_jwts(query: &str) -> Vec<String> {
-    let decode = |text: &str| {
-        percent_encoding::percent_decode_str(&text.replace('+', " "))
-            .decode_utf8_lossy()
-            .into_owned()
-    };
+    // The same decoding as the canonical query, so both agree on which names are `jwt`.
     query
         .split('&')
         .filter_map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(name) == "jwt").then(|| decode(value))
+            (qsh::decode(name) == "jwt").then(|| qsh::decode(value).into_owned())
         })
         .collect()
 }

@@ -77,7 +77,21 @@ pub struct TenantClaims {
     #[serde(default)]
     pub qsh: Option<String>,
     #[serde(default)]
-    pub context: Option<serde_json::Value>,
+    pub context: Option<TokenContext>,
+}
+
+/// The part of a token's `context` claim we read (typed: no JSON tree per request).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TokenContext {
+    #[serde(default)]
+    pub user: Option<TokenUser>,
+}
+
+/// `context.user` of a token.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TokenUser {
+    #[serde(default, rename = "accountId")]
+    pub account_id: Option<String>,
 }
 
 impl TenantClaims {
@@ -85,8 +99,8 @@ impl TenantClaims {
     pub fn account_id(&self) -> Option<&str> {
         self.context
             .as_ref()
-            .and_then(|c| c.pointer("/user/accountId"))
-            .and_then(serde_json::Value::as_str)
+            .and_then(|c| c.user.as_ref())
+            .and_then(|u| u.account_id.as_deref())
             .or(self.sub.as_deref())
             .filter(|id| !id.is_empty())
     }

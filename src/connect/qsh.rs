@@ -8,6 +8,8 @@
 //!   percent-encoded form, repeated values sorted and joined with `,`, everything
 //!   RFC 3986-encoded (only `A-Z a-z 0-9 - . _ ~` left as is, upper-case hex).
 
+use std::borrow::Cow;
+
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use sha2::{Digest, Sha256};
 
@@ -69,19 +71,22 @@ pub fn canonical_path(path: &str, base_path: &str) -> String {
 }
 
 /// The sorted, re-encoded query without `jwt`.
+///
+/// On the hot path (every verified request) most names and values need no decoding or
+/// encoding at all, so pieces stay borrowed from the query and only what changes allocates.
 pub fn canonical_query(query: &str) -> String {
-    let mut params: Vec<(String, String)> = query
+    let mut params: Vec<(Cow<'_, str>, Cow<'_, str>)> = query
         .split('&')
         .filter(|pair| !pair.is_empty())
         .filter_map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
             let name = decode(name);
-            (name != "jwt").then(|| (encode(&name), decode(value)))
+            (name != "jwt").then(|| (encode_owned(name), decode(value)))
         })
         .collect();
     // Names compare by their encoded form; values of one name compare raw (decoded), then
     // each is encoded once when joined.
-    params.sort();
+    params.sort_unstable();
     let mut out = String::with_capacity(query.len());
     let mut i = 0;
     while i < params.len() {
@@ -96,7 +101,7 @@ pub fn canonical_query(query: &str) -> String {
             if !first {
                 out.push(',');
             }
-            out.push_str(&encode(&params[i].1));
+            out.extend(utf8_percent_encode(&params[i].1, RFC3986));
             first = false;
             i += 1;
         }
@@ -105,13 +110,21 @@ pub fn canonical_query(query: &str) -> String {
 }
 
 /// Decodes form-style: `+` is a space, invalid UTF-8 is replaced rather than refused.
-fn decode(text: &str) -> String {
+/// Borrows when there is nothing to decode.
+pub fn decode(text: &str) -> Cow<'_, str> {
+    if !text.contains(['%', '+']) {
+        return Cow::Borrowed(text);
+    }
     let spaced = text.replace('+', " ");
-    percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
+    Cow::Owned(percent_decode_str(&spaced).decode_utf8_lossy().into_owned())
 }
 
-fn encode(text: &str) -> String {
-    utf8_percent_encode(text, RFC3986).to_string()
+/// RFC 3986-encodes, keeping the borrow when nothing needs escaping.
+fn encode_owned(text: Cow<'_, str>) -> Cow<'_, str> {
+    match text {
+        Cow::Borrowed(b) => utf8_percent_encode(b, RFC3986).into(),
+        Cow::Owned(o) => Cow::Owned(utf8_percent_encode(&o, RFC3986).to_string()),
+    }
 }
 
 #[cfg(test)]

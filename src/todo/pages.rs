@@ -17,9 +17,20 @@ use crate::error::{AppError, HtmlError};
 type Ctx = ConnectContext<IframeRoute>;
 type PageResult = Result<HttpResponse, HtmlError>;
 
-#[derive(Deserialize)]
-struct IdParam {
-    id: Option<String>,
+/// The value of the one parameter called `name` (digits need no decoding); `None` when it is
+/// missing or repeated. Cheaper than deserializing the whole iframe query, token included.
+fn only_param<'q>(query: &'q str, name: &str) -> Option<&'q str> {
+    let mut found = None;
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if key == name {
+            if found.is_some() {
+                return None;
+            }
+            found = Some(value);
+        }
+    }
+    found
 }
 
 /// `GET /confluence/get_task?id=N`: one task, inline in a Confluence page. One read, no write.
@@ -29,9 +40,8 @@ pub async fn get_task(
     state: web::Data<AppState>,
     pool: web::Data<Pool>,
 ) -> PageResult {
-    let id = web::Query::<IdParam>::from_query(req.query_string())
-        .ok()
-        .and_then(|q| q.id.as_deref().and_then(TaskId::parse))
+    let id = only_param(req.query_string(), "id")
+        .and_then(TaskId::parse)
         .ok_or_else(|| {
             AppError::bad_request("The macro's task id must be a positive whole number.")
         })?;

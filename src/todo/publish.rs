@@ -172,7 +172,8 @@ pub fn storage_body(tasks: &[Task], truncated: bool) -> String {
     let mut out = String::from("<p>Open tasks from the Todo app:</p><ul>");
     for task in tasks {
         out.push_str("<li>");
-        out.push_str(&escape_xml(&task.title));
+        // HTML escaping is valid XML escaping for storage format content.
+        out.push_str(&crate::web::escape_html(&task.title));
         out.push_str(&format!(" (#{})</li>", task.id));
     }
     out.push_str("</ul>");
@@ -180,22 +181,6 @@ pub fn storage_body(tasks: &[Task], truncated: bool) -> String {
         out.push_str(&format!(
             "<p>Only the newest {MAX_PUBLISHED_TASKS} open tasks are listed.</p>"
         ));
-    }
-    out
-}
-
-/// Escapes text for XML element content and attributes.
-pub fn escape_xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
     }
     out
 }

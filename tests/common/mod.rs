@@ -383,3 +383,19 @@ impl Site {
         assert_eq!(status, 204, "install of {} should succeed", self.client_key);
     }
 }
+
+impl Site {
+    /// Creates a task through the API as `account-1` and returns it as JSON (asserts 201).
+    pub async fn create_task(&self, app: &TestApp, title: &str) -> Value {
+        let res = self
+            .api(
+                app,
+                reqwest::Method::POST,
+                "/api/tasks",
+                Some(json!({"title": title})),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "creating {title:?}");
+        res.json().await.unwrap()
+    }
+}
