@@ -226,6 +226,21 @@ async fn the_descriptor_is_pinned_and_served_identically_on_both_paths() {
     assert_eq!(params[0]["description"]["value"], "The task ID from TODO");
     assert_eq!(params[0]["type"], "string");
     assert_eq!(params[0]["required"], true);
+    // The macro editor gets the page the macro is on; the Todo page is a general page.
+    assert_eq!(
+        mac["editor"]["url"],
+        "/confluence/macro_editor?page_id={page.id}"
+    );
+    let page = &d["modules"]["generalPages"][0];
+    assert_eq!(
+        (
+            page["key"].as_str(),
+            page["name"]["value"].as_str(),
+            page["url"].as_str()
+        ),
+        (Some("todo-page"), Some("Todo"), Some("/confluence/tasks"))
+    );
+    assert_eq!(d["scopes"], json!(["READ", "WRITE", "ACT_AS_USER"]));
 }
 
 #[actix_web::test]
