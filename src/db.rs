@@ -94,7 +94,14 @@ pub fn schema_version(conn: &Connection) -> rusqlite::Result<i64> {
 /// version bump, so an interrupted run leaves the previous schema intact. Returns the names
 /// applied; running it again applies nothing.
 pub fn migrate(conn: &mut Connection) -> Result<Vec<&'static str>, DbError> {
-    let known = latest_version();
+    apply(conn, MIGRATIONS)
+}
+
+fn apply(
+    conn: &mut Connection,
+    migrations: &[(&'static str, &str)],
+) -> Result<Vec<&'static str>, DbError> {
+    let known = migrations.len() as i64;
     let mut applied = Vec::new();
     loop {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -105,7 +112,7 @@ pub fn migrate(conn: &mut Connection) -> Result<Vec<&'static str>, DbError> {
         if found == known {
             return Ok(applied);
         }
-        let (name, sql) = MIGRATIONS[found as usize];
+        let (name, sql) = migrations[found as usize];
         tx.execute_batch(sql)
             .and_then(|()| tx.pragma_update(None, "user_version", found + 1))
             .map_err(|source| DbError::Migration { name, source })?;
@@ -154,6 +161,45 @@ mod tests {
             .unwrap();
         let err = migrate(&mut conn).unwrap_err();
         assert!(matches!(err, DbError::TooNew { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_failing_migration_leaves_the_previous_schema_intact() {
+        let mut conn = memory();
+        let broken: &[(&'static str, &str)] = &[
+            MIGRATIONS[0],
+            (
+                "0002_broken",
+                "CREATE TABLE half_done (x); ALTER TABLE nowhere ADD y;",
+            ),
+        ];
+        let err = apply(&mut conn, broken).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DbError::Migration {
+                    name: "0002_broken",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(schema_version(&conn).unwrap(), 1, "version not bumped");
+        let half: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name = 'half_done'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            half, 0,
+            "the failed migration's first statement was rolled back"
+        );
+        assert!(
+            apply(&mut conn, MIGRATIONS).unwrap().is_empty(),
+            "the good schema still works"
+        );
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub fn escape_html(text: &str) -> String {
 /// The Content-Security-Policy for our HTML: scripts and styles only from us, the Connect CDN
 /// and the pinned AUI origin; framing only by Atlassian's sites (and the tenant's display URL).
 pub fn content_security_policy(extra_frame_ancestor: Option<&str>) -> String {
-    let mut ancestors = String::from("'self' https://*.atlassian.net https://*.jira.com");
+    let mut ancestors = String::from("https://*.atlassian.net https://*.jira.com");
     if let Some(origin) = extra_frame_ancestor.and_then(https_origin) {
         ancestors.push(' ');
         ancestors.push_str(origin);
