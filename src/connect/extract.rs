@@ -11,17 +11,14 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use actix_web::dev::Payload;
-use actix_web::http::{Method, header};
-use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
+use actix_web::{FromRequest, HttpRequest, ResponseError, web};
 use futures_util::future::LocalBoxFuture;
 
 use super::installations::{self, Installation};
 use super::jwt::{self, TokenError};
+use super::token_source::{form_jwts, single_token, take_form_body};
 use super::{Connect, qsh};
 use crate::error::{AppError, HtmlError};
-
-/// A form body larger than this is not read for a `jwt` field.
-const MAX_FORM_BYTES: usize = 16 * 1024;
 
 /// What a route accepts and how it answers a refusal.
 pub trait RoutePolicy: 'static {
@@ -161,88 +158,6 @@ async fn verify<P: RoutePolicy>(
     })
 }
 
-/// The one token of the request; a header and a parameter that disagree are refused.
-fn single_token(req: &HttpRequest, form_tokens: Vec<String>) -> Result<String, TokenError> {
-    let from_header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map(|value| {
-            value
-                .to_str()
-                .ok()
-                .and_then(|v| v.strip_prefix("JWT "))
-                .map(|t| t.trim().to_string())
-                .ok_or(TokenError::Malformed)
-        })
-        .transpose()?;
-    let from_query = query_jwts(req.query_string());
-    let mut found: Option<String> = None;
-    let candidates = from_header.into_iter().chain(from_query).chain(form_tokens);
-    for token in candidates {
-        if token.len() > jwt::MAX_TOKEN_LEN {
-            return Err(TokenError::TooLarge);
-        }
-        match &found {
-            Some(existing) if *existing != token => return Err(TokenError::Malformed),
-            _ => found = Some(token),
-        }
-    }
-    found.ok_or(TokenError::Malformed)
-}
-
-/// Every `jwt` parameter of a query. The qsh leaves out each parameter whose decoded name is
-/// `jwt`, so each of them is a token that must agree with the others (`?jwt=A&jwt=B` would
-/// otherwise smuggle an unverified, unhashed value past the check).
-fn query_jwts(query: &str) -> Vec<String> {
-    // The same decoding as the canonical query, so both agree on which names are `jwt`.
-    query
-        .split('&')
-        .filter_map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (qsh::decode(name) == "jwt").then(|| qsh::decode(value).into_owned())
-        })
-        .collect()
-}
-
-fn form_jwts(body: &[u8]) -> Vec<String> {
-    std::str::from_utf8(body)
-        .map(query_jwts)
-        .unwrap_or_default()
-}
-
-/// For a urlencoded form POST, reads the body (capped) and puts it back for the handler.
-fn take_form_body(
-    req: &HttpRequest,
-    payload: &mut Payload,
-) -> Option<LocalBoxFuture<'static, Result<web::Bytes, AppError>>> {
-    let is_form =
-        req.method() == Method::POST && req.content_type() == "application/x-www-form-urlencoded";
-    if !is_form {
-        return None;
-    }
-    let taken = payload.take();
-    let (sender, replacement) = actix_http::h1::Payload::create(true);
-    *payload = Payload::from(replacement);
-    Some(Box::pin(async move {
-        let mut sender = sender;
-        let mut taken = taken;
-        let mut body = web::BytesMut::new();
-        use futures_util::StreamExt;
-        while let Some(chunk) = taken.next().await {
-            let chunk =
-                chunk.map_err(|_| AppError::bad_request("could not read the request body"))?;
-            if body.len() + chunk.len() > MAX_FORM_BYTES {
-                return Err(AppError::PayloadTooLarge);
-            }
-            body.extend_from_slice(&chunk);
-        }
-        let body = body.freeze();
-        sender.feed_data(body.clone());
-        sender.feed_eof();
-        Ok(body)
-    }))
-}
-
 /// Writes the user to `jwt_users` at most once per window; a failure is logged, not fatal.
 async fn record_user(connect: &Connect, installation_id: i64, account_id: &str) {
     if !connect
@@ -261,19 +176,5 @@ async fn record_user(connect: &Connect, installation_id: i64, account_id: &str) 
     .await;
     if !matches!(written, Ok(Ok(()))) {
         log::warn!("could not record a user of installation {installation_id}");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::query_jwts;
-
-    #[test]
-    fn every_parameter_the_qsh_leaves_out_is_a_token() {
-        assert_eq!(
-            query_jwts("a=1&jwt=x&%6Awt=y&b=jwt&jwt"),
-            vec!["x".to_string(), "y".to_string(), String::new()]
-        );
-        assert!(query_jwts("jwtx=1&xjwt=2").is_empty());
     }
 }

@@ -9,6 +9,7 @@ pub mod installations;
 pub mod jwt;
 pub mod lifecycle;
 pub mod qsh;
+pub mod token_source;
 
 use std::sync::Arc;
 use std::time::Duration;
