@@ -419,27 +419,6 @@ fn hung_host() -> u16 {
     port
 }
 
-async fn api_as(
-    app: &TestApp,
-    site: &Site,
-    account: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let mut req = app
-        .client
-        .request(method, format!("{}{path}", app.address))
-        .header(
-            "Authorization",
-            format!("JWT {}", site.context_token(account)),
-        );
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    req.send().await.unwrap()
-}
-
 async fn create_task(app: &TestApp, site: &Site, title: &str) -> Value {
     site.create_task(app, title).await
 }
@@ -668,9 +647,8 @@ async fn ten_concurrent_requests_for_one_user_make_one_exchange() {
     create_task(&app, &s.site, "Something to publish").await;
 
     let publishes = (0..10).map(|i| {
-        api_as(
+        s.site.api_as(
             &app,
-            &s.site,
             "acct-busy",
             Method::POST,
             "/api/publish",
@@ -706,15 +684,16 @@ async fn publishing_creates_the_page_as_the_user() {
         .await;
     assert_eq!(res.status(), 200);
 
-    let res = api_as(
-        &app,
-        &s.site,
-        "account-1",
-        Method::POST,
-        "/api/publish",
-        Some(json!({"space_key": "DOCS", "title": "Our open tasks"})),
-    )
-    .await;
+    let res = s
+        .site
+        .api_as(
+            &app,
+            "account-1",
+            Method::POST,
+            "/api/publish",
+            Some(json!({"space_key": "DOCS", "title": "Our open tasks"})),
+        )
+        .await;
     assert_eq!(res.status(), 201);
     let created: Value = res.json().await.unwrap();
     assert_eq!(created["id"], "4242");
@@ -783,15 +762,15 @@ async fn a_refused_publish_is_explained_without_details() {
     let mut rotated = s.site.clone();
     rotated.secret = format!("{}-rotated", s.site.secret);
     rotated.install(&app).await;
-    let res = api_as(
-        &app,
-        &rotated,
-        "account-1",
-        Method::POST,
-        "/api/publish",
-        Some(json!({"space_key": "DOCS"})),
-    )
-    .await;
+    let res = rotated
+        .api_as(
+            &app,
+            "account-1",
+            Method::POST,
+            "/api/publish",
+            Some(json!({"space_key": "DOCS"})),
+        )
+        .await;
     assert_eq!(res.status(), 502);
     let body: Value = res.json().await.unwrap();
     let message = body["error"].as_str().unwrap();

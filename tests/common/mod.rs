@@ -289,10 +289,22 @@ impl Site {
             .unwrap()
     }
 
-    /// A JSON API call with a context token.
+    /// A JSON API call with a context token of `account-1`.
     pub async fn api(
         &self,
         app: &TestApp,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        self.api_as(app, "account-1", method, path, body).await
+    }
+
+    /// A JSON API call with a context token of `account`.
+    pub async fn api_as(
+        &self,
+        app: &TestApp,
+        account: &str,
         method: reqwest::Method,
         path: &str,
         body: Option<Value>,
@@ -302,7 +314,7 @@ impl Site {
             .request(method, format!("{}{path}", app.address))
             .header(
                 "Authorization",
-                format!("JWT {}", self.context_token("account-1")),
+                format!("JWT {}", self.context_token(account)),
             );
         if let Some(body) = body {
             req = req.json(&body);
