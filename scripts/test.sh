@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
-# The test command: installs the test tools if missing, then runs every test.
+# The test command: installs the test tools if missing, then runs every test (library, binary
+# and integration tests; there are no doc tests) and ends with one summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export TODO_CONNECT_PYTHON="$PWD/.venv/bin/python"
-exec cargo test --locked "$@"
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --locked --lib --bins --tests "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "total: %d passed, %d failed\n", passed, failed }' "$log"
+exit "$status"
