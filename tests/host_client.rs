@@ -791,6 +791,8 @@ async fn display_names_appear_in_the_macro_and_the_task_list() {
     let s = StandIn::start("names", &[("account-1", "Ada <Lovelace>")]);
     let app = s.app().await;
     let task = create_task(&app, &s.site, "Name me").await;
+    // The create answer already carries the name, so the page can show the new row complete.
+    assert_eq!(task["created_by_name"], "Ada <Lovelace>");
 
     let list: Value = s
         .site

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::people;
 use super::store::{self, ListQuery};
-use super::task::{PageId, TaskId, TaskTitle};
+use super::task::{PageId, Task, TaskId, TaskTitle};
 use crate::connect::{ApiRoute, ConnectContext};
 use crate::db::{Pool, now_rfc3339};
 use crate::error::{AppError, Result};
@@ -92,18 +92,33 @@ pub async fn create(
         )?)
     })
     .await?;
+    let body = with_name(&req, &ctx, &task).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/tasks/{}", task.id)))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(task))
+        .json(body))
+}
+
+/// One task as the API shows it, with `created_by_name` like the list has.
+async fn with_name(req: &HttpRequest, ctx: &Ctx, task: &Task) -> Result<serde_json::Value> {
+    let names = people::names_for(req, &ctx.installation, task.created_by.as_deref()).await;
+    serde_json::to_value(&people::named(std::slice::from_ref(task), &names)[0])
+        .map_err(AppError::internal)
 }
 
 /// `GET /api/tasks/{id}`.
-pub async fn show(ctx: Ctx, id: web::Path<String>, pool: web::Data<Pool>) -> Result<HttpResponse> {
+pub async fn show(
+    ctx: Ctx,
+    req: HttpRequest,
+    id: web::Path<String>,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse> {
     let id = TaskId::parse(&id).ok_or(AppError::NotFound)?;
     let installation = ctx.installation.id;
-    let task = on_db(&pool, move |conn| Ok(store::find(conn, installation, id)?)).await?;
-    Ok(json_ok(task.ok_or(AppError::NotFound)?))
+    let task = on_db(&pool, move |conn| Ok(store::find(conn, installation, id)?))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(json_ok(with_name(&req, &ctx, &task).await?))
 }
 
 /// `PATCH /api/tasks/{id}`.
@@ -136,8 +151,9 @@ pub async fn update(
             &now_rfc3339(),
         )?)
     })
-    .await?;
-    Ok(json_ok(task.ok_or(AppError::NotFound)?))
+    .await?
+    .ok_or(AppError::NotFound)?;
+    Ok(json_ok(with_name(&req, &ctx, &task).await?))
 }
 
 /// `DELETE /api/tasks/{id}`.
