@@ -7,7 +7,10 @@
 //! is time-bounded and its response size-capped, and errors name the site and the endpoint
 //! (method and path, no query) but never a token.
 
+mod error;
 mod tokens;
+
+pub use error::HostError;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,58 +37,6 @@ pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// An access token is refreshed this long before it expires (at most half its lifetime).
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(60);
-
-/// Why a call to a site failed. `site` is its base URL, `endpoint` the method and path.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum HostError {
-    #[error("{site}: {endpoint} is not on the site's base URL; refused without sending")]
-    ForeignUrl { site: String, endpoint: String },
-    #[error("{site}: {endpoint} timed out")]
-    Timeout { site: String, endpoint: String },
-    #[error("{site}: {endpoint} failed: {reason}")]
-    Transport {
-        site: String,
-        endpoint: String,
-        reason: String,
-    },
-    #[error("{site}: {endpoint} redirected ({status}); redirects are not followed")]
-    Redirect {
-        site: String,
-        endpoint: String,
-        status: u16,
-    },
-    #[error("{site}: {endpoint} answered {status}")]
-    Status {
-        site: String,
-        endpoint: String,
-        status: u16,
-    },
-    #[error("{site}: {endpoint} answered more than {MAX_RESPONSE_BYTES} bytes")]
-    TooLarge { site: String, endpoint: String },
-    #[error("{site}: {endpoint} answered an unexpected body: {reason}")]
-    Decode {
-        site: String,
-        endpoint: String,
-        reason: String,
-    },
-    #[error("{site}: cannot act as a user: {reason}")]
-    NoUserAccess { site: String, reason: String },
-}
-
-impl HostError {
-    /// The HTTP status the site answered, when that is what failed.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            Self::Status { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-
-    /// Whether the site (or the authorization server) did not answer in time.
-    pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::Timeout { .. })
-    }
-}
 
 /// Everything needed to call any installed site, built once and shared by all requests.
 pub struct HostClients {
