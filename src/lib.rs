@@ -102,8 +102,11 @@ pub fn build_state(settings: Settings, pool: Pool) -> Result<AppState, StartupEr
 /// Registers every route. Shared by the server and in-process tests.
 pub fn configure(cfg: &mut aweb::ServiceConfig) {
     cfg.route("/", aweb::get().to(web::pages::landing))
+        // HEAD too: load balancers and uptime monitors often probe with it.
         .route("/healthz", aweb::get().to(web::pages::healthz))
+        .route("/healthz", aweb::head().to(web::pages::healthz))
         .route("/readyz", aweb::get().to(web::pages::readyz))
+        .route("/readyz", aweb::head().to(web::pages::readyz))
         .route(
             "/atlassian-connect.json",
             aweb::get().to(connect::descriptor::serve),

@@ -287,9 +287,16 @@ async fn readiness_turns_503_while_the_database_is_unavailable() {
         200,
         "liveness is unaffected"
     );
+    let head = |path: &'static str| {
+        let url = format!("{}{path}", app.address);
+        let client = app.client.clone();
+        async move { client.head(url).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(head("/readyz").await, 503, "HEAD probes see the same");
     blocker.execute_batch("COMMIT").unwrap();
     drop(blocker);
     assert_eq!(ready().await, 200);
+    assert_eq!((head("/healthz").await, head("/readyz").await), (200, 200));
 }
 
 #[test]
