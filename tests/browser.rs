@@ -485,6 +485,45 @@ async fn fill_the_todo_page(w: &mut World) -> Row {
     first
 }
 
+/// With the list filtered to done tasks, a new (open) task is stored but not shown; clearing
+/// the filter shows it.
+async fn adding_under_a_filter_shows_only_matches(w: &mut World, done: i64) {
+    let set_filter = "var f = document.getElementById('filter'); f.value = arguments[0];
+                      f.dispatchEvent(new Event('change')); return true;";
+    w.session.script(set_filter, json!(["true"])).await;
+    let only_done = format!(
+        "var ids = Array.prototype.map.call(document.querySelectorAll('#task-list li'),
+             function (li) {{ return li.getAttribute('data-id'); }});
+         return ids.length === 1 && ids[0] === '{done}';"
+    );
+    w.session
+        .wait_for("the done filter", &only_done, json!([]))
+        .await;
+    let input = w.session.find("#new-title").await;
+    w.session.type_text(&input, "Send the release notes").await;
+    w.click("#add-button").await;
+    let stored = wait_db(&w.conn, "the task added under a filter", |c| {
+        rows(c).into_iter().find(|r| r.title == "Send the release notes")
+    })
+    .await;
+    assert!(!stored.done);
+    w.session
+        .wait_for(
+            "the confirmation under the filter",
+            "return document.getElementById('message').textContent === 'Task added.';",
+            json!([]),
+        )
+        .await;
+    let still_only_done = w.session.script(&only_done, json!([])).await;
+    assert_eq!(
+        still_only_done,
+        json!(true),
+        "an open task is not listed under the done filter"
+    );
+    w.session.script(set_filter, json!([""])).await;
+    w.session.find(&li(stored.id)).await;
+}
+
 /// The macro editor on page 12345: a task created there is saved into the macro.
 async fn create_a_task_in_the_macro_editor(w: &mut World, listed: i64) -> Row {
     w.open("/confluence/macro_editor?page_id=12345", Value::Null)
@@ -615,6 +654,7 @@ async fn a_person_manages_tasks_and_inserts_a_macro_in_a_real_browser() {
     let mut w = World::start().await;
     let deleted = manage_a_task_on_the_todo_page(&mut w).await;
     let first = fill_the_todo_page(&mut w).await;
+    adding_under_a_filter_shows_only_matches(&mut w, first.id).await;
     let created = create_a_task_in_the_macro_editor(&mut w, first.id).await;
     editing_a_macro_preselects_its_task(&mut w, first.id, created.id).await;
     a_macro_of_a_deleted_task_preselects_nothing(&mut w, deleted).await;

@@ -50,11 +50,18 @@
     });
   }
 
+  var infoTimer = null;
+
+  /** Shows a message; confirmations ("info") fade after a few seconds, errors stay. */
   function showMessage(text, kind) {
     var box = document.getElementById("message");
     if (!box) { return; }
+    clearTimeout(infoTimer);
     box.textContent = text || "";
     box.className = "message " + (kind || "error") + (text ? "" : " hidden");
+    if (text && kind === "info") {
+      infoTimer = setTimeout(function () { showMessage(""); }, 4000);
+    }
   }
 
   window.TodoApi = { request: request, whenAP: whenAP, showMessage: showMessage };

@@ -82,9 +82,15 @@
     if (!title) { api.showMessage("Type a title first."); return; }
     api.request("POST", "/api/tasks", { title: title }).then(function (task) {
       input.value = "";
-      list.insertBefore(row(task), list.firstChild);
-      updateEmpty();
-      api.showMessage("Task added.", "info");
+      var shown = Promise.resolve();
+      if (search.value.trim() || filter.value) {
+        // A filtered view may not include the new task: show what the server says matches.
+        shown = load(false);
+      } else {
+        list.insertBefore(row(task), list.firstChild);
+        updateEmpty();
+      }
+      return shown.then(function () { api.showMessage("Task added.", "info"); });
     }).catch(function (err) { api.showMessage(err.message); });
   });
 
