@@ -21,10 +21,6 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rsa::{KeyPair, KeySize};
-use aws_lc_rs::signature::KeyPair as _;
-use base64::Engine;
 use clap::{Parser, Subcommand};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
@@ -108,32 +104,13 @@ fn now() -> i64 {
         .unwrap_or(0)
 }
 
-fn pem(label: &str, der: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<String> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
-    )
-}
+#[path = "../tests/common/rsa.rs"]
+mod rsa;
 
 /// A fresh RSA-2048 key pair as (private PKCS#8 PEM, public SPKI PEM).
 fn rsa_keys() -> Result<(String, String)> {
-    let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|e| format!("RSA key: {e}"))?;
-    let private: aws_lc_rs::encoding::Pkcs8V1Der =
-        pair.as_der().map_err(|e| format!("PKCS#8: {e}"))?;
-    let public: aws_lc_rs::encoding::PublicKeyX509Der = pair
-        .public_key()
-        .as_der()
-        .map_err(|e| format!("SPKI: {e}"))?;
-    Ok((
-        pem("PRIVATE KEY", private.as_ref()),
-        pem("PUBLIC KEY", public.as_ref()),
-    ))
+    let keys = rsa::new_rsa_keys()?;
+    Ok((keys.private_pem, keys.public_pem))
 }
 
 /// Answers `GET /<KID>` with the PEM, `GET /wiki/rest/api/user?…` with a user and anything

@@ -503,7 +503,9 @@ async fn adding_under_a_filter_shows_only_matches(w: &mut World, done: i64) {
     w.session.type_text(&input, "Send the release notes").await;
     w.click("#add-button").await;
     let stored = wait_db(&w.conn, "the task added under a filter", |c| {
-        rows(c).into_iter().find(|r| r.title == "Send the release notes")
+        rows(c)
+            .into_iter()
+            .find(|r| r.title == "Send the release notes")
     })
     .await;
     assert!(!stored.done);

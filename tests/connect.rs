@@ -374,7 +374,7 @@ async fn every_refused_install_leaves_the_database_unchanged() {
     let site = Site::new("alpha");
     site.install(&app).await;
     create_task(&app, &site, "Keep me").await;
-    let other_keys = new_rsa_keys();
+    let other_keys = new_rsa_keys().unwrap();
     app.keys.publish("other-kid", &other_keys.public_pem);
 
     // The attacker (or a broken sender) tries to replace the site's secret.

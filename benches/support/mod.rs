@@ -4,10 +4,6 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rsa::{KeyPair, KeySize};
-use aws_lc_rs::signature::KeyPair as _;
-use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use todo_connect::connect::qsh;
@@ -26,34 +22,13 @@ pub const SHARED_SECRET: &str =
 /// The viewer's Atlassian account id.
 pub const ACCOUNT_ID: &str = "557058:f1b2c3d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
 
-/// An RSA key pair as PEM, what Atlassian signs install tokens with.
-pub struct RsaKeys {
-    pub private_pem: String,
-    pub public_pem: String,
-}
-
-fn pem(label: &str, der: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).expect("base64 is ASCII"))
-        .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
-    )
-}
+#[path = "../../tests/common/rsa.rs"]
+mod rsa;
+pub use rsa::RsaKeys;
 
 /// Makes a fresh 2048-bit RSA key pair.
 pub fn new_rsa_keys() -> RsaKeys {
-    let pair = KeyPair::generate(KeySize::Rsa2048).expect("RSA key");
-    let private: aws_lc_rs::encoding::Pkcs8V1Der = pair.as_der().expect("PKCS#8");
-    let public: aws_lc_rs::encoding::PublicKeyX509Der = pair.public_key().as_der().expect("SPKI");
-    RsaKeys {
-        private_pem: pem("PRIVATE KEY", private.as_ref()),
-        public_pem: pem("PUBLIC KEY", public.as_ref()),
-    }
+    rsa::new_rsa_keys().expect("RSA key pair")
 }
 
 /// Seconds since the epoch.

@@ -9,10 +9,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rsa::{KeyPair, KeySize};
-use aws_lc_rs::signature::KeyPair as _;
-use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use todo_connect::config::Settings;
@@ -23,40 +19,13 @@ pub const SITE_URL: &str = "https://todo.example.test";
 /// The app key in tests.
 pub const ADDON_KEY: &str = "todo-connect-test";
 
-/// An RSA key pair as PEM: what Atlassian signs install tokens with, made once per test binary.
-pub struct RsaKeys {
-    pub private_pem: String,
-    pub public_pem: String,
-}
-
-fn pem(label: &str, der: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
-    )
-}
-
-/// Makes a fresh 2048-bit RSA key pair.
-pub fn new_rsa_keys() -> RsaKeys {
-    let pair = KeyPair::generate(KeySize::Rsa2048).unwrap();
-    let private: aws_lc_rs::encoding::Pkcs8V1Der = pair.as_der().unwrap();
-    let public: aws_lc_rs::encoding::PublicKeyX509Der = pair.public_key().as_der().unwrap();
-    RsaKeys {
-        private_pem: pem("PRIVATE KEY", private.as_ref()),
-        public_pem: pem("PUBLIC KEY", public.as_ref()),
-    }
-}
+mod rsa;
+pub use rsa::{RsaKeys, new_rsa_keys};
 
 /// The install signing key shared by the tests of one binary (key generation is slow-ish).
 pub fn install_keys() -> &'static RsaKeys {
     static KEYS: OnceLock<RsaKeys> = OnceLock::new();
-    KEYS.get_or_init(new_rsa_keys)
+    KEYS.get_or_init(|| new_rsa_keys().expect("RSA key pair"))
 }
 
 /// A tiny key server: `GET /{kid}` answers the PEM registered for that kid, or 404.
