@@ -92,10 +92,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Descriptor => {
-            let assets = crate::web::assets::Assets::embedded();
-            let templates = crate::web::templates::build(&assets)
-                .map_err(|e| StartupError::Templates(format!("{e:?}")))?;
-            let json = crate::connect::descriptor::render(&templates, &settings)
+            let state = crate::build_state(settings)?;
+            let json = crate::connect::descriptor::render(&state.templates, &state.settings)
                 .map_err(StartupError::Descriptor)?;
             println!("{json}");
             Ok(())

@@ -34,7 +34,6 @@ pub const OUTBOUND_TIMEOUT: Duration = Duration::from_secs(5);
 /// Shared, read-mostly state built once before the server starts.
 pub struct AppState {
     pub settings: Settings,
-    pub pool: Pool,
     pub templates: tera::Tera,
     pub assets: web::assets::Assets,
     /// The CSP for HTML responses that did not set their own.
@@ -83,8 +82,8 @@ pub fn open_database(settings: &Settings) -> Result<Pool, StartupError> {
     Ok(pool)
 }
 
-/// Builds templates and renders the descriptor: everything `descriptor` and `serve` share.
-pub fn build_state(settings: Settings, pool: Pool) -> Result<AppState, StartupError> {
+/// Indexes the embedded assets and parses the templates: what `descriptor` and `serve` share.
+pub fn build_state(settings: Settings) -> Result<AppState, StartupError> {
     let assets = web::assets::Assets::embedded();
     let templates =
         web::templates::build(&assets).map_err(|e| StartupError::Templates(format!("{e:?}")))?;
@@ -92,7 +91,6 @@ pub fn build_state(settings: Settings, pool: Pool) -> Result<AppState, StartupEr
         .map_err(|e| StartupError::Templates(e.to_string()))?;
     Ok(AppState {
         settings,
-        pool,
         templates,
         assets,
         default_csp,
@@ -148,7 +146,7 @@ impl AppData {
         pool: Pool,
         http: reqwest::Client,
     ) -> Result<Self, StartupError> {
-        let state = build_state(settings.clone(), pool.clone())?;
+        let state = build_state(settings.clone())?;
         let descriptor = connect::descriptor::render(&state.templates, &settings)
             .map_err(StartupError::Descriptor)?;
         let hosts = connect::host_client::HostClients::new(

@@ -6,6 +6,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::AppState;
+use crate::db::Pool;
 use crate::error::{AppError, HtmlError, Result};
 
 /// `GET /`: what the app is and the descriptor URL to upload in Confluence.
@@ -38,8 +39,8 @@ pub async fn healthz() -> HttpResponse {
 /// `GET /readyz`: 200 when the database can be read and written within a second, else 503.
 /// The write probe takes and releases the write lock without changing anything, so a database
 /// locked by another process (a stuck maintenance job) reports not ready.
-pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let pool = state.pool.clone();
+pub async fn readyz(pool: web::Data<Pool>) -> HttpResponse {
+    let pool = pool.get_ref().clone();
     let answered = web::block(move || -> Result<()> {
         let conn = pool.get_timeout(Duration::from_secs(1))?;
         conn.busy_timeout(Duration::from_secs(1))?;
