@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export TODO_CONNECT_PYTHON="$PWD/.venv/bin/python"
+# The image-like test runs the release binary, copied alone into an empty folder.
+cargo build --release --locked --bin todo-connect
+export TODO_CONNECT_RELEASE_BIN="$PWD/target/release/todo-connect"
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

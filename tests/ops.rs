@@ -388,6 +388,14 @@ fn fresh_database(dir: &Path, site: &Site) -> (PathBuf, i64) {
     (db, id)
 }
 
+/// The binary the image ships: the release build `scripts/test.sh` makes and names in
+/// `TODO_CONNECT_RELEASE_BIN`; under a bare `cargo test`, the test build (same code).
+fn shipped_binary() -> PathBuf {
+    std::env::var_os("TODO_CONNECT_RELEASE_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_todo-connect")))
+}
+
 // ---- the tests ---------------------------------------------------------------------------------
 
 #[test]
@@ -401,7 +409,8 @@ fn the_binary_alone_in_an_empty_folder_runs_unprivileged_keeps_its_data_and_stop
     std::fs::create_dir(&app).unwrap();
     std::fs::create_dir(&volume).unwrap();
     let binary = app.join("todo-connect");
-    std::fs::copy(env!("CARGO_BIN_EXE_todo-connect"), &binary).unwrap();
+    let shipped = shipped_binary();
+    std::fs::copy(&shipped, &binary).unwrap_or_else(|e| panic!("copy {}: {e}", shipped.display()));
     std::fs::set_permissions(&binary, open_to_all.clone()).unwrap();
     std::fs::set_permissions(&app, open_to_all).unwrap();
     if running_as_root() {
