@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde_json::{Value, json};
 use webdriver::{Driver, KillOnDrop, Session, free_port, require_browser};
 
@@ -137,21 +137,7 @@ fn rows(conn: &Connection) -> Vec<Row> {
 }
 
 fn row(conn: &Connection, id: i64) -> Option<Row> {
-    conn.query_row(
-        "SELECT id, title, done, created_by, page_id FROM tasks WHERE id = ?1",
-        [id],
-        |r| {
-            Ok(Row {
-                id: r.get(0)?,
-                title: r.get(1)?,
-                done: r.get::<_, i64>(2)? == 1,
-                created_by: r.get(3)?,
-                page_id: r.get(4)?,
-            })
-        },
-    )
-    .optional()
-    .unwrap()
+    rows(conn).into_iter().find(|r| r.id == id)
 }
 
 /// Polls the database until `check` finds the state a UI action should have produced.

@@ -269,16 +269,20 @@ impl Session {
                 return value;
             }
             if started.elapsed() > WAIT {
-                let text = self
-                    .script(
-                        "return document.body ? document.body.innerText : ''",
-                        json!([]),
-                    )
-                    .await;
+                let text = self.page_text().await;
                 panic!("timed out waiting for {what}; page text: {text}");
             }
             actix_web::rt::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// The visible text of the page, for failure messages.
+    async fn page_text(&self) -> Value {
+        self.script(
+            "return document.body ? document.body.innerText : ''",
+            json!([]),
+        )
+        .await
     }
 
     /// Finds the first element matching a CSS selector, polling until it appears.
@@ -296,12 +300,7 @@ impl Session {
                 return Element(id.to_string());
             }
             if started.elapsed() > WAIT {
-                let text = self
-                    .script(
-                        "return document.body ? document.body.innerText : ''",
-                        json!([]),
-                    )
-                    .await;
+                let text = self.page_text().await;
                 panic!("no element matches {css:?} ({found:?}); page text: {text}");
             }
             actix_web::rt::time::sleep(Duration::from_millis(50)).await;
