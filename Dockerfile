@@ -26,7 +26,6 @@ RUN mkdir src \
 COPY src ./src
 COPY templates ./templates
 COPY assets ./assets
-COPY config ./config
 COPY db/migrations ./db/migrations
 RUN touch src/main.rs src/lib.rs \
  && cargo build --release --locked \

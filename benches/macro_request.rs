@@ -15,6 +15,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::test::{self, TestRequest};
 use actix_web::{App, HttpResponse, HttpServer, rt::System, web};
 use criterion::{Criterion, criterion_group, criterion_main};
+use todo_connect::app::startup;
 use todo_connect::config::Settings;
 
 /// A stand-in for Atlassian and the Confluence site, on loopback: `GET /<KID>` answers the
@@ -75,10 +76,10 @@ fn bench_requests(c: &mut Criterion) {
     let (app, macro_uri) = system.block_on(async {
         let atlassian = start_fake_atlassian(keys.public_pem.clone());
         let settings = settings(dir.path(), &atlassian);
-        let pool = todo_connect::open_database(&settings).expect("database");
-        let http = todo_connect::http_client().expect("HTTP client");
-        let data = todo_connect::AppData::build(settings, pool, http).expect("app data");
-        let app = test::init_service(todo_connect::app(data)).await;
+        let pool = startup::open_database(&settings).expect("database");
+        let http = todo_connect::util::http::client().expect("HTTP client");
+        let state = startup::AppState::build(settings, pool, http).expect("app state");
+        let app = test::init_service(startup::app(web::Data::new(state))).await;
 
         let install = TestRequest::post()
             .uri("/confluence/installed")

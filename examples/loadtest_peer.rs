@@ -180,7 +180,10 @@ fn install(app: &str, peer_port: u16, site_url: &str, addon_key: &str, ttl: i64)
         .enable_all()
         .build()
         .map_err(|e| format!("runtime: {e}"))?;
-    let base_path = todo_connect::config::url_path(site_url).to_string();
+    let base_path = todo_connect::util::url::BaseUrl::parse(site_url, false)
+        .map_err(|e| format!("SITE_URL: {e}"))?
+        .path()
+        .to_string();
     let secret = format!("loadtest-secret-{}-{}", now(), std::process::id());
     let macro_url = runtime.block_on(async {
         let http = reqwest::Client::new();

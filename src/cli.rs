@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::app::startup;
 use crate::config::Settings;
 use crate::ops::{self, OpsError};
 use crate::{Application, StartupError};
@@ -82,7 +83,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve => Ok(serve(settings)?),
         Command::Migrate => {
             let _lock = ops::lock::shared(&database)?;
-            let pool = crate::open_database(&settings)?;
+            let pool = startup::open_database(&settings)?;
             let conn = pool.get().map_err(crate::db::DbError::from)?;
             let version = crate::db::schema_version(&conn).map_err(crate::db::DbError::from)?;
             println!(
@@ -92,10 +93,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Descriptor => {
-            let state = crate::build_state(settings)?;
-            let json = crate::connect::descriptor::render(&state.templates, &state.settings)
-                .map_err(StartupError::Descriptor)?;
-            println!("{json}");
+            let web = startup::build_web(&settings)?;
+            println!("{}", startup::render_descriptor(&web, &settings)?);
             Ok(())
         }
         Command::Healthcheck => Ok(ops::health::check(&settings.host, settings.port)?),

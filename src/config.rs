@@ -1,15 +1,16 @@
-//! Typed settings: embedded defaults < `config/default.toml` < `config/<APP_ENV>.toml` < environment.
+//! Typed settings: built-in defaults < `config/default.toml` < `config/<APP_ENV>.toml` <
+//! environment variables.
 //!
-//! Every value is validated here, once, so the rest of the program can trust it. A bad value stops
-//! start-up with one line that names the variable.
+//! Each setting is declared once, in [`settings!`] (its TOML key, variable and raw type); its
+//! default lives in [`Settings::resolve`] beside its validation, the only place either is
+//! written. A bad value stops start-up with one line that names the variable.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-/// The defaults compiled into the binary, so it runs with no files beside it.
-const EMBEDDED_DEFAULTS: &str = include_str!("../config/default.toml");
+use crate::util::url::{BaseUrl, UrlError};
 
 /// Which of the three deployment environments we run in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,11 +65,15 @@ impl ConfigError {
 pub struct HostPattern(String);
 
 impl HostPattern {
-    /// Whether `host` (already lower-cased by URL parsing) matches this pattern.
+    /// Whether `host` matches this pattern (case-insensitively).
     pub fn matches(&self, host: &str) -> bool {
         let host = host.to_ascii_lowercase();
         match self.0.strip_prefix("*.") {
-            Some(suffix) => host.len() > suffix.len() + 1 && host.ends_with(&format!(".{suffix}")),
+            Some(suffix) => {
+                host.len() > suffix.len() + 1
+                    && host.ends_with(suffix)
+                    && host.as_bytes()[host.len() - suffix.len() - 1] == b'.'
+            }
             None => host == self.0,
         }
     }
@@ -84,35 +89,95 @@ impl fmt::Display for HostPattern {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub app_env: AppEnv,
-    /// Public base URL without a trailing slash (the descriptor's `baseUrl`).
-    pub site_url: String,
+    /// Public base URL (the descriptor's `baseUrl`); qsh paths are relative to its path.
+    pub site_url: BaseUrl,
     pub host: String,
     pub port: u16,
     pub database_path: PathBuf,
-    /// Base URL of the signed-install key server, without a trailing slash.
-    pub connect_keys_url: String,
+    /// Base URL of the signed-install key server.
+    pub connect_keys_url: BaseUrl,
     pub addon_key: String,
     /// Empty means any host is allowed (outside production only).
     pub allowed_hosts: Vec<HostPattern>,
     /// Atlassian's OAuth 2.0 authorization server for acting as a user.
-    pub oauth_url: String,
+    pub oauth_url: BaseUrl,
     /// Open connections each worker accepts before it stops accepting more.
     pub max_connections: usize,
 }
 
-/// One layer of optional values, as found in a TOML file.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Layer {
-    site_url: Option<String>,
-    host: Option<String>,
-    port: Option<u16>,
-    database_path: Option<String>,
-    connect_keys_url: Option<String>,
-    addon_key: Option<String>,
-    allowed_hosts: Option<String>,
-    atlassian_oauth_url: Option<String>,
-    max_connections: Option<usize>,
+/// Declares every setting once: the TOML key (the variable in lower case), the environment
+/// variable and the raw type. Generates the optional [`Layer`] one source of values fills,
+/// how a later layer overrides an earlier one, and how the environment is read.
+macro_rules! settings {
+    ($($key:ident: $raw:ty = $var:literal),* $(,)?) => {
+        /// One layer of optional values (a TOML file, or the environment).
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Layer {
+            $($key: Option<$raw>,)*
+        }
+
+        impl Layer {
+            /// Values of `other` win over ours.
+            fn overlay(self, other: Layer) -> Layer {
+                Layer { $($key: other.$key.or(self.$key),)* }
+            }
+
+            fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+                Ok(Layer {
+                    $($key: env($var).map(|v| <$raw as Raw>::from_env($var, &v)).transpose()?,)*
+                })
+            }
+        }
+
+        /// Every environment variable the program reads.
+        pub const VARIABLES: &[&str] = &["APP_ENV", $($var,)*];
+    };
+}
+
+settings! {
+    site_url: String = "SITE_URL",
+    host: String = "HOST",
+    port: u16 = "PORT",
+    database_path: String = "DATABASE_PATH",
+    connect_keys_url: String = "CONNECT_KEYS_URL",
+    addon_key: String = "ADDON_KEY",
+    allowed_hosts: String = "ALLOWED_HOSTS",
+    atlassian_oauth_url: String = "ATLASSIAN_OAUTH_URL",
+    max_connections: usize = "MAX_CONNECTIONS",
+}
+
+/// A raw value as an environment variable spells it.
+trait Raw: Sized {
+    fn from_env(variable: &'static str, value: &str) -> Result<Self, ConfigError>;
+}
+
+impl Raw for String {
+    fn from_env(_: &'static str, value: &str) -> Result<Self, ConfigError> {
+        Ok(value.to_string())
+    }
+}
+
+impl Raw for u16 {
+    fn from_env(variable: &'static str, value: &str) -> Result<Self, ConfigError> {
+        value.trim().parse().map_err(|_| {
+            ConfigError::new(
+                variable,
+                format!("must be a number from 0 to 65535 (got {value:?})"),
+            )
+        })
+    }
+}
+
+impl Raw for usize {
+    fn from_env(variable: &'static str, value: &str) -> Result<Self, ConfigError> {
+        value.trim().parse().map_err(|_| {
+            ConfigError::new(
+                variable,
+                format!("must be a positive number (got {value:?})"),
+            )
+        })
+    }
 }
 
 impl Layer {
@@ -120,57 +185,6 @@ impl Layer {
         toml::from_str(source)
             .map_err(|e| ConfigError::new(origin, format!("is not valid: {}", e.message().trim())))
     }
-
-    /// Values of `other` win over ours.
-    fn overlay(self, other: Layer) -> Layer {
-        Layer {
-            site_url: other.site_url.or(self.site_url),
-            host: other.host.or(self.host),
-            port: other.port.or(self.port),
-            database_path: other.database_path.or(self.database_path),
-            connect_keys_url: other.connect_keys_url.or(self.connect_keys_url),
-            addon_key: other.addon_key.or(self.addon_key),
-            allowed_hosts: other.allowed_hosts.or(self.allowed_hosts),
-            atlassian_oauth_url: other.atlassian_oauth_url.or(self.atlassian_oauth_url),
-            max_connections: other.max_connections.or(self.max_connections),
-        }
-    }
-
-    fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let port = match env("PORT") {
-            Some(p) => Some(parse_port(&p)?),
-            None => None,
-        };
-        let max_connections = match env("MAX_CONNECTIONS") {
-            Some(v) => Some(v.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-                ConfigError::new(
-                    "MAX_CONNECTIONS",
-                    format!("must be a positive number (got {v:?})"),
-                )
-            })?),
-            None => None,
-        };
-        Ok(Layer {
-            site_url: env("SITE_URL"),
-            host: env("HOST"),
-            port,
-            database_path: env("DATABASE_PATH"),
-            connect_keys_url: env("CONNECT_KEYS_URL"),
-            addon_key: env("ADDON_KEY"),
-            allowed_hosts: env("ALLOWED_HOSTS"),
-            atlassian_oauth_url: env("ATLASSIAN_OAUTH_URL"),
-            max_connections,
-        })
-    }
-}
-
-fn parse_port(value: &str) -> Result<u16, ConfigError> {
-    value.trim().parse().map_err(|_| {
-        ConfigError::new(
-            "PORT",
-            format!("must be a number from 0 to 65535 (got {value:?})"),
-        )
-    })
 }
 
 impl Settings {
@@ -186,7 +200,7 @@ impl Settings {
     /// Settings from an explicit environment and directory (what tests call).
     pub fn load(env: &dyn Fn(&str) -> Option<String>, dir: &Path) -> Result<Self, ConfigError> {
         let app_env = AppEnv::parse(env("APP_ENV").as_deref().unwrap_or("development"))?;
-        let mut layer = Layer::from_toml(EMBEDDED_DEFAULTS, "embedded defaults")?;
+        let mut layer = Layer::default();
         for (file, origin) in [
             ("default.toml".to_string(), "config/default.toml"),
             (
@@ -203,8 +217,10 @@ impl Settings {
         Self::resolve(app_env, layer)
     }
 
+    /// Validates every value and fills in the defaults (the only place they are written).
     fn resolve(app_env: AppEnv, layer: Layer) -> Result<Self, ConfigError> {
         let production = app_env == AppEnv::Production;
+        let env = app_env.as_str();
         let site_url = match layer.site_url {
             Some(url) => url,
             None if production => {
@@ -215,26 +231,20 @@ impl Settings {
             }
             None => "http://localhost:3000".to_string(),
         };
-        let site_url = validate_base_url("SITE_URL", &site_url, production)?;
-        let connect_keys_url = validate_base_url(
-            "CONNECT_KEYS_URL",
-            layer
-                .connect_keys_url
-                .as_deref()
-                .unwrap_or("https://connect-install-keys.atlassian.com"),
-            production,
-        )?;
-        let oauth_url = validate_base_url(
-            "ATLASSIAN_OAUTH_URL",
-            layer
-                .atlassian_oauth_url
-                .as_deref()
-                .unwrap_or("https://oauth-2-authorization-server.services.atlassian.com"),
-            production,
-        )?;
+        let url = |variable, value: Option<String>, default: &str| {
+            let value = value.as_deref().unwrap_or(default);
+            BaseUrl::parse(value, production).map_err(|why| {
+                let scope = if why == UrlError::NotHttps {
+                    " in production"
+                } else {
+                    ""
+                };
+                ConfigError::new(variable, format!("must {why}{scope} (got {value:?})"))
+            })
+        };
         let addon_key = layer
             .addon_key
-            .unwrap_or_else(|| format!("connect-add-on-todo-{}", app_env.as_str()));
+            .unwrap_or_else(|| format!("connect-add-on-todo-{env}"));
         validate_addon_key(&addon_key)?;
         let allowed_hosts = match layer.allowed_hosts {
             Some(list) => parse_host_patterns(&list)?,
@@ -245,84 +255,53 @@ impl Settings {
         if host.trim().is_empty() {
             return Err(ConfigError::new("HOST", "must not be empty"));
         }
-        let database_path = PathBuf::from(
-            layer
-                .database_path
-                .unwrap_or_else(|| format!("db/{}.sqlite3", app_env.as_str())),
-        );
+        let max_connections = layer.max_connections.unwrap_or(2048);
+        if max_connections == 0 {
+            return Err(ConfigError::new(
+                "MAX_CONNECTIONS",
+                "must be a positive number (got 0)",
+            ));
+        }
         Ok(Settings {
             app_env,
-            site_url,
+            site_url: url("SITE_URL", Some(site_url), "")?,
             host,
             port: layer.port.unwrap_or(3000),
-            database_path,
-            connect_keys_url,
+            database_path: PathBuf::from(
+                layer
+                    .database_path
+                    .unwrap_or_else(|| format!("db/{env}.sqlite3")),
+            ),
+            connect_keys_url: url(
+                "CONNECT_KEYS_URL",
+                layer.connect_keys_url,
+                "https://connect-install-keys.atlassian.com",
+            )?,
             addon_key,
             allowed_hosts,
-            oauth_url,
-            max_connections: layer.max_connections.unwrap_or(2048),
+            oauth_url: url(
+                "ATLASSIAN_OAUTH_URL",
+                layer.atlassian_oauth_url,
+                "https://oauth-2-authorization-server.services.atlassian.com",
+            )?,
+            max_connections,
         })
     }
 
     /// The path part of `SITE_URL` ("" for a root URL): qsh paths are relative to it.
     pub fn base_path(&self) -> &str {
-        url_path(&self.site_url)
-    }
-
-    /// Whether `SITE_URL` is https (then we also send `Strict-Transport-Security`).
-    pub fn is_https(&self) -> bool {
-        self.site_url.starts_with("https://")
+        self.site_url.path()
     }
 
     /// Whether a tenant `baseUrl` host is acceptable.
     pub fn host_allowed(&self, host: &str) -> bool {
         self.allowed_hosts.is_empty() || self.allowed_hosts.iter().any(|p| p.matches(host))
     }
-}
 
-/// The path of an absolute URL without its trailing slash ("" for the root).
-pub fn url_path(url: &str) -> &str {
-    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    match after_scheme.find('/') {
-        Some(i) => after_scheme[i..].trim_end_matches('/'),
-        None => "",
+    /// Whether we run in production (https everywhere, Atlassian hosts only).
+    pub fn is_production(&self) -> bool {
+        self.app_env == AppEnv::Production
     }
-}
-
-/// Checks an http(s) base URL and strips its trailing slash.
-fn validate_base_url(
-    variable: &'static str,
-    value: &str,
-    https_only: bool,
-) -> Result<String, ConfigError> {
-    let trimmed = value.trim().trim_end_matches('/');
-    let rest = if let Some(rest) = trimmed.strip_prefix("https://") {
-        rest
-    } else if let Some(rest) = trimmed.strip_prefix("http://") {
-        if https_only {
-            return Err(ConfigError::new(
-                variable,
-                format!("must start with https:// in production (got {value:?})"),
-            ));
-        }
-        rest
-    } else {
-        return Err(ConfigError::new(
-            variable,
-            format!("must be an http(s) URL (got {value:?})"),
-        ));
-    };
-    let authority = rest.split('/').next().unwrap_or_default();
-    let bad_char = |c: char| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '@');
-    if authority.is_empty() || trimmed.chars().any(bad_char) {
-        return Err(ConfigError::new(
-            variable,
-            format!(
-                "must be a plain base URL without query, fragment or credentials (got {value:?})"
-            ),
-        ));
-    }
-    Ok(trimmed.to_string())
 }
 
 fn validate_addon_key(key: &str) -> Result<(), ConfigError> {
@@ -375,9 +354,9 @@ mod tests {
     }
 
     #[test]
-    fn url_path_strips_scheme_host_and_trailing_slash() {
-        assert_eq!(url_path("https://x.atlassian.net/wiki/"), "/wiki");
-        assert_eq!(url_path("https://example.com"), "");
-        assert_eq!(url_path("http://127.0.0.1:9/a/b"), "/a/b");
+    fn every_variable_is_listed_once() {
+        let mut seen = std::collections::HashSet::new();
+        assert!(VARIABLES.iter().all(|v| seen.insert(*v)), "{VARIABLES:?}");
+        assert!(VARIABLES.contains(&"SITE_URL") && VARIABLES.contains(&"MAX_CONNECTIONS"));
     }
 }

@@ -1,4 +1,5 @@
-//! The one SQLite file: connection pool, per-connection pragmas and embedded migrations.
+//! The one SQLite file: connection pool, per-connection pragmas, embedded migrations, and
+//! [`Db`], the one way request handlers run database work (off the async workers).
 //!
 //! Durability choice: WAL journal with `synchronous=FULL`. In WAL mode a commit is appended to
 //! the WAL before the client is answered, so an acknowledged write survives `kill -9` of the
@@ -14,17 +15,21 @@ use rusqlite::{Connection, TransactionBehavior};
 
 /// The shared pool of connections to the database file.
 pub type Pool = r2d2::Pool<SqliteConnectionManager>;
-/// One connection borrowed from the pool.
-pub type PooledConn = r2d2::PooledConnection<SqliteConnectionManager>;
 
 /// How long a connection waits for another writer before giving up with `SQLITE_BUSY`.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Versioned schema changes, in order; version N is the N-th entry. Never edit one that shipped.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_initial",
-    include_str!("../db/migrations/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_initial",
+        include_str!("../db/migrations/0001_initial.sql"),
+    ),
+    (
+        "0002_site_id",
+        include_str!("../db/migrations/0002_site_id.sql"),
+    ),
+];
 
 /// Why the database could not be opened or migrated.
 #[derive(Debug, thiserror::Error)]
@@ -121,19 +126,54 @@ fn apply(
     }
 }
 
-/// Whether the database answers a trivial query (what `/readyz` asks).
-pub fn ping(conn: &Connection) -> rusqlite::Result<()> {
-    conn.query_row("SELECT 1", [], |_| Ok(()))
+/// The database as request handlers use it: every piece of work runs on the blocking thread
+/// pool with a connection taken inside it, so a slow disk or a busy writer never stalls an
+/// async worker.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
 }
 
-/// The current UTC time as RFC 3339 with milliseconds, the format every timestamp column holds.
-pub fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    now.format(&format)
-        .unwrap_or_else(|_| now.unix_timestamp().to_string())
+impl Db {
+    /// Wraps an opened, migrated pool.
+    pub fn new(pool: Pool) -> Self {
+        Self { pool }
+    }
+
+    /// Runs `work` with a pooled connection on the blocking pool. A busy database or an
+    /// exhausted pool is a 503 (`AppError::Unavailable`), any other failure a 500.
+    pub async fn run<T, F>(&self, work: F) -> crate::error::Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> crate::error::Result<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get()?;
+            work(&mut conn)
+        })
+        .await?
+    }
+
+    /// Whether the database can be read and written within `patience`: the write probe takes
+    /// and releases the write lock without changing anything, so a database locked by another
+    /// process (a stuck maintenance job) is reported, not waited for.
+    pub async fn ready(&self, patience: Duration) -> crate::error::Result<()> {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || -> crate::error::Result<()> {
+            let conn = pool.get_timeout(patience)?;
+            conn.busy_timeout(patience)?;
+            let probe = conn
+                .query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))
+                .and_then(|()| conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;"));
+            if probe.is_err() && !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            Ok(probe?)
+        })
+        .await?
+    }
 }
 
 #[cfg(test)]
@@ -149,7 +189,10 @@ mod tests {
     #[test]
     fn migrating_twice_applies_nothing_the_second_time() {
         let mut conn = memory();
-        assert_eq!(migrate(&mut conn).unwrap(), vec!["0001_initial"]);
+        assert_eq!(
+            migrate(&mut conn).unwrap(),
+            vec!["0001_initial", "0002_site_id"]
+        );
         assert!(migrate(&mut conn).unwrap().is_empty());
         assert_eq!(schema_version(&conn).unwrap(), latest_version());
     }
@@ -196,16 +239,10 @@ mod tests {
             half, 0,
             "the failed migration's first statement was rolled back"
         );
-        assert!(
-            apply(&mut conn, MIGRATIONS).unwrap().is_empty(),
-            "the good schema still works"
+        assert_eq!(
+            apply(&mut conn, MIGRATIONS).unwrap(),
+            vec!["0002_site_id"],
+            "the good schema still migrates from where it stood"
         );
-    }
-
-    #[test]
-    fn timestamps_are_rfc3339_utc_with_millis() {
-        let ts = now_rfc3339();
-        assert_eq!(ts.len(), "2026-11-28T16:39:53.123Z".len(), "{ts}");
-        assert!(ts.ends_with('Z'));
     }
 }

@@ -116,7 +116,7 @@ impl ResponseError for HtmlError {
              <link rel=\"stylesheet\" href=\"/css/app.css\"></head><body class=\"error-page\">\
              <p>{message}</p></body></html>",
             status = self.0.status().as_u16(),
-            message = crate::web::escape_html(&message),
+            message = crate::util::html::escape(&message),
         );
         self.0
             .start_response()

@@ -367,7 +367,7 @@ async fn manage_a_task_on_the_todo_page(w: &mut World) -> i64 {
     let (owner, installation): (i64, i64) = w
         .conn
         .query_row(
-            "SELECT t.jwt_token_id, j.id FROM tasks t, jwt_tokens j
+            "SELECT t.site_id, j.id FROM tasks t, jwt_tokens j
              WHERE t.id = ?1 AND j.client_key = ?2",
             rusqlite::params![id, w.site.client_key],
             |r| Ok((r.get(0)?, r.get(1)?)),

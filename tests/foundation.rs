@@ -163,7 +163,7 @@ fn migrate_is_idempotent_and_a_newer_schema_is_refused() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(String::from_utf8_lossy(&out.stdout).contains("schema version 1"));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("schema version 2"));
     }
     let conn = rusqlite::Connection::open(&db).unwrap();
     let tables: i64 = conn
@@ -182,7 +182,7 @@ fn migrate_is_idempotent_and_a_newer_schema_is_refused() {
         );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
-            stderr.contains("schema is version 99, newer than this binary knows (1)"),
+            stderr.contains("schema is version 99, newer than this binary knows (2)"),
             "{stderr}"
         );
     }

@@ -385,9 +385,9 @@ impl StandIn {
 
     fn clients(&self) -> HostClients {
         HostClients::new(
-            todo_connect::http_client().unwrap(),
+            todo_connect::util::http::client().unwrap(),
             ADDON_KEY,
-            &self.oauth_url,
+            &todo_connect::util::url::BaseUrl::parse(&self.oauth_url, false).unwrap(),
         )
     }
 
@@ -431,7 +431,7 @@ async fn signed_gets_with_query_strings_and_posts_with_bodies_verify() {
     let s = StandIn::start("signed", &[]);
     let app = s.app().await;
     let clients = s.clients();
-    let host = clients.site(installation(&app, &s.site));
+    let host = clients.for_site(installation(&app, &s.site));
 
     for target in [
         "/echo?limit=10&expand=body.storage,version",
@@ -481,7 +481,7 @@ async fn a_url_on_another_origin_is_refused_without_a_request() {
     let elsewhere = StandIn::start("elsewhere", &[]);
     let app = s.app().await;
     let clients = s.clients();
-    let host = clients.site(installation(&app, &s.site));
+    let host = clients.for_site(installation(&app, &s.site));
     let port = s
         .site
         .base_url
@@ -529,7 +529,7 @@ async fn redirects_are_not_followed_and_large_or_refused_answers_are_errors() {
     let s = StandIn::start("limits", &[]);
     let app = s.app().await;
     let clients = s.clients();
-    let host = clients.site(installation(&app, &s.site));
+    let host = clients.for_site(installation(&app, &s.site));
 
     let err = host
         .as_app(Method::GET, "/redirect", None)
@@ -572,7 +572,7 @@ async fn a_hung_host_times_out() {
     let app = spawn_app().await;
     site.install(&app).await;
     let clients = s.clients().with_timeout(Duration::from_millis(300));
-    let host = clients.site(installation(&app, &site));
+    let host = clients.for_site(installation(&app, &site));
 
     let err = host
         .as_app(Method::GET, "/rest/api/user?accountId=a", None)
@@ -590,7 +590,7 @@ async fn a_user_token_is_reused_from_the_cache_and_refreshed_after_expiry() {
     let s = StandIn::start("tokens", &[]);
     let app = s.app().await;
     let clients = s.clients();
-    let host = clients.site(installation(&app, &s.site));
+    let host = clients.for_site(installation(&app, &s.site));
 
     for _ in 0..3 {
         host.as_user("acct-a", &["read", "write"], Method::GET, "/echo?x=1", None)

@@ -328,7 +328,7 @@ fn insert_site(
 fn insert_task(conn: &Connection, installation: i64, title: &str) -> i64 {
     let now = timestamp(0);
     conn.execute(
-        "INSERT INTO tasks (jwt_token_id, title, created_by, created_at, updated_at)
+        "INSERT INTO tasks (site_id, title, created_by, created_at, updated_at)
          VALUES (?1, ?2, 'account-1', ?3, ?3)",
         params![installation, title, now],
     )
@@ -339,7 +339,7 @@ fn insert_task(conn: &Connection, installation: i64, title: &str) -> i64 {
 fn insert_user(conn: &Connection, installation: i64, account: &str) {
     let now = timestamp(0);
     conn.execute(
-        "INSERT INTO jwt_users (jwt_token_id, account_id, first_seen_at, last_seen_at)
+        "INSERT INTO jwt_users (site_id, account_id, first_seen_at, last_seen_at)
          VALUES (?1, ?2, ?3, ?3)",
         params![installation, account, now],
     )
@@ -731,8 +731,8 @@ fn purge_deletes_exactly_the_sites_uninstalled_longer_ago_than_asked() {
     let snapshot = |conn: &Connection| {
         [
             rows(conn, "jwt_tokens", "id"),
-            rows(conn, "jwt_users", "jwt_token_id"),
-            rows(conn, "tasks", "jwt_token_id"),
+            rows(conn, "jwt_users", "site_id"),
+            rows(conn, "tasks", "site_id"),
         ]
     };
     let before = snapshot(&conn);

@@ -6,10 +6,12 @@ use serde_json::Value;
 use crate::config::Settings;
 
 /// Renders and validates the descriptor; an error here stops start-up with one line.
-pub fn render(tera: &tera::Tera, settings: &Settings) -> Result<String, String> {
+/// `paths` names the routes it declares (the route table's, so both always agree).
+pub fn render(tera: &tera::Tera, settings: &Settings, paths: &Value) -> Result<String, String> {
     let mut ctx = tera::Context::new();
     ctx.insert("key", &settings.addon_key);
-    ctx.insert("base_url", &settings.site_url);
+    ctx.insert("base_url", settings.site_url.as_str());
+    ctx.insert("paths", paths);
     ctx.insert("version", env!("CARGO_PKG_VERSION"));
     let rendered = tera
         .render("descriptor.json.tera", &ctx)

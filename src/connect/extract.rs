@@ -1,5 +1,5 @@
-//! The extractor handlers declare to get a verified Connect context: the installation
-//! (`current_jwt_auth`) and the user (`current_jwt_user`).
+//! [`ConnectContext`], the extractor a handler declares to get a verified Connect request:
+//! which site sent it (its installation) and which user (the account id).
 //!
 //! Checks, in order: one token at most (header, `jwt` query parameter, or the `jwt` field of a
 //! form POST; two different ones are refused); a size cap; `alg` exactly HS256; `iss` an
@@ -16,9 +16,11 @@ use futures_util::future::LocalBoxFuture;
 
 use super::installations::{self, Installation};
 use super::jwt::{self, TokenError};
-use super::token_source::{form_jwts, single_token, take_form_body};
+use super::token_source::{expected_qsh, form_jwts, single_token, take_form_body};
 use super::{Connect, qsh};
 use crate::error::{AppError, HtmlError};
+use crate::site::SiteId;
+use crate::util::time::now_rfc3339;
 
 /// What a route accepts and how it answers a refusal.
 pub trait RoutePolicy: 'static {
@@ -120,7 +122,7 @@ async fn verify<P: RoutePolicy>(
     form_tokens: Vec<String>,
 ) -> Result<ConnectContext<P>, Refusal> {
     let token = single_token(req, form_tokens)?;
-    let header = jwt::algorithm(&token)?;
+    let header = jwt::decode_header(&token)?;
     if header.alg != jsonwebtoken::Algorithm::HS256 {
         return Err(TokenError::WrongAlgorithm(format!("{:?}", header.alg)).into());
     }
@@ -136,20 +138,14 @@ async fn verify<P: RoutePolicy>(
         Some(qsh::CONTEXT_QSH) if P::ACCEPTS_CONTEXT_QSH => {}
         Some(qsh::CONTEXT_QSH) => return Err(TokenError::ContextQshNotAllowed.into()),
         Some(claimed) => {
-            let expected = qsh::qsh(
-                req.method().as_str(),
-                req.path(),
-                req.query_string(),
-                connect.settings.base_path(),
-            );
-            if claimed != expected {
+            if claimed != expected_qsh(req, connect.settings.base_path()) {
                 return Err(TokenError::QshMismatch.into());
             }
         }
     }
     let account_id = claims.account_id().map(str::to_string);
     if let Some(account) = account_id.as_ref().filter(|_| P::RECORDS_USER) {
-        record_user(connect, installation.id, account).await;
+        record_user(connect, installation.site, account).await;
     }
     Ok(ConnectContext {
         installation,
@@ -159,22 +155,23 @@ async fn verify<P: RoutePolicy>(
 }
 
 /// Writes the user to `jwt_users` at most once per window; a failure is logged, not fatal.
-async fn record_user(connect: &Connect, installation_id: i64, account_id: &str) {
-    if !connect
-        .seen_users
-        .should_record(installation_id, account_id)
-    {
+async fn record_user(connect: &Connect, site: SiteId, account_id: &str) {
+    if !connect.seen_users.should_record(site, account_id) {
         return;
     }
-    let pool = connect.pool.clone();
     let account = account_id.to_string();
-    let written = web::block(move || -> crate::error::Result<()> {
-        let conn = pool.get()?;
-        installations::record_user(&conn, installation_id, &account, &crate::db::now_rfc3339())?;
-        Ok(())
-    })
-    .await;
-    if !matches!(written, Ok(Ok(()))) {
-        log::warn!("could not record a user of installation {installation_id}");
+    let written = connect
+        .db
+        .run(move |conn| {
+            Ok(installations::record_user(
+                conn,
+                site,
+                &account,
+                &now_rfc3339(),
+            )?)
+        })
+        .await;
+    if written.is_err() {
+        log::warn!("could not record a user of site {site}");
     }
 }

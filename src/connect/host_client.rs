@@ -15,7 +15,7 @@ pub use error::HostError;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH};
+use reqwest::header::{ACCEPT, AUTHORIZATION};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -23,6 +23,10 @@ use serde::{Deserialize, Serialize};
 use super::installations::Installation;
 use super::jwt::{self, Secret};
 use super::qsh;
+use crate::util::body::{BodyError, read_capped};
+use crate::util::http::OUTBOUND_TIMEOUT;
+use crate::util::time::unix_now;
+use crate::util::url::BaseUrl;
 use tokens::{TokenCache, TokenKey};
 
 /// Lifetime of the JWT on an app request.
@@ -33,8 +37,6 @@ pub const ASSERTION_LIFETIME_SECS: i64 = 60;
 pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 /// Responses larger than this are abandoned mid-stream.
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
-/// Default bound of one call, connection to last byte.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// An access token is refreshed this long before it expires (at most half its lifetime).
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
@@ -48,26 +50,26 @@ pub struct HostClients {
 }
 
 impl HostClients {
-    /// `http` must not follow redirects (see `crate::http_client`); `oauth_url` is the
+    /// `http` must not follow redirects (see [`crate::util::http::client`]); `oauth_url` is the
     /// authorization server (`ATLASSIAN_OAUTH_URL`), also the `aud` of assertions.
-    pub fn new(http: reqwest::Client, app_key: &str, oauth_url: &str) -> Self {
+    pub fn new(http: reqwest::Client, app_key: &str, oauth_url: &BaseUrl) -> Self {
         Self {
             http,
             app_key: app_key.to_string(),
-            oauth_url: oauth_url.trim_end_matches('/').to_string(),
-            timeout: DEFAULT_TIMEOUT,
+            oauth_url: oauth_url.as_str().to_string(),
+            timeout: OUTBOUND_TIMEOUT,
             tokens: TokenCache::default(),
         }
     }
 
-    /// Bounds every call to `timeout` instead of [`DEFAULT_TIMEOUT`].
+    /// Bounds every call to `timeout` instead of [`OUTBOUND_TIMEOUT`].
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
     /// A client for one site.
-    pub fn site(&self, installation: Arc<Installation>) -> HostClient<'_> {
+    pub fn for_site(&self, installation: Arc<Installation>) -> HostClient<'_> {
         HostClient {
             clients: self,
             installation,
@@ -129,8 +131,12 @@ struct TokenAnswer {
 
 impl HostClient<'_> {
     /// The site's base URL, which also names it in errors.
-    pub fn site(&self) -> &str {
+    pub fn base_url(&self) -> &BaseUrl {
         &self.installation.base_url
+    }
+
+    fn site(&self) -> String {
+        self.installation.base_url.to_string()
     }
 
     /// Calls `target` (a path relative to the base URL, such as `/rest/api/user?accountId=…`,
@@ -142,8 +148,7 @@ impl HostClient<'_> {
         body: Option<&serde_json::Value>,
     ) -> Result<HostResponse, HostError> {
         let (url, endpoint) = self.resolve(&method, target)?;
-        let base_path = self.base()?.path().trim_end_matches('/').to_string();
-        let iat = now();
+        let iat = unix_now();
         let claims = AppClaims {
             iss: &self.clients.app_key,
             iat,
@@ -152,11 +157,11 @@ impl HostClient<'_> {
                 method.as_str(),
                 url.path(),
                 url.query().unwrap_or(""),
-                &base_path,
+                self.installation.base_url.path(),
             ),
         };
         let token = jwt::sign_hs256(&claims, &self.installation.shared_secret)
-            .map_err(|e| self.transport(&endpoint, format!("cannot sign: {e}")))?;
+            .map_err(|e| self.transport(&endpoint, e.to_string()))?;
         let request = self
             .request(method, url, body)
             .header(AUTHORIZATION, format!("JWT {token}"));
@@ -184,16 +189,6 @@ impl HostClient<'_> {
             self.clients.tokens.forget(&key);
         }
         result
-    }
-
-    /// An access token to act as `account_id` with `scopes`: cached, or exchanged once.
-    pub async fn access_token(
-        &self,
-        account_id: &str,
-        scopes: &[&str],
-    ) -> Result<Secret, HostError> {
-        self.access_token_for(&self.token_key(account_id, scopes))
-            .await
     }
 
     async fn access_token_for(&self, key: &TokenKey) -> Result<Secret, HostError> {
@@ -226,21 +221,21 @@ impl HostClient<'_> {
             .as_deref()
             .filter(|id| !id.is_empty())
             .ok_or_else(|| HostError::NoUserAccess {
-                site: self.site().to_string(),
+                site: self.site(),
                 reason: "the installation has no oauthClientId".into(),
             })?;
-        let iat = now();
+        let iat = unix_now();
         let claims = AssertionClaims {
             iss: format!("urn:atlassian:connect:clientid:{client_id}"),
             sub: format!("urn:atlassian:connect:useraccountid:{account_id}"),
-            tnt: &self.installation.base_url,
+            tnt: self.installation.base_url.as_str(),
             aud: &self.clients.oauth_url,
             iat,
             exp: iat + ASSERTION_LIFETIME_SECS,
         };
         let endpoint = "POST /oauth2/token".to_string();
         let assertion = jwt::sign_hs256(&claims, &self.installation.shared_secret)
-            .map_err(|e| self.transport(&endpoint, format!("cannot sign: {e}")))?;
+            .map_err(|e| self.transport(&endpoint, e.to_string()))?;
         let form = [
             ("grant_type", JWT_BEARER_GRANT),
             ("assertion", assertion.as_str()),
@@ -260,7 +255,7 @@ impl HostClient<'_> {
             .is_none_or(|t| t.eq_ignore_ascii_case("bearer"));
         if answer.access_token.is_empty() || !bearer {
             return Err(HostError::Decode {
-                site: self.site().to_string(),
+                site: self.site(),
                 endpoint,
                 reason: "no bearer access token".into(),
             });
@@ -269,50 +264,19 @@ impl HostClient<'_> {
         Ok((Secret::new(answer.access_token), lifetime))
     }
 
-    fn base(&self) -> Result<Url, HostError> {
-        Url::parse(&self.installation.base_url).map_err(|_| HostError::ForeignUrl {
-            site: self.site().to_string(),
-            endpoint: "(base URL unparsable)".into(),
-        })
-    }
-
     /// The absolute URL of `target` and its label for errors, or a refusal when it is not on
     /// the base URL (other scheme, host or port, credentials, outside the base path).
     fn resolve(&self, method: &Method, target: &str) -> Result<(Url, String), HostError> {
-        let base = self.base()?;
-        let relative = target.starts_with('/') && !target.starts_with("//");
-        let parsed = if relative {
-            Url::parse(&format!("{}{target}", self.site().trim_end_matches('/')))
-        } else {
-            Url::parse(target)
-        };
-        let label = |path: &str| format!("{method} {path}");
-        let refuse = |endpoint: String| HostError::ForeignUrl {
-            site: self.site().to_string(),
-            endpoint,
-        };
-        let url = parsed.map_err(|_| refuse(label("(unparsable URL)")))?;
-        let base_path = base.path().trim_end_matches('/');
-        let under_base = url
-            .path()
-            .strip_prefix(base_path)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
-        let same_origin = url.scheme() == base.scheme()
-            && url.host_str() == base.host_str()
-            && url.port_or_known_default() == base.port_or_known_default();
-        let clean =
-            url.username().is_empty() && url.password().is_none() && url.fragment().is_none();
-        if !(same_origin && under_base && clean) {
-            let shown = format!(
-                "{}://{}{}",
-                url.scheme(),
-                url.host_str().unwrap_or(""),
-                url.path()
-            );
-            return Err(refuse(label(&shown)));
+        match self.installation.base_url.resolve(target) {
+            Ok(url) => {
+                let endpoint = format!("{method} {}", url.path());
+                Ok((url, endpoint))
+            }
+            Err(shown) => Err(HostError::ForeignUrl {
+                site: self.site(),
+                endpoint: format!("{method} {shown}"),
+            }),
         }
-        let endpoint = label(url.path());
-        Ok((url, endpoint))
     }
 
     fn request(
@@ -339,12 +303,12 @@ impl HostClient<'_> {
         request: reqwest::RequestBuilder,
         endpoint: String,
     ) -> Result<HostResponse, HostError> {
-        let mut response = request
+        let response = request
             .send()
             .await
             .map_err(|e| self.failed(&endpoint, e))?;
         let status = response.status();
-        let site = self.site().to_string();
+        let site = self.site();
         if status.is_redirection() {
             let status = status.as_u16();
             return Err(HostError::Redirect {
@@ -361,37 +325,23 @@ impl HostClient<'_> {
                 status,
             });
         }
-        let declared = response
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        if declared.is_some_and(|len| len > MAX_RESPONSE_BYTES) {
-            return Err(HostError::TooLarge { site, endpoint });
+        let declared = response.content_length();
+        match read_capped(response.bytes_stream(), declared, MAX_RESPONSE_BYTES).await {
+            Ok(body) => Ok(HostResponse {
+                status,
+                body: body.to_vec(),
+                site,
+                endpoint,
+            }),
+            Err(BodyError::TooLarge(_)) => Err(HostError::TooLarge { site, endpoint }),
+            Err(BodyError::Read(e)) => Err(self.failed(&endpoint, e)),
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| self.failed(&endpoint, e))?
-        {
-            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                return Err(HostError::TooLarge { site, endpoint });
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(HostResponse {
-            status,
-            body,
-            site,
-            endpoint,
-        })
     }
 
     fn failed(&self, endpoint: &str, err: reqwest::Error) -> HostError {
         if err.is_timeout() {
             return HostError::Timeout {
-                site: self.site().to_string(),
+                site: self.site(),
                 endpoint: endpoint.to_string(),
             };
         }
@@ -406,13 +356,9 @@ impl HostClient<'_> {
 
     fn transport(&self, endpoint: &str, reason: String) -> HostError {
         HostError::Transport {
-            site: self.site().to_string(),
+            site: self.site(),
             endpoint: endpoint.to_string(),
             reason,
         }
     }
-}
-
-fn now() -> i64 {
-    jsonwebtoken::get_current_timestamp() as i64
 }

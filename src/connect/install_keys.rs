@@ -4,10 +4,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use jsonwebtoken::DecodingKey;
 
 use super::jwt::{TokenError, valid_kid};
+use crate::util::body::{BodyError, read_capped};
+use crate::util::url::BaseUrl;
 
 /// How long a fetched key is trusted before it is fetched again.
 pub const KEY_TTL: Duration = Duration::from_secs(60 * 60);
@@ -25,9 +26,9 @@ pub struct InstallKeys {
 
 impl InstallKeys {
     /// A key store reading from `base_url` (`CONNECT_KEYS_URL`) with a shared HTTP client.
-    pub fn new(base_url: &str, http: reqwest::Client) -> Self {
+    pub fn new(base_url: &BaseUrl, http: reqwest::Client) -> Self {
         Self {
-            base_url: base_url.trim_end_matches('/').to_string(),
+            base_url: base_url.as_str().to_string(),
             http,
             cache: Mutex::new(HashMap::new()),
         }
@@ -78,15 +79,13 @@ impl InstallKeys {
         if !response.status().is_success() {
             return Err(unavailable(format!("status {}", response.status())));
         }
-        let mut body = Vec::new();
-        let mut stream = response.bytes_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| unavailable(e.without_url().to_string()))?;
-            if body.len() + chunk.len() > MAX_KEY_BYTES {
-                return Err(unavailable("response too large".into()));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+        let declared = response.content_length();
+        read_capped(response.bytes_stream(), declared, MAX_KEY_BYTES)
+            .await
+            .map(|body| body.to_vec())
+            .map_err(|e| match e {
+                BodyError::TooLarge(_) => unavailable("response too large".into()),
+                BodyError::Read(e) => unavailable(e.without_url().to_string()),
+            })
     }
 }

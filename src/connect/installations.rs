@@ -9,15 +9,18 @@ use jsonwebtoken::DecodingKey;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::jwt::Secret;
+use crate::site::SiteId;
+use crate::util::url::BaseUrl;
 
 /// One active installation of the app on a site, as the request path needs it.
 #[derive(Clone)]
 pub struct Installation {
-    pub id: i64,
+    /// The tenant this installation is.
+    pub site: SiteId,
     pub client_key: String,
-    pub base_url: String,
-    pub display_url: Option<String>,
-    pub product_type: String,
+    pub base_url: BaseUrl,
+    /// The `https://` origin of the site's display URL (a custom domain), when it has one.
+    pub display_origin: Option<String>,
     pub oauth_client_id: Option<String>,
     pub enabled: bool,
     pub shared_secret: Secret,
@@ -28,7 +31,7 @@ pub struct Installation {
 impl std::fmt::Debug for Installation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Installation")
-            .field("id", &self.id)
+            .field("site", &self.site)
             .field("client_key", &self.client_key)
             .field("base_url", &self.base_url)
             .field("enabled", &self.enabled)
@@ -60,22 +63,28 @@ pub fn find_installed(
     client_key: &str,
 ) -> rusqlite::Result<Option<Installation>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, client_key, base_url, display_url, product_type, oauth_client_id, enabled, shared_secret
+        "SELECT id, client_key, base_url, display_url, oauth_client_id, enabled, shared_secret
          FROM jwt_tokens
          WHERE addon_key = ?1 AND client_key = ?2 AND installed = 1 AND shared_secret IS NOT NULL",
     )?;
     stmt.query_row(params![addon_key, client_key], |row| {
-        let secret: String = row.get(7)?;
+        let secret: String = row.get(6)?;
         let decoding_key = DecodingKey::from_secret(secret.as_bytes())
             .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        let base_url: String = row.get(2)?;
+        let base_url = BaseUrl::parse(&base_url, false).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e))
+        })?;
+        let display_url: Option<String> = row.get(3)?;
         Ok(Installation {
-            id: row.get(0)?,
+            site: row.get(0)?,
             client_key: row.get(1)?,
-            base_url: row.get(2)?,
-            display_url: row.get(3)?,
-            product_type: row.get(4)?,
-            oauth_client_id: row.get(5)?,
-            enabled: row.get(6)?,
+            base_url,
+            display_origin: display_url
+                .and_then(|url| BaseUrl::parse(&url, true).ok())
+                .map(|url| url.origin()),
+            oauth_client_id: row.get(4)?,
+            enabled: row.get(5)?,
             shared_secret: Secret::new(secret),
             decoding_key,
         })
@@ -90,7 +99,7 @@ pub fn upsert_installed(
     addon_key: &str,
     new: &NewInstallation,
     now: &str,
-) -> rusqlite::Result<i64> {
+) -> rusqlite::Result<SiteId> {
     conn.query_row(
         "INSERT INTO jwt_tokens (addon_key, client_key, shared_secret, base_url, display_url, product_type,
              description, oauth_client_id, server_version, plugins_version, sen, installation_id,
@@ -159,18 +168,18 @@ pub fn set_enabled(
     Ok(changed > 0)
 }
 
-/// Records that an account used the app on an installation.
+/// Records that an account used the app on a site.
 pub fn record_user(
     conn: &Connection,
-    installation_id: i64,
+    site: SiteId,
     account_id: &str,
     now: &str,
 ) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO jwt_users (jwt_token_id, account_id, first_seen_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)
-         ON CONFLICT (jwt_token_id, account_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+        "INSERT INTO jwt_users (site_id, account_id, first_seen_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)
+         ON CONFLICT (site_id, account_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
     )?
-    .execute(params![installation_id, account_id, now])?;
+    .execute(params![site, account_id, now])?;
     Ok(())
 }
 
@@ -216,7 +225,7 @@ impl InstallationCache {
 /// Remembers which users were recorded recently, so a hot route makes no database write.
 pub struct SeenUsers {
     window: Duration,
-    seen: Mutex<HashMap<(i64, String), Instant>>,
+    seen: Mutex<HashMap<(SiteId, String), Instant>>,
 }
 
 impl SeenUsers {
@@ -229,9 +238,9 @@ impl SeenUsers {
     }
 
     /// True when this user should be written now (and marks it as written).
-    pub fn should_record(&self, installation_id: i64, account_id: &str) -> bool {
+    pub fn should_record(&self, site: SiteId, account_id: &str) -> bool {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (installation_id, account_id.to_string());
+        let key = (site, account_id.to_string());
         if seen.get(&key).is_some_and(|at| at.elapsed() < self.window) {
             return false;
         }

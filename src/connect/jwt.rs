@@ -122,8 +122,8 @@ struct IssuerOnly {
     iss: String,
 }
 
-/// The `alg` of a token, after the size check; no signature is checked.
-pub fn algorithm(token: &str) -> Result<Header, TokenError> {
+/// The header of a token (`alg`, `kid`), after the size check; no signature is checked.
+pub fn decode_header(token: &str) -> Result<Header, TokenError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(TokenError::TooLarge);
     }
@@ -181,12 +181,17 @@ pub fn valid_kid(kid: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-'))
 }
 
+/// Why a token we make could not be signed (never a client's fault).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("cannot sign a token: {0}")]
+pub struct SignError(String);
+
 /// Signs claims with HS256 (outbound requests and tests).
-pub fn sign_hs256<T: Serialize>(claims: &T, secret: &Secret) -> Result<String, TokenError> {
+pub fn sign_hs256<T: Serialize>(claims: &T, secret: &Secret) -> Result<String, SignError> {
     let key = EncodingKey::from_secret(secret.expose().as_bytes())
-        .map_err(|e| TokenError::Invalid(e.to_string()))?;
+        .map_err(|e| SignError(e.to_string()))?;
     jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &key)
-        .map_err(|e| TokenError::Invalid(e.to_string()))
+        .map_err(|e| SignError(e.to_string()))
 }
 
 #[cfg(test)]

@@ -1,14 +1,16 @@
 //! Lifecycle callbacks: `installed` / `uninstalled` (RS256, signed by Atlassian) and
 //! `enabled` / `disabled` (HS256 with the site's secret). Nothing stored changes on any failure.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::installations::{self, NewInstallation};
 use super::jwt::{self, Secret, TokenError};
-use super::{Connect, ConnectContext, LifecycleRoute, qsh};
+use super::token_source::{expected_qsh, jwt_header};
+use super::{Connect, ConnectContext, LifecycleRoute};
 use crate::error::{AppError, Result};
+use crate::util::time::now_rfc3339;
+use crate::util::url::BaseUrl;
 
 /// Lifecycle bodies are a few hundred bytes; this leaves ample room.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -48,23 +50,23 @@ pub async fn installed(
 ) -> Result<HttpResponse> {
     let payload = verify_signed(&req, &body, &connect).await?;
     let new = validate_install(&payload, &connect)?;
-    let pool = connect.pool.clone();
     let addon_key = connect.settings.addon_key.clone();
-    web::block(move || -> Result<()> {
-        let mut conn = pool.get()?;
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        if let Some(id) = &new.installation_id
-            && installations::installation_id_taken(&tx, &addon_key, &new.client_key, id)?
-        {
-            return Err(AppError::bad_request(
-                "installationId belongs to another installation",
-            ));
-        }
-        installations::upsert_installed(&tx, &addon_key, &new, &crate::db::now_rfc3339())?;
-        tx.commit()?;
-        Ok(())
-    })
-    .await??;
+    connect
+        .db
+        .run(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            if let Some(id) = &new.installation_id
+                && installations::installation_id_taken(&tx, &addon_key, &new.client_key, id)?
+            {
+                return Err(AppError::bad_request(
+                    "installationId belongs to another installation",
+                ));
+            }
+            installations::upsert_installed(&tx, &addon_key, &new, &now_rfc3339())?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
     connect.installations.invalidate(&payload.client_key);
     log::info!("installed on {} ({})", payload.base_url, payload.client_key);
     Ok(HttpResponse::NoContent().finish())
@@ -78,19 +80,20 @@ pub async fn uninstalled(
 ) -> Result<HttpResponse> {
     let payload = verify_signed(&req, &body, &connect).await?;
     check_key(&payload, &connect)?;
-    let pool = connect.pool.clone();
     let addon_key = connect.settings.addon_key.clone();
     let client_key = payload.client_key.clone();
-    web::block(move || -> Result<bool> {
-        let conn = pool.get()?;
-        Ok(installations::mark_uninstalled(
-            &conn,
-            &addon_key,
-            &client_key,
-            &crate::db::now_rfc3339(),
-        )?)
-    })
-    .await??;
+    connect
+        .db
+        .run(move |conn| {
+            let now = now_rfc3339();
+            Ok(installations::mark_uninstalled(
+                conn,
+                &addon_key,
+                &client_key,
+                &now,
+            )?)
+        })
+        .await?;
     connect.installations.invalidate(&payload.client_key);
     log::info!(
         "uninstalled from {} ({})",
@@ -130,20 +133,21 @@ async fn toggle(
         log::debug!("lifecycle body names another site than its token");
         return Err(connect.unauthorized());
     }
-    let pool = connect.pool.clone();
     let addon_key = connect.settings.addon_key.clone();
     let client_key = payload.client_key.clone();
-    web::block(move || -> Result<bool> {
-        let conn = pool.get()?;
-        Ok(installations::set_enabled(
-            &conn,
-            &addon_key,
-            &client_key,
-            enabled,
-            &crate::db::now_rfc3339(),
-        )?)
-    })
-    .await??;
+    connect
+        .db
+        .run(move |conn| {
+            let now = now_rfc3339();
+            Ok(installations::set_enabled(
+                conn,
+                &addon_key,
+                &client_key,
+                enabled,
+                &now,
+            )?)
+        })
+        .await?;
     connect.installations.invalidate(&payload.client_key);
     log::info!(
         "{} on {}",
@@ -163,13 +167,11 @@ async fn verify_signed(
         log::debug!("refused {}: {reason}", req.path());
         connect.unauthorized()
     };
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("JWT "))
+    let token = jwt_header(req)
+        .ok()
+        .flatten()
         .ok_or_else(|| refuse(TokenError::Malformed))?;
-    let token_header = jwt::algorithm(token).map_err(refuse)?;
+    let token_header = jwt::decode_header(token).map_err(refuse)?;
     if token_header.alg != jsonwebtoken::Algorithm::RS256 {
         return Err(refuse(TokenError::WrongAlgorithm(format!(
             "{:?}",
@@ -181,13 +183,9 @@ async fn verify_signed(
         .as_deref()
         .ok_or_else(|| refuse(TokenError::BadKeyId))?;
     let key = connect.install_keys.get(kid).await.map_err(refuse)?;
-    let claims = jwt::verify_rs256(token, &key, &connect.settings.site_url).map_err(refuse)?;
-    let expected = qsh::qsh(
-        req.method().as_str(),
-        req.path(),
-        req.query_string(),
-        connect.settings.base_path(),
-    );
+    let claims =
+        jwt::verify_rs256(token, &key, connect.settings.site_url.as_str()).map_err(refuse)?;
+    let expected = expected_qsh(req, connect.settings.base_path());
     match claims.qsh.as_deref() {
         Some(q) if q == expected => {}
         Some(_) => return Err(refuse(TokenError::QshMismatch)),
@@ -227,16 +225,15 @@ fn validate_install(p: &LifecyclePayload, connect: &Connect) -> Result<NewInstal
         .as_ref()
         .filter(|s| !s.expose().is_empty())
         .ok_or_else(|| AppError::bad_request("sharedSecret is required"))?;
-    let production = connect.settings.app_env == crate::config::AppEnv::Production;
-    let base_url = checked_site_url(&p.base_url, production)
-        .filter(|host| connect.settings.host_allowed(host))
-        .map(|_| p.base_url.trim_end_matches('/').to_string())
+    let production = connect.settings.is_production();
+    let base_url = BaseUrl::parse(&p.base_url, production)
+        .ok()
+        .filter(|url| connect.settings.host_allowed(url.host()))
         .ok_or_else(|| AppError::bad_request("baseUrl is not an allowed https site URL"))?;
     let display_url = match p.display_url.as_deref().filter(|u| !u.is_empty()) {
         Some(url) => Some(
-            checked_site_url(url, production)
-                .map(|_| url.trim_end_matches('/').to_string())
-                .ok_or_else(|| AppError::bad_request("displayUrl is not an https URL"))?,
+            BaseUrl::parse(url, production)
+                .map_err(|_| AppError::bad_request("displayUrl is not an https URL"))?,
         ),
         None => None,
     };
@@ -246,8 +243,8 @@ fn validate_install(p: &LifecyclePayload, connect: &Connect) -> Result<NewInstal
     Ok(NewInstallation {
         client_key: p.client_key.clone(),
         shared_secret: secret.clone(),
-        base_url,
-        display_url,
+        base_url: base_url.to_string(),
+        display_url: display_url.map(|url| url.to_string()),
         product_type: p.product_type.clone(),
         description: p.description.clone(),
         oauth_client_id: p.oauth_client_id.clone(),
@@ -256,51 +253,4 @@ fn validate_install(p: &LifecyclePayload, connect: &Connect) -> Result<NewInstal
         sen: p.service_entitlement_number.clone(),
         installation_id: p.installation_id.clone().filter(|id| !id.is_empty()),
     })
-}
-
-/// The host of a site URL when it is https (or, outside production, http) and well formed.
-pub fn checked_site_url(url: &str, https_only: bool) -> Option<&str> {
-    let rest = url.strip_prefix("https://").or_else(|| {
-        if https_only {
-            None
-        } else {
-            url.strip_prefix("http://")
-        }
-    })?;
-    let authority = rest.split('/').next()?;
-    let host = authority.rsplit_once(':').map_or(authority, |(h, port)| {
-        if port.chars().all(|c| c.is_ascii_digit()) {
-            h
-        } else {
-            authority
-        }
-    });
-    let clean = !host.is_empty()
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
-        && !url
-            .chars()
-            .any(|c| c.is_whitespace() || matches!(c, '?' | '#' | '@' | '"' | '<' | '>'));
-    clean.then_some(host)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::checked_site_url;
-
-    #[test]
-    fn site_urls_must_be_clean_and_https_in_production() {
-        assert_eq!(
-            checked_site_url("https://acme.atlassian.net/wiki", true),
-            Some("acme.atlassian.net")
-        );
-        assert_eq!(checked_site_url("http://acme.atlassian.net", true), None);
-        assert_eq!(
-            checked_site_url("http://127.0.0.1:8080/wiki", false),
-            Some("127.0.0.1")
-        );
-        assert_eq!(checked_site_url("https://user@evil.com", true), None);
-        assert_eq!(checked_site_url("https://a.com/<script>", true), None);
-    }
 }

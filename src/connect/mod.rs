@@ -1,5 +1,5 @@
-//! Atlassian Connect: descriptor, signed lifecycle, JWT verification, the current site and user.
-//! Knows nothing of todos; it could become its own crate.
+//! Atlassian Connect: descriptor, signed lifecycle, JWT verification, the current site and user,
+//! and calls back to the site. Knows nothing of todos; it could become its own crate.
 
 pub mod descriptor;
 pub mod extract;
@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Settings;
-use crate::db::Pool;
+use crate::db::Db;
 use crate::error::{AppError, Result};
 
 pub use extract::{ApiRoute, ConnectContext, IframeRoute, LifecycleRoute};
@@ -24,29 +24,30 @@ pub use installations::Installation;
 /// How often one user's visit is written to `jwt_users` at most.
 pub const USER_RECORD_WINDOW: Duration = Duration::from_secs(5 * 60);
 
-/// Everything the Connect side needs at request time, built once at start-up.
+/// Everything the Connect side needs at request time, built once at start-up; the extractor
+/// finds it as `web::Data<Connect>`.
 pub struct Connect {
     pub settings: Settings,
-    pub pool: Pool,
+    pub db: Db,
     pub installations: installations::InstallationCache,
     pub seen_users: installations::SeenUsers,
     pub install_keys: install_keys::InstallKeys,
-    pub http: reqwest::Client,
+    /// Signed calls back to installed sites.
+    pub hosts: host_client::HostClients,
     /// The descriptor JSON, rendered and validated once.
     pub descriptor: String,
 }
 
 impl Connect {
-    /// Builds the Connect state around a pool and an HTTP client.
-    pub fn new(settings: Settings, pool: Pool, http: reqwest::Client, descriptor: String) -> Self {
-        let install_keys = install_keys::InstallKeys::new(&settings.connect_keys_url, http.clone());
+    /// Builds the Connect state around the database and the shared HTTP client.
+    pub fn new(settings: Settings, db: Db, http: reqwest::Client, descriptor: String) -> Self {
         Self {
-            settings,
-            pool,
+            install_keys: install_keys::InstallKeys::new(&settings.connect_keys_url, http.clone()),
+            hosts: host_client::HostClients::new(http, &settings.addon_key, &settings.oauth_url),
             installations: installations::InstallationCache::default(),
             seen_users: installations::SeenUsers::new(USER_RECORD_WINDOW),
-            install_keys,
-            http,
+            settings,
+            db,
             descriptor,
         }
     }
@@ -57,14 +58,12 @@ impl Connect {
             return Ok(Some(found));
         }
         let generation = self.installations.generation();
-        let pool = self.pool.clone();
         let addon_key = self.settings.addon_key.clone();
         let key = client_key.to_string();
-        let found = actix_web::web::block(move || -> Result<Option<Installation>> {
-            let conn = pool.get()?;
-            Ok(installations::find_installed(&conn, &addon_key, &key)?)
-        })
-        .await??;
+        let found = self
+            .db
+            .run(move |conn| Ok(installations::find_installed(conn, &addon_key, &key)?))
+            .await?;
         Ok(found.map(|row| {
             let row = Arc::new(row);
             self.installations.insert(generation, row.clone());

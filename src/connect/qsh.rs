@@ -10,18 +10,13 @@
 
 use std::borrow::Cow;
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use percent_encoding::{percent_decode_str, utf8_percent_encode};
 use sha2::{Digest, Sha256};
+
+use crate::util::url::RFC3986;
 
 /// The literal a context token (from `AP.context.getToken()`) carries instead of a hash.
 pub const CONTEXT_QSH: &str = "context-qsh";
-
-/// RFC 3986: everything but the unreserved characters is encoded.
-const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 /// Builds the canonical request. `path` is the raw (still percent-encoded) request path,
 /// `query` the raw query string without `?`, `base_path` the base URL's path ("" or `/wiki`).
@@ -149,6 +144,11 @@ mod tests {
         assert_eq!(
             canonical_request("POST", "/installed", "", ""),
             "POST&/installed&"
+        );
+        // sha256("POST&/installed&"), computed independently.
+        assert_eq!(
+            qsh("POST", "/installed", "", ""),
+            "4a2e1de8ca74e6cafe8862d332fa3ac7a8e51e692bc6d798ea4dfedc14948bf4"
         );
     }
 }

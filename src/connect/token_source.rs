@@ -1,6 +1,6 @@
-//! Where a request's Connect token comes from: the `Authorization: JWT` header, every `jwt`
-//! query parameter, or the `jwt` field of a urlencoded form POST. All that are present must
-//! be the same token; the extractor verifies the one that is left.
+//! Where a request's Connect token comes from — the `Authorization: JWT` header, every `jwt`
+//! query parameter, or the `jwt` field of a urlencoded form POST — and the query string hash
+//! it must carry. All tokens present must be the same; the extractor verifies the one left.
 
 use actix_web::dev::Payload;
 use actix_web::http::{Method, header};
@@ -10,24 +10,40 @@ use futures_util::future::LocalBoxFuture;
 use super::jwt::{self, TokenError};
 use super::qsh;
 use crate::error::AppError;
+use crate::util::body::{BodyError, read_capped};
 
 /// A form body larger than this is not read for a `jwt` field.
 const MAX_FORM_BYTES: usize = 16 * 1024;
 
-/// The one token of the request; a header and a parameter that disagree are refused.
-pub fn single_token(req: &HttpRequest, form_tokens: Vec<String>) -> Result<String, TokenError> {
-    let from_header = req
-        .headers()
+/// The token of an `Authorization: JWT <token>` header: `None` without the header, an error
+/// when the header is there in another form.
+pub fn jwt_header(req: &HttpRequest) -> Result<Option<&str>, TokenError> {
+    req.headers()
         .get(header::AUTHORIZATION)
         .map(|value| {
             value
                 .to_str()
                 .ok()
                 .and_then(|v| v.strip_prefix("JWT "))
-                .map(|t| t.trim().to_string())
+                .map(str::trim)
                 .ok_or(TokenError::Malformed)
         })
-        .transpose()?;
+        .transpose()
+}
+
+/// The qsh this request must carry: its method, path (relative to `base_path`) and query.
+pub fn expected_qsh(req: &HttpRequest, base_path: &str) -> String {
+    qsh::qsh(
+        req.method().as_str(),
+        req.path(),
+        req.query_string(),
+        base_path,
+    )
+}
+
+/// The one token of the request; a header and a parameter that disagree are refused.
+pub fn single_token(req: &HttpRequest, form_tokens: Vec<String>) -> Result<String, TokenError> {
+    let from_header = jwt_header(req)?.map(str::to_string);
     let from_query = query_jwts(req.query_string());
     let mut found: Option<String> = None;
     let candidates = from_header.into_iter().chain(from_query).chain(form_tokens);
@@ -57,6 +73,7 @@ fn query_jwts(query: &str) -> Vec<String> {
         .collect()
 }
 
+/// The `jwt` fields of a urlencoded form body.
 pub fn form_jwts(body: &[u8]) -> Vec<String> {
     std::str::from_utf8(body)
         .map(query_jwts)
@@ -74,22 +91,15 @@ pub fn take_form_body(
         return None;
     }
     let taken = payload.take();
-    let (sender, replacement) = actix_http::h1::Payload::create(true);
+    let (mut sender, replacement) = actix_http::h1::Payload::create(true);
     *payload = Payload::from(replacement);
     Some(Box::pin(async move {
-        let mut sender = sender;
-        let mut taken = taken;
-        let mut body = web::BytesMut::new();
-        use futures_util::StreamExt;
-        while let Some(chunk) = taken.next().await {
-            let chunk =
-                chunk.map_err(|_| AppError::bad_request("could not read the request body"))?;
-            if body.len() + chunk.len() > MAX_FORM_BYTES {
-                return Err(AppError::PayloadTooLarge);
-            }
-            body.extend_from_slice(&chunk);
-        }
-        let body = body.freeze();
+        let body = read_capped(taken, None, MAX_FORM_BYTES)
+            .await
+            .map_err(|e| match e {
+                BodyError::TooLarge(_) => AppError::PayloadTooLarge,
+                BodyError::Read(_) => AppError::bad_request("could not read the request body"),
+            })?;
         sender.feed_data(body.clone());
         sender.feed_eof();
         Ok(body)

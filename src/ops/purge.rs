@@ -9,6 +9,7 @@ use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::{OpsError, lock, open_existing};
 use crate::db;
+use crate::util::time::rfc3339;
 
 /// One site whose data was deleted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,11 +34,7 @@ pub struct PurgeReport {
 /// The instant `days` days before now, formatted like every timestamp column, so that text
 /// comparison orders it correctly.
 pub fn cutoff(days: u32) -> String {
-    let at = time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(days));
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    at.format(&format).unwrap_or_else(|_| db::now_rfc3339())
+    rfc3339(time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(days)))
 }
 
 /// Deletes the data of sites uninstalled more than `days` days ago (or only reports it).
@@ -85,8 +82,8 @@ fn purge_before(
         .collect::<rusqlite::Result<_>>()?;
     let mut sites = Vec::with_capacity(expired.len());
     for (id, client_key, base_url, uninstalled_at) in expired {
-        let tasks = tx.execute("DELETE FROM tasks WHERE jwt_token_id = ?1", [id])? as i64;
-        let users = tx.execute("DELETE FROM jwt_users WHERE jwt_token_id = ?1", [id])? as i64;
+        let tasks = tx.execute("DELETE FROM tasks WHERE site_id = ?1", [id])? as i64;
+        let users = tx.execute("DELETE FROM jwt_users WHERE site_id = ?1", [id])? as i64;
         tx.execute(
             "DELETE FROM jwt_tokens WHERE id = ?1 AND installed = 0",
             params![id],
@@ -113,7 +110,7 @@ mod tests {
 
     #[test]
     fn the_cutoff_is_formatted_like_the_timestamp_columns() {
-        let now = db::now_rfc3339();
+        let now = crate::util::time::now_rfc3339();
         let cut = cutoff(0);
         assert_eq!(cut.len(), now.len());
         assert!(cut.ends_with('Z') && cut.as_bytes()[10] == b'T');

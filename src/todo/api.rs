@@ -4,16 +4,15 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::StreamExt;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 
-use super::people;
+use super::Todo;
 use super::store::{self, ListQuery};
 use super::task::{PageId, Task, TaskId, TaskTitle};
-use crate::connect::{ApiRoute, ConnectContext};
-use crate::db::{Pool, now_rfc3339};
+use crate::connect::{ApiRoute, Connect, ConnectContext};
 use crate::error::{AppError, Result};
+use crate::util::time::now_rfc3339;
+use crate::web::json::read_json;
 
 /// Largest JSON body accepted.
 pub const MAX_JSON_BYTES: usize = 16 * 1024;
@@ -49,16 +48,24 @@ struct ListParams {
 }
 
 /// `GET /api/tasks`.
-pub async fn list(ctx: Ctx, req: HttpRequest, pool: web::Data<Pool>) -> Result<HttpResponse> {
+pub async fn list(
+    ctx: Ctx,
+    req: HttpRequest,
+    todo: web::Data<Todo>,
+    connect: web::Data<Connect>,
+) -> Result<HttpResponse> {
     let query = parse_list(req.query_string())?;
-    let installation = ctx.installation.id;
-    let (tasks, next_before) = on_db(&pool, move |conn| {
-        Ok(store::list(conn, installation, &query)?)
-    })
-    .await?;
+    let site = ctx.installation.site;
+    let (tasks, next_before) = todo
+        .db
+        .run(move |conn| Ok(store::list(conn, site, &query)?))
+        .await?;
     let creators = tasks.iter().filter_map(|t| t.created_by.as_deref());
-    let names = people::names_for(&req, &ctx.installation, creators).await;
-    let tasks = people::named(&tasks, &names);
+    let names = todo
+        .names
+        .for_site(&connect.hosts, &ctx.installation, creators)
+        .await;
+    let tasks = super::people::named(&tasks, &names);
     Ok(json_ok(
         serde_json::json!({ "tasks": tasks, "next_before": next_before }),
     ))
@@ -69,9 +76,10 @@ pub async fn create(
     ctx: Ctx,
     req: HttpRequest,
     body: web::Payload,
-    pool: web::Data<Pool>,
+    todo: web::Data<Todo>,
+    connect: web::Data<Connect>,
 ) -> Result<HttpResponse> {
-    let input: CreateTask = read_json(&req, body).await?;
+    let input: CreateTask = read_json(&req, body, MAX_JSON_BYTES).await?;
     let title = TaskTitle::parse(&input.title).map_err(AppError::unprocessable)?;
     let page_id = input
         .page_id
@@ -79,20 +87,16 @@ pub async fn create(
         .map(PageId::parse)
         .transpose()
         .map_err(AppError::unprocessable)?;
-    let installation = ctx.installation.id;
+    let site = ctx.installation.site;
     let account = ctx.account_id.clone();
-    let task = on_db(&pool, move |conn| {
-        Ok(store::create(
-            conn,
-            installation,
-            &title,
-            page_id.as_ref(),
-            account.as_deref(),
-            &now_rfc3339(),
-        )?)
-    })
-    .await?;
-    let body = with_name(&req, &ctx, &task).await?;
+    let task = todo
+        .db
+        .run(move |conn| {
+            let (page, by) = (page_id.as_ref(), account.as_deref());
+            Ok(store::create(conn, site, &title, page, by, &now_rfc3339())?)
+        })
+        .await?;
+    let body = with_name(&ctx, &todo, &connect, &task).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/tasks/{}", task.id)))
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -100,25 +104,39 @@ pub async fn create(
 }
 
 /// One task as the API shows it, with `created_by_name` like the list has.
-async fn with_name(req: &HttpRequest, ctx: &Ctx, task: &Task) -> Result<serde_json::Value> {
-    let names = people::names_for(req, &ctx.installation, task.created_by.as_deref()).await;
-    serde_json::to_value(&people::named(std::slice::from_ref(task), &names)[0])
+async fn with_name(
+    ctx: &Ctx,
+    todo: &Todo,
+    connect: &Connect,
+    task: &Task,
+) -> Result<serde_json::Value> {
+    let names = todo
+        .names
+        .for_site(
+            &connect.hosts,
+            &ctx.installation,
+            task.created_by.as_deref(),
+        )
+        .await;
+    serde_json::to_value(&super::people::named(std::slice::from_ref(task), &names)[0])
         .map_err(AppError::internal)
 }
 
 /// `GET /api/tasks/{id}`.
 pub async fn show(
     ctx: Ctx,
-    req: HttpRequest,
     id: web::Path<String>,
-    pool: web::Data<Pool>,
+    todo: web::Data<Todo>,
+    connect: web::Data<Connect>,
 ) -> Result<HttpResponse> {
     let id = TaskId::parse(&id).ok_or(AppError::NotFound)?;
-    let installation = ctx.installation.id;
-    let task = on_db(&pool, move |conn| Ok(store::find(conn, installation, id)?))
+    let site = ctx.installation.site;
+    let task = todo
+        .db
+        .run(move |conn| Ok(store::find(conn, site, id)?))
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok(json_ok(with_name(&req, &ctx, &task).await?))
+    Ok(json_ok(with_name(&ctx, &todo, &connect, &task).await?))
 }
 
 /// `PATCH /api/tasks/{id}`.
@@ -127,10 +145,11 @@ pub async fn update(
     req: HttpRequest,
     id: web::Path<String>,
     body: web::Payload,
-    pool: web::Data<Pool>,
+    todo: web::Data<Todo>,
+    connect: web::Data<Connect>,
 ) -> Result<HttpResponse> {
     let id = TaskId::parse(&id).ok_or(AppError::NotFound)?;
-    let input: PatchTask = read_json(&req, body).await?;
+    let input: PatchTask = read_json(&req, body, MAX_JSON_BYTES).await?;
     if input.title.is_none() && input.done.is_none() {
         return Err(AppError::unprocessable("give a title, done, or both"));
     }
@@ -140,52 +159,41 @@ pub async fn update(
         .map(TaskTitle::parse)
         .transpose()
         .map_err(AppError::unprocessable)?;
-    let installation = ctx.installation.id;
-    let task = on_db(&pool, move |conn| {
-        Ok(store::update(
-            conn,
-            installation,
-            id,
-            title.as_ref(),
-            input.done,
-            &now_rfc3339(),
-        )?)
-    })
-    .await?
-    .ok_or(AppError::NotFound)?;
-    Ok(json_ok(with_name(&req, &ctx, &task).await?))
+    let site = ctx.installation.site;
+    let task = todo
+        .db
+        .run(move |conn| {
+            let now = now_rfc3339();
+            Ok(store::update(
+                conn,
+                site,
+                id,
+                title.as_ref(),
+                input.done,
+                &now,
+            )?)
+        })
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(json_ok(with_name(&ctx, &todo, &connect, &task).await?))
 }
 
 /// `DELETE /api/tasks/{id}`.
 pub async fn delete(
     ctx: Ctx,
     id: web::Path<String>,
-    pool: web::Data<Pool>,
+    todo: web::Data<Todo>,
 ) -> Result<HttpResponse> {
     let id = TaskId::parse(&id).ok_or(AppError::NotFound)?;
-    let installation = ctx.installation.id;
-    let deleted = on_db(&pool, move |conn| {
-        Ok(store::delete(conn, installation, id)?)
-    })
-    .await?;
+    let site = ctx.installation.site;
+    let deleted = todo
+        .db
+        .run(move |conn| Ok(store::delete(conn, site, id)?))
+        .await?;
     if !deleted {
         return Err(AppError::NotFound);
     }
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Runs SQLite work off the async workers: one block per request, connection taken inside.
-pub async fn on_db<T, F>(pool: &Pool, work: F) -> Result<T>
-where
-    T: Send + 'static,
-    F: FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static,
-{
-    let pool = pool.clone();
-    web::block(move || {
-        let conn = pool.get()?;
-        work(&conn)
-    })
-    .await?
 }
 
 fn json_ok(value: impl serde::Serialize) -> HttpResponse {
@@ -232,41 +240,5 @@ fn parse_list(query: &str) -> Result<ListQuery> {
         before,
         done,
         search,
-    })
-}
-
-/// Reads a JSON body: content type checked, size capped, syntax errors 400, shape errors 422.
-pub(crate) async fn read_json<T: DeserializeOwned>(
-    req: &HttpRequest,
-    mut body: web::Payload,
-) -> Result<T> {
-    let is_json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
-        return Err(AppError::bad_request("send Content-Type: application/json"));
-    }
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > MAX_JSON_BYTES) {
-        return Err(AppError::PayloadTooLarge);
-    }
-    let mut bytes = web::BytesMut::new();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|_| AppError::bad_request("could not read the request body"))?;
-        if bytes.len() + chunk.len() > MAX_JSON_BYTES {
-            return Err(AppError::PayloadTooLarge);
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    serde_json::from_slice(&bytes).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => AppError::unprocessable(e.to_string()),
-        _ => AppError::bad_request("malformed JSON"),
     })
 }

@@ -1,5 +1,5 @@
-//! The Todo domain and how it shows up in Confluence: validated types, the tenant-scoped store,
-//! the JSON API and the iframe pages.
+//! The Todo domain and how it shows up in Confluence: validated types, the site-scoped store,
+//! the JSON API, the iframe pages, creators' display names and publishing.
 
 pub mod api;
 pub mod pages;
@@ -8,21 +8,21 @@ pub mod publish;
 pub mod store;
 pub mod task;
 
-use actix_web::web;
+use crate::db::Db;
 
-/// Routes under `/confluence` (iframe pages).
-pub fn configure_pages(cfg: &mut web::ServiceConfig) {
-    cfg.route("/get_task", web::get().to(pages::get_task))
-        .route("/tasks", web::get().to(pages::tasks_page))
-        .route("/macro_editor", web::get().to(pages::macro_editor));
+/// What the task handlers share, built once; they find it as `web::Data<Todo>`.
+pub struct Todo {
+    pub db: Db,
+    /// Creators' display names, in memory only.
+    pub names: people::DisplayNames,
 }
 
-/// Routes under `/api` (JSON for the browser side).
-pub fn configure_api(cfg: &mut web::ServiceConfig) {
-    cfg.route("/tasks", web::get().to(api::list))
-        .route("/tasks", web::post().to(api::create))
-        .route("/tasks/{id}", web::get().to(api::show))
-        .route("/tasks/{id}", web::patch().to(api::update))
-        .route("/tasks/{id}", web::delete().to(api::delete))
-        .route("/publish", web::post().to(publish::publish));
+impl Todo {
+    /// The Todo state around the database.
+    pub fn new(db: Db) -> Self {
+        Self {
+            db,
+            names: people::DisplayNames::default(),
+        }
+    }
 }

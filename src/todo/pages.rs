@@ -1,18 +1,15 @@
 //! The HTML Confluence shows in iframes: the task macro, the Todo page and the macro editor.
 //! Every route is qsh-verified (context tokens refused); output is autoescaped by Tera.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::api::on_db;
-use super::people;
+use super::Todo;
 use super::store;
 use super::task::{PageId, TaskId};
-use crate::AppState;
-use crate::connect::{ConnectContext, IframeRoute, Installation};
-use crate::db::Pool;
+use crate::connect::{Connect, ConnectContext, IframeRoute};
 use crate::error::{AppError, HtmlError};
+use crate::web::Web;
 
 type Ctx = ConnectContext<IframeRoute>;
 type PageResult = Result<HttpResponse, HtmlError>;
@@ -33,38 +30,45 @@ fn only_param<'q>(query: &'q str, name: &str) -> Option<&'q str> {
     found
 }
 
-/// `GET /confluence/get_task?id=N`: one task, inline in a Confluence page. One read, no write.
+/// `GET /confluence/get_task?id=N`: one task, inline in a Confluence page: one indexed read,
+/// and the creator's display name (from memory, or asked of the site within the page budget).
 pub async fn get_task(
     ctx: Ctx,
     req: HttpRequest,
-    state: web::Data<AppState>,
-    pool: web::Data<Pool>,
+    web: web::Data<Web>,
+    todo: web::Data<Todo>,
+    connect: web::Data<Connect>,
 ) -> PageResult {
     let id = only_param(req.query_string(), "id")
         .and_then(TaskId::parse)
         .ok_or_else(|| {
             AppError::bad_request("The macro's task id must be a positive whole number.")
         })?;
-    let installation = ctx.installation.id;
-    let task = on_db(&pool, move |conn| Ok(store::find(conn, installation, id)?))
+    let site = ctx.installation.site;
+    let task = todo
+        .db
+        .run(move |conn| Ok(store::find(conn, site, id)?))
         .await?
         .ok_or(AppError::NotFound)?;
     let creator = task.created_by.as_deref();
-    let names = people::names_for(&req, &ctx.installation, creator).await;
+    let names = todo
+        .names
+        .for_site(&connect.hosts, &ctx.installation, creator)
+        .await;
     let mut context = tera::Context::new();
     context.insert("task", &task);
     context.insert(
         "created_by_name",
         &creator.map(|id| names.get(id).map_or(id, String::as_str)),
     );
-    render(&state, &ctx.installation, "get_task.html", &context)
+    render(&web, &ctx, "get_task.html", &context)
 }
 
 /// `GET /confluence/tasks`: the full Todo page (a Confluence general page).
-pub async fn tasks_page(ctx: Ctx, state: web::Data<AppState>) -> PageResult {
+pub async fn tasks_page(ctx: Ctx, web: web::Data<Web>) -> PageResult {
     let mut context = tera::Context::new();
     context.insert("account_id", &ctx.account_id);
-    render(&state, &ctx.installation, "tasks.html", &context)
+    render(&web, &ctx, "tasks.html", &context)
 }
 
 #[derive(Deserialize)]
@@ -73,7 +77,7 @@ struct EditorParams {
 }
 
 /// `GET /confluence/macro_editor?page_id=N`: pick or create the task a macro shows.
-pub async fn macro_editor(ctx: Ctx, req: HttpRequest, state: web::Data<AppState>) -> PageResult {
+pub async fn macro_editor(ctx: Ctx, req: HttpRequest, web: web::Data<Web>) -> PageResult {
     // Confluence leaves `{page.id}` empty for a page not yet saved; that is not an error.
     let page_id = web::Query::<EditorParams>::from_query(req.query_string())
         .ok()
@@ -81,24 +85,11 @@ pub async fn macro_editor(ctx: Ctx, req: HttpRequest, state: web::Data<AppState>
         .and_then(|p| PageId::parse(&p).ok());
     let mut context = tera::Context::new();
     context.insert("page_id", &page_id.as_ref().map(PageId::as_str));
-    render(&state, &ctx.installation, "macro_editor.html", &context)
+    render(&web, &ctx, "macro_editor.html", &context)
 }
 
-/// Renders an authenticated page: never cached, framable by Atlassian and the site itself.
-fn render(
-    state: &AppState,
-    installation: &Installation,
-    template: &str,
-    context: &tera::Context,
-) -> PageResult {
-    let body = state
-        .templates
-        .render(template, context)
-        .map_err(AppError::internal)?;
-    let csp = crate::web::content_security_policy(installation.display_url.as_deref());
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::CONTENT_SECURITY_POLICY, csp))
-        .body(body))
+/// Renders an authenticated page, framable by the site's own domain as well as Atlassian's.
+fn render(web: &Web, ctx: &Ctx, template: &str, context: &tera::Context) -> PageResult {
+    let frame_origin = ctx.installation.display_origin.as_deref();
+    Ok(web.page(template, context, frame_origin)?)
 }

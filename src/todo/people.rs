@@ -4,18 +4,18 @@
 //! shown as the account id.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix_web::{HttpRequest, web};
 use futures_util::future::join_all;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::utf8_percent_encode;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 use super::task::Task;
 use crate::connect::Installation;
 use crate::connect::host_client::{HostClient, HostClients};
+use crate::util::url::RFC3986;
 
 /// How long a display name is remembered (personal data: memory only, briefly).
 pub const NAME_TTL: Duration = Duration::from_secs(10 * 60);
@@ -27,12 +27,6 @@ pub const PAGE_BUDGET: Duration = Duration::from_millis(1500);
 const MAX_LOOKUPS_PER_PAGE: usize = 20;
 /// Above this many entries, expired ones are dropped.
 const MAX_ENTRIES: usize = 50_000;
-/// RFC 3986 unreserved characters stay as they are in the account id parameter.
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 /// (client key, account id) -> (display name, or `None` after a failure; when learnt).
 type Entries = HashMap<(String, String), (Option<String>, Instant)>;
@@ -59,6 +53,18 @@ struct User {
 }
 
 impl DisplayNames {
+    /// Names for `accounts` on an installed site, asked of it as the app when not cached.
+    pub async fn for_site<'a>(
+        &self,
+        hosts: &HostClients,
+        installation: &Arc<Installation>,
+        accounts: impl IntoIterator<Item = &'a str>,
+    ) -> HashMap<String, String> {
+        let host = hosts.for_site(installation.clone());
+        self.resolve(&host, &installation.client_key, accounts)
+            .await
+    }
+
     /// Names for `accounts` on this site: cached, else looked up within [`PAGE_BUDGET`].
     /// Accounts without a name (yet) are absent from the answer.
     pub async fn resolve<'a>(
@@ -120,7 +126,7 @@ impl DisplayNames {
 async fn lookup(host: &HostClient<'_>, account: &str) -> Option<String> {
     let target = format!(
         "/rest/api/user?accountId={}",
-        utf8_percent_encode(account, QUERY_VALUE)
+        utf8_percent_encode(account, RFC3986)
     );
     let user = match host.as_app(Method::GET, &target, None).await {
         Ok(response) => response.json::<User>(),
@@ -137,23 +143,6 @@ async fn lookup(host: &HostClient<'_>, account: &str) -> Option<String> {
             None
         }
     }
-}
-
-/// Names for the creators of `tasks`, using the app's shared state when it is registered.
-pub async fn names_for<'a>(
-    req: &HttpRequest,
-    installation: &std::sync::Arc<Installation>,
-    accounts: impl IntoIterator<Item = &'a str>,
-) -> HashMap<String, String> {
-    let hosts = req.app_data::<web::Data<HostClients>>();
-    let names = req.app_data::<web::Data<DisplayNames>>();
-    let (Some(hosts), Some(names)) = (hosts, names) else {
-        return HashMap::new();
-    };
-    let host = hosts.site(installation.clone());
-    names
-        .resolve(&host, &installation.client_key, accounts)
-        .await
 }
 
 /// Tasks with `created_by_name`: the display name, else the account id.

@@ -7,13 +7,15 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::api::{on_db, read_json};
+use super::Todo;
+use super::api::MAX_JSON_BYTES;
 use super::store::{self, ListQuery};
 use super::task::Task;
-use crate::connect::host_client::{HostClients, HostError};
-use crate::connect::{ApiRoute, ConnectContext};
-use crate::db::Pool;
+use crate::connect::host_client::HostError;
+use crate::connect::{ApiRoute, Connect, ConnectContext};
 use crate::error::{AppError, Result};
+use crate::util::html;
+use crate::web::json::read_json;
 
 /// Scopes of the token the page is created with (the descriptor also declares `ACT_AS_USER`).
 pub const PUBLISH_SCOPES: &[&str] = &["READ", "WRITE"];
@@ -45,10 +47,10 @@ pub async fn publish(
     ctx: ConnectContext<ApiRoute>,
     req: HttpRequest,
     body: web::Payload,
-    pool: web::Data<Pool>,
-    hosts: web::Data<HostClients>,
+    todo: web::Data<Todo>,
+    connect: web::Data<Connect>,
 ) -> Result<HttpResponse> {
-    let input: PublishRequest = read_json(&req, body).await?;
+    let input: PublishRequest = read_json(&req, body, MAX_JSON_BYTES).await?;
     let space_key = parse_space_key(&input.space_key)?;
     let title = match input.title.as_deref().map(str::trim) {
         Some(t) if !t.is_empty() => parse_title(t)?,
@@ -60,23 +62,23 @@ pub async fn publish(
             "Sign in to Confluence to publish.",
         ));
     };
-    let installation = ctx.installation.id;
-    let (tasks, more) = on_db(&pool, move |conn| {
-        let query = ListQuery {
-            limit: MAX_PUBLISHED_TASKS,
-            done: Some(false),
-            ..ListQuery::default()
-        };
-        Ok(store::list(conn, installation, &query)?)
-    })
-    .await?;
+    let site = ctx.installation.site;
+    let query = ListQuery {
+        limit: MAX_PUBLISHED_TASKS,
+        done: Some(false),
+        ..ListQuery::default()
+    };
+    let (tasks, more) = todo
+        .db
+        .run(move |conn| Ok(store::list(conn, site, &query)?))
+        .await?;
     let page = json!({
         "type": "page",
         "title": title,
         "space": { "key": space_key },
         "body": { "storage": { "value": storage_body(&tasks, more.is_some()), "representation": "storage" } },
     });
-    let host = hosts.site(ctx.installation.clone());
+    let host = connect.hosts.for_site(ctx.installation.clone());
     let created = host
         .as_user(
             &account,
@@ -95,7 +97,7 @@ pub async fn publish(
         .links
         .and_then(|l| l.webui)
         .filter(|w| w.starts_with('/') && !w.starts_with("//"))
-        .map(|w| format!("{}{w}", host.site().trim_end_matches('/')));
+        .map(|w| format!("{}{w}", host.base_url()));
     Ok(HttpResponse::Created()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(json!({ "id": created.id, "url": url, "title": title, "tasks": tasks.len() })))
@@ -173,7 +175,7 @@ pub fn storage_body(tasks: &[Task], truncated: bool) -> String {
     for task in tasks {
         out.push_str("<li>");
         // HTML escaping is valid XML escaping for storage format content.
-        out.push_str(&crate::web::escape_html(&task.title));
+        out.push_str(&html::escape(&task.title));
         out.push_str(&format!(" (#{})</li>", task.id));
     }
     out.push_str("</ul>");

@@ -1,9 +1,10 @@
-//! Task SQL. Every function takes the installation id from the verified token and every query
-//! filters on it: a task of another site is "not found", exactly like a missing one.
+//! Task SQL. Every function takes the site from the verified request and every query filters
+//! on it: a task of another site is "not found", exactly like a missing one.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::task::{PageId, Task, TaskId, TaskTitle};
+use crate::site::SiteId;
 
 const COLUMNS: &str = "id, title, done, created_by, page_id, created_at, updated_at";
 
@@ -19,12 +20,12 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Task> {
     })
 }
 
-/// One task of this installation.
-pub fn find(conn: &Connection, installation: i64, id: TaskId) -> rusqlite::Result<Option<Task>> {
+/// One task of this site.
+pub fn find(conn: &Connection, site: SiteId, id: TaskId) -> rusqlite::Result<Option<Task>> {
     conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM tasks WHERE jwt_token_id = ?1 AND id = ?2"
+        "SELECT {COLUMNS} FROM tasks WHERE site_id = ?1 AND id = ?2"
     ))?
-    .query_row(params![installation, id.0], from_row)
+    .query_row(params![site, id.0], from_row)
     .optional()
 }
 
@@ -42,7 +43,7 @@ pub struct ListQuery {
 /// Newest first; returns one page and the cursor for the next (`None` on the last page).
 pub fn list(
     conn: &Connection,
-    installation: i64,
+    site: SiteId,
     query: &ListQuery,
 ) -> rusqlite::Result<(Vec<Task>, Option<i64>)> {
     let pattern = query
@@ -51,7 +52,7 @@ pub fn list(
         .map(|s| format!("%{}%", escape_like(s)));
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM tasks
-         WHERE jwt_token_id = ?1
+         WHERE site_id = ?1
            AND (?2 IS NULL OR id < ?2)
            AND (?3 IS NULL OR done = ?3)
            AND (?4 IS NULL OR title LIKE ?4 ESCAPE '\\')
@@ -60,7 +61,7 @@ pub fn list(
     let fetch = i64::from(query.limit) + 1;
     let mut tasks = stmt
         .query_map(
-            params![installation, query.before, query.done, pattern, fetch],
+            params![site, query.before, query.done, pattern, fetch],
             from_row,
         )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -84,22 +85,22 @@ fn escape_like(text: &str) -> String {
     out
 }
 
-/// Creates a task for this installation.
+/// Creates a task for this site.
 pub fn create(
     conn: &Connection,
-    installation: i64,
+    site: SiteId,
     title: &TaskTitle,
     page_id: Option<&PageId>,
     created_by: Option<&str>,
     now: &str,
 ) -> rusqlite::Result<Task> {
     conn.prepare_cached(&format!(
-        "INSERT INTO tasks (jwt_token_id, title, done, created_by, page_id, created_at, updated_at)
+        "INSERT INTO tasks (site_id, title, done, created_by, page_id, created_at, updated_at)
          VALUES (?1, ?2, 0, ?3, ?4, ?5, ?5) RETURNING {COLUMNS}"
     ))?
     .query_row(
         params![
-            installation,
+            site,
             title.as_str(),
             created_by,
             page_id.map(PageId::as_str),
@@ -109,10 +110,10 @@ pub fn create(
     )
 }
 
-/// Changes the title and/or state; `None` when the task is not this installation's.
+/// Changes the title and/or state; `None` when the task is not this site's.
 pub fn update(
     conn: &Connection,
-    installation: i64,
+    site: SiteId,
     id: TaskId,
     title: Option<&TaskTitle>,
     done: Option<bool>,
@@ -120,26 +121,29 @@ pub fn update(
 ) -> rusqlite::Result<Option<Task>> {
     conn.prepare_cached(&format!(
         "UPDATE tasks SET title = COALESCE(?3, title), done = COALESCE(?4, done), updated_at = ?5
-         WHERE jwt_token_id = ?1 AND id = ?2 RETURNING {COLUMNS}"
+         WHERE site_id = ?1 AND id = ?2 RETURNING {COLUMNS}"
     ))?
     .query_row(
-        params![installation, id.0, title.map(TaskTitle::as_str), done, now],
+        params![site, id.0, title.map(TaskTitle::as_str), done, now],
         from_row,
     )
     .optional()
 }
 
-/// Deletes a task; false when it is not this installation's.
-pub fn delete(conn: &Connection, installation: i64, id: TaskId) -> rusqlite::Result<bool> {
+/// Deletes a task; false when it is not this site's.
+pub fn delete(conn: &Connection, site: SiteId, id: TaskId) -> rusqlite::Result<bool> {
     let deleted = conn
-        .prepare_cached("DELETE FROM tasks WHERE jwt_token_id = ?1 AND id = ?2")?
-        .execute(params![installation, id.0])?;
+        .prepare_cached("DELETE FROM tasks WHERE site_id = ?1 AND id = ?2")?
+        .execute(params![site, id.0])?;
     Ok(deleted > 0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const A: SiteId = SiteId(1);
+    const B: SiteId = SiteId(2);
 
     fn db_with_two_sites() -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();
@@ -163,15 +167,15 @@ mod tests {
     #[test]
     fn a_task_of_another_site_is_not_found_updated_or_deleted() {
         let conn = db_with_two_sites();
-        let task = create(&conn, 1, &title("mine"), None, Some("acc"), "now").unwrap();
+        let task = create(&conn, A, &title("mine"), None, Some("acc"), "now").unwrap();
         let id = TaskId(task.id);
-        assert_eq!(find(&conn, 2, id).unwrap(), None);
+        assert_eq!(find(&conn, B, id).unwrap(), None);
         assert_eq!(
-            update(&conn, 2, id, Some(&title("stolen")), Some(true), "later").unwrap(),
+            update(&conn, B, id, Some(&title("stolen")), Some(true), "later").unwrap(),
             None
         );
-        assert!(!delete(&conn, 2, id).unwrap());
-        assert_eq!(find(&conn, 1, id).unwrap(), Some(task));
+        assert!(!delete(&conn, B, id).unwrap());
+        assert_eq!(find(&conn, A, id).unwrap(), Some(task));
     }
 
     #[test]
@@ -180,7 +184,7 @@ mod tests {
         for i in 0..5 {
             let t = create(
                 &conn,
-                1,
+                A,
                 &title(&format!("task {i} 100%")),
                 None,
                 None,
@@ -188,13 +192,13 @@ mod tests {
             )
             .unwrap();
             if i % 2 == 0 {
-                update(&conn, 1, TaskId(t.id), None, Some(true), "now").unwrap();
+                update(&conn, A, TaskId(t.id), None, Some(true), "now").unwrap();
             }
         }
-        create(&conn, 2, &title("other site"), None, None, "now").unwrap();
+        create(&conn, B, &title("other site"), None, None, "now").unwrap();
         let (page, next) = list(
             &conn,
-            1,
+            A,
             &ListQuery {
                 limit: 2,
                 ..Default::default()
@@ -207,7 +211,7 @@ mod tests {
         );
         let (rest, last) = list(
             &conn,
-            1,
+            A,
             &ListQuery {
                 limit: 10,
                 before: next,
@@ -219,7 +223,7 @@ mod tests {
         assert_eq!(last, None);
         let (done, _) = list(
             &conn,
-            1,
+            A,
             &ListQuery {
                 limit: 10,
                 done: Some(true),
@@ -231,7 +235,7 @@ mod tests {
         let search = |s: &str| {
             list(
                 &conn,
-                1,
+                A,
                 &ListQuery {
                     limit: 10,
                     search: Some(s.into()),

@@ -12,7 +12,7 @@ use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web;
 
-use crate::AppState;
+use super::Web;
 
 /// Longest request target (path and query) we serve; Confluence iframe URLs are far shorter.
 pub const MAX_URL_BYTES: usize = 8 * 1024;
@@ -27,7 +27,7 @@ pub async fn secure_and_log<B: MessageBody + 'static>(
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.path().to_owned();
-    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let state = req.app_data::<web::Data<Web>>().cloned();
     let result = match oversized(&req) {
         Some(status) => Ok(req
             .into_response(actix_web::HttpResponse::build(status).finish())
@@ -68,7 +68,7 @@ fn oversized(req: &ServiceRequest) -> Option<StatusCode> {
     (headers > MAX_HEADER_BYTES).then_some(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
 }
 
-fn add_security_headers(headers: &mut HeaderMap, state: &AppState) {
+fn add_security_headers(headers: &mut HeaderMap, state: &Web) {
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -77,7 +77,7 @@ fn add_security_headers(headers: &mut HeaderMap, state: &AppState) {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    if state.settings.is_https() {
+    if state.hsts {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000"),

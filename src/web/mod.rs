@@ -1,10 +1,15 @@
-//! HTTP plumbing shared by every route: the request log, security headers, embedded assets,
-//! templates and the operational pages (landing, health, readiness).
+//! HTTP plumbing shared by every route: the request log and security headers, embedded
+//! assets, templates, and rendering an HTML page. Knows no route and no domain.
 
 pub mod assets;
+pub mod json;
 pub mod middleware;
-pub mod pages;
 pub mod templates;
+
+use actix_web::HttpResponse;
+use actix_web::http::header::{self, HeaderValue};
+
+use crate::error::AppError;
 
 /// Where AUI (Atlassian's UI library) is loaded from: a public npm CDN, pinned, with its SRI hash.
 /// Atlassian's own AUI CDN shut down after 30 Oct 2026.
@@ -20,27 +25,61 @@ pub const CONNECT_JS_URL: &str = "https://connect-cdn.atl-paas.net/all.js";
 /// Origin of [`CONNECT_JS_URL`], for the CSP.
 pub const CONNECT_JS_ORIGIN: &str = "https://connect-cdn.atl-paas.net";
 
-/// Escapes text for HTML element content and quoted attributes.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
+/// What the web layer needs at request time, built once: templates, assets, and the headers
+/// every response gets. Found by the middleware and by handlers as `web::Data<Web>`.
+pub struct Web {
+    pub templates: tera::Tera,
+    pub assets: assets::Assets,
+    /// Send `Strict-Transport-Security` (our public URL is https).
+    pub hsts: bool,
+    /// The CSP of HTML responses that did not set their own.
+    pub default_csp: HeaderValue,
+}
+
+impl Web {
+    /// Indexes the embedded assets and parses the templates.
+    pub fn new(hsts: bool) -> tera::Result<Self> {
+        let assets = assets::Assets::embedded();
+        let templates = templates::build(&assets)?;
+        let default_csp = HeaderValue::from_str(&content_security_policy(None))
+            .map_err(|e| tera::Error::msg(e.to_string()))?;
+        Ok(Self {
+            templates,
+            assets,
+            hsts,
+            default_csp,
+        })
     }
-    out
+
+    /// Renders an authenticated page: never cached, framable by Atlassian and by
+    /// `frame_origin` (the site's own `https://` origin, when it has a custom domain).
+    pub fn page(
+        &self,
+        template: &str,
+        context: &tera::Context,
+        frame_origin: Option<&str>,
+    ) -> Result<HttpResponse, AppError> {
+        let body = self
+            .templates
+            .render(template, context)
+            .map_err(AppError::internal)?;
+        Ok(HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((
+                header::CONTENT_SECURITY_POLICY,
+                content_security_policy(frame_origin),
+            ))
+            .body(body))
+    }
 }
 
 /// The Content-Security-Policy for our HTML: scripts and styles only from us, the Connect CDN
-/// and the pinned AUI origin; framing only by Atlassian's sites (and the tenant's display URL).
-pub fn content_security_policy(extra_frame_ancestor: Option<&str>) -> String {
+/// and the pinned AUI origin; framing only by Atlassian's sites (and `frame_origin`, an
+/// origin already checked by [`crate::util::url::BaseUrl`]).
+pub fn content_security_policy(frame_origin: Option<&str>) -> String {
     let mut ancestors = String::from("https://*.atlassian.net https://*.jira.com");
-    if let Some(origin) = extra_frame_ancestor.and_then(https_origin) {
+    if let Some(origin) = frame_origin {
         ancestors.push(' ');
         ancestors.push_str(origin);
     }
@@ -51,39 +90,21 @@ pub fn content_security_policy(extra_frame_ancestor: Option<&str>) -> String {
     )
 }
 
-/// The `https://host[:port]` origin of a URL, when it is one and safe to put in a header.
-pub fn https_origin(url: &str) -> Option<&str> {
-    let rest = url.strip_prefix("https://")?;
-    let end = rest.find('/').unwrap_or(rest.len());
-    let authority = &rest[..end];
-    let safe = !authority.is_empty()
-        && authority
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
-    safe.then(|| &url[.."https://".len() + end])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escaping_neutralises_markup() {
-        assert_eq!(
-            escape_html("<script>alert('x')&\"</script>"),
-            "&lt;script&gt;alert(&#x27;x&#x27;)&amp;&quot;&lt;/script&gt;"
-        );
-    }
+    use crate::util::url::BaseUrl;
 
     #[test]
     fn only_clean_https_origins_reach_the_csp() {
+        let origin = |url: &str| BaseUrl::parse(url, true).ok().map(|u| u.origin());
         assert_eq!(
-            https_origin("https://acme.example.com/wiki"),
+            origin("https://acme.example.com/wiki").as_deref(),
             Some("https://acme.example.com")
         );
-        assert_eq!(https_origin("http://acme.example.com"), None);
-        assert_eq!(https_origin("https://a.com;script-src *"), None);
-        let csp = content_security_policy(Some("https://docs.acme.com/x"));
+        assert_eq!(origin("http://acme.example.com"), None);
+        assert_eq!(origin("https://a.com;script-src *"), None);
+        let csp = content_security_policy(origin("https://docs.acme.com/x").as_deref());
         assert!(
             csp.ends_with("https://*.jira.com https://docs.acme.com"),
             "{csp}"

@@ -1,0 +1,95 @@
+//! The route table: every path is named once in [`paths`] and used both by the router and by
+//! the descriptor (through [`descriptor_paths`]), so what we declare to Confluence is what we
+//! serve. To add a route: a constant here, a line in [`configure`], a handler in its layer.
+
+use actix_web::web;
+use serde_json::{Value, json};
+
+use super::pages;
+use crate::connect::{descriptor, lifecycle};
+use crate::todo::{api, pages as todo_pages, publish};
+
+/// Every path we serve.
+pub mod paths {
+    pub const LANDING: &str = "/";
+    pub const HEALTHZ: &str = "/healthz";
+    pub const READYZ: &str = "/readyz";
+    /// Where Confluence fetches the descriptor (the URL an admin uploads).
+    pub const DESCRIPTOR: &str = "/atlassian-connect.json";
+    /// The same descriptor under the app's own prefix.
+    pub const DESCRIPTOR_ALIAS: &str = "/confluence/descriptor";
+    pub const INSTALLED: &str = "/confluence/installed";
+    pub const UNINSTALLED: &str = "/confluence/uninstalled";
+    pub const ENABLED: &str = "/confluence/enabled";
+    pub const DISABLED: &str = "/confluence/disabled";
+    /// The TODO macro's iframe: one task (`?id=N`).
+    pub const MACRO: &str = "/confluence/get_task";
+    /// The Todo general page.
+    pub const TODO_PAGE: &str = "/confluence/tasks";
+    /// The macro editor (`?page_id=N`).
+    pub const MACRO_EDITOR: &str = "/confluence/macro_editor";
+    pub const API_TASKS: &str = "/api/tasks";
+    pub const API_TASK: &str = "/api/tasks/{id}";
+    pub const API_PUBLISH: &str = "/api/publish";
+    /// The app icon the descriptor names (an embedded asset).
+    pub const ICON: &str = "/images/confluence/logo_300x300.png";
+}
+
+/// The paths the descriptor template names, by the names it uses.
+pub fn descriptor_paths() -> Value {
+    json!({
+        "installed": paths::INSTALLED,
+        "uninstalled": paths::UNINSTALLED,
+        "enabled": paths::ENABLED,
+        "disabled": paths::DISABLED,
+        "macro": paths::MACRO,
+        "todo_page": paths::TODO_PAGE,
+        "macro_editor": paths::MACRO_EDITOR,
+        "icon": paths::ICON,
+    })
+}
+
+/// Registers every route. Shared by the server and in-process tests and benchmarks.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    use paths::*;
+    // Lifecycle bodies are read whole, up to their own cap.
+    let lifecycle_body = || web::PayloadConfig::new(lifecycle::MAX_BODY_BYTES);
+    cfg.route(LANDING, web::get().to(pages::landing))
+        // HEAD too: load balancers and uptime monitors often probe with it.
+        .route(HEALTHZ, web::get().to(pages::healthz))
+        .route(HEALTHZ, web::head().to(pages::healthz))
+        .route(READYZ, web::get().to(pages::readyz))
+        .route(READYZ, web::head().to(pages::readyz))
+        .route(DESCRIPTOR, web::get().to(descriptor::serve))
+        .route(DESCRIPTOR_ALIAS, web::get().to(descriptor::serve))
+        .service(
+            web::resource(INSTALLED)
+                .app_data(lifecycle_body())
+                .route(web::post().to(lifecycle::installed)),
+        )
+        .service(
+            web::resource(UNINSTALLED)
+                .app_data(lifecycle_body())
+                .route(web::post().to(lifecycle::uninstalled)),
+        )
+        .service(
+            web::resource(ENABLED)
+                .app_data(lifecycle_body())
+                .route(web::post().to(lifecycle::enabled)),
+        )
+        .service(
+            web::resource(DISABLED)
+                .app_data(lifecycle_body())
+                .route(web::post().to(lifecycle::disabled)),
+        )
+        .route(MACRO, web::get().to(todo_pages::get_task))
+        .route(TODO_PAGE, web::get().to(todo_pages::tasks_page))
+        .route(MACRO_EDITOR, web::get().to(todo_pages::macro_editor))
+        .route(API_TASKS, web::get().to(api::list))
+        .route(API_TASKS, web::post().to(api::create))
+        .route(API_TASK, web::get().to(api::show))
+        .route(API_TASK, web::patch().to(api::update))
+        .route(API_TASK, web::delete().to(api::delete))
+        .route(API_PUBLISH, web::post().to(publish::publish))
+        .default_service(web::to(pages::asset_or_404));
+}

@@ -1,0 +1,168 @@
+//! Start-up: the application state, built once before the server starts (settings, database,
+//! templates, descriptor, caches, clients), the per-worker app, and [`Application`], which
+//! binds its own listener so `main` and the tests start the same server.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::{App, HttpServer, middleware::from_fn, web as aweb};
+
+use super::routes;
+use crate::config::Settings;
+use crate::connect::{self, Connect};
+use crate::db::{self, Db};
+use crate::todo::Todo;
+use crate::util::http;
+use crate::web::{self, Web};
+
+/// How long in-flight requests get to finish after SIGTERM/SIGINT.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// A client must send its request head within this, or the connection is closed (slowloris).
+pub const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections of the SQLite pool.
+pub const POOL_SIZE: u32 = 16;
+
+/// Why the application could not start; printed as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+    #[error("templates: {0}")]
+    Templates(String),
+    #[error("{0}")]
+    Descriptor(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("HTTP client: {0}")]
+    Http(String),
+}
+
+/// Everything the workers share, built once. Each layer's part is registered on its own so a
+/// handler's signature names the part it uses: `Data<Web>` (templates, assets; the middleware
+/// reads it too), `Data<Connect>` (the Connect extractor and lifecycle), `Data<Todo>` (the
+/// task handlers), and `Data<AppState>` for the operational pages.
+pub struct AppState {
+    pub settings: Settings,
+    pub db: Db,
+    pub web: aweb::Data<Web>,
+    pub connect: aweb::Data<Connect>,
+    pub todo: aweb::Data<Todo>,
+}
+
+impl AppState {
+    /// Builds templates, descriptor, caches and clients around an opened, migrated pool.
+    pub fn build(
+        settings: Settings,
+        pool: db::Pool,
+        http: reqwest::Client,
+    ) -> Result<Self, StartupError> {
+        let web = build_web(&settings)?;
+        let descriptor = render_descriptor(&web, &settings)?;
+        let db = Db::new(pool);
+        let connect = Connect::new(settings.clone(), db.clone(), http, descriptor);
+        Ok(Self {
+            todo: aweb::Data::new(Todo::new(db.clone())),
+            connect: aweb::Data::new(connect),
+            web: aweb::Data::new(web),
+            db,
+            settings,
+        })
+    }
+}
+
+/// The web layer for these settings (what `descriptor` and `serve` share).
+pub fn build_web(settings: &Settings) -> Result<Web, StartupError> {
+    Web::new(settings.site_url.is_https()).map_err(|e| StartupError::Templates(format!("{e:?}")))
+}
+
+/// The descriptor JSON, with the route table's paths.
+pub fn render_descriptor(web: &Web, settings: &Settings) -> Result<String, StartupError> {
+    connect::descriptor::render(&web.templates, settings, &routes::descriptor_paths())
+        .map_err(StartupError::Descriptor)
+}
+
+/// Opens the database and applies pending migrations (what `serve` and `migrate` share).
+pub fn open_database(settings: &Settings) -> Result<db::Pool, StartupError> {
+    let pool = db::open_pool(&settings.database_path, POOL_SIZE)?;
+    let mut conn = pool.get().map_err(db::DbError::from)?;
+    for name in db::migrate(&mut conn)? {
+        log::info!("applied migration {name}");
+    }
+    Ok(pool)
+}
+
+/// One worker's app (shared state, middleware, every route): served by [`Application::build`],
+/// and called in-process by benchmarks through `actix_web::test::init_service`.
+pub fn app(
+    state: aweb::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(state.web.clone())
+        .app_data(state.connect.clone())
+        .app_data(state.todo.clone())
+        .app_data(state)
+        .wrap(from_fn(web::middleware::secure_and_log))
+        .configure(routes::configure)
+}
+
+/// A built server, bound to its port, not yet running.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Opens the database, migrates, renders, binds `HOST:PORT` (port 0 picks a free one).
+    pub fn build(settings: Settings) -> Result<Self, StartupError> {
+        let pool = open_database(&settings)?;
+        let http = http::client().map_err(|e| StartupError::Http(e.to_string()))?;
+        let addr = format!("{}:{}", settings.host, settings.port);
+        let max_connections = settings.max_connections;
+        let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind { addr, source })?
+            .port();
+        let state = aweb::Data::new(AppState::build(settings, pool, http)?);
+        let server = HttpServer::new(move || app(state.clone()))
+            .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
+            .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
+            .client_disconnect_timeout(Duration::from_secs(5))
+            .max_connections(max_connections)
+            .listen(listener)
+            .map_err(|source| StartupError::Bind {
+                addr: "listener".into(),
+                source,
+            })?
+            .run();
+        Ok(Self { port, server })
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM/SIGINT, then finishes in-flight requests and returns.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,71 @@
+//! Reading a body (a request payload, or a response from a server we called) into memory up
+//! to a cap: the only place such a loop is written. A declared `Content-Length` over the cap
+//! is refused before a byte is read.
+
+use bytes::{Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
+
+/// Why a body could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError<E> {
+    /// Declared or actual size above the cap.
+    #[error("body larger than {0} bytes")]
+    TooLarge(usize),
+    /// The stream failed (connection reset, timeout, malformed chunk).
+    #[error("could not read the body: {0}")]
+    Read(E),
+}
+
+/// Collects `stream` into one buffer, failing with [`BodyError::TooLarge`] as soon as more
+/// than `cap` bytes arrive (or when `declared` already says so).
+pub async fn read_capped<S, E>(
+    stream: S,
+    declared: Option<u64>,
+    cap: usize,
+) -> Result<Bytes, BodyError<E>>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+{
+    if declared.is_some_and(|len| len > cap as u64) {
+        return Err(BodyError::TooLarge(cap));
+    }
+    let mut stream = std::pin::pin!(stream);
+    let mut body = BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(BodyError::Read)?;
+        if body.len() + chunk.len() > cap {
+            return Err(BodyError::TooLarge(cap));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::stream;
+
+    fn chunks(parts: &[&'static [u8]]) -> impl Stream<Item = Result<Bytes, ()>> {
+        stream::iter(
+            parts
+                .iter()
+                .map(|p| Ok(Bytes::from_static(p)))
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    #[actix_web::test]
+    async fn a_body_up_to_the_cap_is_read_whole() {
+        let body = read_capped(chunks(&[b"ab", b"cd"]), None, 4).await.unwrap();
+        assert_eq!(&body[..], b"abcd");
+    }
+
+    #[actix_web::test]
+    async fn one_byte_over_the_cap_or_a_large_declared_length_is_refused() {
+        let over = read_capped(chunks(&[b"ab", b"cde"]), None, 4).await;
+        assert!(matches!(over, Err(BodyError::TooLarge(4))));
+        let declared = read_capped(chunks(&[]), Some(5), 4).await;
+        assert!(matches!(declared, Err(BodyError::TooLarge(4))));
+    }
+}

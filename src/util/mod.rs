@@ -1,0 +1,9 @@
+//! Mechanisms every layer shares, each written once: URLs and their rules, capped body
+//! reading, HTML escaping, timestamps, the outbound HTTP client. Depends on nothing else in the
+//! crate.
+
+pub mod body;
+pub mod html;
+pub mod http;
+pub mod time;
+pub mod url;

@@ -1,0 +1,44 @@
+//! Timestamps as every timestamp column stores them: RFC 3339, UTC, milliseconds
+//! (`2026-11-28T16:39:53.123Z`), so that comparing them as text orders them in time.
+
+use time::OffsetDateTime;
+use time::format_description::BorrowedFormatItem;
+
+const RFC3339_MILLIS: &[BorrowedFormatItem<'static>] = time::macros::format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+);
+
+/// `at` (converted to UTC) in the stored format.
+pub fn rfc3339(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    at.format(RFC3339_MILLIS)
+        .unwrap_or_else(|_| at.unix_timestamp().to_string())
+}
+
+/// The current time in the stored format.
+pub fn now_rfc3339() -> String {
+    rfc3339(OffsetDateTime::now_utc())
+}
+
+/// The current Unix time in seconds (JWT `iat`/`exp`).
+pub fn unix_now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_with_millis() {
+        let ts = now_rfc3339();
+        assert_eq!(ts.len(), "2026-11-28T16:39:53.123Z".len(), "{ts}");
+        assert!(ts.ends_with('Z') && ts.as_bytes()[10] == b'T', "{ts}");
+    }
+
+    #[test]
+    fn text_order_is_time_order() {
+        let earlier = OffsetDateTime::now_utc() - time::Duration::days(3);
+        assert!(rfc3339(earlier) < now_rfc3339());
+    }
+}
