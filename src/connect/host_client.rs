@@ -8,7 +8,6 @@
 //! (method and path, no query) but never a token.
 
 mod error;
-mod tokens;
 
 pub use error::HostError;
 
@@ -24,10 +23,10 @@ use super::installations::Installation;
 use super::jwt::{self, Secret};
 use super::qsh;
 use crate::util::body::{BodyError, read_capped};
+use crate::util::flight::{FlightCache, Loaded};
 use crate::util::http::OUTBOUND_TIMEOUT;
 use crate::util::time::unix_now;
 use crate::util::url::BaseUrl;
-use tokens::{TokenCache, TokenKey};
 
 /// Lifetime of the JWT on an app request.
 pub const APP_TOKEN_LIFETIME_SECS: i64 = 180;
@@ -39,26 +38,40 @@ pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 /// An access token is refreshed this long before it expires (at most half its lifetime).
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(60);
+/// Access tokens kept at most (per site, account and scopes).
+const MAX_CACHED_TOKENS: usize = 10_000;
+
+/// (client key, account id, upper-cased sorted scopes joined by spaces).
+type TokenKey = (String, String, String);
 
 /// Everything needed to call any installed site, built once and shared by all requests.
+#[derive(Clone)]
 pub struct HostClients {
+    shared: Arc<Shared>,
+    timeout: Duration,
+}
+
+struct Shared {
     http: reqwest::Client,
     app_key: String,
     oauth_url: String,
-    timeout: Duration,
-    tokens: TokenCache,
+    /// Access tokens, one exchange in flight per key; failures are not kept.
+    tokens: FlightCache<TokenKey, Secret, HostError>,
 }
 
 impl HostClients {
     /// `http` must not follow redirects (see [`crate::util::http::client`]); `oauth_url` is the
     /// authorization server (`ATLASSIAN_OAUTH_URL`), also the `aud` of assertions.
     pub fn new(http: reqwest::Client, app_key: &str, oauth_url: &BaseUrl) -> Self {
-        Self {
+        let shared = Shared {
             http,
             app_key: app_key.to_string(),
             oauth_url: oauth_url.as_str().to_string(),
+            tokens: FlightCache::new(MAX_CACHED_TOKENS),
+        };
+        Self {
+            shared: Arc::new(shared),
             timeout: OUTBOUND_TIMEOUT,
-            tokens: TokenCache::default(),
         }
     }
 
@@ -69,9 +82,9 @@ impl HostClients {
     }
 
     /// A client for one site.
-    pub fn for_site(&self, installation: Arc<Installation>) -> HostClient<'_> {
+    pub fn for_site(&self, installation: Arc<Installation>) -> HostClient {
         HostClient {
-            clients: self,
+            clients: self.clone(),
             installation,
         }
     }
@@ -98,8 +111,9 @@ impl HostResponse {
 }
 
 /// Calls one site's REST API, as the app or as one of its users.
-pub struct HostClient<'a> {
-    clients: &'a HostClients,
+#[derive(Clone)]
+pub struct HostClient {
+    clients: HostClients,
     installation: Arc<Installation>,
 }
 
@@ -129,7 +143,7 @@ struct TokenAnswer {
     token_type: Option<String>,
 }
 
-impl HostClient<'_> {
+impl HostClient {
     /// The site's base URL, which also names it in errors.
     pub fn base_url(&self) -> &BaseUrl {
         &self.installation.base_url
@@ -150,7 +164,7 @@ impl HostClient<'_> {
         let (url, endpoint) = self.resolve(&method, target)?;
         let iat = unix_now();
         let claims = AppClaims {
-            iss: &self.clients.app_key,
+            iss: &self.clients.shared.app_key,
             iat,
             exp: iat + APP_TOKEN_LIFETIME_SECS,
             qsh: qsh::qsh(
@@ -186,16 +200,29 @@ impl HostClient<'_> {
             .header(AUTHORIZATION, format!("Bearer {}", token.expose()));
         let result = self.send(request, endpoint).await;
         if result.as_ref().err().and_then(HostError::status) == Some(401) {
-            self.clients.tokens.forget(&key);
+            self.clients.shared.tokens.forget(&key);
         }
         result
     }
 
+    /// The cached token for `key`, or the one exchange in flight for it (started if none).
     async fn access_token_for(&self, key: &TokenKey) -> Result<Secret, HostError> {
-        self.clients
-            .tokens
-            .get_or_exchange(key, || self.exchange(&key.1, &key.2))
-            .await
+        let this = self.clone();
+        let (account, scope) = (key.1.clone(), key.2.clone());
+        let exchange = move || async move {
+            match this.exchange(&account, &scope).await {
+                Ok((token, lifetime)) => Loaded {
+                    result: Ok(token),
+                    keep_for: lifetime.saturating_sub(REFRESH_MARGIN.min(lifetime / 2)),
+                },
+                Err(err) => Loaded {
+                    result: Err(err),
+                    keep_for: Duration::ZERO,
+                },
+            }
+        };
+        let lost = self.transport("POST /oauth2/token", "the exchange was abandoned".into());
+        self.clients.shared.tokens.get(key, exchange, lost).await
     }
 
     fn token_key(&self, account_id: &str, scopes: &[&str]) -> TokenKey {
@@ -229,7 +256,7 @@ impl HostClient<'_> {
             iss: format!("urn:atlassian:connect:clientid:{client_id}"),
             sub: format!("urn:atlassian:connect:useraccountid:{account_id}"),
             tnt: self.installation.base_url.as_str(),
-            aud: &self.clients.oauth_url,
+            aud: &self.clients.shared.oauth_url,
             iat,
             exp: iat + ASSERTION_LIFETIME_SECS,
         };
@@ -243,8 +270,9 @@ impl HostClient<'_> {
         ];
         let request = self
             .clients
+            .shared
             .http
-            .post(format!("{}/oauth2/token", self.clients.oauth_url))
+            .post(format!("{}/oauth2/token", self.clients.shared.oauth_url))
             .timeout(self.clients.timeout)
             .header(ACCEPT, "application/json")
             .form(&form);
@@ -287,6 +315,7 @@ impl HostClient<'_> {
     ) -> reqwest::RequestBuilder {
         let request = self
             .clients
+            .shared
             .http
             .request(method, url)
             .timeout(self.clients.timeout)

@@ -1,18 +1,18 @@
-//! The public keys that sign install tokens, fetched by `kid` from the key server and cached.
+//! The public keys that sign install tokens, fetched by `kid` from the key server and cached:
+//! one fetch in flight per `kid`, shared by everyone waiting for it.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use jsonwebtoken::DecodingKey;
 
 use super::jwt::{TokenError, valid_kid};
 use crate::util::body::{BodyError, read_capped};
+use crate::util::flight::{FlightCache, Loaded};
 use crate::util::url::BaseUrl;
 
 /// How long a fetched key is trusted before it is fetched again.
 pub const KEY_TTL: Duration = Duration::from_secs(60 * 60);
-/// At most this many keys are cached; the oldest goes first.
+/// About this many keys are cached at most.
 pub const MAX_CACHED_KEYS: usize = 64;
 /// A PEM public key is well under this; anything larger is not a key.
 pub const MAX_KEY_BYTES: usize = 16 * 1024;
@@ -21,7 +21,7 @@ pub const MAX_KEY_BYTES: usize = 16 * 1024;
 pub struct InstallKeys {
     base_url: String,
     http: reqwest::Client,
-    cache: Mutex<HashMap<String, (DecodingKey, Instant)>>,
+    cache: FlightCache<String, DecodingKey, TokenError>,
 }
 
 impl InstallKeys {
@@ -30,7 +30,7 @@ impl InstallKeys {
         Self {
             base_url: base_url.as_str().to_string(),
             http,
-            cache: Mutex::new(HashMap::new()),
+            cache: FlightCache::new(MAX_CACHED_KEYS),
         }
     }
 
@@ -39,53 +39,43 @@ impl InstallKeys {
         if !valid_kid(kid) {
             return Err(TokenError::BadKeyId);
         }
-        if let Some(key) = self.cached(kid) {
-            return Ok(key);
-        }
-        let pem = self.fetch(kid).await?;
-        let key = DecodingKey::from_rsa_pem(&pem)
-            .map_err(|e| TokenError::KeyUnavailable(format!("not an RSA public key: {e}")))?;
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= MAX_CACHED_KEYS {
-            let oldest = cache
-                .iter()
-                .min_by_key(|(_, (_, at))| *at)
-                .map(|(k, _)| k.clone());
-            if let Some(oldest) = oldest {
-                cache.remove(&oldest);
-            }
-        }
-        cache.insert(kid.to_string(), (key.clone(), Instant::now()));
-        Ok(key)
-    }
-
-    fn cached(&self, kid: &str) -> Option<DecodingKey> {
-        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        cache
-            .get(kid)
-            .filter(|(_, at)| at.elapsed() < KEY_TTL)
-            .map(|(key, _)| key.clone())
-    }
-
-    async fn fetch(&self, kid: &str) -> Result<Vec<u8>, TokenError> {
         let url = format!("{}/{kid}", self.base_url);
-        let unavailable = |what: String| TokenError::KeyUnavailable(format!("{url}: {what}"));
-        let response = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| unavailable(e.without_url().to_string()))?;
-        if !response.status().is_success() {
-            return Err(unavailable(format!("status {}", response.status())));
-        }
-        let declared = response.content_length();
-        read_capped(response.bytes_stream(), declared, MAX_KEY_BYTES)
-            .await
-            .map(|body| body.to_vec())
-            .map_err(|e| match e {
-                BodyError::TooLarge(_) => unavailable("response too large".into()),
-                BodyError::Read(e) => unavailable(e.without_url().to_string()),
-            })
+        let http = self.http.clone();
+        let load = move || async move {
+            match fetch(&http, &url).await {
+                Ok(key) => Loaded {
+                    result: Ok(key),
+                    keep_for: KEY_TTL,
+                },
+                Err(err) => Loaded {
+                    result: Err(err),
+                    keep_for: Duration::ZERO,
+                },
+            }
+        };
+        let lost = TokenError::KeyUnavailable("the key fetch was abandoned".into());
+        self.cache.get(&kid.to_string(), load, lost).await
     }
+}
+
+/// Fetches one PEM key: 2xx only, at most [`MAX_KEY_BYTES`], parsed as an RSA public key.
+async fn fetch(http: &reqwest::Client, url: &str) -> Result<DecodingKey, TokenError> {
+    let unavailable = |what: String| TokenError::KeyUnavailable(format!("{url}: {what}"));
+    let response = http
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| unavailable(e.without_url().to_string()))?;
+    if !response.status().is_success() {
+        return Err(unavailable(format!("status {}", response.status())));
+    }
+    let declared = response.content_length();
+    let pem = read_capped(response.bytes_stream(), declared, MAX_KEY_BYTES)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge(_) => unavailable("response too large".into()),
+            BodyError::Read(e) => unavailable(e.without_url().to_string()),
+        })?;
+    DecodingKey::from_rsa_pem(&pem)
+        .map_err(|e| TokenError::KeyUnavailable(format!("not an RSA public key: {e}")))
 }

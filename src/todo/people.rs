@@ -69,7 +69,7 @@ impl DisplayNames {
     /// Accounts without a name (yet) are absent from the answer.
     pub async fn resolve<'a>(
         &self,
-        host: &HostClient<'_>,
+        host: &HostClient,
         client_key: &str,
         accounts: impl IntoIterator<Item = &'a str>,
     ) -> HashMap<String, String> {
@@ -123,7 +123,7 @@ impl DisplayNames {
 }
 
 /// One user's display name, or `None` (logged) when Confluence does not give it.
-async fn lookup(host: &HostClient<'_>, account: &str) -> Option<String> {
+async fn lookup(host: &HostClient, account: &str) -> Option<String> {
     let target = format!(
         "/rest/api/user?accountId={}",
         utf8_percent_encode(account, RFC3986)

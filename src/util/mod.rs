@@ -3,6 +3,7 @@
 //! crate.
 
 pub mod body;
+pub mod flight;
 pub mod html;
 pub mod http;
 pub mod time;
