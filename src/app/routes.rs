@@ -52,8 +52,6 @@ pub fn descriptor_paths() -> Value {
 /// Registers every route. Shared by the server and in-process tests and benchmarks.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     use paths::*;
-    // Lifecycle bodies are read whole, up to their own cap.
-    let lifecycle_body = || web::PayloadConfig::new(lifecycle::MAX_BODY_BYTES);
     cfg.route(LANDING, web::get().to(pages::landing))
         // HEAD too: load balancers and uptime monitors often probe with it.
         .route(HEALTHZ, web::get().to(pages::healthz))
@@ -62,26 +60,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(READYZ, web::head().to(pages::readyz))
         .route(DESCRIPTOR, web::get().to(descriptor::serve))
         .route(DESCRIPTOR_ALIAS, web::get().to(descriptor::serve))
-        .service(
-            web::resource(INSTALLED)
-                .app_data(lifecycle_body())
-                .route(web::post().to(lifecycle::installed)),
-        )
-        .service(
-            web::resource(UNINSTALLED)
-                .app_data(lifecycle_body())
-                .route(web::post().to(lifecycle::uninstalled)),
-        )
-        .service(
-            web::resource(ENABLED)
-                .app_data(lifecycle_body())
-                .route(web::post().to(lifecycle::enabled)),
-        )
-        .service(
-            web::resource(DISABLED)
-                .app_data(lifecycle_body())
-                .route(web::post().to(lifecycle::disabled)),
-        )
+        .service(lifecycle_route(
+            INSTALLED,
+            web::post().to(lifecycle::installed),
+        ))
+        .service(lifecycle_route(
+            UNINSTALLED,
+            web::post().to(lifecycle::uninstalled),
+        ))
+        .service(lifecycle_route(ENABLED, web::post().to(lifecycle::enabled)))
+        .service(lifecycle_route(
+            DISABLED,
+            web::post().to(lifecycle::disabled),
+        ))
         .route(MACRO, web::get().to(todo_pages::get_task))
         .route(TODO_PAGE, web::get().to(todo_pages::tasks_page))
         .route(MACRO_EDITOR, web::get().to(todo_pages::macro_editor))
@@ -92,4 +83,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(API_TASK, web::delete().to(api::delete))
         .route(API_PUBLISH, web::post().to(publish::publish))
         .default_service(web::to(pages::asset_or_404));
+}
+
+/// A lifecycle callback: its body is read whole, up to its own cap.
+fn lifecycle_route(path: &str, route: actix_web::Route) -> actix_web::Resource {
+    web::resource(path)
+        .app_data(web::PayloadConfig::new(lifecycle::MAX_BODY_BYTES))
+        .route(route)
 }

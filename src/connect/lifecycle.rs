@@ -80,21 +80,12 @@ pub async fn uninstalled(
 ) -> Result<HttpResponse> {
     let payload = verify_signed(&req, &body, &connect).await?;
     check_key(&payload, &connect)?;
-    let addon_key = connect.settings.addon_key.clone();
-    let client_key = payload.client_key.clone();
-    connect
-        .db
-        .run(move |conn| {
-            let now = now_rfc3339();
-            Ok(installations::mark_uninstalled(
-                conn,
-                &addon_key,
-                &client_key,
-                &now,
-            )?)
-        })
-        .await?;
-    connect.installations.invalidate(&payload.client_key);
+    change_site(
+        &connect,
+        &payload.client_key,
+        installations::mark_uninstalled,
+    )
+    .await?;
     log::info!(
         "uninstalled from {} ({})",
         payload.base_url,
@@ -133,28 +124,32 @@ async fn toggle(
         log::debug!("lifecycle body names another site than its token");
         return Err(connect.unauthorized());
     }
-    let addon_key = connect.settings.addon_key.clone();
-    let client_key = payload.client_key.clone();
-    connect
-        .db
-        .run(move |conn| {
-            let now = now_rfc3339();
-            Ok(installations::set_enabled(
-                conn,
-                &addon_key,
-                &client_key,
-                enabled,
-                &now,
-            )?)
-        })
-        .await?;
-    connect.installations.invalidate(&payload.client_key);
+    let set = move |conn: &rusqlite::Connection, addon_key: &str, client_key: &str, now: &str| {
+        installations::set_enabled(conn, addon_key, client_key, enabled, now)
+    };
+    change_site(connect, &payload.client_key, set).await?;
     log::info!(
         "{} on {}",
         if enabled { "enabled" } else { "disabled" },
         payload.client_key
     );
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Applies one lifecycle change to a site's row (idempotent: `false` when nothing changed),
+/// then forgets its cached installation so the next request sees the change.
+async fn change_site<F>(connect: &Connect, client_key: &str, change: F) -> Result<bool>
+where
+    F: FnOnce(&rusqlite::Connection, &str, &str, &str) -> rusqlite::Result<bool> + Send + 'static,
+{
+    let addon_key = connect.settings.addon_key.clone();
+    let key = client_key.to_string();
+    let changed = connect
+        .db
+        .run(move |conn| Ok(change(conn, &addon_key, &key, &now_rfc3339())?))
+        .await?;
+    connect.installations.invalidate(client_key);
+    Ok(changed)
 }
 
 /// Verifies the RS256 install token, then parses the body and binds `iss` to its `clientKey`.

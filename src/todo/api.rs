@@ -7,11 +7,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::Todo;
-use super::store::{self, ListQuery};
+use super::store::ListQuery;
 use super::task::{PageId, Task, TaskId, TaskTitle};
 use crate::connect::{ApiRoute, Connect, ConnectContext};
 use crate::error::{AppError, Result};
-use crate::util::time::now_rfc3339;
 use crate::web::json::read_json;
 
 /// Largest JSON body accepted.
@@ -55,11 +54,7 @@ pub async fn list(
     connect: web::Data<Connect>,
 ) -> Result<HttpResponse> {
     let query = parse_list(req.query_string())?;
-    let site = ctx.installation.site;
-    let (tasks, next_before) = todo
-        .db
-        .run(move |conn| Ok(store::list(conn, site, &query)?))
-        .await?;
+    let (tasks, next_before) = todo.list(ctx.installation.site, query).await?;
     let creators = tasks.iter().filter_map(|t| t.created_by.as_deref());
     let names = todo
         .names
@@ -88,13 +83,8 @@ pub async fn create(
         .transpose()
         .map_err(AppError::unprocessable)?;
     let site = ctx.installation.site;
-    let account = ctx.account_id.clone();
     let task = todo
-        .db
-        .run(move |conn| {
-            let (page, by) = (page_id.as_ref(), account.as_deref());
-            Ok(store::create(conn, site, &title, page, by, &now_rfc3339())?)
-        })
+        .create(site, title, page_id, ctx.account_id.clone())
         .await?;
     let body = with_name(&ctx, &todo, &connect, &task).await?;
     Ok(HttpResponse::Created()
@@ -130,12 +120,7 @@ pub async fn show(
     connect: web::Data<Connect>,
 ) -> Result<HttpResponse> {
     let id = TaskId::parse(&id).ok_or(AppError::NotFound)?;
-    let site = ctx.installation.site;
-    let task = todo
-        .db
-        .run(move |conn| Ok(store::find(conn, site, id)?))
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let task = todo.find(ctx.installation.site, id).await?;
     Ok(json_ok(with_name(&ctx, &todo, &connect, &task).await?))
 }
 
@@ -159,22 +144,9 @@ pub async fn update(
         .map(TaskTitle::parse)
         .transpose()
         .map_err(AppError::unprocessable)?;
-    let site = ctx.installation.site;
     let task = todo
-        .db
-        .run(move |conn| {
-            let now = now_rfc3339();
-            Ok(store::update(
-                conn,
-                site,
-                id,
-                title.as_ref(),
-                input.done,
-                &now,
-            )?)
-        })
-        .await?
-        .ok_or(AppError::NotFound)?;
+        .update(ctx.installation.site, id, title, input.done)
+        .await?;
     Ok(json_ok(with_name(&ctx, &todo, &connect, &task).await?))
 }
 
@@ -185,14 +157,7 @@ pub async fn delete(
     todo: web::Data<Todo>,
 ) -> Result<HttpResponse> {
     let id = TaskId::parse(&id).ok_or(AppError::NotFound)?;
-    let site = ctx.installation.site;
-    let deleted = todo
-        .db
-        .run(move |conn| Ok(store::delete(conn, site, id)?))
-        .await?;
-    if !deleted {
-        return Err(AppError::NotFound);
-    }
+    todo.delete(ctx.installation.site, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

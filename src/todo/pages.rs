@@ -5,7 +5,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::Todo;
-use super::store;
 use super::task::{PageId, TaskId};
 use crate::connect::{Connect, ConnectContext, IframeRoute};
 use crate::error::{AppError, HtmlError};
@@ -44,12 +43,7 @@ pub async fn get_task(
         .ok_or_else(|| {
             AppError::bad_request("The macro's task id must be a positive whole number.")
         })?;
-    let site = ctx.installation.site;
-    let task = todo
-        .db
-        .run(move |conn| Ok(store::find(conn, site, id)?))
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let task = todo.find(ctx.installation.site, id).await?;
     let creator = task.created_by.as_deref();
     let names = todo
         .names

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::Todo;
 use super::api::MAX_JSON_BYTES;
-use super::store::{self, ListQuery};
+use super::store::ListQuery;
 use super::task::Task;
 use crate::connect::host_client::HostError;
 use crate::connect::{ApiRoute, Connect, ConnectContext};
@@ -62,16 +62,12 @@ pub async fn publish(
             "Sign in to Confluence to publish.",
         ));
     };
-    let site = ctx.installation.site;
     let query = ListQuery {
         limit: MAX_PUBLISHED_TASKS,
         done: Some(false),
         ..ListQuery::default()
     };
-    let (tasks, more) = todo
-        .db
-        .run(move |conn| Ok(store::list(conn, site, &query)?))
-        .await?;
+    let (tasks, more) = todo.list(ctx.installation.site, query).await?;
     let page = json!({
         "type": "page",
         "title": title,
