@@ -103,6 +103,12 @@ pub struct Settings {
     pub oauth_url: BaseUrl,
     /// Open connections each worker accepts before it stops accepting more.
     pub max_connections: usize,
+    /// Our Forge app's ARI (`ari:cloud:ecosystem::app/<uuid>`), from `FORGE_APP_ID`; `None`
+    /// turns Forge off.
+    pub forge_app_id: Option<String>,
+    /// Where Forge's signing keys are fetched; `None` picks Atlassian's production or
+    /// staging set by the token's `app.apiBaseUrl`.
+    pub forge_jwks_url: Option<BaseUrl>,
 }
 
 /// Declares every setting once: the TOML key (the variable in lower case), the environment
@@ -145,6 +151,8 @@ settings! {
     allowed_hosts: String = "ALLOWED_HOSTS",
     atlassian_oauth_url: String = "ATLASSIAN_OAUTH_URL",
     max_connections: usize = "MAX_CONNECTIONS",
+    forge_app_id: String = "FORGE_APP_ID",
+    forge_jwks_url: String = "FORGE_JWKS_URL",
 }
 
 /// A raw value as an environment variable spells it.
@@ -285,6 +293,15 @@ impl Settings {
                 "https://oauth-2-authorization-server.services.atlassian.com",
             )?,
             max_connections,
+            forge_app_id: layer
+                .forge_app_id
+                .as_deref()
+                .map(forge_app_ari)
+                .transpose()?,
+            forge_jwks_url: layer
+                .forge_jwks_url
+                .map(|url| url_value("FORGE_JWKS_URL", &url, production))
+                .transpose()?,
         })
     }
 
@@ -302,6 +319,47 @@ impl Settings {
     pub fn is_production(&self) -> bool {
         self.app_env == AppEnv::Production
     }
+}
+
+/// A URL setting; `https://` only in production.
+fn url_value(
+    variable: &'static str,
+    value: &str,
+    production: bool,
+) -> Result<BaseUrl, ConfigError> {
+    BaseUrl::parse(value, production).map_err(|why| {
+        let scope = if why == UrlError::NotHttps {
+            " in production"
+        } else {
+            ""
+        };
+        ConfigError::new(variable, format!("must {why}{scope} (got {value:?})"))
+    })
+}
+
+/// The ARI of a Forge app id given as `ari:cloud:ecosystem::app/<uuid>` or a bare uuid.
+fn forge_app_ari(value: &str) -> Result<String, ConfigError> {
+    let trimmed = value.trim();
+    let uuid = trimmed
+        .strip_prefix("ari:cloud:ecosystem::app/")
+        .unwrap_or(trimmed);
+    let groups: Vec<&str> = uuid.split('-').collect();
+    let shape = [8, 4, 4, 4, 12];
+    let is_uuid = groups.len() == shape.len()
+        && groups
+            .iter()
+            .zip(shape)
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()));
+    if !is_uuid {
+        return Err(ConfigError::new(
+            "FORGE_APP_ID",
+            format!("must be ari:cloud:ecosystem::app/<uuid> or a uuid (got {value:?})"),
+        ));
+    }
+    Ok(format!(
+        "ari:cloud:ecosystem::app/{}",
+        uuid.to_ascii_lowercase()
+    ))
 }
 
 fn validate_addon_key(key: &str) -> Result<(), ConfigError> {
@@ -351,6 +409,23 @@ mod tests {
         assert!(!p.matches("atlassian.net"));
         assert!(!p.matches("evilatlassian.net"));
         assert!(!p.matches("acme.atlassian.net.evil.com"));
+    }
+
+    #[test]
+    fn a_forge_app_id_is_normalised_to_its_ari() {
+        let ari = "ari:cloud:ecosystem::app/0E3a1b2c-1234-4abc-9def-0123456789ab";
+        let want = "ari:cloud:ecosystem::app/0e3a1b2c-1234-4abc-9def-0123456789ab";
+        assert_eq!(forge_app_ari(ari).unwrap(), want);
+        assert_eq!(forge_app_ari(&ari[25..]).unwrap(), want);
+        for bad in [
+            "",
+            "app",
+            "ari:cloud:ecosystem::app/",
+            "0e3a1b2c-1234-4abc-9def",
+        ] {
+            let err = forge_app_ari(bad).unwrap_err();
+            assert_eq!(err.variable, "FORGE_APP_ID", "{bad:?}");
+        }
     }
 
     #[test]

@@ -31,6 +31,11 @@ pub mod paths {
     pub const API_TASKS: &str = "/api/tasks";
     pub const API_TASK: &str = "/api/tasks/{id}";
     pub const API_PUBLISH: &str = "/api/publish";
+    /// The task API as Forge Custom UI reaches it (`invokeRemote`, Forge Invocation Token).
+    pub const FORGE_API_TASKS: &str = "/forge/api/tasks";
+    pub const FORGE_API_TASK: &str = "/forge/api/tasks/{id}";
+    /// Forge lifecycle triggers (`avi:forge:installed:app`, `avi:forge:upgraded:app`).
+    pub const FORGE_EVENTS: &str = "/forge/events";
     /// The app icon the descriptor names (an embedded asset).
     pub const ICON: &str = "/images/confluence/logo_300x300.png";
 }

@@ -149,6 +149,11 @@ impl HostClient {
         &self.installation.base_url
     }
 
+    /// The installation this client calls.
+    pub fn installation(&self) -> &Installation {
+        &self.installation
+    }
+
     fn site(&self) -> String {
         self.installation.base_url.to_string()
     }

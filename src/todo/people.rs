@@ -1,9 +1,10 @@
-//! Who created a task, by display name: asked of Confluence as the app
-//! (`GET /rest/api/user?accountId=…`), kept in memory for at most ten minutes, never stored.
+//! Who created a task, by display name: asked of the site (a [`NameSource`]:
+//! `GET …/rest/api/user?accountId=…`), kept in memory for at most ten minutes, never stored.
 //! A page never waits on Confluence for more than [`PAGE_BUDGET`]: a name not found in time is
 //! shown as the account id.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::task::Task;
 use crate::connect::Installation;
 use crate::connect::host_client::{HostClient, HostClients};
+use crate::site::SiteId;
 use crate::util::url::RFC3986;
 
 /// How long a display name is remembered (personal data: memory only, briefly).
@@ -28,8 +30,8 @@ const MAX_LOOKUPS_PER_PAGE: usize = 20;
 /// Above this many entries, expired ones are dropped.
 const MAX_ENTRIES: usize = 50_000;
 
-/// (client key, account id) -> (display name, or `None` after a failure; when learnt).
-type Entries = HashMap<(String, String), (Option<String>, Instant)>;
+/// (site, account id) -> (display name, or `None` after a failure; when learnt).
+type Entries = HashMap<(SiteId, String), (Option<String>, Instant)>;
 
 /// The in-memory display-name cache, shared by all workers.
 #[derive(Default)]
@@ -52,6 +54,53 @@ struct User {
     public_name: Option<String>,
 }
 
+/// A site whose users' display names can be asked for. Owned and cloneable, so a lookup can
+/// outlive the request that started it.
+pub trait NameSource: Clone + 'static {
+    /// The site whose users these are (names are kept per site).
+    fn site(&self) -> SiteId;
+    /// The display name of `account`, or `None` (logged) when the site does not give one.
+    fn display_name(&self, account: String) -> impl Future<Output = Option<String>> + 'static;
+}
+
+/// A Connect site, asked as the app (JWT signed with its shared secret).
+impl NameSource for HostClient {
+    fn site(&self) -> SiteId {
+        self.installation().site
+    }
+
+    fn display_name(&self, account: String) -> impl Future<Output = Option<String>> + 'static {
+        let host = self.clone();
+        async move {
+            let target = format!(
+                "/rest/api/user?accountId={}",
+                utf8_percent_encode(&account, RFC3986)
+            );
+            let user = host
+                .as_app(Method::GET, &target, None)
+                .await
+                .and_then(|response| response.json::<User>());
+            match user {
+                Ok(user) => name_of(user),
+                Err(err) => {
+                    log::warn!("display name lookup: {err}");
+                    None
+                }
+            }
+        }
+    }
+}
+
+/// The name to show for a Confluence user: the display name, else the public name, trimmed
+/// and at most 255 characters.
+fn name_of(user: User) -> Option<String> {
+    [user.display_name, user.public_name]
+        .into_iter()
+        .flatten()
+        .map(|n| n.trim().chars().take(255).collect::<String>())
+        .find(|n| !n.is_empty())
+}
+
 impl DisplayNames {
     /// Names for `accounts` on an installed site, asked of it as the app when not cached.
     pub async fn for_site<'a>(
@@ -61,25 +110,24 @@ impl DisplayNames {
         accounts: impl IntoIterator<Item = &'a str>,
     ) -> HashMap<String, String> {
         let host = hosts.for_site(installation.clone());
-        self.resolve(&host, &installation.client_key, accounts)
-            .await
+        self.resolve(&host, accounts).await
     }
 
     /// Names for `accounts` on this site: cached, else looked up within [`PAGE_BUDGET`].
     /// Accounts without a name (yet) are absent from the answer.
     pub async fn resolve<'a>(
         &self,
-        host: &HostClient,
-        client_key: &str,
+        source: &impl NameSource,
         accounts: impl IntoIterator<Item = &'a str>,
     ) -> HashMap<String, String> {
+        let site = source.site();
         let mut names = HashMap::new();
         let mut missing: Vec<&str> = Vec::new();
         for account in accounts {
             if names.contains_key(account) || missing.contains(&account) {
                 continue;
             }
-            match self.cached(client_key, account) {
+            match self.cached(site, account) {
                 Some(Some(name)) => {
                     names.insert(account.to_string(), name);
                 }
@@ -89,11 +137,12 @@ impl DisplayNames {
             }
         }
         let lookups = missing.iter().map(|account| async move {
-            let found = actix_web::rt::time::timeout(PAGE_BUDGET, lookup(host, account)).await;
+            let lookup = source.display_name(account.to_string());
+            let found = actix_web::rt::time::timeout(PAGE_BUDGET, lookup).await;
             (*account, found.unwrap_or(None))
         });
         for (account, found) in join_all(lookups).await {
-            self.remember(client_key, account, found.clone());
+            self.remember(site, account, found.clone());
             if let Some(name) = found {
                 names.insert(account.to_string(), name);
             }
@@ -101,9 +150,9 @@ impl DisplayNames {
         names
     }
 
-    fn cached(&self, client_key: &str, account: &str) -> Option<Option<String>> {
+    fn cached(&self, site: SiteId, account: &str) -> Option<Option<String>> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let (name, at) = entries.get(&(client_key.to_string(), account.to_string()))?;
+        let (name, at) = entries.get(&(site, account.to_string()))?;
         let ttl = if name.is_some() {
             NAME_TTL
         } else {
@@ -112,36 +161,13 @@ impl DisplayNames {
         (at.elapsed() < ttl).then(|| name.clone())
     }
 
-    fn remember(&self, client_key: &str, account: &str, name: Option<String>) {
+    fn remember(&self, site: SiteId, account: &str, name: Option<String>) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() > MAX_ENTRIES {
             entries.retain(|_, (_, at)| at.elapsed() < NAME_TTL);
         }
-        let key = (client_key.to_string(), account.to_string());
+        let key = (site, account.to_string());
         entries.insert(key, (name, Instant::now()));
-    }
-}
-
-/// One user's display name, or `None` (logged) when Confluence does not give it.
-async fn lookup(host: &HostClient, account: &str) -> Option<String> {
-    let target = format!(
-        "/rest/api/user?accountId={}",
-        utf8_percent_encode(account, RFC3986)
-    );
-    let user = match host.as_app(Method::GET, &target, None).await {
-        Ok(response) => response.json::<User>(),
-        Err(err) => Err(err),
-    };
-    match user {
-        Ok(user) => [user.display_name, user.public_name]
-            .into_iter()
-            .flatten()
-            .map(|n| n.trim().chars().take(255).collect::<String>())
-            .find(|n| !n.is_empty()),
-        Err(err) => {
-            log::warn!("display name lookup: {err}");
-            None
-        }
     }
 }
 
