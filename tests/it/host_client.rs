@@ -3,8 +3,6 @@
 //! secret, `iss`, `exp`, and a qsh recomputed here, independently of the app's code), the
 //! assertion of every token exchange, and the bearer tokens they issued.
 
-mod common;
-
 use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -12,14 +10,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use common::*;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use todo_connect::connect::Installation;
-use todo_connect::connect::host_client::{HostClients, HostError};
-use todo_connect::connect::installations::find_installed;
+
+use crate::harness::api::{HostClients, HostError, Installation, find_installed, http_client};
+use crate::harness::*;
 
 // ---------------------------------------------------------------------------------------------
 // The qsh, recomputed from Atlassian's rules without the app's code.
@@ -104,7 +101,7 @@ fn expected_qsh(method: &str, path: &str, query: &str, base_path: &str) -> Strin
 
 #[test]
 fn the_stand_in_recomputes_the_qsh_of_every_published_vector() {
-    let text = std::fs::read_to_string("tests/fixtures/connect-qsh-vectors.json").unwrap();
+    let text = std::fs::read_to_string(QSH_VECTORS).unwrap();
     let file: Value = serde_json::from_str(&text).unwrap();
     for v in file["vectors"].as_array().unwrap() {
         let base = reqwest::Url::parse(v["base_url"].as_str().unwrap()).unwrap();
@@ -123,6 +120,13 @@ fn the_stand_in_recomputes_the_qsh_of_every_published_vector() {
 
 // ---------------------------------------------------------------------------------------------
 // The stand-ins.
+
+/// How long the stand-in authorization server takes over each exchange, on purpose.
+const SLOW_EXCHANGE: Duration = Duration::from_millis(200);
+
+/// How long the token-refresh test lets a one-second token age: past half its life, not past
+/// its end. The clock passing is the scenario here, not a way to wait for something.
+const PAST_HALF_LIFE: Duration = Duration::from_millis(800);
 
 /// How a request to the stand-in Confluence authenticated.
 #[derive(Debug, Clone, PartialEq)]
@@ -269,8 +273,8 @@ impl Host {
     /// The stand-in authorization server: checks the grant and the assertion, counts exchanges.
     async fn token(self: Arc<Self>, form: web::Form<HashMap<String, String>>) -> HttpResponse {
         self.exchanges.fetch_add(1, Ordering::SeqCst);
-        // Slow enough that concurrent callers overlap with this exchange.
-        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+        // Part of the scenario: slow enough that concurrent callers overlap with this exchange.
+        actix_web::rt::time::sleep(SLOW_EXCHANGE).await;
         let grant = form.get("grant_type").map(String::as_str);
         if grant != Some("urn:ietf:params:oauth:grant-type:jwt-bearer") {
             return self.fail(format!("grant_type {grant:?}"));
@@ -384,11 +388,7 @@ impl StandIn {
     }
 
     fn clients(&self) -> HostClients {
-        HostClients::new(
-            todo_connect::http_client().unwrap(),
-            ADDON_KEY,
-            &self.oauth_url,
-        )
+        HostClients::new(http_client().unwrap(), ADDON_KEY, &self.oauth_url)
     }
 
     fn seen_at(&self, path: &str) -> Vec<Seen> {
@@ -613,7 +613,7 @@ async fn a_user_token_is_reused_from_the_cache_and_refreshed_after_expiry() {
         .await
         .unwrap();
     assert_eq!(s.host.exchanges.load(Ordering::SeqCst), 4);
-    actix_web::rt::time::sleep(Duration::from_millis(800)).await;
+    actix_web::rt::time::sleep(PAST_HALF_LIFE).await;
     host.as_user("acct-c", &["READ"], Method::GET, "/echo", None)
         .await
         .unwrap();
