@@ -66,25 +66,28 @@ fn matrix_cases(
     other_url: &str,
     context_status: u16,
 ) -> Vec<Case> {
+    let mut cases = vec![Case {
+        name: "no token",
+        header: None,
+        param: None,
+        status: 401,
+    }];
+    cases.extend(forged_cases(m, path_and_query));
+    cases.extend(claim_cases(m, path_and_query, other_url, context_status));
+    cases.extend(site_cases(m, path_and_query));
+    cases.extend(placement_cases(m, path_and_query));
+    cases
+}
+
+/// Not a token, or not signed the one accepted way (HS256 with the site's secret).
+fn forged_cases(m: &Matrix, path_and_query: &str) -> Vec<Case> {
     let claims = m.alpha.claims("GET", path_and_query);
     let secret = m.alpha.secret.as_str();
-    let hs = |c: &Value| hs256_with(c, secret, Algorithm::HS256);
-    let valid = hs(&claims);
-    let twin = hs(&with(claims.clone(), "jti", json!("another-token")));
-    let oversized = hs(&with(claims.clone(), "pad", json!("x".repeat(9 * 1024))));
-    assert!(oversized.len() > 8 * 1024);
     let rs256 = Site::rs256(
         &with(claims.clone(), "aud", json!(SITE_URL)),
-        Some("test-kid-1"),
+        Some(INSTALL_KID),
     );
-    let stranger = Site::new("stranger");
     vec![
-        Case {
-            name: "no token",
-            header: None,
-            param: None,
-            status: 401,
-        },
         Case::header("garbage", "not-a-jwt".into(), 401),
         Case::header("three garbage segments", "a.b.c".into(), 401),
         Case::header("alg none", alg_none(&claims), 401),
@@ -96,6 +99,21 @@ fn matrix_cases(
             hs256_with(&claims, "not-the-secret", Algorithm::HS256),
             401,
         ),
+    ]
+}
+
+/// Signed correctly, with a claim that is wrong, missing or meant for another request.
+fn claim_cases(
+    m: &Matrix,
+    path_and_query: &str,
+    other_url: &str,
+    context_status: u16,
+) -> Vec<Case> {
+    let claims = m.alpha.claims("GET", path_and_query);
+    let hs = |c: &Value| m.alpha.hs256(c);
+    let oversized = hs(&with(claims.clone(), "pad", json!("x".repeat(9 * 1024))));
+    assert!(oversized.len() > 8 * 1024);
+    vec![
         Case::header(
             "expired",
             hs(&with(claims.clone(), "exp", json!(now() - 120))),
@@ -118,6 +136,14 @@ fn matrix_cases(
             m.alpha.context_token("account-1"),
             context_status,
         ),
+        Case::header("oversized token", oversized, 401),
+    ]
+}
+
+/// Valid tokens of sites that may not make requests: unknown, uninstalled, disabled.
+fn site_cases(m: &Matrix, path_and_query: &str) -> Vec<Case> {
+    let stranger = Site::new("stranger");
+    vec![
         Case::header("unknown iss", stranger.token("GET", path_and_query), 401),
         Case::header(
             "uninstalled site",
@@ -129,7 +155,15 @@ fn matrix_cases(
             m.disabled.token("GET", path_and_query),
             401,
         ),
-        Case::header("oversized token", oversized, 401),
+    ]
+}
+
+/// Where the token travels: header, `jwt` parameter, both, or two that disagree.
+fn placement_cases(m: &Matrix, path_and_query: &str) -> Vec<Case> {
+    let claims = m.alpha.claims("GET", path_and_query);
+    let valid = m.alpha.hs256(&claims);
+    let twin = m.alpha.hs256(&with(claims, "jti", json!("another-token")));
+    vec![
         Case {
             name: "header and parameter disagreeing",
             header: Some(valid.clone()),
