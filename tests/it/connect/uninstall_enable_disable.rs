@@ -176,7 +176,7 @@ async fn enable_and_disable_accept_only_a_computed_qsh_for_the_same_site() {
         ),
         (
             "RS256 install token",
-            Some(Site::rs256(&site.install_claims(path), Some("test-kid-1"))),
+            Some(Site::rs256(&site.install_claims(path), Some(INSTALL_KID))),
             body.clone(),
         ),
         (
