@@ -248,7 +248,7 @@ async fn an_install_token_with_a_wrong_or_missing_claim_is_refused_and_changes_n
         json!(now() - 300),
     );
     let uninstall_qsh = json!(qsh::qsh("POST", "/confluence/uninstalled", "", ""));
-    let mut attempts = vec![
+    let tokens = [
         (
             "wrong aud",
             claim("aud", json!("https://evil.example.test")),
@@ -265,8 +265,8 @@ async fn an_install_token_with_a_wrong_or_missing_claim_is_refused_and_changes_n
         ("context-qsh", claim("qsh", json!("context-qsh"))),
         ("no qsh", no("qsh")),
     ];
-    let attempts = attempts
-        .drain(..)
+    let attempts = tokens
+        .into_iter()
         .map(|(name, token)| (name, token, body.clone(), 401))
         .collect();
     h.assert_each_refused(attempts).await;
