@@ -104,7 +104,7 @@ fn now() -> i64 {
         .unwrap_or(0)
 }
 
-#[path = "../tests/common/rsa.rs"]
+#[path = "../tests/it/harness/rsa.rs"]
 mod rsa;
 
 /// A fresh RSA-2048 key pair as (private PKCS#8 PEM, public SPKI PEM).

@@ -22,7 +22,7 @@ pub const SHARED_SECRET: &str =
 /// The viewer's Atlassian account id.
 pub const ACCOUNT_ID: &str = "557058:f1b2c3d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
 
-#[path = "../../tests/common/rsa.rs"]
+#[path = "../../tests/it/harness/rsa.rs"]
 mod rsa;
 pub use rsa::RsaKeys;
 

@@ -2,11 +2,10 @@
 //! the `jwt` parameter, its encoding is stable, and a token made for one request never verifies
 //! for a request whose canonical form differs (checked against the real server).
 
-mod common;
-
-use common::*;
 use proptest::prelude::*;
-use todo_connect::connect::qsh::{canonical_query, canonical_request};
+
+use crate::harness::api::qsh::{canonical_query, canonical_request};
+use crate::harness::*;
 
 /// Raw query parts as a browser might send them: any text, percent-encoded or with `+`.
 fn raw_component() -> impl Strategy<Value = String> {

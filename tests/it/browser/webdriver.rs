@@ -1,14 +1,14 @@
 //! A minimal W3C WebDriver client over reqwest, enough to drive headless Chromium through
 //! chromedriver: sessions, navigation, elements, scripts, screenshots and Chrome's CDP passthrough.
-#![allow(dead_code)]
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use serde_json::{Value, json};
+
+use crate::harness::{free_port, poll_async};
 
 /// The Chromium binary the tests drive (Debian's package).
 pub const CHROMIUM: &str = "/usr/bin/chromium";
@@ -20,12 +20,6 @@ const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// How long `wait_*` helpers keep polling before failing the test.
 pub const WAIT: Duration = Duration::from_secs(10);
-
-/// Picks a free TCP port on 127.0.0.1 (bind to port 0, read it, release it).
-pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().unwrap().port()
-}
 
 /// Fails with a clear message when the browser or its driver is not installed.
 pub fn require_browser() {
@@ -72,31 +66,22 @@ impl Driver {
             client: reqwest::Client::new(),
             _child: KillOnDrop(child),
         };
-        let started = Instant::now();
-        loop {
-            let ready = match driver
+        let ready = poll_async(WAIT, async || {
+            let res = driver
                 .client
                 .get(format!("{}/status", driver.url))
                 .send()
                 .await
-            {
-                Ok(res) => res
-                    .json::<Value>()
-                    .await
-                    .ok()
-                    .and_then(|v| v["value"]["ready"].as_bool())
-                    .unwrap_or(false),
-                Err(_) => false,
-            };
-            if ready {
-                return driver;
-            }
-            assert!(
-                started.elapsed() < WAIT,
-                "chromedriver did not become ready on port {port}"
-            );
-            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-        }
+                .ok()?;
+            let status = res.json::<Value>().await.ok()?;
+            status["value"]["ready"].as_bool()?.then_some(())
+        })
+        .await;
+        assert!(
+            ready.is_some(),
+            "chromedriver did not become ready on port {port}"
+        );
+        driver
     }
 
     /// Opens a headless Chromium session with `args` (besides the binary).
@@ -255,8 +240,7 @@ impl Session {
 
     /// Polls a script until it returns something truthy; fails with `what` after [`WAIT`].
     pub async fn wait_for(&self, what: &str, script: &str, args: Value) -> Value {
-        let started = Instant::now();
-        loop {
+        let found = poll_async(WAIT, async || {
             let value = self.script(script, args.clone()).await;
             let truthy = match &value {
                 Value::Null => false,
@@ -265,14 +249,15 @@ impl Session {
                 Value::Number(n) => n.as_f64() != Some(0.0),
                 _ => true,
             };
-            if truthy {
-                return value;
-            }
-            if started.elapsed() > WAIT {
+            truthy.then_some(value)
+        })
+        .await;
+        match found {
+            Some(value) => value,
+            None => {
                 let text = self.page_text().await;
                 panic!("timed out waiting for {what}; page text: {text}");
             }
-            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
@@ -287,23 +272,25 @@ impl Session {
 
     /// Finds the first element matching a CSS selector, polling until it appears.
     pub async fn find(&self, css: &str) -> Element {
-        let started = Instant::now();
-        loop {
-            let found = self
+        let mut last = Err(String::new());
+        let found = poll_async(WAIT, async || {
+            last = self
                 .try_call(
                     reqwest::Method::POST,
                     "/element",
                     json!({"using": "css selector", "value": css}),
                 )
                 .await;
-            if let Some(id) = found.as_ref().ok().and_then(|v| v[ELEMENT_KEY].as_str()) {
-                return Element(id.to_string());
-            }
-            if started.elapsed() > WAIT {
+            let id = last.as_ref().ok()?[ELEMENT_KEY].as_str()?;
+            Some(Element(id.to_string()))
+        })
+        .await;
+        match found {
+            Some(element) => element,
+            None => {
                 let text = self.page_text().await;
-                panic!("no element matches {css:?} ({found:?}); page text: {text}");
+                panic!("no element matches {css:?} ({last:?}); page text: {text}");
             }
-            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
@@ -343,30 +330,6 @@ impl Session {
         base64::engine::general_purpose::STANDARD
             .decode(b64.as_str().expect("screenshot is base64 text"))
             .expect("screenshot decodes")
-    }
-
-    /// A PNG screenshot of one element.
-    pub async fn element_screenshot(&self, el: &Element) -> Vec<u8> {
-        let b64 = self
-            .call(
-                reqwest::Method::GET,
-                &format!("/element/{}/screenshot", el.0),
-                None,
-            )
-            .await;
-        base64::engine::general_purpose::STANDARD
-            .decode(b64.as_str().expect("screenshot is base64 text"))
-            .expect("screenshot decodes")
-    }
-
-    /// Resizes the browser window.
-    pub async fn set_window_size(&self, width: u32, height: u32) {
-        self.call(
-            reqwest::Method::POST,
-            "/window/rect",
-            Some(json!({"width": width, "height": height})),
-        )
-        .await;
     }
 
     /// Ends the session (closes the browser).

@@ -1,11 +1,10 @@
 //! The Todo domain through the real server: tenant isolation on every route, the API's
 //! statuses for every bad input (with the database unchanged), escaping and security headers.
 
-mod common;
-
-use common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
+
+use crate::harness::*;
 
 async fn two_sites() -> (TestApp, Site, Site) {
     let app = spawn_app().await;
@@ -183,144 +182,136 @@ async fn listing_pages_filters_and_searches() {
     assert_eq!(found["tasks"].as_array().unwrap().len(), 1);
 }
 
-#[actix_web::test]
-async fn every_bad_input_gets_its_exact_status_and_changes_nothing() {
-    let (app, a, _) = two_sites().await;
-    let id = create(&app, &a, "keep me").await["id"].as_i64().unwrap();
-    let before = dump(&app);
-    let raw = |method: Method, path: String, body: &'static [u8], content_type: &'static str| {
-        let app = &app;
-        let token = a.context_token("account-1");
-        async move {
-            app.client
-                .request(method, format!("{}{path}", app.address))
+/// A site with one task ("keep me") that no bad input may change.
+struct BadInput {
+    app: TestApp,
+    site: Site,
+    id: i64,
+    before: String,
+}
+
+/// One bad request: method, path, body, content type and the exact status it must get.
+type BadCase = (Method, String, &'static [u8], &'static str, u16);
+
+const JSON: &str = "application/json";
+
+impl BadInput {
+    async fn new() -> Self {
+        let (app, site, _) = two_sites().await;
+        let id = create(&app, &site, "keep me").await["id"].as_i64().unwrap();
+        let before = dump(&app);
+        Self {
+            app,
+            site,
+            id,
+            before,
+        }
+    }
+
+    /// Sends each case with a valid context token; asserts its status and a JSON error.
+    async fn assert_statuses(&self, cases: Vec<BadCase>) {
+        let token = self.site.context_token("account-1");
+        for (method, path, body, content_type, status) in cases {
+            let res = self
+                .app
+                .client
+                .request(method.clone(), format!("{}{path}", self.app.address))
                 .header("Authorization", format!("JWT {token}"))
                 .header("Content-Type", content_type)
                 .body(body)
                 .send()
                 .await
-                .unwrap()
+                .unwrap();
+            assert_eq!(
+                res.status().as_u16(),
+                status,
+                "{method} {path} {}",
+                String::from_utf8_lossy(body)
+            );
+            let err: Value = res.json().await.unwrap();
+            assert!(
+                err["error"].as_str().is_some_and(|e| !e.is_empty()),
+                "{err}"
+            );
         }
-    };
-    let json_ct = "application/json";
-    let task = format!("/api/tasks/{id}");
-    let cases: Vec<(Method, String, &'static [u8], &str, u16)> = vec![
-        (
-            Method::POST,
-            "/api/tasks".into(),
-            b"{not json",
-            json_ct,
-            400,
-        ),
-        (Method::POST, "/api/tasks".into(), b"", json_ct, 400),
-        (
-            Method::POST,
-            "/api/tasks".into(),
-            br#"{"title":"x"}"#,
-            "text/plain",
-            400,
-        ),
-        (
-            Method::POST,
-            "/api/tasks".into(),
-            br#"{"title":"x","owner":"me"}"#,
-            json_ct,
-            422,
-        ),
-        (
-            Method::POST,
-            "/api/tasks".into(),
-            br#"{"title":42}"#,
-            json_ct,
-            422,
-        ),
-        (Method::POST, "/api/tasks".into(), br#"{}"#, json_ct, 422),
-        (
-            Method::POST,
-            "/api/tasks".into(),
-            br#"{"title":"   "}"#,
-            json_ct,
-            422,
-        ),
-        (
-            Method::POST,
-            "/api/tasks".into(),
-            br#"{"title":"a\u0007b"}"#,
-            json_ct,
-            422,
-        ),
-        (
-            Method::POST,
-            "/api/tasks".into(),
-            br#"{"title":"ok","page_id":"12 34"}"#,
-            json_ct,
-            422,
-        ),
-        (Method::PATCH, task.clone(), br#"{}"#, json_ct, 422),
-        (
-            Method::PATCH,
-            task.clone(),
-            br#"{"done":"yes"}"#,
-            json_ct,
-            422,
-        ),
-        (
-            Method::PATCH,
-            task.clone(),
-            br#"{"title":""}"#,
-            json_ct,
-            422,
-        ),
-        (Method::PATCH, task.clone(), b"[", json_ct, 400),
-        (
-            Method::PATCH,
-            "/api/tasks/abc".into(),
-            br#"{"done":true}"#,
-            json_ct,
-            404,
-        ),
-        (Method::GET, "/api/tasks?limit=0".into(), b"", json_ct, 422),
-        (
-            Method::GET,
-            "/api/tasks?limit=201".into(),
-            b"",
-            json_ct,
-            422,
-        ),
-        (
-            Method::GET,
-            "/api/tasks?done=maybe".into(),
-            b"",
-            json_ct,
-            422,
-        ),
-        (
-            Method::GET,
-            "/api/tasks?before=-3".into(),
-            b"",
-            json_ct,
-            422,
-        ),
-    ];
-    for (method, path, body, ct, status) in cases {
-        let res = raw(method.clone(), path.clone(), body, ct).await;
+    }
+
+    fn assert_nothing_changed(&self) {
         assert_eq!(
-            res.status().as_u16(),
-            status,
-            "{method} {path} {}",
-            String::from_utf8_lossy(body)
-        );
-        let err: Value = res.json().await.unwrap();
-        assert!(
-            err["error"].as_str().is_some_and(|e| !e.is_empty()),
-            "{err}"
+            dump(&self.app),
+            self.before,
+            "no bad input changed anything"
         );
     }
+}
+
+#[actix_web::test]
+async fn every_bad_create_gets_its_exact_status_and_changes_nothing() {
+    let t = BadInput::new().await;
+    let create = |body: &'static [u8], content_type, status| {
+        (
+            Method::POST,
+            "/api/tasks".to_string(),
+            body,
+            content_type,
+            status,
+        )
+    };
+    t.assert_statuses(vec![
+        create(b"{not json", JSON, 400),
+        create(b"", JSON, 400),
+        create(br#"{"title":"x"}"#, "text/plain", 400),
+        create(br#"{"title":"x","owner":"me"}"#, JSON, 422),
+        create(br#"{"title":42}"#, JSON, 422),
+        create(br#"{}"#, JSON, 422),
+        create(br#"{"title":"   "}"#, JSON, 422),
+        create(br#"{"title":"a\u0007b"}"#, JSON, 422),
+        create(br#"{"title":"ok","page_id":"12 34"}"#, JSON, 422),
+    ])
+    .await;
+    t.assert_nothing_changed();
+}
+
+#[actix_web::test]
+async fn every_bad_patch_or_listing_gets_its_exact_status_and_changes_nothing() {
+    let t = BadInput::new().await;
+    let task = format!("/api/tasks/{}", t.id);
+    let patch = |path: &str, body: &'static [u8], status| {
+        (Method::PATCH, path.to_string(), body, JSON, status)
+    };
+    let list = |query: &str| {
+        (
+            Method::GET,
+            format!("/api/tasks?{query}"),
+            &b""[..],
+            JSON,
+            422,
+        )
+    };
+    t.assert_statuses(vec![
+        patch(&task, br#"{}"#, 422),
+        patch(&task, br#"{"done":"yes"}"#, 422),
+        patch(&task, br#"{"title":""}"#, 422),
+        patch(&task, b"[", 400),
+        patch("/api/tasks/abc", br#"{"done":true}"#, 404),
+        list("limit=0"),
+        list("limit=201"),
+        list("done=maybe"),
+        list("before=-3"),
+    ])
+    .await;
+    t.assert_nothing_changed();
+}
+
+#[actix_web::test]
+async fn an_oversized_or_unauthenticated_create_is_refused_and_changes_nothing() {
+    let t = BadInput::new().await;
+    let (app, a) = (&t.app, &t.site);
     // Over 16 KiB: 413.
     let big = format!(r#"{{"title":"{}"}}"#, "x".repeat(17 * 1024));
     let res = a
         .api(
-            &app,
+            app,
             Method::POST,
             "/api/tasks",
             Some(serde_json::from_str(&big).unwrap()),
@@ -344,25 +335,31 @@ async fn every_bad_input_gets_its_exact_status_and_changes_nothing() {
         res.json::<Value>().await.unwrap(),
         json!({"error": "authentication required"})
     );
-    // Macro: not a positive integer is 400, checked after authentication.
+    t.assert_nothing_changed();
+}
+
+#[actix_web::test]
+async fn a_macro_id_that_is_not_one_positive_integer_gets_400_after_authentication() {
+    let t = BadInput::new().await;
+    let (app, a, id) = (&t.app, &t.site, t.id);
     for bad in ["abc", "0", "-1", "1.5", ""] {
         assert_eq!(
-            a.get(&app, &format!("/confluence/get_task?id={bad}"))
+            a.get(app, &format!("/confluence/get_task?id={bad}"))
                 .await
                 .status(),
             400,
             "{bad:?}"
         );
     }
-    assert_eq!(a.get(&app, "/confluence/get_task").await.status(), 400);
+    assert_eq!(a.get(app, "/confluence/get_task").await.status(), 400);
     assert_eq!(
-        a.get(&app, &format!("/confluence/get_task?id={id}&id={id}"))
+        a.get(app, &format!("/confluence/get_task?id={id}&id={id}"))
             .await
             .status(),
         400,
         "a repeated id is ambiguous"
     );
-    assert_eq!(dump(&app), before, "no bad input changed anything");
+    t.assert_nothing_changed();
 }
 
 #[actix_web::test]

@@ -1,19 +1,13 @@
 //! The foundation: configuration layering and validation, migrations, the request log,
 //! readiness and graceful shutdown — through the public API and the real binary.
 
-mod common;
-#[path = "common/process.rs"]
-mod process;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
 
-use common::*;
-use process::*;
-use todo_connect::config::{AppEnv, Settings};
+use crate::harness::api::{AppEnv, Settings};
+use crate::harness::raw_http::{connect, exchange, read_response};
+use crate::harness::*;
 
 fn load(env: &[(&str, &str)], dir: &Path) -> Result<Settings, String> {
     let lookup = |k: &str| {
@@ -154,16 +148,11 @@ fn a_config_file_with_an_unknown_key_is_refused() {
 fn migrate_is_idempotent_and_a_newer_schema_is_refused() {
     let dir = empty_dir();
     let db = dir.path().join("nested/folder/app.sqlite3");
+    let binary = Binary::test(dir.path(), &db);
     for _ in 0..2 {
-        let mut cmd = binary();
-        base_env(&mut cmd, dir.path(), &db);
-        let out = cmd.arg("migrate").output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(String::from_utf8_lossy(&out.stdout).contains("schema version 2"));
+        let out = binary.run(&["migrate"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stdout(&out).contains("schema version 2"));
     }
     let conn = rusqlite::Connection::open(&db).unwrap();
     let tables: i64 = conn
@@ -173,14 +162,12 @@ fn migrate_is_idempotent_and_a_newer_schema_is_refused() {
     conn.pragma_update(None, "user_version", 99).unwrap();
     drop(conn);
     for command in ["migrate", "serve"] {
-        let mut cmd = binary();
-        base_env(&mut cmd, dir.path(), &db);
-        let out = cmd.env("PORT", "0").arg(command).output().unwrap();
+        let out = binary.run(&[command]);
         assert!(
             !out.status.success(),
             "{command} must refuse a newer database"
         );
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stderr = stderr(&out);
         assert!(
             stderr.contains("schema is version 99, newer than this binary knows (2)"),
             "{stderr}"
@@ -189,27 +176,21 @@ fn migrate_is_idempotent_and_a_newer_schema_is_refused() {
 }
 
 #[test]
-fn descriptor_command_prints_json_or_one_line_why_not() {
+fn the_descriptor_command_prints_json_or_one_line_why_not() {
     let dir = empty_dir();
     let db = dir.path().join("x.sqlite3");
-    let mut cmd = binary();
-    base_env(&mut cmd, dir.path(), &db);
-    let out = cmd.arg("descriptor").output().unwrap();
+    let out = Binary::test(dir.path(), &db).run(&["descriptor"]);
     assert!(out.status.success());
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["baseUrl"], SITE_URL);
     assert_eq!(json["key"], ADDON_KEY);
     assert!(!db.exists(), "printing the descriptor touches no database");
 
-    let mut cmd = binary();
-    base_env(&mut cmd, dir.path(), &db);
-    let out = cmd
+    let out = Binary::test(dir.path(), &db)
         .env("ADDON_KEY", "bad key!")
-        .arg("descriptor")
-        .output()
-        .unwrap();
+        .run(&["descriptor"]);
     assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = stderr(&out);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("ADDON_KEY"), "{stderr}");
 }
@@ -218,7 +199,9 @@ fn descriptor_command_prints_json_or_one_line_why_not() {
 fn no_query_string_token_or_secret_reaches_the_log_at_debug_level() {
     let dir = empty_dir();
     let db = dir.path().join("log.sqlite3");
-    let server = start_server(dir.path(), &db, &[("RUST_LOG", "debug")]);
+    let server = Binary::test(dir.path(), &db)
+        .env("RUST_LOG", "debug")
+        .serve();
     let secret_token = "eyJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJ4In0.SECRETSIGNATURE";
     let body = r#"{"key":"k","clientKey":"c","sharedSecret":"TOPSECRETVALUE","baseUrl":"https://a.atlassian.net","productType":"confluence"}"#;
     let requests = [
@@ -234,11 +217,19 @@ fn no_query_string_token_or_secret_reaches_the_log_at_debug_level() {
         ),
     ];
     for request in &requests {
-        let response = http(server.port, request);
+        let response = exchange(server.port, request.as_bytes());
         assert!(response.starts_with("HTTP/1.1 401"), "{response}");
     }
-    std::thread::sleep(Duration::from_millis(200));
-    let log = server.log.lock().unwrap().clone();
+    let access_lines = [
+        "GET /confluence/get_task 401",
+        "GET /api/tasks 401",
+        "POST /confluence/installed 401",
+    ];
+    wait_until("the three access lines in the log", || {
+        let log = server.log();
+        access_lines.iter().all(|line| log.contains(line))
+    });
+    let log = server.log();
     assert!(
         log.contains("GET /confluence/get_task 401"),
         "access line without query: {log}"
@@ -305,43 +296,39 @@ fn sigterm_finishes_the_in_flight_request_then_exits_zero() {
     let db = dir.path().join("graceful.sqlite3");
     let sys = actix_web::rt::System::new();
     let keys = sys.block_on(async { KeyServer::start() });
-    let mut server = start_server(dir.path(), &db, &[("CONNECT_KEYS_URL", &keys.url)]);
+    let mut server = Binary::test(dir.path(), &db)
+        .env("CONNECT_KEYS_URL", &keys.url)
+        .serve();
     let site = Site::new("graceful");
-    sys.block_on(site.install_at(&format!("http://127.0.0.1:{}", server.port)));
+    sys.block_on(site.install_at(&server.address()));
 
-    // A create request whose body is still arriving when SIGTERM comes.
+    // A create request whose body is still arriving when SIGTERM comes. `Expect:
+    // 100-continue` makes the server say when it has taken the request in.
     let body = r#"{"title":"finished during shutdown"}"#;
     let (first, rest) = body.split_at(10);
-    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    let mut stream = connect(server.port);
     write!(
         stream,
-        "POST /api/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: JWT {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{first}",
+        "POST /api/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: JWT {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
         site.context_token("account-1"),
         body.len()
     )
     .unwrap();
+    assert_eq!(read_response(&mut stream).status, 100, "{}", server.log());
+    stream.write_all(first.as_bytes()).unwrap();
     stream.flush().unwrap();
-    std::thread::sleep(Duration::from_millis(200));
-    let killed = Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(
-        TcpStream::connect(("127.0.0.1", server.port)).is_err(),
-        "no new connections after SIGTERM"
-    );
+    server.sigterm();
+    server.wait_for_log("graceful shutdown");
+    wait_until("no new connections after SIGTERM", || {
+        TcpStream::connect(("127.0.0.1", server.port)).is_err()
+    });
     stream.write_all(rest.as_bytes()).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     assert!(response.starts_with("HTTP/1.1 201"), "{response}");
 
-    let exit = server.child.wait().unwrap();
-    assert_eq!(exit.code(), Some(0), "log: {}", server.log.lock().unwrap());
+    let exit = server.wait();
+    assert_eq!(exit.code(), Some(0), "log: {}", server.log());
     let conn = rusqlite::Connection::open(&db).unwrap();
     let title: String = conn
         .query_row("SELECT title FROM tasks", [], |r| r.get(0))
@@ -353,14 +340,12 @@ fn sigterm_finishes_the_in_flight_request_then_exits_zero() {
 fn a_second_server_on_the_same_database_is_refused() {
     let dir = empty_dir();
     let db = dir.path().join("one.sqlite3");
-    let _first = start_server(dir.path(), &db, &[]);
-    let mut second = binary();
-    base_env(&mut second, dir.path(), &db);
-    let out = second.env("PORT", "0").arg("serve").output().unwrap();
+    let _first = Binary::test(dir.path(), &db).serve();
+    let out = Binary::test(dir.path(), &db).run(&["serve"]);
     assert!(
         !out.status.success(),
         "two servers would each trust their own installation cache"
     );
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = stderr(&out);
     assert!(stderr.contains("refusing to serve"), "{stderr}");
 }

@@ -2,19 +2,16 @@
 //! any order end consistently, concurrent writers lose nothing, and size/time/connection limits
 //! hold while the server stays healthy.
 
-mod common;
-#[path = "common/process.rs"]
-mod process;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::*;
-use process::*;
 use reqwest::Method;
 use serde_json::{Value, json};
+
+use crate::harness::raw_http::exchange;
+use crate::harness::*;
 
 fn dir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
@@ -22,27 +19,22 @@ fn dir() -> tempfile::TempDir {
 
 // ---- crash durability -------------------------------------------------------------------
 
-#[test]
-fn every_acknowledged_task_survives_sigkill() {
-    let dir = dir();
-    let db = dir.path().join("crash.sqlite3");
-    let sys = actix_web::rt::System::new();
-    let keys = sys.block_on(async { KeyServer::start() });
-    let keys_url = keys.url.clone();
-    let mut server = start_server(
-        dir.path(),
-        &db,
-        &[("CONNECT_KEYS_URL", &keys_url), ("RUST_LOG", "warn")],
-    );
-    let site = Site::new("crash");
-    sys.block_on(site.install_at(&format!("http://127.0.0.1:{}", server.port)));
+/// Acknowledged creates the writers reach before the server is killed.
+const ACKNOWLEDGED_BEFORE_KILL: usize = 200;
 
-    let acknowledged: Arc<Mutex<Vec<(i64, String)>>> = Arc::default();
-    let port = server.port;
-    let token = site.context_token("writer");
+/// Tasks acknowledged with a 201: (id, title).
+type Acknowledged = Arc<Mutex<Vec<(i64, String)>>>;
+
+/// Eight writers creating tasks over fresh connections until the server goes away; every
+/// 201 is recorded.
+fn start_writers(
+    port: u16,
+    token: &str,
+    acknowledged: &Acknowledged,
+) -> Vec<std::thread::JoinHandle<()>> {
     let mut writers = Vec::new();
     for w in 0..8 {
-        let (acknowledged, token) = (acknowledged.clone(), token.clone());
+        let (acknowledged, token) = (acknowledged.clone(), token.to_string());
         writers.push(std::thread::spawn(move || {
             for i in 0..400 {
                 let title = format!("w{w}-t{i}");
@@ -66,35 +58,13 @@ fn every_acknowledged_task_survives_sigkill() {
             }
         }));
     }
-    // Let the writers get going, then kill the process without warning.
-    let started = Instant::now();
-    while acknowledged.lock().unwrap().len() < 200 && started.elapsed() < Duration::from_secs(30) {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let killed = std::process::Command::new("kill")
-        .args(["-KILL", &server.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    server.child.wait().unwrap();
-    for w in writers {
-        w.join().unwrap();
-    }
-    let acknowledged = acknowledged.lock().unwrap().clone();
-    assert!(
-        acknowledged.len() >= 200,
-        "only {} writes acknowledged",
-        acknowledged.len()
-    );
+    writers
+}
 
-    // Restart on the same file: every acknowledged task is there and readable through the API.
-    let server = start_server(
-        dir.path(),
-        &db,
-        &[("CONNECT_KEYS_URL", &keys_url), ("RUST_LOG", "warn")],
-    );
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    for (id, title) in &acknowledged {
+/// Every acknowledged task is in the file, with its title, and the file is intact.
+fn assert_every_acknowledged_task_is_stored(db: &std::path::Path, acknowledged: &[(i64, String)]) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    for (id, title) in acknowledged {
         let stored: String = conn
             .query_row("SELECT title FROM tasks WHERE id = ?1", [id], |r| r.get(0))
             .unwrap_or_else(|e| panic!("acknowledged task {id} lost: {e}"));
@@ -104,12 +74,51 @@ fn every_acknowledged_task_survives_sigkill() {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(integrity, "ok");
+}
+
+#[test]
+fn every_acknowledged_task_survives_sigkill() {
+    let dir = dir();
+    let db = dir.path().join("crash.sqlite3");
+    let sys = actix_web::rt::System::new();
+    let keys = sys.block_on(async { KeyServer::start() });
+    // A warn-level log (no access line per write) does not print the port: choose it.
+    let binary = Binary::test(dir.path(), &db)
+        .env("CONNECT_KEYS_URL", &keys.url)
+        .env("RUST_LOG", "warn");
+    let mut server = binary.clone().on_free_port().serve();
+    let site = Site::new("crash");
+    sys.block_on(site.install_at(&server.address()));
+
+    let acknowledged = Acknowledged::default();
+    let token = site.context_token("writer");
+    let writers = start_writers(server.port, &token, &acknowledged);
+    // Let the writers get going, then kill the process without warning.
+    poll(PATIENCE, || {
+        (acknowledged.lock().unwrap().len() >= ACKNOWLEDGED_BEFORE_KILL).then_some(())
+    });
+    server.signal("KILL");
+    server.wait();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        acknowledged.len() >= ACKNOWLEDGED_BEFORE_KILL,
+        "only {} writes acknowledged",
+        acknowledged.len()
+    );
+
+    // Restart on the same file: every acknowledged task is there and readable through the API.
+    let server = binary.on_free_port().serve();
+    assert_every_acknowledged_task_is_stored(&db, &acknowledged);
     let (id, title) = acknowledged.last().unwrap();
-    let response = http(
+    let response = exchange(
         server.port,
-        &format!(
+        format!(
             "GET /api/tasks/{id} HTTP/1.1\r\nHost: x\r\nAuthorization: JWT {token}\r\nConnection: close\r\n\r\n"
-        ),
+        )
+        .as_bytes(),
     );
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains(title.as_str()));
@@ -336,30 +345,32 @@ async fn healthy(app: &TestApp) {
     assert_eq!(res.status(), 200);
 }
 
-fn raw(app: &TestApp, request: &[u8]) -> String {
-    let mut stream = TcpStream::connect(("127.0.0.1", app.port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let _ = stream.write_all(request);
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response);
-    String::from_utf8_lossy(&response).into_owned()
+/// What the size limits must leave alone: installations and tasks (recording who called is
+/// allowed).
+fn data(app: &TestApp) -> String {
+    dump(app)
+        .lines()
+        .filter(|l| !l.starts_with("jwt_users:"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
-#[actix_web::test]
-async fn oversized_bodies_headers_and_urls_get_a_4xx() {
+/// An app with one installed site.
+async fn limits_fixture() -> (TestApp, Site) {
     let app = spawn_app().await;
     let site = Site::new("limits");
     site.install(&app).await;
-    // Recording who called is allowed; installations and tasks must not change.
-    let data = |app: &TestApp| {
-        dump(app)
-            .lines()
-            .filter(|l| !l.starts_with("jwt_users:"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
+    (app, site)
+}
+
+/// The first 200 characters of a response, for failure messages.
+fn start(response: &str) -> &str {
+    &response[..response.len().min(200)]
+}
+
+#[actix_web::test]
+async fn oversized_lifecycle_and_api_bodies_get_a_413_and_change_nothing() {
+    let (app, site) = limits_fixture().await;
     let before = data(&app);
     // A lifecycle body over 64 KiB.
     let mut payload = site.payload();
@@ -381,50 +392,62 @@ async fn oversized_bodies_headers_and_urls_get_a_4xx() {
         "z".repeat(0x4000),
         "z".repeat(0x4000)
     );
-    let response = raw(&app, chunked.as_bytes());
-    assert!(
-        response.starts_with("HTTP/1.1 413"),
-        "{}",
-        &response[..response.len().min(200)]
-    );
+    let response = exchange(app.port, chunked.as_bytes());
+    assert!(response.starts_with("HTTP/1.1 413"), "{}", start(&response));
+    assert_eq!(data(&app), before, "nothing was written");
+    healthy(&app).await;
+}
+
+#[actix_web::test]
+async fn oversized_headers_get_a_431_and_change_nothing() {
+    let (app, _) = limits_fixture().await;
+    let before = data(&app);
     // Headers over the cap.
     let big_header = format!(
         "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\nConnection: close\r\n\r\n",
         "h".repeat(64 * 1024)
     );
-    let response = raw(&app, big_header.as_bytes());
-    assert!(
-        response.starts_with("HTTP/1.1 431"),
-        "{}",
-        &response[..response.len().min(200)]
-    );
+    let response = exchange(app.port, big_header.as_bytes());
+    assert!(response.starts_with("HTTP/1.1 431"), "{}", start(&response));
     // Past actix's own 128 KiB head buffer the connection is refused outright.
     let huge_header = format!(
         "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
         "h".repeat(256 * 1024)
     );
-    let response = raw(&app, huge_header.as_bytes());
+    let response = exchange(app.port, huge_header.as_bytes());
     assert!(
         response.starts_with("HTTP/1.1 431") || response.is_empty(),
         "{}",
-        &response[..response.len().min(200)]
+        start(&response)
     );
+    assert_eq!(data(&app), before, "nothing was written");
+    healthy(&app).await;
+}
+
+#[actix_web::test]
+async fn overlong_urls_get_a_414_or_a_400_and_change_nothing() {
+    let (app, _) = limits_fixture().await;
+    let before = data(&app);
     // A URL over our 8 KiB cap, and one over what the HTTP parser takes at all.
     for (size, expected) in [(10 * 1024, "HTTP/1.1 414"), (70 * 1024, "HTTP/1.1 400")] {
         let long_url = format!(
             "GET /confluence/get_task?id=1&pad={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
             "u".repeat(size)
         );
-        let response = raw(&app, long_url.as_bytes());
+        let response = exchange(app.port, long_url.as_bytes());
         assert!(
             response.starts_with(expected),
             "{size}: {}",
-            &response[..response.len().min(200)]
+            start(&response)
         );
     }
     assert_eq!(data(&app), before, "nothing was written");
     healthy(&app).await;
 }
+
+/// The pause between two bytes of the slow client: part of the scenario (a slowloris), not
+/// synchronisation. It is also how long each read waits for an answer.
+const SLOW_CLIENT_PAUSE: Duration = Duration::from_millis(900);
 
 #[actix_web::test]
 async fn a_client_sending_one_byte_a_second_is_cut_off() {
@@ -432,32 +455,29 @@ async fn a_client_sending_one_byte_a_second_is_cut_off() {
     let port = app.port;
     let outcome = std::thread::spawn(move || {
         let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_millis(900)))
-            .unwrap();
-        let started = Instant::now();
+        stream.set_read_timeout(Some(SLOW_CLIENT_PAUSE)).unwrap();
         for byte in b"GET /healthz HTTP/1.1\r\nHost: slow.example\r\nX-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaa" {
             if stream.write_all(&[*byte]).is_err() {
-                return Some(started.elapsed());
+                return true;
             }
             let mut buf = [0u8; 256];
             match stream.read(&mut buf) {
-                Ok(0) => return Some(started.elapsed()),
+                Ok(0) => return true,
                 Ok(n) => {
                     let text = String::from_utf8_lossy(&buf[..n]).to_string();
                     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
-                    return Some(started.elapsed());
+                    return true;
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {}
-                Err(_) => return Some(started.elapsed()),
+                Err(_) => return true,
             }
         }
-        None
+        false
     });
     let cut = actix_web::rt::task::spawn_blocking(move || outcome.join().unwrap())
         .await
         .unwrap();
-    assert!(cut.is_some(), "the slow client was never cut off");
+    assert!(cut, "the slow client was never cut off");
     healthy(&app).await;
 }
 
@@ -470,22 +490,17 @@ async fn idle_connections_beyond_the_cap_do_not_take_the_server_down() {
         .collect();
     assert!(idle.len() >= 8);
     // The request timeout closes the idle ones; the server then answers again.
-    let deadline = Instant::now() + Duration::from_secs(40);
-    loop {
+    let recovered = poll_async(Duration::from_secs(40), async || {
         let attempt = tokio::time::timeout(
             Duration::from_secs(2),
             app.client.get(format!("{}/healthz", app.address)).send(),
         )
         .await;
-        if let Ok(Ok(res)) = attempt {
-            assert_eq!(res.status(), 200);
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "server did not recover from a connection flood"
-        );
-    }
+        attempt.ok()?.ok().map(|res| res.status())
+    })
+    .await;
+    let status = recovered.expect("server did not recover from a connection flood");
+    assert_eq!(status, 200);
     drop(idle);
     healthy(&app).await;
 }

@@ -2,94 +2,58 @@
 //! opens the Todo page and the macro editor served by `todo-connect` started as a subprocess.
 //! A stand-in `AP` object (injected before any page script) hands out a context JWT minted for
 //! an installed site and records what the editor saves; every UI step is checked in SQLite.
-//! Screenshots of the Todo page and of a rendered macro land in docs/screenshots/.
+//! Screenshots of the Todo page, the macro editor and a rendered macro land in
+//! `target/screenshots/` (`scripts/screenshots.sh` copies them into docs/screenshots/).
 
-mod common;
-#[path = "common/webdriver.rs"]
 mod webdriver;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::*;
 use rusqlite::Connection;
 use serde_json::{Value, json};
-use webdriver::{Driver, KillOnDrop, Session, free_port, require_browser};
+use webdriver::{Driver, Session, require_browser};
+
+use crate::harness::*;
 
 /// The account the stand-in `AP` claims is using Confluence.
 const ACCOUNT: &str = "account-browser";
 /// How long a database poll waits for the row state a UI action should produce.
 const DB_WAIT: Duration = Duration::from_secs(5);
 
-/// `todo-connect` running as a child process; killed when dropped (also on panic).
+/// Where the screenshots go: `screenshots/` in Cargo's target folder (`CARGO_TARGET_DIR` when
+/// set, else `target/` in the package), never into the source tree.
+pub fn screenshot_dir() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(|dir| manifest.join(dir))
+        .unwrap_or_else(|| manifest.join("target"));
+    target.join("screenshots")
+}
+
+/// `todo-connect` running as a child process, with a fresh database in a temp folder.
 struct RunningApp {
-    child: KillOnDrop,
-    address: String,
+    server: Server,
     db_path: PathBuf,
-    log_path: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl RunningApp {
-    /// Starts the binary with a fresh database and waits for `/healthz`.
-    async fn start(keys: &KeyServer) -> Self {
+    fn start(keys: &KeyServer) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db_path = dir.path().join("todo.sqlite3");
-        let log_path = dir.path().join("server.log");
-        let log = std::fs::File::create(&log_path).unwrap();
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_todo-connect"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("APP_ENV", "test")
-            .env("SITE_URL", SITE_URL)
-            .env("HOST", "127.0.0.1")
-            .env("PORT", port.to_string())
-            .env("DATABASE_PATH", &db_path)
+        let server = Binary::test(dir.path(), &db_path)
             .env("CONNECT_KEYS_URL", &keys.url)
-            .env("ADDON_KEY", ADDON_KEY)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("the todo-connect binary starts");
-        let mut app = Self {
-            child: KillOnDrop(child),
-            address: format!("http://127.0.0.1:{port}"),
+            .serve();
+        Self {
+            server,
             db_path,
-            log_path,
             _dir: dir,
-        };
-        app.wait_healthy().await;
-        app
-    }
-
-    async fn wait_healthy(&mut self) {
-        let client = reqwest::Client::new();
-        let started = Instant::now();
-        loop {
-            if let Ok(res) = client.get(format!("{}/healthz", self.address)).send().await
-                && res.status().is_success()
-            {
-                return;
-            }
-            if let Ok(Some(status)) = self.child.0.try_wait() {
-                panic!("todo-connect exited with {status}:\n{}", self.log());
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "todo-connect did not answer /healthz:\n{}",
-                self.log()
-            );
-            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    fn address(&self) -> String {
+        self.server.address()
     }
 
     fn db(&self) -> Connection {
@@ -104,7 +68,7 @@ impl RunningApp {
         } else {
             '?'
         };
-        format!("{}{path_and_query}{sep}jwt={token}", self.address)
+        format!("{}{path_and_query}{sep}jwt={token}", self.address())
     }
 }
 
@@ -144,18 +108,13 @@ fn row(conn: &Connection, id: i64) -> Option<Row> {
 /// This is synchronisation with the browser, not a timing assertion: it fails only when the
 /// state never appears.
 async fn wait_db<T>(conn: &Connection, what: &str, check: impl Fn(&Connection) -> Option<T>) -> T {
-    let started = Instant::now();
-    loop {
-        if let Some(found) = check(conn) {
-            return found;
-        }
-        assert!(
-            started.elapsed() < DB_WAIT,
+    let found = poll_async(DB_WAIT, async || check(conn)).await;
+    found.unwrap_or_else(|| {
+        panic!(
             "the database never showed {what}; tasks now: {:?}",
             rows(conn)
-        );
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
+        )
+    })
 }
 
 /// The stand-in for Atlassian's `all.js`: a context token for the site, macro data to hand
@@ -239,7 +198,7 @@ fn browser_args(profile: &Path) -> Vec<String> {
 }
 
 /// Writes a screenshot of the current page at a given viewport (CSS pixels, scaled) to
-/// docs/screenshots/; the README links them.
+/// [`screenshot_dir`].
 async fn save_screenshot(session: &Session, name: &str, width: u32, height: u32, scale: f64) {
     session
         .cdp(
@@ -252,7 +211,7 @@ async fn save_screenshot(session: &Session, name: &str, width: u32, height: u32,
         .cdp("Emulation.clearDeviceMetricsOverride", json!({}))
         .await;
     assert!(png.starts_with(b"\x89PNG"), "{name} is not a PNG");
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+    let dir = screenshot_dir();
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(name), png).unwrap();
 }
@@ -279,9 +238,9 @@ impl World {
     async fn start() -> Self {
         require_browser();
         let keys = KeyServer::start();
-        let app = RunningApp::start(&keys).await;
+        let app = RunningApp::start(&keys);
         let site = Site::new("browser");
-        site.install_at(&app.address).await;
+        site.install_at(&app.address()).await;
         let driver = Driver::start().await;
         let profile = tempfile::tempdir().unwrap();
         let session = driver.session(&browser_args(profile.path())).await;
@@ -344,6 +303,33 @@ impl World {
 /// Add, rename (cancelled, then for real), complete, reopen and delete one task, checking each
 /// step in the database. Returns the id of the deleted task.
 async fn manage_a_task_on_the_todo_page(w: &mut World) -> i64 {
+    let added = add_the_first_task(w).await;
+    let id = added.id;
+    rename_a_task(w, added).await;
+    w.toggle(id, true).await;
+    w.toggle(id, false).await;
+
+    w.click(&format!("{} [data-action=delete]", li(id))).await;
+    wait_db(&w.conn, "the task deleted", |c| {
+        row(c, id).is_none().then_some(())
+    })
+    .await;
+    w.session
+        .wait_for(
+            "the list to be empty again",
+            "return document.querySelectorAll('#task-list li').length === 0
+                 && !document.getElementById('empty-state').classList.contains('hidden');",
+            json!([]),
+        )
+        .await;
+    assert!(rows(&w.conn).is_empty(), "nothing else was written");
+    assert_no_page_errors(&w.session, "the Todo page").await;
+    id
+}
+
+/// The empty Todo page, then a first task added through its form: stored for the token's
+/// site and account.
+async fn add_the_first_task(w: &mut World) -> Row {
     w.open("/confluence/tasks", Value::Null).await;
     w.session
         .wait_for(
@@ -355,9 +341,8 @@ async fn manage_a_task_on_the_todo_page(w: &mut World) -> i64 {
         .await;
 
     let added = w.add_through_ui("Buy milk").await;
-    let id = added.id;
     let expected = Row {
-        id,
+        id: added.id,
         title: "Buy milk".into(),
         done: false,
         created_by: Some(ACCOUNT.into()),
@@ -369,13 +354,18 @@ async fn manage_a_task_on_the_todo_page(w: &mut World) -> i64 {
         .query_row(
             "SELECT t.site_id, j.id FROM tasks t, jwt_tokens j
              WHERE t.id = ?1 AND j.client_key = ?2",
-            rusqlite::params![id, w.site.client_key],
+            rusqlite::params![added.id, w.site.client_key],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
     assert_eq!(owner, installation, "the task belongs to the token's site");
+    added
+}
 
-    // Rename, first cancelled with Escape: nothing written, the title comes back.
+/// Rename, first cancelled with Escape (nothing written, the title comes back), then for real;
+/// a second click on Rename while editing keeps the one form.
+async fn rename_a_task(w: &mut World, task: Row) {
+    let id = task.id;
     let rename = format!("{} [data-action=rename]", li(id));
     let rename_input = format!("{} form.rename-form input", li(id));
     w.click(&rename).await;
@@ -391,9 +381,8 @@ async fn manage_a_task_on_the_todo_page(w: &mut World) -> i64 {
         )
         .await;
     assert_eq!(shown, "Buy milk");
-    assert_eq!(row(&w.conn, id), Some(expected));
+    assert_eq!(row(&w.conn, id), Some(task));
 
-    // Rename for real; a second click on Rename while editing keeps the one form.
     w.click(&rename).await;
     w.click(&rename).await;
     let forms = w
@@ -422,26 +411,6 @@ async fn manage_a_task_on_the_todo_page(w: &mut World) -> i64 {
         )
         .await;
     assert_eq!(shown, "Buy oat milk");
-
-    w.toggle(id, true).await;
-    w.toggle(id, false).await;
-
-    w.click(&format!("{} [data-action=delete]", li(id))).await;
-    wait_db(&w.conn, "the task deleted", |c| {
-        row(c, id).is_none().then_some(())
-    })
-    .await;
-    w.session
-        .wait_for(
-            "the list to be empty again",
-            "return document.querySelectorAll('#task-list li').length === 0
-                 && !document.getElementById('empty-state').classList.contains('hidden');",
-            json!([]),
-        )
-        .await;
-    assert!(rows(&w.conn).is_empty(), "nothing else was written");
-    assert_no_page_errors(&w.session, "the Todo page").await;
-    id
 }
 
 /// Three tasks, one done, newest first and markup shown as text; the Todo page screenshot.
@@ -553,7 +522,7 @@ async fn editing_a_macro_preselects_its_task(w: &mut World, older: i64, recent: 
     let client = reqwest::Client::new();
     for n in 0..18 {
         let res = client
-            .post(format!("{}/api/tasks", w.app.address))
+            .post(format!("{}/api/tasks", w.app.address()))
             .header("Authorization", format!("JWT {}", w.context_token))
             .json(&json!({"title": format!("Filler task {n}")}))
             .send()

@@ -1,0 +1,20 @@
+//! Every item of the crate's public API that the integration tests use, imported here and only
+//! here: when `src/` is restructured, this is the one file whose paths change.
+
+pub use todo_connect::Application;
+pub use todo_connect::config::{AppEnv, Settings};
+pub use todo_connect::connect::Installation;
+pub use todo_connect::connect::host_client::{HostClients, HostError};
+pub use todo_connect::connect::installations::find_installed;
+pub use todo_connect::connect::qsh;
+pub use todo_connect::db::configure_connection;
+pub use todo_connect::util::http::client as http_client;
+pub use todo_connect::util::url::BaseUrl;
+
+/// The path of a base URL without its trailing slash (`""` for a root URL).
+pub fn url_path(url: &str) -> String {
+    BaseUrl::parse(url, false)
+        .expect("a base URL")
+        .path()
+        .to_string()
+}

@@ -1,0 +1,30 @@
+//! What every integration test shares: the app in-process ([`spawn_app`]) or as a child
+//! process ([`Binary`]), a real key server, Confluence sites that sign their requests, raw
+//! HTTP, looking into the database, and waiting on conditions instead of the clock.
+
+pub mod api;
+mod app;
+mod db;
+mod process;
+pub mod raw_http;
+mod rsa;
+mod site;
+mod wait;
+
+pub use app::{INSTALL_KID, KeyServer, TestApp, spawn_app, spawn_app_with};
+pub use db::{db, dump, stored_secret};
+pub use process::{Binary, NOBODY, Server, TEST_BUILD, free_port, running_as_root, stderr, stdout};
+pub use rsa::new_rsa_keys;
+pub use site::{Site, hs256_with, now};
+pub use wait::{PATIENCE, poll, poll_async, wait_until};
+
+/// The public URL the test server claims to be (`SITE_URL`), the `aud` of install tokens.
+pub const SITE_URL: &str = "https://todo.example.test";
+/// The app key in tests.
+pub const ADDON_KEY: &str = "todo-connect-test";
+
+/// The 50 published query-string-hash vectors.
+pub const QSH_VECTORS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/connect-qsh-vectors.json"
+);

@@ -1,0 +1,404 @@
+//! The stand-ins the host-client tests call: a Confluence and an authorization server on
+//! loopback that verify every request themselves — the app's JWT (HS256 with the site's secret,
+//! `iss`, `exp`, and a qsh recomputed here, independently of the app's code), the assertion of
+//! every token exchange, and the bearer tokens they issued.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::harness::api::{BaseUrl, HostClients, Installation, find_installed, http_client};
+use crate::harness::*;
+
+// ---------------------------------------------------------------------------------------------
+// The qsh, recomputed from Atlassian's rules without the app's code.
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn rfc3986(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn expected_canonical(method: &str, path: &str, query: &str, base_path: &str) -> String {
+    let relative = match path.strip_prefix(base_path) {
+        Some(rest) if !base_path.is_empty() && (rest.is_empty() || rest.starts_with('/')) => rest,
+        _ => path,
+    };
+    let mut canonical_path = relative.trim_end_matches('/').replace('&', "%26");
+    if canonical_path.is_empty() {
+        canonical_path = "/".into();
+    }
+    let mut pairs: Vec<(String, String)> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (rfc3986(&percent_decode(k)), percent_decode(v))
+        })
+        .filter(|(k, _)| k != "jwt")
+        .collect();
+    pairs.sort();
+    let mut grouped: Vec<(String, Vec<String>)> = Vec::new();
+    for (k, v) in pairs {
+        match grouped.last_mut() {
+            Some((name, values)) if *name == k => values.push(rfc3986(&v)),
+            _ => grouped.push((k, vec![rfc3986(&v)])),
+        }
+    }
+    let query: Vec<String> = grouped
+        .into_iter()
+        .map(|(k, vs)| format!("{k}={}", vs.join(",")))
+        .collect();
+    format!(
+        "{}&{canonical_path}&{}",
+        method.to_uppercase(),
+        query.join("&")
+    )
+}
+
+pub fn expected_qsh(method: &str, path: &str, query: &str, base_path: &str) -> String {
+    Sha256::digest(expected_canonical(method, path, query, base_path).as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The stand-ins.
+
+/// How long the stand-in authorization server takes over each exchange, on purpose.
+const SLOW_EXCHANGE: Duration = Duration::from_millis(200);
+
+/// How a request to the stand-in Confluence authenticated.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Caller {
+    App,
+    User {
+        account: String,
+        scope: String,
+        token: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub body: String,
+    pub caller: Caller,
+}
+
+/// State shared by the stand-in Confluence and the stand-in authorization server of one site.
+#[derive(Default)]
+pub struct Host {
+    client_key: String,
+    secret: String,
+    base_url: String,
+    oauth_url: Mutex<String>,
+    names: HashMap<String, String>,
+    seen: Mutex<Vec<Seen>>,
+    /// Anything that failed verification; every test asserts it stays empty.
+    pub failures: Mutex<Vec<String>>,
+    pub exchanges: AtomicUsize,
+    pub expires_in: AtomicU64,
+    pub issued: Mutex<HashMap<String, (String, String)>>,
+}
+
+impl Host {
+    pub fn fail(&self, why: String) -> HttpResponse {
+        self.failures.lock().unwrap().push(why.clone());
+        HttpResponse::Unauthorized().body(why)
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    pub fn assert_all_verified(&self) {
+        assert_eq!(*self.failures.lock().unwrap(), Vec::<String>::new());
+    }
+
+    /// Checks the `Authorization` header of a Confluence request: who is calling, or why not.
+    pub fn authenticate(&self, req: &HttpRequest) -> Result<Caller, String> {
+        if req.query_string().split('&').any(|p| p.starts_with("jwt=")) {
+            return Err("a jwt query parameter was sent".into());
+        }
+        let header = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .ok_or("no Authorization header")?;
+        if let Some(token) = header.strip_prefix("Bearer ") {
+            let issued = self.issued.lock().unwrap();
+            let (account, scope) = issued.get(token).ok_or("unknown bearer token")?;
+            return Ok(Caller::User {
+                account: account.clone(),
+                scope: scope.clone(),
+                token: token.to_string(),
+            });
+        }
+        let token = header.strip_prefix("JWT ").ok_or("not a JWT")?;
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.validate_aud = false;
+        validation.set_required_spec_claims(&["exp", "iss"]);
+        let key = DecodingKey::from_secret(self.secret.as_bytes()).unwrap();
+        let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
+            .map_err(|e| format!("signature or exp: {e}"))?
+            .claims;
+        if claims["iss"] != ADDON_KEY {
+            return Err(format!("iss {}", claims["iss"]));
+        }
+        let (iat, exp) = (claims["iat"].as_i64(), claims["exp"].as_i64());
+        if iat.zip(exp).map(|(i, e)| e - i) != Some(180) || iat > Some(now() + 1) {
+            return Err(format!("iat {iat:?} exp {exp:?}"));
+        }
+        let want = expected_qsh(
+            req.method().as_str(),
+            req.path(),
+            req.query_string(),
+            "/wiki",
+        );
+        if claims["qsh"] != want.as_str() {
+            return Err(format!("qsh mismatch for {} {}", req.method(), req.uri()));
+        }
+        Ok(Caller::App)
+    }
+
+    /// The stand-in Confluence: every request authenticated, recorded, then answered.
+    pub async fn confluence(self: Arc<Self>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+        let caller = match self.authenticate(&req) {
+            Ok(caller) => caller,
+            Err(why) => return self.fail(why),
+        };
+        let body = String::from_utf8_lossy(&body).into_owned();
+        self.seen.lock().unwrap().push(Seen {
+            method: req.method().to_string(),
+            path: req.path().to_string(),
+            query: req.query_string().to_string(),
+            body: body.clone(),
+            caller,
+        });
+        match (req.method().as_str(), req.path()) {
+            ("GET", "/wiki/rest/api/user") => {
+                let query = web::Query::<HashMap<String, String>>::from_query(req.query_string());
+                let account = query.map(|q| q.get("accountId").cloned()).ok().flatten();
+                let Some(account) = account else {
+                    return HttpResponse::BadRequest().finish();
+                };
+                let name = self.names.get(&account).cloned();
+                let name = name.unwrap_or_else(|| format!("Name of {account}"));
+                HttpResponse::Ok().json(json!({"accountId": account, "displayName": name}))
+            }
+            ("POST", "/wiki/rest/api/content") => {
+                let page: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                let key = page["space"]["key"].as_str().unwrap_or("");
+                HttpResponse::Ok().json(json!({
+                    "id": "4242", "type": "page", "title": page["title"],
+                    "_links": {"base": self.base_url, "webui": format!("/spaces/{key}/pages/4242")}
+                }))
+            }
+            (_, path) if path.starts_with("/wiki/echo") => HttpResponse::Ok().json(json!({
+                "method": req.method().as_str(), "query": req.query_string(), "body": body
+            })),
+            (_, "/wiki/redirect") => HttpResponse::Found()
+                .insert_header(("Location", "http://127.0.0.1:9/wiki/echo"))
+                .finish(),
+            (_, "/wiki/big") => HttpResponse::Ok().body(vec![b'x'; 2 * 1024 * 1024]),
+            (_, "/wiki/forbidden") => HttpResponse::Forbidden().finish(),
+            _ => HttpResponse::NotFound().finish(),
+        }
+    }
+
+    /// The stand-in authorization server: checks the grant and the assertion, counts exchanges.
+    pub async fn token(self: Arc<Self>, form: web::Form<HashMap<String, String>>) -> HttpResponse {
+        self.exchanges.fetch_add(1, Ordering::SeqCst);
+        // Part of the scenario: slow enough that concurrent callers overlap with this exchange.
+        actix_web::rt::time::sleep(SLOW_EXCHANGE).await;
+        let grant = form.get("grant_type").map(String::as_str);
+        if grant != Some("urn:ietf:params:oauth:grant-type:jwt-bearer") {
+            return self.fail(format!("grant_type {grant:?}"));
+        }
+        let Some(assertion) = form.get("assertion") else {
+            return self.fail("no assertion".into());
+        };
+        let aud = self.oauth_url.lock().unwrap().clone();
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_audience(&[aud]);
+        validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+        let key = DecodingKey::from_secret(self.secret.as_bytes()).unwrap();
+        let claims = match jsonwebtoken::decode::<Value>(assertion, &key, &validation) {
+            Ok(data) => data.claims,
+            Err(e) => return self.fail(format!("assertion: {e}")),
+        };
+        let iss = format!("urn:atlassian:connect:clientid:oauth-{}", self.client_key);
+        let account = claims["sub"]
+            .as_str()
+            .and_then(|s| s.strip_prefix("urn:atlassian:connect:useraccountid:"));
+        let lifetime = claims["exp"].as_i64().zip(claims["iat"].as_i64());
+        if claims["iss"] != iss.as_str()
+            || claims["tnt"] != self.base_url.as_str()
+            || lifetime.map(|(e, i)| e - i) != Some(60)
+        {
+            return self.fail(format!("assertion claims {claims}"));
+        }
+        let (Some(account), Some(scope)) = (account, form.get("scope")) else {
+            return self.fail(format!("assertion sub or scope missing: {claims}"));
+        };
+        let n = self.exchanges.load(Ordering::SeqCst);
+        let token = format!("access-{account}-{n}-{}", now());
+        self.issued
+            .lock()
+            .unwrap()
+            .insert(token.clone(), (account.to_string(), scope.clone()));
+        HttpResponse::Ok().json(json!({
+            "access_token": token,
+            "expires_in": self.expires_in.load(Ordering::SeqCst),
+            "token_type": "Bearer",
+        }))
+    }
+}
+
+/// A site whose Confluence and authorization server are stand-ins on loopback.
+pub struct StandIn {
+    pub site: Site,
+    pub host: Arc<Host>,
+    oauth_url: String,
+}
+
+impl StandIn {
+    pub fn start(name: &str, names: &[(&str, &str)]) -> Self {
+        let mut site = Site::new(name);
+        let confluence = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = confluence.local_addr().unwrap().port();
+        site.base_url = format!("http://127.0.0.1:{port}/wiki");
+        let host = Arc::new(Host {
+            client_key: site.client_key.clone(),
+            secret: site.secret.clone(),
+            base_url: site.base_url.clone(),
+            names: names
+                .iter()
+                .map(|(a, n)| (a.to_string(), n.to_string()))
+                .collect(),
+            expires_in: AtomicU64::new(3600),
+            ..Host::default()
+        });
+        let h = host.clone();
+        let server = HttpServer::new(move || {
+            let h = h.clone();
+            App::new()
+                .app_data(web::PayloadConfig::new(1 << 20))
+                .default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
+                    h.clone().confluence(req, body)
+                }))
+        })
+        .workers(1)
+        .listen(confluence)
+        .unwrap();
+        actix_web::rt::spawn(server.run());
+        let h = host.clone();
+        let auth = HttpServer::new(move || {
+            let h = h.clone();
+            App::new().route(
+                "/oauth2/token",
+                web::post()
+                    .to(move |form: web::Form<HashMap<String, String>>| h.clone().token(form)),
+            )
+        })
+        .workers(1)
+        .bind("127.0.0.1:0")
+        .unwrap();
+        let auth_port = auth.addrs()[0].port();
+        actix_web::rt::spawn(auth.run());
+        let oauth_url = format!("http://127.0.0.1:{auth_port}");
+        *host.oauth_url.lock().unwrap() = oauth_url.clone();
+        Self {
+            site,
+            host,
+            oauth_url,
+        }
+    }
+
+    /// The app, configured to use this authorization server, with the site installed.
+    pub async fn app(&self) -> TestApp {
+        let app = spawn_app_with(vec![("ATLASSIAN_OAUTH_URL", self.oauth_url.clone())]).await;
+        self.site.install(&app).await;
+        app
+    }
+
+    pub fn clients(&self) -> HostClients {
+        HostClients::new(
+            http_client().unwrap(),
+            ADDON_KEY,
+            &BaseUrl::parse(&self.oauth_url, false).unwrap(),
+        )
+    }
+
+    pub fn seen_at(&self, path: &str) -> Vec<Seen> {
+        let seen = self.host.seen();
+        seen.into_iter().filter(|s| s.path == path).collect()
+    }
+}
+
+/// The installation as the app stored it.
+pub fn installation(app: &TestApp, site: &Site) -> Arc<Installation> {
+    Arc::new(
+        find_installed(&db(app), ADDON_KEY, &site.client_key)
+            .unwrap()
+            .unwrap(),
+    )
+}
+
+/// A listener that accepts connections and never answers.
+pub fn hung_host() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    port
+}
+
+pub async fn create_task(app: &TestApp, site: &Site, title: &str) -> Value {
+    site.create_task(app, title).await
+}

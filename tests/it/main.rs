@@ -1,0 +1,14 @@
+//! The integration tests, in one binary: the real server in-process on port 0 or the real
+//! binary as a child process, real SQLite files, a real key server, stand-in Confluence
+//! sites, and a real browser. `harness` is what they share; each other module is one area.
+
+mod harness;
+
+mod browser;
+mod connect;
+mod foundation;
+mod hardening;
+mod host_client;
+mod ops;
+mod properties;
+mod todo_api;
