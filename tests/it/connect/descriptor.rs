@@ -1,20 +1,8 @@
 //! The descriptor Confluence installs the app from.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::harness::*;
-
-/// The descriptor the app serves at `/atlassian-connect.json`.
-async fn descriptor(app: &TestApp) -> Value {
-    app.client
-        .get(format!("{}/atlassian-connect.json", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
 
 #[actix_web::test]
 async fn the_descriptor_is_pinned_and_served_identically_on_both_paths() {
@@ -39,7 +27,7 @@ async fn the_descriptor_is_pinned_and_served_identically_on_both_paths() {
 #[actix_web::test]
 async fn the_descriptor_names_the_app_its_authentication_lifecycle_and_scopes() {
     let app = spawn_app().await;
-    let d = descriptor(&app).await;
+    let d = app.descriptor().await;
     assert_eq!(d["key"], ADDON_KEY);
     assert_eq!(d["name"], "Todo");
     assert_eq!(d["baseUrl"], SITE_URL);
@@ -64,7 +52,7 @@ async fn the_descriptor_names_the_app_its_authentication_lifecycle_and_scopes() 
 #[actix_web::test]
 async fn the_descriptor_declares_the_macro_its_editor_and_the_todo_page() {
     let app = spawn_app().await;
-    let d = descriptor(&app).await;
+    let d = app.descriptor().await;
     let mac = &d["modules"]["dynamicContentMacros"][0];
     assert_eq!(mac["key"], "dynamic-task-macro");
     assert_eq!(mac["name"]["value"], "TODO");
@@ -107,6 +95,6 @@ async fn the_descriptor_declares_the_macro_its_editor_and_the_todo_page() {
 #[actix_web::test]
 async fn the_descriptor_base_url_drops_a_trailing_slash() {
     let app = spawn_app_with(vec![("SITE_URL", format!("{SITE_URL}/"))]).await;
-    let d = descriptor(&app).await;
+    let d = app.descriptor().await;
     assert_eq!(d["baseUrl"], SITE_URL);
 }

@@ -105,13 +105,7 @@ async fn assert_site_served(app: &TestApp, site: &Site, page: &str, what: &str) 
 
 #[actix_web::test]
 async fn disabling_refuses_the_sites_tokens_until_it_is_enabled_again() {
-    let app = spawn_app().await;
-    let site = Site::new("alpha");
-    site.install(&app).await;
-    let page = format!(
-        "/confluence/get_task?id={}",
-        create_task(&app, &site, "t").await
-    );
+    let (app, site, page) = installed_with_a_macro().await;
     assert_site_served(&app, &site, &page, "installed").await;
 
     assert_eq!(toggle(&app, &site, "disabled").await, 204);
@@ -133,13 +127,7 @@ async fn disabling_refuses_the_sites_tokens_until_it_is_enabled_again() {
 
 #[actix_web::test]
 async fn enabling_then_disabling_leaves_the_site_disabled() {
-    let app = spawn_app().await;
-    let site = Site::new("alpha");
-    site.install(&app).await;
-    let page = format!(
-        "/confluence/get_task?id={}",
-        create_task(&app, &site, "t").await
-    );
+    let (app, site, page) = installed_with_a_macro().await;
 
     assert_eq!(toggle(&app, &site, "enabled").await, 204);
     assert_site_served(&app, &site, &page, "enabled").await;
@@ -206,13 +194,7 @@ async fn enable_and_disable_accept_only_a_computed_qsh_for_the_same_site() {
 
 #[actix_web::test]
 async fn disabled_and_uninstalled_in_either_order_end_uninstalled() {
-    let app = spawn_app().await;
-    let site = Site::new("alpha");
-    site.install(&app).await;
-    let page = format!(
-        "/confluence/get_task?id={}",
-        create_task(&app, &site, "t").await
-    );
+    let (app, site, page) = installed_with_a_macro().await;
 
     // Disabled, then uninstalled.
     assert_eq!(toggle(&app, &site, "disabled").await, 204);
@@ -248,4 +230,13 @@ async fn disabled_and_uninstalled_in_either_order_end_uninstalled() {
     assert_eq!(uninstalled, 204);
     assert_eq!(row(&app, &site.client_key), (false, false, None));
     assert_site_refused(&app, &site, &page, "concurrent disabled and uninstalled").await;
+}
+
+/// A running app with the site "alpha" installed and the macro URL of one of its tasks.
+async fn installed_with_a_macro() -> (TestApp, Site, String) {
+    let app = spawn_app().await;
+    let site = Site::new("alpha");
+    site.install(&app).await;
+    let id = create_task(&app, &site, "t").await;
+    (app, site, format!("/confluence/get_task?id={id}"))
 }

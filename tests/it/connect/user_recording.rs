@@ -24,6 +24,12 @@ async fn installed_site() -> (TestApp, Site) {
     (app, site)
 }
 
+/// A context-token API call as `account-1`, which records that user.
+async fn list_tasks_as_account_1(app: &TestApp, site: &Site) {
+    let res = site.api(app, Method::GET, "/api/tasks", None).await;
+    assert_eq!(res.status(), 200);
+}
+
 fn users(app: &TestApp) -> i64 {
     db(app)
         .query_row("SELECT COUNT(*) FROM jwt_users", [], |r| r.get(0))
@@ -74,12 +80,7 @@ async fn a_user_is_recorded_once_and_not_rewritten_on_every_request() {
 #[actix_web::test]
 async fn another_user_known_by_sub_only_is_recorded_while_the_first_is_throttled() {
     let (app, site) = installed_site().await;
-    assert_eq!(
-        site.api(&app, Method::GET, "/api/tasks", None)
-            .await
-            .status(),
-        200
-    );
+    list_tasks_as_account_1(&app, &site).await;
     assert!(seen(&app, "account-1").is_some());
     // Another user (known by `sub` only) is still written: recording works, it is throttled.
     let token = site.hs256(&json!({
@@ -94,12 +95,7 @@ async fn another_user_known_by_sub_only_is_recorded_while_the_first_is_throttled
 #[actix_web::test]
 async fn an_anonymous_viewer_is_not_recorded() {
     let (app, site) = installed_site().await;
-    assert_eq!(
-        site.api(&app, Method::GET, "/api/tasks", None)
-            .await
-            .status(),
-        200
-    );
+    list_tasks_as_account_1(&app, &site).await;
     let count = users(&app);
     let anonymous = site.hs256(&json!({
         "iss": site.client_key, "iat": now(), "exp": now() + 60, "qsh": "context-qsh",

@@ -84,6 +84,20 @@ pub struct TestApp {
 /// Extra environment for [`spawn_app_with`].
 pub type Env = Vec<(&'static str, String)>;
 
+impl TestApp {
+    /// The descriptor the app serves at `/atlassian-connect.json`.
+    pub async fn descriptor(&self) -> serde_json::Value {
+        self.client
+            .get(format!("{}/atlassian-connect.json", self.address))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
 /// Starts the app in-process on port 0 with a fresh database file.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(Vec::new()).await

@@ -476,15 +476,7 @@ async fn the_publish_form_is_on_the_todo_page_and_the_descriptor_asks_for_its_sc
         .await
         .unwrap();
     assert_eq!(script.status(), 200);
-    let descriptor: Value = app
-        .client
-        .get(format!("{}/atlassian-connect.json", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let descriptor = app.descriptor().await;
     assert_eq!(
         descriptor["scopes"],
         json!(["READ", "WRITE", "ACT_AS_USER"])
