@@ -13,8 +13,9 @@ use crate::{Application, StartupError};
 /// todo-connect: a Todo app inside Atlassian Confluence (one binary, one SQLite file).
 ///
 /// Configuration comes from config/default.toml, config/<APP_ENV>.toml and environment
-/// variables (APP_ENV, SITE_URL, HOST, PORT, DATABASE_PATH, CONNECT_KEYS_URL, ADDON_KEY, MAX_CONNECTIONS,
-/// ALLOWED_HOSTS, ATLASSIAN_OAUTH_URL, RUST_LOG); see the README.
+/// variables (APP_ENV, SITE_URL, HOST, PORT, DATABASE_PATH, DATABASE_URL, DATABASE_POOL_SIZE,
+/// CONNECT_KEYS_URL, ADDON_KEY, MAX_CONNECTIONS, ALLOWED_HOSTS, ATLASSIAN_OAUTH_URL, RUST_LOG);
+/// see the README.
 #[derive(Debug, Parser)]
 #[command(name = "todo-connect", version, about, long_about)]
 pub struct Cli {
@@ -42,6 +43,13 @@ pub enum Command {
     Restore {
         /// A file written by `todo-connect backup`.
         file: PathBuf,
+    },
+    /// Copy every installation, user and task (with their ids) from the configured database to
+    /// an empty one: a postgres:// URL, or a SQLite file path. Stop the servers first.
+    Copy {
+        /// The target: postgres://user:password@host/database, or a SQLite file path.
+        #[arg(long, value_name = "URL_OR_FILE")]
+        to: String,
     },
     /// Delete the installation, users and tasks of sites uninstalled more than DAYS days ago.
     Purge {
@@ -82,9 +90,23 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => Ok(serve(settings)?),
         Command::Migrate => {
+            if let Some(url) = &settings.database_url {
+                let pool = crate::db::postgres::open(url, 1)?;
+                let version = crate::db::postgres::block_on(move || async move {
+                    let client = pool.command_client().await?;
+                    crate::db::postgres::schema_version(&client)
+                        .await
+                        .map_err(|e| pool.error(e))
+                })?;
+                println!("database {url} is at schema version {version}");
+                return Ok(());
+            }
             let _lock = ops::lock::shared(&database)?;
-            let pool = startup::open_database(&settings)?;
-            let conn = pool.get().map_err(crate::db::DbError::from)?;
+            let db = crate::db::open_pool(&settings.database_path, 1)?;
+            let mut conn = db.get().map_err(crate::db::DbError::from)?;
+            for name in crate::db::migrate(&mut conn)? {
+                log::info!("applied migration {name}");
+            }
             let version = crate::db::schema_version(&conn).map_err(crate::db::DbError::from)?;
             println!(
                 "database {} is at schema version {version}",
@@ -98,6 +120,12 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Healthcheck => Ok(ops::health::check(&settings.host, settings.port)?),
+        Command::Backup { .. } if settings.database_url.is_some() => {
+            Err(ops::backup::not_on_postgres("backup", &settings).into())
+        }
+        Command::Restore { .. } if settings.database_url.is_some() => {
+            Err(ops::backup::not_on_postgres("restore", &settings).into())
+        }
         Command::Backup { file } => {
             let summary = ops::backup::backup(&database, &file)?;
             println!(
@@ -116,11 +144,34 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             );
             Ok(())
         }
+        Command::Copy { to } => {
+            let from = match &settings.database_url {
+                Some(url) => ops::copy::Endpoint::Postgres(Box::new(url.clone())),
+                None => ops::copy::Endpoint::Sqlite(database.clone()),
+            };
+            let to = ops::copy::Endpoint::parse(&to)?;
+            let (source, target) = (from.to_string(), to.to_string());
+            let report = ops::copy::copy(from, to)?;
+            let counts: Vec<String> = report
+                .counts
+                .iter()
+                .map(|(table, n)| format!("{n} {table}"))
+                .collect();
+            println!(
+                "copied {} from {source} to {target}; counts match; next task id {}",
+                counts.join(", "),
+                report.next_task_id
+            );
+            Ok(())
+        }
         Command::Purge {
             uninstalled_for,
             dry_run,
         } => {
-            let report = ops::purge::purge(&database, uninstalled_for, dry_run)?;
+            let report = match &settings.database_url {
+                Some(url) => ops::purge_pg::purge(url, uninstalled_for, dry_run)?,
+                None => ops::purge::purge(&database, uninstalled_for, dry_run)?,
+            };
             print_purge(&report);
             Ok(())
         }
@@ -147,17 +198,27 @@ fn print_purge(report: &ops::purge::PurgeReport) {
 }
 
 fn serve(settings: Settings) -> Result<(), CliError> {
-    // Held until the server has stopped: `restore` refuses while it is.
-    let lock = ops::lock::shared(&settings.database_path)?;
-    let only_server = ops::lock::single_server(&settings.database_path)?;
-    log::debug!(
-        "holding {} and {}",
-        lock.path().display(),
-        only_server.path().display()
-    );
+    // SQLite: held until the server has stopped (`restore` refuses while it is), and only one
+    // server per file. PostgreSQL: any number of replicas, which hear each other's changes.
+    let locks = match settings.database_url {
+        Some(_) => None,
+        None => {
+            let lock = ops::lock::shared(&settings.database_path)?;
+            let only_server = ops::lock::single_server(&settings.database_path)?;
+            log::debug!(
+                "holding {} and {}",
+                lock.path().display(),
+                only_server.path().display()
+            );
+            Some((lock, only_server))
+        }
+    };
     actix_web::rt::System::new().block_on(async move {
         let site_url = settings.site_url.clone();
-        let database = settings.database_path.display().to_string();
+        let database = match &settings.database_url {
+            Some(url) => url.to_string(),
+            None => settings.database_path.display().to_string(),
+        };
         let app = Application::build(settings.clone())?;
         log::info!(
             "todo-connect {} ({}) listening on http://{}:{} for {site_url}, database {database}",
@@ -175,7 +236,6 @@ fn serve(settings: Settings) -> Result<(), CliError> {
         log::info!("stopped");
         Ok::<_, StartupError>(())
     })?;
-    drop(only_server);
-    drop(lock);
+    drop(locks);
     Ok(())
 }

@@ -5,12 +5,15 @@
 //! default lives in [`Settings::resolve`] beside its validation, the only place either is
 //! written. A bad value stops start-up with one line that names the variable.
 
+mod database_url;
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use crate::util::url::{BaseUrl, UrlError};
+pub use database_url::{DatabaseUrl, TlsMode};
 
 /// Which of the three deployment environments we run in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +97,10 @@ pub struct Settings {
     pub host: String,
     pub port: u16,
     pub database_path: PathBuf,
+    /// PostgreSQL instead of the SQLite file at `database_path`, when `DATABASE_URL` is set.
+    pub database_url: Option<DatabaseUrl>,
+    /// Connections each instance keeps to PostgreSQL at most.
+    pub database_pool_size: usize,
     /// Base URL of the signed-install key server.
     pub connect_keys_url: BaseUrl,
     pub addon_key: String,
@@ -146,6 +153,8 @@ settings! {
     host: String = "HOST",
     port: u16 = "PORT",
     database_path: String = "DATABASE_PATH",
+    database_url: String = "DATABASE_URL",
+    database_pool_size: usize = "DATABASE_POOL_SIZE",
     connect_keys_url: String = "CONNECT_KEYS_URL",
     addon_key: String = "ADDON_KEY",
     allowed_hosts: String = "ALLOWED_HOSTS",
@@ -270,6 +279,13 @@ impl Settings {
                 "must be a positive number (got 0)",
             ));
         }
+        let database_pool_size = layer.database_pool_size.unwrap_or(16);
+        if !(1..=1000).contains(&database_pool_size) {
+            return Err(ConfigError::new(
+                "DATABASE_POOL_SIZE",
+                format!("must be from 1 to 1000 (got {database_pool_size})"),
+            ));
+        }
         Ok(Settings {
             app_env,
             site_url: url("SITE_URL", Some(site_url), "")?,
@@ -280,6 +296,12 @@ impl Settings {
                     .database_path
                     .unwrap_or_else(|| format!("db/{env}.sqlite3")),
             ),
+            database_url: layer
+                .database_url
+                .as_deref()
+                .map(DatabaseUrl::parse)
+                .transpose()?,
+            database_pool_size,
             connect_keys_url: url(
                 "CONNECT_KEYS_URL",
                 layer.connect_keys_url,

@@ -1,11 +1,17 @@
 //! The one SQLite file: connection pool, per-connection pragmas, embedded migrations, and
 //! [`Db`], the one way request handlers run database work (off the async workers).
 //!
+//! With `DATABASE_URL=postgres://…` the same [`Db`] runs on PostgreSQL instead ([`postgres`]):
+//! each store operation has a SQLite function (through [`Db::run`]) and a PostgreSQL twin
+//! (through [`Db::pg`]), and the layer's facade picks by [`Db::pg`].
+//!
 //! Durability choice: WAL journal with `synchronous=FULL`. In WAL mode a commit is appended to
 //! the WAL before the client is answered, so an acknowledged write survives `kill -9` of the
 //! process even at `NORMAL`; `FULL` also fsyncs the WAL on every commit, so it survives a power
 //! loss or kernel crash as well. Writes are rare next to reads here (reads do not fsync), so we
 //! pay that cost.
+
+pub mod postgres;
 
 use std::path::Path;
 use std::time::Duration;
@@ -53,6 +59,8 @@ pub enum DbError {
         name: &'static str,
         source: rusqlite::Error,
     },
+    #[error("PostgreSQL {url}: {message}")]
+    Postgres { url: String, message: String },
 }
 
 /// Applies the pragmas every connection needs.
@@ -126,28 +134,61 @@ fn apply(
     }
 }
 
-/// The database as request handlers use it: every piece of work runs on the blocking thread
-/// pool with a connection taken inside it, so a slow disk or a busy writer never stalls an
-/// async worker.
+/// The database as request handlers use it: the SQLite pool, whose work runs on the blocking
+/// thread pool with a connection taken inside it (so a slow disk or a busy writer never stalls
+/// an async worker), or a PostgreSQL pool ([`Db::pg`]).
 #[derive(Clone)]
 pub struct Db {
-    pool: Pool,
+    backend: Backend,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Sqlite(Pool),
+    Postgres(std::sync::Arc<postgres::PgPool>),
 }
 
 impl Db {
-    /// Wraps an opened, migrated pool.
+    /// Wraps an opened, migrated SQLite pool.
     pub fn new(pool: Pool) -> Self {
-        Self { pool }
+        Self {
+            backend: Backend::Sqlite(pool),
+        }
     }
 
-    /// Runs `work` with a pooled connection on the blocking pool. A busy database or an
-    /// exhausted pool is a 503 (`AppError::Unavailable`), any other failure a 500.
+    /// Wraps an opened, migrated PostgreSQL pool.
+    pub fn postgres(pool: postgres::PgPool) -> Self {
+        Self {
+            backend: Backend::Postgres(std::sync::Arc::new(pool)),
+        }
+    }
+
+    /// The PostgreSQL pool, when this is PostgreSQL: facades call the PostgreSQL twin of a
+    /// store function through it, and the SQLite one through [`Db::run`] otherwise.
+    pub fn pg(&self) -> Option<&postgres::PgPool> {
+        match &self.backend {
+            Backend::Postgres(pool) => Some(pool),
+            Backend::Sqlite(_) => None,
+        }
+    }
+
+    /// Runs `work` with a pooled SQLite connection on the blocking pool. A busy database or an
+    /// exhausted pool is a 503 (`AppError::Unavailable`), any other failure a 500. On
+    /// PostgreSQL it is a 500 naming the gap: every store function needs its twin there.
     pub async fn run<T, F>(&self, work: F) -> crate::error::Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> crate::error::Result<T> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        let pool = match &self.backend {
+            Backend::Sqlite(pool) => pool.clone(),
+            Backend::Postgres(_) => {
+                return Err(crate::error::AppError::internal(format!(
+                    "a SQLite-only store call ({}) ran on PostgreSQL",
+                    std::any::type_name::<F>()
+                )));
+            }
+        };
         actix_web::web::block(move || {
             let mut conn = pool.get()?;
             work(&mut conn)
@@ -155,11 +196,15 @@ impl Db {
         .await?
     }
 
-    /// Whether the database can be read and written within `patience`: the write probe takes
-    /// and releases the write lock without changing anything, so a database locked by another
-    /// process (a stuck maintenance job) is reported, not waited for.
+    /// Whether the database can be read and written within `patience`. On SQLite the write
+    /// probe takes and releases the write lock without changing anything, so a database locked
+    /// by another process (a stuck maintenance job) is reported, not waited for; on PostgreSQL
+    /// the server must answer and accept writes (not a read-only standby).
     pub async fn ready(&self, patience: Duration) -> crate::error::Result<()> {
-        let pool = self.pool.clone();
+        let pool = match &self.backend {
+            Backend::Sqlite(pool) => pool.clone(),
+            Backend::Postgres(pool) => return pool.ready(patience).await,
+        };
         actix_web::web::block(move || -> crate::error::Result<()> {
             let conn = pool.get_timeout(patience)?;
             conn.busy_timeout(patience)?;

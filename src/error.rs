@@ -145,6 +145,50 @@ impl From<r2d2::Error> for AppError {
     }
 }
 
+impl From<tokio_postgres::Error> for AppError {
+    /// The PostgreSQL twin of the SQLite mapping: a lost connection, a timeout, a lock or
+    /// serialization conflict, an overloaded or restarting server, or a read-only standby is a
+    /// 503 to retry; anything else is a 500.
+    fn from(err: tokio_postgres::Error) -> Self {
+        let transient = match err.code() {
+            Some(code) => {
+                let code = code.code();
+                matches!(
+                    &code[..2],
+                    "08" // connection exception
+                        | "53" // insufficient resources (too many connections, …)
+                        | "57" // operator intervention: timeouts, shutdown, cannot connect now
+                ) || matches!(
+                    code,
+                    "40001" | "40P01" | "55P03" | "25006" // serialization, deadlock, lock, read-only
+                )
+            }
+            // No SQLSTATE: transient when the connection broke or could not be made; a type
+            // mismatch or similar is our bug.
+            None => {
+                let text = err.to_string();
+                err.is_closed()
+                    || std::error::Error::source(&err).is_some_and(|s| s.is::<std::io::Error>())
+                    || text.starts_with("error connecting")
+                    || text.starts_with("timeout")
+            }
+        };
+        if transient {
+            log::warn!("database unavailable: {err}");
+            Self::Unavailable
+        } else {
+            Self::internal(format!("postgres: {err}"))
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for AppError {
+    fn from(err: deadpool_postgres::PoolError) -> Self {
+        log::warn!("no database connection: {err}");
+        Self::Unavailable
+    }
+}
+
 impl From<actix_web::error::BlockingError> for AppError {
     fn from(err: actix_web::error::BlockingError) -> Self {
         Self::internal(format!("blocking task: {err}"))

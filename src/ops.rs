@@ -1,13 +1,18 @@
 //! Operations on a deployed instance, behind the `healthcheck`, `backup`, `restore` and `purge`
 //! commands: what a container health probe, a cron job or an operator runs next to the server.
 //!
+//! On PostgreSQL, `purge` runs its twin ([`purge_pg`]), `copy` moves the data between the
+//! backends ([`copy`]), and `backup`/`restore` name `pg_dump`/`pg_restore` instead.
+//!
 //! Coordination with the server goes through an advisory lock on `<DATABASE_PATH>.lock`
 //! ([`lock`]): every process using the database holds it shared, `restore` needs it exclusively.
 
 pub mod backup;
+pub mod copy;
 pub mod health;
 pub mod lock;
 pub mod purge;
+pub mod purge_pg;
 
 use std::path::{Path, PathBuf};
 
@@ -40,6 +45,17 @@ pub enum OpsError {
     Sqlite {
         path: String,
         source: rusqlite::Error,
+    },
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+    /// A file-level operation asked of a PostgreSQL deployment: what to use instead.
+    #[error(
+        "{command} works on the SQLite file only; DATABASE_URL points at PostgreSQL ({url}): {instead}"
+    )]
+    NotOnPostgres {
+        command: &'static str,
+        url: String,
+        instead: &'static str,
     },
 }
 

@@ -21,7 +21,7 @@ use crate::web::{self, Web};
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// A client must send its request head within this, or the connection is closed (slowloris).
 pub const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
-/// Connections of the SQLite pool.
+/// Connections of the SQLite pool (PostgreSQL's is `DATABASE_POOL_SIZE`).
 pub const POOL_SIZE: u32 = 16;
 
 /// Why the application could not start; printed as one line.
@@ -57,16 +57,14 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds templates, descriptor, caches and clients around an opened, migrated pool.
-    pub fn build(
-        settings: Settings,
-        pool: db::Pool,
-        http: reqwest::Client,
-    ) -> Result<Self, StartupError> {
+    /// Builds templates, descriptor, caches and clients around an opened, migrated database.
+    /// On PostgreSQL it also starts listening for the other replicas' lifecycle changes, on
+    /// the current runtime.
+    pub fn build(settings: Settings, db: Db, http: reqwest::Client) -> Result<Self, StartupError> {
         let web = build_web(&settings)?;
         let descriptor = render_descriptor(&web, &settings)?;
-        let db = Db::new(pool);
         let connect = Connect::new(settings.clone(), db.clone(), http, descriptor);
+        connect.watch_changes();
         Ok(Self {
             todo: aweb::Data::new(Todo::new(db.clone())),
             connect: aweb::Data::new(connect),
@@ -88,14 +86,19 @@ pub fn render_descriptor(web: &Web, settings: &Settings) -> Result<String, Start
         .map_err(StartupError::Descriptor)
 }
 
-/// Opens the database and applies pending migrations (what `serve` and `migrate` share).
-pub fn open_database(settings: &Settings) -> Result<db::Pool, StartupError> {
+/// Opens the database the settings name (PostgreSQL at `DATABASE_URL`, else the SQLite file)
+/// and applies pending migrations (what `serve` and `migrate` share).
+pub fn open_database(settings: &Settings) -> Result<Db, StartupError> {
+    if let Some(url) = &settings.database_url {
+        let pool = db::postgres::open(url, settings.database_pool_size)?;
+        return Ok(Db::postgres(pool));
+    }
     let pool = db::open_pool(&settings.database_path, POOL_SIZE)?;
     let mut conn = pool.get().map_err(db::DbError::from)?;
     for name in db::migrate(&mut conn)? {
         log::info!("applied migration {name}");
     }
-    Ok(pool)
+    Ok(Db::new(pool))
 }
 
 /// One worker's app (shared state, middleware, every route): served by [`Application::build`],
@@ -129,7 +132,7 @@ pub struct Application {
 impl Application {
     /// Opens the database, migrates, renders, binds `HOST:PORT` (port 0 picks a free one).
     pub fn build(settings: Settings) -> Result<Self, StartupError> {
-        let pool = open_database(&settings)?;
+        let db = open_database(&settings)?;
         let http = http::client().map_err(|e| StartupError::Http(e.to_string()))?;
         let addr = format!("{}:{}", settings.host, settings.port);
         let max_connections = settings.max_connections;
@@ -141,7 +144,7 @@ impl Application {
             .local_addr()
             .map_err(|source| StartupError::Bind { addr, source })?
             .port();
-        let state = aweb::Data::new(AppState::build(settings, pool, http)?);
+        let state = aweb::Data::new(AppState::build(settings, db, http)?);
         let server = HttpServer::new(move || app(state.clone()))
             .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
             .client_request_timeout(CLIENT_REQUEST_TIMEOUT)

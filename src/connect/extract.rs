@@ -15,12 +15,13 @@ use actix_web::{FromRequest, HttpRequest, ResponseError, web};
 use futures_util::future::LocalBoxFuture;
 
 use super::installations::{self, Installation};
+use super::installations_pg;
 use super::jwt::{self, TokenError};
 use super::token_source::{expected_qsh, form_jwts, single_token, take_form_body};
 use super::{Connect, qsh};
 use crate::error::{AppError, HtmlError};
 use crate::site::SiteId;
-use crate::util::time::now_rfc3339;
+use crate::util::time::{now_millis, now_rfc3339};
 
 /// What a route accepts and how it answers a refusal.
 pub trait RoutePolicy: 'static {
@@ -160,17 +161,27 @@ async fn record_user(connect: &Connect, site: SiteId, account_id: &str) {
         return;
     }
     let account = account_id.to_string();
-    let written = connect
-        .db
-        .run(move |conn| {
-            Ok(installations::record_user(
-                conn,
-                site,
-                &account,
-                &now_rfc3339(),
-            )?)
-        })
-        .await;
+    let written = match connect.db.pg() {
+        Some(pg) => match pg.get().await {
+            Ok(client) => installations_pg::record_user(&client, site, &account, now_millis())
+                .await
+                .map_err(AppError::from),
+            Err(e) => Err(e),
+        },
+        None => {
+            connect
+                .db
+                .run(move |conn| {
+                    Ok(installations::record_user(
+                        conn,
+                        site,
+                        &account,
+                        &now_rfc3339(),
+                    )?)
+                })
+                .await
+        }
+    };
     if written.is_err() {
         log::warn!("could not record a user of site {site}");
     }

@@ -68,28 +68,48 @@ pub fn find_installed(
          WHERE addon_key = ?1 AND client_key = ?2 AND installed = 1 AND shared_secret IS NOT NULL",
     )?;
     stmt.query_row(params![addon_key, client_key], |row| {
-        let secret: String = row.get(6)?;
-        let decoding_key = DecodingKey::from_secret(secret.as_bytes())
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-        let base_url: String = row.get(2)?;
-        let base_url = BaseUrl::parse(&base_url, false).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e))
-        })?;
-        let display_url: Option<String> = row.get(3)?;
+        Installation::from_row(
+            row.get(0)?,
+            row.get(1)?,
+            row.get::<_, String>(2)?,
+            row.get(3)?,
+            row.get(4)?,
+            row.get(5)?,
+            row.get(6)?,
+        )
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, e))
+    })
+    .optional()
+}
+
+impl Installation {
+    /// An installation from its stored columns (either backend): the base URL parsed, the
+    /// display URL reduced to its origin, the HMAC key built once.
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_row(
+        site: SiteId,
+        client_key: String,
+        base_url: String,
+        display_url: Option<String>,
+        oauth_client_id: Option<String>,
+        enabled: bool,
+        secret: String,
+    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let decoding_key = DecodingKey::from_secret(secret.as_bytes())?;
+        let base_url = BaseUrl::parse(&base_url, false)?;
         Ok(Installation {
-            site: row.get(0)?,
-            client_key: row.get(1)?,
+            site,
+            client_key,
             base_url,
             display_origin: display_url
                 .and_then(|url| BaseUrl::parse(&url, true).ok())
                 .map(|url| url.origin()),
-            oauth_client_id: row.get(4)?,
-            enabled: row.get(5)?,
+            oauth_client_id,
+            enabled,
             shared_secret: Secret::new(secret),
             decoding_key,
         })
-    })
-    .optional()
+    }
 }
 
 /// Inserts or re-installs a site: the secret rotates, the row is installed and enabled again.
@@ -168,6 +188,31 @@ pub fn set_enabled(
     Ok(changed > 0)
 }
 
+/// A lifecycle change to an installed site's row, for either backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SiteChange {
+    /// `uninstalled`: erase the secret, keep the tasks.
+    Uninstall,
+    /// `enabled` (true) / `disabled` (false).
+    Enable(bool),
+}
+
+impl SiteChange {
+    /// Applies the change on SQLite; `false` when nothing changed (idempotent).
+    pub fn apply(
+        self,
+        conn: &Connection,
+        addon_key: &str,
+        client_key: &str,
+        now: &str,
+    ) -> rusqlite::Result<bool> {
+        match self {
+            Self::Uninstall => mark_uninstalled(conn, addon_key, client_key, now),
+            Self::Enable(on) => set_enabled(conn, addon_key, client_key, on, now),
+        }
+    }
+}
+
 /// Records that an account used the app on a site.
 pub fn record_user(
     conn: &Connection,
@@ -187,38 +232,91 @@ pub fn record_user(
 ///
 /// Every lifecycle change calls [`InstallationCache::invalidate`] after its commit. A load that
 /// raced with a change is not cached: loads carry the generation they started at.
-#[derive(Default)]
+///
+/// With several replicas on PostgreSQL ([`InstallationCache::shared`]) the other replicas'
+/// changes arrive as notifications: the cache trusts itself only while it is listening
+/// ([`InstallationCache::listening`]), keeps nothing while the listener is down, and each entry
+/// lives at most a short time-to-live, the safety net for a notification lost in between.
 pub struct InstallationCache {
-    inner: RwLock<(u64, HashMap<String, Arc<Installation>>)>,
+    inner: RwLock<Cached>,
+    ttl: Option<Duration>,
+}
+
+struct Cached {
+    generation: u64,
+    /// Whether entries may be kept (always on a single server; while listening on replicas).
+    trusted: bool,
+    sites: HashMap<String, (Arc<Installation>, Instant)>,
+}
+
+impl Default for InstallationCache {
+    fn default() -> Self {
+        Self::new(true, None)
+    }
 }
 
 impl InstallationCache {
-    /// The cached installation, if any.
+    fn new(trusted: bool, ttl: Option<Duration>) -> Self {
+        Self {
+            inner: RwLock::new(Cached {
+                generation: 0,
+                trusted,
+                sites: HashMap::new(),
+            }),
+            ttl,
+        }
+    }
+
+    /// The cache of one replica among several: keeps nothing until [`Self::listening`], and
+    /// nothing longer than `ttl`.
+    pub fn shared(ttl: Duration) -> Self {
+        Self::new(false, Some(ttl))
+    }
+
+    /// The cached installation, if any (and not older than the time-to-live).
     pub fn get(&self, client_key: &str) -> Option<Arc<Installation>> {
         let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
-        inner.1.get(client_key).cloned()
+        let (found, at) = inner.sites.get(client_key)?;
+        match self.ttl {
+            Some(ttl) if at.elapsed() >= ttl => None,
+            _ => Some(found.clone()),
+        }
     }
 
     /// The generation to pass to [`InstallationCache::insert`] after a database read.
     pub fn generation(&self) -> u64 {
-        self.inner.read().unwrap_or_else(|e| e.into_inner()).0
+        self.inner
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .generation
     }
 
-    /// Caches a row read at `generation`, unless a lifecycle change happened since.
+    /// Caches a row read at `generation`, unless a lifecycle change happened since (or the
+    /// cache cannot hear about changes right now).
     pub fn insert(&self, generation: u64, installation: Arc<Installation>) {
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        if inner.0 == generation {
-            inner
-                .1
-                .insert(installation.client_key.clone(), installation);
+        if inner.generation == generation && inner.trusted {
+            inner.sites.insert(
+                installation.client_key.clone(),
+                (installation, Instant::now()),
+            );
         }
     }
 
     /// Forgets a site after a lifecycle change.
     pub fn invalidate(&self, client_key: &str) {
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        inner.0 += 1;
-        inner.1.remove(client_key);
+        inner.generation += 1;
+        inner.sites.remove(client_key);
+    }
+
+    /// Forgets everything; then keeps entries again only when `listening` (changes made
+    /// elsewhere are heard), else reads every installation from the database.
+    pub fn listening(&self, listening: bool) {
+        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        inner.generation += 1;
+        inner.sites.clear();
+        inner.trusted = listening;
     }
 }
 

@@ -4,12 +4,13 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::installations::{self, NewInstallation};
+use super::installations::{self, NewInstallation, SiteChange};
+use super::installations_pg;
 use super::jwt::{self, Secret, TokenError};
 use super::token_source::{expected_qsh, jwt_header};
 use super::{Connect, ConnectContext, LifecycleRoute};
 use crate::error::{AppError, Result};
-use crate::util::time::now_rfc3339;
+use crate::util::time::{now_millis, now_rfc3339};
 use crate::util::url::BaseUrl;
 
 /// Lifecycle bodies are a few hundred bytes; this leaves ample room.
@@ -51,25 +52,64 @@ pub async fn installed(
     let payload = verify_signed(&req, &body, &connect).await?;
     let new = validate_install(&payload, &connect)?;
     let addon_key = connect.settings.addon_key.clone();
-    connect
-        .db
-        .run(move |conn| {
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            if let Some(id) = &new.installation_id
-                && installations::installation_id_taken(&tx, &addon_key, &new.client_key, id)?
-            {
-                return Err(AppError::bad_request(
-                    "installationId belongs to another installation",
-                ));
-            }
-            installations::upsert_installed(&tx, &addon_key, &new, &now_rfc3339())?;
-            tx.commit()?;
-            Ok(())
-        })
-        .await?;
+    match connect.db.pg() {
+        Some(pg) => install_pg(pg, &addon_key, &new).await?,
+        None => {
+            connect
+                .db
+                .run(move |conn| {
+                    let tx =
+                        conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                    if let Some(id) = &new.installation_id
+                        && installations::installation_id_taken(
+                            &tx,
+                            &addon_key,
+                            &new.client_key,
+                            id,
+                        )?
+                    {
+                        return Err(installation_id_conflict());
+                    }
+                    installations::upsert_installed(&tx, &addon_key, &new, &now_rfc3339())?;
+                    tx.commit()?;
+                    Ok(())
+                })
+                .await?
+        }
+    }
     connect.installations.invalidate(&payload.client_key);
     log::info!("installed on {} ({})", payload.base_url, payload.client_key);
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// The PostgreSQL twin of the install transaction; it also notifies every replica. A
+/// concurrent install that took the same Forge installation id first is the same 400.
+async fn install_pg(
+    pg: &crate::db::postgres::PgPool,
+    addon_key: &str,
+    new: &NewInstallation,
+) -> Result<()> {
+    let mut client = pg.get().await?;
+    let tx = client.transaction().await?;
+    if let Some(id) = &new.installation_id
+        && installations_pg::installation_id_taken(&tx, addon_key, &new.client_key, id).await?
+    {
+        return Err(installation_id_conflict());
+    }
+    let upserted = installations_pg::upsert_installed(&tx, addon_key, new, now_millis()).await;
+    match upserted {
+        Err(e) if installations_pg::is_installation_id_conflict(&e) => {
+            return Err(installation_id_conflict());
+        }
+        other => other?,
+    };
+    installations_pg::notify_changed(&tx, &new.client_key).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn installation_id_conflict() -> AppError {
+    AppError::bad_request("installationId belongs to another installation")
 }
 
 /// `POST /confluence/uninstalled`: erase the secret, keep the tasks. Idempotent.
@@ -80,12 +120,7 @@ pub async fn uninstalled(
 ) -> Result<HttpResponse> {
     let payload = verify_signed(&req, &body, &connect).await?;
     check_key(&payload, &connect)?;
-    change_site(
-        &connect,
-        &payload.client_key,
-        installations::mark_uninstalled,
-    )
-    .await?;
+    change_site(&connect, &payload.client_key, SiteChange::Uninstall).await?;
     log::info!(
         "uninstalled from {} ({})",
         payload.base_url,
@@ -124,10 +159,7 @@ async fn toggle(
         log::debug!("lifecycle body names another site than its token");
         return Err(connect.unauthorized());
     }
-    let set = move |conn: &rusqlite::Connection, addon_key: &str, client_key: &str, now: &str| {
-        installations::set_enabled(conn, addon_key, client_key, enabled, now)
-    };
-    change_site(connect, &payload.client_key, set).await?;
+    change_site(connect, &payload.client_key, SiteChange::Enable(enabled)).await?;
     log::info!(
         "{} on {}",
         if enabled { "enabled" } else { "disabled" },
@@ -137,17 +169,30 @@ async fn toggle(
 }
 
 /// Applies one lifecycle change to a site's row (idempotent: `false` when nothing changed),
-/// then forgets its cached installation so the next request sees the change.
-async fn change_site<F>(connect: &Connect, client_key: &str, change: F) -> Result<bool>
-where
-    F: FnOnce(&rusqlite::Connection, &str, &str, &str) -> rusqlite::Result<bool> + Send + 'static,
-{
+/// then forgets its cached installation so the next request sees the change; on PostgreSQL the
+/// same transaction notifies every other replica to forget it too.
+async fn change_site(connect: &Connect, client_key: &str, change: SiteChange) -> Result<bool> {
     let addon_key = connect.settings.addon_key.clone();
     let key = client_key.to_string();
-    let changed = connect
-        .db
-        .run(move |conn| Ok(change(conn, &addon_key, &key, &now_rfc3339())?))
-        .await?;
+    let changed = match connect.db.pg() {
+        Some(pg) => {
+            let mut client = pg.get().await?;
+            let tx = client.transaction().await?;
+            let changed =
+                installations_pg::apply_change(&tx, change, &addon_key, &key, now_millis()).await?;
+            if changed {
+                installations_pg::notify_changed(&tx, &key).await?;
+            }
+            tx.commit().await?;
+            changed
+        }
+        None => {
+            connect
+                .db
+                .run(move |conn| Ok(change.apply(conn, &addon_key, &key, &now_rfc3339())?))
+                .await?
+        }
+    };
     connect.installations.invalidate(client_key);
     Ok(changed)
 }

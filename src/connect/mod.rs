@@ -6,6 +6,7 @@ pub mod extract;
 pub mod host_client;
 pub mod install_keys;
 pub mod installations;
+pub mod installations_pg;
 pub mod jwt;
 pub mod lifecycle;
 pub mod qsh;
@@ -24,12 +25,16 @@ pub use installations::Installation;
 /// How often one user's visit is written to `jwt_users` at most.
 pub const USER_RECORD_WINDOW: Duration = Duration::from_secs(5 * 60);
 
+/// How long a replica keeps an installation at most (PostgreSQL): the safety net behind the
+/// change notifications, for one lost in between.
+pub const SHARED_CACHE_TTL: Duration = Duration::from_secs(10);
+
 /// Everything the Connect side needs at request time, built once at start-up; the extractor
 /// finds it as `web::Data<Connect>`.
 pub struct Connect {
     pub settings: Settings,
     pub db: Db,
-    pub installations: installations::InstallationCache,
+    pub installations: Arc<installations::InstallationCache>,
     pub seen_users: installations::SeenUsers,
     pub install_keys: install_keys::InstallKeys,
     /// Signed calls back to installed sites.
@@ -44,7 +49,10 @@ impl Connect {
         Self {
             install_keys: install_keys::InstallKeys::new(&settings.connect_keys_url, http.clone()),
             hosts: host_client::HostClients::new(http, &settings.addon_key, &settings.oauth_url),
-            installations: installations::InstallationCache::default(),
+            installations: Arc::new(match db.pg() {
+                Some(_) => installations::InstallationCache::shared(SHARED_CACHE_TTL),
+                None => installations::InstallationCache::default(),
+            }),
             seen_users: installations::SeenUsers::new(USER_RECORD_WINDOW),
             settings,
             db,
@@ -60,15 +68,37 @@ impl Connect {
         let generation = self.installations.generation();
         let addon_key = self.settings.addon_key.clone();
         let key = client_key.to_string();
-        let found = self
-            .db
-            .run(move |conn| Ok(installations::find_installed(conn, &addon_key, &key)?))
-            .await?;
+        let found = match self.db.pg() {
+            Some(pg) => {
+                installations_pg::find_installed(&pg.get().await?, &addon_key, &key).await?
+            }
+            None => {
+                self.db
+                    .run(move |conn| Ok(installations::find_installed(conn, &addon_key, &key)?))
+                    .await?
+            }
+        };
         Ok(found.map(|row| {
             let row = Arc::new(row);
             self.installations.insert(generation, row.clone());
             row
         }))
+    }
+
+    /// On PostgreSQL, starts hearing the other replicas' lifecycle changes (on the current
+    /// runtime): each notification forgets that site, and while the listener is down nothing
+    /// is cached. On SQLite (one server) there is nothing to hear.
+    pub fn watch_changes(&self) {
+        let Some(pg) = self.db.pg() else { return };
+        let cache = self.installations.clone();
+        crate::db::postgres::listen::spawn(pg, installations_pg::CHANGES_CHANNEL, move |event| {
+            use crate::db::postgres::listen::Event;
+            match event {
+                Event::Listening => cache.listening(true),
+                Event::Lost => cache.listening(false),
+                Event::Notified(client_key) => cache.invalidate(client_key),
+            }
+        });
     }
 
     /// The 401 every authentication failure answers with.

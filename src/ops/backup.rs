@@ -16,6 +16,26 @@ use super::{
     OpsError, Summary, fsync_file, fsync_parent, lock, open_existing, verify, with_suffix,
 };
 
+/// What `backup` and `restore` say on PostgreSQL, where they do not apply: the tools to use.
+pub fn not_on_postgres(command: &'static str, settings: &crate::config::Settings) -> OpsError {
+    let instead = if command == "backup" {
+        "take a consistent online backup with `pg_dump --format=custom --file=todo.dump \
+         \"$DATABASE_URL\"` (the replicas keep serving)"
+    } else {
+        "stop every replica, then `pg_restore --clean --if-exists --no-owner \
+         --dbname=\"$DATABASE_URL\" todo.dump`, and start them again"
+    };
+    OpsError::NotOnPostgres {
+        command,
+        url: settings
+            .database_url
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        instead,
+    }
+}
+
 /// Pages copied per step (4 MiB with the default 4 KiB pages).
 const PAGES_PER_STEP: i32 = 1024;
 /// The pause between steps.

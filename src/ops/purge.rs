@@ -34,7 +34,12 @@ pub struct PurgeReport {
 /// The instant `days` days before now, formatted like every timestamp column, so that text
 /// comparison orders it correctly.
 pub fn cutoff(days: u32) -> String {
-    rfc3339(time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(days)))
+    rfc3339(cutoff_time(days))
+}
+
+/// The instant `days` days before now (at the stored precision).
+pub fn cutoff_time(days: u32) -> time::OffsetDateTime {
+    crate::util::time::now_millis() - time::Duration::days(i64::from(days))
 }
 
 /// Deletes the data of sites uninstalled more than `days` days ago (or only reports it).

@@ -6,12 +6,13 @@ pub mod pages;
 pub mod people;
 pub mod publish;
 pub mod store;
+pub mod store_pg;
 pub mod task;
 
 use crate::db::Db;
 use crate::error::{AppError, Result};
 use crate::site::SiteId;
-use crate::util::time::now_rfc3339;
+use crate::util::time::{now_millis, now_rfc3339};
 use store::ListQuery;
 use task::{PageId, Task, TaskId, TaskTitle};
 
@@ -32,11 +33,15 @@ impl Todo {
     }
 }
 
-/// The task operations handlers call: each is one store call off the async workers, scoped
-/// to the site of the verified request. A task of another site is [`AppError::NotFound`].
+/// The task operations handlers call: each is one store call (off the async workers on
+/// SQLite, its twin in `store_pg` on PostgreSQL), scoped to the site of the verified request.
+/// A task of another site is [`AppError::NotFound`].
 impl Todo {
     /// One page of the site's tasks, newest first, and the cursor of the next page.
     pub async fn list(&self, site: SiteId, query: ListQuery) -> Result<(Vec<Task>, Option<i64>)> {
+        if let Some(pg) = self.db.pg() {
+            return Ok(store_pg::list(&pg.get().await?, site, &query).await?);
+        }
         self.db
             .run(move |conn| Ok(store::list(conn, site, &query)?))
             .await
@@ -44,10 +49,15 @@ impl Todo {
 
     /// One task of the site.
     pub async fn find(&self, site: SiteId, id: TaskId) -> Result<Task> {
-        self.db
-            .run(move |conn| Ok(store::find(conn, site, id)?))
-            .await?
-            .ok_or(AppError::NotFound)
+        let found = match self.db.pg() {
+            Some(pg) => store_pg::find(&pg.get().await?, site, id).await?,
+            None => {
+                self.db
+                    .run(move |conn| Ok(store::find(conn, site, id)?))
+                    .await?
+            }
+        };
+        found.ok_or(AppError::NotFound)
     }
 
     /// A new task of the site, created by `account` (when known).
@@ -58,6 +68,11 @@ impl Todo {
         page_id: Option<PageId>,
         account: Option<String>,
     ) -> Result<Task> {
+        if let Some(pg) = self.db.pg() {
+            let (page, by) = (page_id.as_ref(), account.as_deref());
+            let client = pg.get().await?;
+            return Ok(store_pg::create(&client, site, &title, page, by, now_millis()).await?);
+        }
         self.db
             .run(move |conn| {
                 let (page, by) = (page_id.as_ref(), account.as_deref());
@@ -74,21 +89,33 @@ impl Todo {
         title: Option<TaskTitle>,
         done: Option<bool>,
     ) -> Result<Task> {
-        self.db
-            .run(move |conn| {
-                let now = now_rfc3339();
-                Ok(store::update(conn, site, id, title.as_ref(), done, &now)?)
-            })
-            .await?
-            .ok_or(AppError::NotFound)
+        let updated = match self.db.pg() {
+            Some(pg) => {
+                let client = pg.get().await?;
+                store_pg::update(&client, site, id, title.as_ref(), done, now_millis()).await?
+            }
+            None => {
+                self.db
+                    .run(move |conn| {
+                        let now = now_rfc3339();
+                        Ok(store::update(conn, site, id, title.as_ref(), done, &now)?)
+                    })
+                    .await?
+            }
+        };
+        updated.ok_or(AppError::NotFound)
     }
 
     /// Deletes a task.
     pub async fn delete(&self, site: SiteId, id: TaskId) -> Result<()> {
-        let deleted = self
-            .db
-            .run(move |conn| Ok(store::delete(conn, site, id)?))
-            .await?;
+        let deleted = match self.db.pg() {
+            Some(pg) => store_pg::delete(&pg.get().await?, site, id).await?,
+            None => {
+                self.db
+                    .run(move |conn| Ok(store::delete(conn, site, id)?))
+                    .await?
+            }
+        };
         deleted.then_some(()).ok_or(AppError::NotFound)
     }
 }

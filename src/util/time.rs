@@ -20,6 +20,15 @@ pub fn now_rfc3339() -> String {
     rfc3339(OffsetDateTime::now_utc())
 }
 
+/// The current time at the stored precision (whole milliseconds, UTC), for a backend that
+/// stores timestamps natively (PostgreSQL's `timestamptz`): read back and formatted with
+/// [`rfc3339`], it gives exactly the text SQLite would have stored.
+pub fn now_millis() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(now.millisecond() as u32 * 1_000_000)
+        .unwrap_or(now)
+}
+
 /// The current Unix time in seconds (JWT `iat`/`exp`).
 pub fn unix_now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()

@@ -1,0 +1,218 @@
+//! `DATABASE_URL`: a `postgres://` (or `postgresql://`) URL that selects PostgreSQL instead of
+//! the SQLite file. Parsed once here, so a bad URL stops start-up with one line naming the
+//! variable, and printed only redacted: the password never reaches a log or an error.
+//!
+//! TLS follows libpq's `sslmode`, which `tokio-postgres` only knows in part: `disable`;
+//! `prefer` (the default: TLS when the server offers it, certificate not checked); `require`
+//! (TLS or nothing, certificate not checked); `verify-ca` (the chain must lead to a trusted
+//! root); `verify-full` (the chain and the host name). Trusted roots are `sslrootcert=<file>`
+//! (PEM), or the system's when it is absent or `system`.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use tokio_postgres::config::{Host, SslMode};
+
+use super::ConfigError;
+
+/// How the connection to PostgreSQL is encrypted and what is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    Disable,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl TlsMode {
+    fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "disable" => Self::Disable,
+            "allow" | "prefer" => Self::Prefer,
+            "require" => Self::Require,
+            "verify-ca" => Self::VerifyCa,
+            "verify-full" => Self::VerifyFull,
+            _ => return None,
+        })
+    }
+
+    /// Whether the server's certificate chain is checked against trusted roots.
+    pub fn verifies(self) -> bool {
+        matches!(self, Self::VerifyCa | Self::VerifyFull)
+    }
+}
+
+/// A validated PostgreSQL connection URL. `Debug` and `Display` never show the password.
+#[derive(Clone)]
+pub struct DatabaseUrl {
+    config: tokio_postgres::Config,
+    tls: TlsMode,
+    root_cert: Option<PathBuf>,
+}
+
+impl DatabaseUrl {
+    /// Parses `DATABASE_URL`; `None` when it is not a PostgreSQL URL at all.
+    pub fn parse(value: &str) -> Result<Self, ConfigError> {
+        let fail = |why: String| ConfigError::new("DATABASE_URL", why);
+        let lower = value.trim().to_ascii_lowercase();
+        if !(lower.starts_with("postgres://") || lower.starts_with("postgresql://")) {
+            return Err(fail(
+                "must be a postgres:// or postgresql:// URL (leave it unset for SQLite at \
+                 DATABASE_PATH)"
+                    .into(),
+            ));
+        }
+        let (base, query) = match value.trim().split_once('?') {
+            Some((base, query)) => (base, query),
+            None => (value.trim(), ""),
+        };
+        let mut tls = TlsMode::Prefer;
+        let mut root_cert = None;
+        let mut kept = url::form_urlencoded::Serializer::new(String::new());
+        for (key, val) in url::form_urlencoded::parse(query.as_bytes()) {
+            match key.as_ref() {
+                "sslmode" => {
+                    tls = TlsMode::parse(&val).ok_or_else(|| {
+                        fail(format!(
+                            "sslmode must be disable, prefer, require, verify-ca or verify-full \
+                             (got {val:?})"
+                        ))
+                    })?;
+                }
+                "sslrootcert" if val != "system" => root_cert = Some(PathBuf::from(val.as_ref())),
+                "sslrootcert" => root_cert = None,
+                _ => {
+                    kept.append_pair(&key, &val);
+                }
+            }
+        }
+        let kept = kept.finish();
+        let rest = if kept.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}?{kept}")
+        };
+        let mut config = tokio_postgres::Config::from_str(&rest).map_err(|e| {
+            // The parser's messages name options and values, never the password.
+            fail(format!("is not a valid PostgreSQL URL: {e}"))
+        })?;
+        if config.get_dbname().is_none() {
+            return Err(fail(
+                "must name a database (postgres://host/<database>)".into(),
+            ));
+        }
+        config.ssl_mode(match tls {
+            TlsMode::Disable => SslMode::Disable,
+            TlsMode::Prefer => SslMode::Prefer,
+            _ => SslMode::Require,
+        });
+        Ok(Self {
+            config,
+            tls,
+            root_cert,
+        })
+    }
+
+    /// The client configuration (hosts, user, password, database, options).
+    pub fn config(&self) -> &tokio_postgres::Config {
+        &self.config
+    }
+
+    /// How TLS is used.
+    pub fn tls(&self) -> TlsMode {
+        self.tls
+    }
+
+    /// The PEM file of trusted roots (`sslrootcert`), when one is named.
+    pub fn root_cert(&self) -> Option<&std::path::Path> {
+        self.root_cert.as_deref()
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    /// `postgres://user@host:port/database`, without the password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let user = self.config.get_user().unwrap_or("");
+        let ports = self.config.get_ports();
+        let hosts: Vec<String> = self
+            .config
+            .get_hosts()
+            .iter()
+            .enumerate()
+            .map(|(i, host)| {
+                let name = match host {
+                    Host::Tcp(name) => name.clone(),
+                    Host::Unix(path) => path.display().to_string(),
+                };
+                match ports.get(i).or(ports.first()) {
+                    Some(port) => format!("{name}:{port}"),
+                    None => name,
+                }
+            })
+            .collect();
+        let at = if user.is_empty() { "" } else { "@" };
+        write!(
+            f,
+            "postgres://{user}{at}{}/{}",
+            hosts.join(","),
+            self.config.get_dbname().unwrap_or("")
+        )
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self}, tls {:?})", self.tls)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_is_never_displayed() {
+        let url =
+            DatabaseUrl::parse("postgres://todo:hunter2@db.internal:5433/todo?sslmode=verify-full")
+                .unwrap();
+        assert_eq!(url.to_string(), "postgres://todo@db.internal:5433/todo");
+        assert!(!format!("{url:?}").contains("hunter2"));
+        assert_eq!(url.tls(), TlsMode::VerifyFull);
+        assert_eq!(url.config().get_ssl_mode(), SslMode::Require);
+    }
+
+    #[test]
+    fn libpq_ssl_modes_and_a_root_certificate_are_understood() {
+        let url = DatabaseUrl::parse(
+            "postgresql://u@h/db?sslmode=verify-ca&sslrootcert=/etc/ca.pem&application_name=x",
+        )
+        .unwrap();
+        assert_eq!(url.tls(), TlsMode::VerifyCa);
+        assert_eq!(url.root_cert(), Some(std::path::Path::new("/etc/ca.pem")));
+        assert_eq!(url.config().get_application_name(), Some("x"));
+        let plain = DatabaseUrl::parse("postgres://u@h/db").unwrap();
+        assert_eq!(plain.tls(), TlsMode::Prefer);
+        assert_eq!(
+            DatabaseUrl::parse("postgres://u@h/db?sslmode=disable")
+                .unwrap()
+                .tls(),
+            TlsMode::Disable
+        );
+    }
+
+    #[test]
+    fn bad_urls_name_the_variable_without_echoing_the_password() {
+        for bad in [
+            "mysql://u:pw@h/db",
+            "postgres://u:pw@h/db?sslmode=sometimes",
+            "postgres://u:pw@h/db?nonsense=1",
+            "postgres://u:pw@h",
+        ] {
+            let err = DatabaseUrl::parse(bad).unwrap_err();
+            assert_eq!(err.variable, "DATABASE_URL", "{bad}");
+            assert!(!err.to_string().contains(":pw@"), "{err}");
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! PostgreSQL behind the same stores: the pool (deadpool-postgres over tokio-postgres, TLS
+//! through rustls), the migrations in `db/migrations/postgres/` applied under an advisory lock
+//! so that replicas starting together apply each exactly once, the readiness probe, and the
+//! listener that carries lifecycle changes between replicas ([`listen`]).
+//!
+//! Every session gets a `statement_timeout` and a `lock_timeout`, so a stuck lock or a hung
+//! query becomes an error (a 503 with `Retry-After`), like SQLite's busy timeout.
+
+pub mod listen;
+mod tls;
+
+use std::future::Future;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, RecyclingMethod, Runtime};
+use tokio_postgres::{Client, Connection, Socket};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use super::DbError;
+use crate::config::DatabaseUrl;
+use crate::error::{AppError, Result};
+
+pub use deadpool_postgres::GenericClient;
+pub use tokio_postgres::Error as PgError;
+
+/// Versioned schema changes for PostgreSQL, in order: the twin of each SQLite migration, with
+/// the same name, so a schema version means the same tables on both backends.
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_initial",
+        include_str!("../../db/migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        "0002_site_id",
+        include_str!("../../db/migrations/postgres/0002_site_id.sql"),
+    ),
+];
+
+/// The advisory lock migrations run under (`pg_advisory_xact_lock`): "todo-con" as a number.
+const MIGRATION_LOCK: i64 = 0x746f_646f_2d63_6f6e;
+
+/// Session settings of every pooled connection: a statement or lock wait that long is a
+/// failure to report (503), not something to wait out.
+const SESSION_OPTIONS: &str =
+    "-c statement_timeout=10s -c lock_timeout=5s -c idle_in_transaction_session_timeout=60s";
+
+/// How long a request waits for a pooled connection, and a new connection may take.
+const POOL_WAIT: Duration = Duration::from_secs(5);
+
+/// The pool of connections to PostgreSQL, and how to open one more (the listener, commands).
+#[derive(Clone)]
+pub struct PgPool {
+    pool: deadpool_postgres::Pool,
+    url: DatabaseUrl,
+    config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
+}
+
+/// A pooled connection; it goes back to the pool when dropped.
+pub type PgClient = deadpool_postgres::Object;
+
+impl PgPool {
+    /// A pool of at most `max_size` connections; connects lazily, so it can be built anywhere.
+    pub fn new(url: &DatabaseUrl, max_size: usize) -> std::result::Result<Self, DbError> {
+        let fail = |message: String| DbError::Postgres {
+            url: url.to_string(),
+            message,
+        };
+        let tls = tls::connector(url).map_err(fail)?;
+        let mut config = url.config().clone();
+        let options = match config.get_options() {
+            Some(theirs) => format!("{SESSION_OPTIONS} {theirs}"),
+            None => SESSION_OPTIONS.to_string(),
+        };
+        config.options(options);
+        if config.get_application_name().is_none() {
+            config.application_name("todo-connect");
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(POOL_WAIT);
+        }
+        let manager = Manager::from_config(
+            config.clone(),
+            tls.clone(),
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = deadpool_postgres::Pool::builder(manager)
+            .max_size(max_size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(POOL_WAIT))
+            .create_timeout(Some(POOL_WAIT))
+            .recycle_timeout(Some(POOL_WAIT))
+            .build()
+            .map_err(|e| fail(e.to_string()))?;
+        Ok(Self {
+            pool,
+            url: url.clone(),
+            config,
+            tls,
+        })
+    }
+
+    /// The URL, for messages (its `Display` has no password).
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// A pooled connection; none within the wait, or a failed connect, is a 503.
+    pub async fn get(&self) -> Result<PgClient> {
+        Ok(self.pool.get().await?)
+    }
+
+    /// A connection of its own, outside the pool (the listener, long-running commands), with
+    /// the connection future to drive.
+    pub async fn connect(
+        &self,
+        config: &tokio_postgres::Config,
+    ) -> std::result::Result<
+        (
+            Client,
+            Connection<
+                Socket,
+                <MakeRustlsConnect as tokio_postgres::tls::MakeTlsConnect<Socket>>::Stream,
+            >,
+        ),
+        PgError,
+    > {
+        config.connect(self.tls.clone()).await
+    }
+
+    /// The configuration pooled connections use (session options included).
+    pub fn config(&self) -> &tokio_postgres::Config {
+        &self.config
+    }
+
+    /// A dedicated connection for a command (migrate, purge, copy): no statement timeout,
+    /// since a large copy or migration may rightly take long. Its connection runs on the
+    /// current runtime.
+    pub async fn command_client(&self) -> std::result::Result<Client, DbError> {
+        let (client, connection) = self
+            .connect(&self.config)
+            .await
+            .map_err(|e| self.error(e))?;
+        actix_web::rt::spawn(async move {
+            if let Err(e) = connection.await {
+                log::warn!("PostgreSQL connection closed: {e}");
+            }
+        });
+        client
+            .batch_execute("SET statement_timeout = 0; SET lock_timeout = 0")
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(client)
+    }
+
+    /// A [`DbError`] naming this database.
+    pub fn error(&self, err: impl std::fmt::Display) -> DbError {
+        DbError::Postgres {
+            url: self.url.to_string(),
+            message: err.to_string(),
+        }
+    }
+
+    /// Whether the server answers within `patience` and accepts writes (a standby promoted
+    /// away from, or a read-only session, is not ready).
+    pub async fn ready(&self, patience: Duration) -> Result<()> {
+        let probe = async {
+            let client = self.get().await?;
+            let writable: bool = client
+                .query_one(
+                    "SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'",
+                    &[],
+                )
+                .await?
+                .get(0);
+            if writable {
+                Ok(())
+            } else {
+                log::warn!("readiness: PostgreSQL accepts no writes (standby or read-only)");
+                Err(AppError::Unavailable)
+            }
+        };
+        match actix_web::rt::time::timeout(patience, probe).await {
+            Ok(result) => result,
+            Err(_) => Err(AppError::Unavailable),
+        }
+    }
+}
+
+/// Opens the pool and applies pending migrations on a connection of their own. Callable from
+/// synchronous code and from inside a runtime alike (the migration runs on its own thread).
+pub fn open(url: &DatabaseUrl, max_size: usize) -> std::result::Result<PgPool, DbError> {
+    let pool = PgPool::new(url, max_size)?;
+    let migrating = pool.clone();
+    let applied = block_on(move || async move {
+        let mut client = migrating.command_client().await?;
+        migrate(&mut client)
+            .await
+            .map_err(|e| with_url(e, migrating.url()))
+    })?;
+    for name in applied {
+        log::info!("applied migration {name} to {url}");
+    }
+    Ok(pool)
+}
+
+fn with_url(err: DbError, url: &DatabaseUrl) -> DbError {
+    match err {
+        DbError::Postgres { message, .. } => DbError::Postgres {
+            url: url.to_string(),
+            message,
+        },
+        other => other,
+    }
+}
+
+/// Runs the future `work` makes to completion on a fresh single-threaded runtime on its own
+/// thread: what synchronous code (start-up, commands) uses to talk to PostgreSQL, even when it
+/// is itself called from inside a runtime.
+pub fn block_on<T, W, F>(work: W) -> T
+where
+    T: Send + 'static,
+    W: FnOnce() -> F + Send + 'static,
+    F: Future<Output = T>,
+{
+    std::thread::spawn(move || actix_web::rt::System::new().block_on(work()))
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// The schema version recorded in the database (0 before the first migration).
+pub async fn schema_version(
+    client: &impl tokio_postgres::GenericClient,
+) -> std::result::Result<i64, PgError> {
+    let exists: bool = client
+        .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
+        .await?
+        .get(0);
+    if !exists {
+        return Ok(0);
+    }
+    let row = client
+        .query_one(
+            "SELECT COALESCE(max(version), 0)::bigint FROM schema_migrations",
+            &[],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+/// Applies every pending migration, each in its own transaction together with its row in
+/// `schema_migrations`, under a transaction-scoped advisory lock: replicas starting at once
+/// queue on the lock, and each finds the work done by the one before. Returns what it applied.
+pub async fn migrate(client: &mut Client) -> std::result::Result<Vec<&'static str>, DbError> {
+    apply(client, MIGRATIONS).await
+}
+
+async fn apply(
+    client: &mut Client,
+    migrations: &[(&'static str, &'static str)],
+) -> std::result::Result<Vec<&'static str>, DbError> {
+    let err = |e: PgError| DbError::Postgres {
+        url: String::new(),
+        message: e.to_string(),
+    };
+    let known = migrations.len() as i64;
+    let mut applied = Vec::new();
+    loop {
+        let tx = client.transaction().await.map_err(err)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await
+            .map_err(err)?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version    integer     PRIMARY KEY,
+                 name       text        NOT NULL,
+                 applied_at timestamptz NOT NULL DEFAULT now()
+             )",
+        )
+        .await
+        .map_err(err)?;
+        let found = schema_version(&tx).await.map_err(err)?;
+        if found > known {
+            return Err(DbError::TooNew { found, known });
+        }
+        if found == known {
+            tx.commit().await.map_err(err)?;
+            return Ok(applied);
+        }
+        let (name, sql) = migrations[found as usize];
+        let version = (found + 1) as i32;
+        let result = async {
+            tx.batch_execute(sql).await?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                &[&version, &name],
+            )
+            .await
+        }
+        .await;
+        if let Err(e) = result {
+            return Err(DbError::Postgres {
+                url: String::new(),
+                message: format!("migration {name} failed: {e}"),
+            });
+        }
+        tx.commit().await.map_err(err)?;
+        applied.push(name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sqlite_migration_has_a_postgres_twin_of_the_same_name() {
+        let sqlite: Vec<&str> = super::super::MIGRATIONS.iter().map(|m| m.0).collect();
+        let postgres: Vec<&str> = MIGRATIONS.iter().map(|m| m.0).collect();
+        assert_eq!(sqlite, postgres);
+    }
+}
