@@ -174,11 +174,19 @@ impl From<tokio_postgres::Error> for AppError {
             }
         };
         if transient {
-            log::warn!("database unavailable: {err}");
+            log::warn!("database unavailable: {}", describe(&err));
             Self::Unavailable
         } else {
-            Self::internal(format!("postgres: {err}"))
+            Self::internal(format!("postgres: {}", describe(&err)))
         }
+    }
+}
+
+/// The server's message and code, which `tokio_postgres::Error`'s `Display` leaves out.
+fn describe(err: &tokio_postgres::Error) -> String {
+    match err.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => err.to_string(),
     }
 }
 

@@ -156,10 +156,10 @@ impl PgPool {
     }
 
     /// A [`DbError`] naming this database.
-    pub fn error(&self, err: impl std::fmt::Display) -> DbError {
+    pub fn error(&self, err: impl Describe) -> DbError {
         DbError::Postgres {
             url: self.url.to_string(),
-            message: err.to_string(),
+            message: err.describe(),
         }
     }
 
@@ -186,6 +186,43 @@ impl PgPool {
             Ok(result) => result,
             Err(_) => Err(AppError::Unavailable),
         }
+    }
+}
+
+/// An error as a line worth printing. `tokio_postgres::Error`'s own `Display` says only
+/// "db error" for an error from the server: the server's message, detail and code are added.
+pub trait Describe {
+    fn describe(&self) -> String;
+}
+
+impl Describe for PgError {
+    fn describe(&self) -> String {
+        match self.as_db_error() {
+            Some(db) => {
+                let mut text =
+                    format!("{}: {} ({})", db.severity(), db.message(), db.code().code());
+                if let Some(detail) = db.detail() {
+                    text.push_str(&format!("; {detail}"));
+                }
+                text
+            }
+            None => match std::error::Error::source(self) {
+                Some(cause) => format!("{self}: {cause}"),
+                None => self.to_string(),
+            },
+        }
+    }
+}
+
+impl Describe for String {
+    fn describe(&self) -> String {
+        self.clone()
+    }
+}
+
+impl Describe for &str {
+    fn describe(&self) -> String {
+        self.to_string()
     }
 }
 
@@ -263,7 +300,7 @@ async fn apply(
 ) -> std::result::Result<Vec<&'static str>, DbError> {
     let err = |e: PgError| DbError::Postgres {
         url: String::new(),
-        message: e.to_string(),
+        message: e.describe(),
     };
     let known = migrations.len() as i64;
     let mut applied = Vec::new();
@@ -303,7 +340,7 @@ async fn apply(
         if let Err(e) = result {
             return Err(DbError::Postgres {
                 url: String::new(),
-                message: format!("migration {name} failed: {e}"),
+                message: format!("migration {name} failed: {}", e.describe()),
             });
         }
         tx.commit().await.map_err(err)?;

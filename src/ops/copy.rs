@@ -252,10 +252,10 @@ impl Side {
         }
     }
 
-    fn pg_error(&self, err: impl std::fmt::Display) -> OpsError {
+    fn pg_error(&self, err: impl postgres::Describe) -> OpsError {
         OpsError::Db(db::DbError::Postgres {
             url: self.name(),
-            message: err.to_string(),
+            message: err.describe(),
         })
     }
 

@@ -154,12 +154,26 @@ fn migrate_is_idempotent_and_a_newer_schema_is_refused() {
         assert!(out.status.success(), "{}", stderr(&out));
         assert!(stdout(&out).contains("schema version 2"));
     }
-    let conn = rusqlite::Connection::open(&db).unwrap();
+    let conn = TestDb::at(&db);
+    let catalog = if on_postgres() {
+        "information_schema.tables WHERE table_schema = current_schema() AND table_name"
+    } else {
+        "sqlite_schema WHERE type = 'table' AND name"
+    };
     let tables: i64 = conn
-        .query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN ('jwt_tokens','jwt_users','tasks')", [], |r| r.get(0))
+        .query_row(
+            &format!("SELECT count(*) FROM {catalog} IN ('jwt_tokens','jwt_users','tasks')"),
+            (),
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(tables, 3);
-    conn.pragma_update(None, "user_version", 99).unwrap();
+    let newer = if on_postgres() {
+        "INSERT INTO schema_migrations (version, name) VALUES (99, 'from the future')"
+    } else {
+        "PRAGMA user_version = 99"
+    };
+    conn.execute(newer, ()).unwrap();
     drop(conn);
     for command in ["migrate", "serve"] {
         let out = binary.run(&[command]);
@@ -262,11 +276,9 @@ async fn readiness_turns_503_while_the_database_is_unavailable() {
             .as_u16()
     };
     assert_eq!(ready().await, 200);
-    // Another process holds the write lock (a stuck maintenance job): nothing can be written.
-    let blocker = rusqlite::Connection::open(&app.db_path).unwrap();
-    blocker
-        .execute_batch("BEGIN IMMEDIATE; INSERT INTO jwt_users SELECT * FROM jwt_users WHERE 0;")
-        .unwrap();
+    // SQLite: another process holds the write lock (a stuck maintenance job), so nothing can be
+    // written. PostgreSQL: the database takes no connections and its sessions are ended.
+    let blocker = Unavailable::start(&app);
     assert_eq!(ready().await, 503);
     assert_eq!(
         app.client
@@ -284,10 +296,46 @@ async fn readiness_turns_503_while_the_database_is_unavailable() {
         async move { client.head(url).send().await.unwrap().status().as_u16() }
     };
     assert_eq!(head("/readyz").await, 503, "HEAD probes see the same");
-    blocker.execute_batch("COMMIT").unwrap();
-    drop(blocker);
+    blocker.end();
     assert_eq!(ready().await, 200);
     assert_eq!((head("/healthz").await, head("/readyz").await), (200, 200));
+}
+
+/// The app's database made unavailable until [`Unavailable::end`].
+enum Unavailable {
+    Sqlite(rusqlite::Connection),
+    Postgres(String),
+}
+
+impl Unavailable {
+    fn start(app: &TestApp) -> Self {
+        if on_postgres() {
+            let url = postgres::database_for(&app.db_path);
+            let name = url.rsplit('/').next().unwrap().to_string();
+            postgres::admin(&format!(
+                "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false;
+                 SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}';"
+            ));
+            Self::Postgres(name)
+        } else {
+            let blocker = rusqlite::Connection::open(&app.db_path).unwrap();
+            blocker
+                .execute_batch(
+                    "BEGIN IMMEDIATE; INSERT INTO jwt_users SELECT * FROM jwt_users WHERE 0;",
+                )
+                .unwrap();
+            Self::Sqlite(blocker)
+        }
+    }
+
+    fn end(self) {
+        match self {
+            Self::Sqlite(blocker) => blocker.execute_batch("COMMIT").unwrap(),
+            Self::Postgres(name) => postgres::admin(&format!(
+                "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true"
+            )),
+        }
+    }
 }
 
 #[test]
@@ -329,15 +377,18 @@ fn sigterm_finishes_the_in_flight_request_then_exits_zero() {
 
     let exit = server.wait();
     assert_eq!(exit.code(), Some(0), "log: {}", server.log());
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let title: String = conn
-        .query_row("SELECT title FROM tasks", [], |r| r.get(0))
+    let title: String = TestDb::at(&db)
+        .query_row("SELECT title FROM tasks", (), |r| r.get(0))
         .unwrap();
     assert_eq!(title, "finished during shutdown");
 }
 
+/// SQLite only: on PostgreSQL any number of servers share a database (see `replicas`).
 #[test]
 fn a_second_server_on_the_same_database_is_refused() {
+    if on_postgres() {
+        return;
+    }
     let dir = empty_dir();
     let db = dir.path().join("one.sqlite3");
     let _first = Binary::test(dir.path(), &db).serve();

@@ -11,9 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 
-use crate::harness::api::configure_connection;
 use crate::harness::raw_http::{connect, get, read_response, request};
 use crate::harness::*;
 
@@ -51,16 +50,14 @@ fn timestamp(days_ago: i64) -> String {
     .unwrap()
 }
 
-fn open(path: &Path) -> Connection {
-    let mut conn = Connection::open(path).unwrap();
-    configure_connection(&mut conn).unwrap();
-    conn
+fn open(path: &Path) -> TestDb {
+    TestDb::at(path)
 }
 
 /// Stores an installation row for `site` the way a signed install would; returns its id.
 /// `uninstalled_days_ago: Some(n)` makes it a site uninstalled n days ago.
 fn insert_site(
-    conn: &Connection,
+    conn: &TestDb,
     addon_key: &str,
     site: &Site,
     installed: bool,
@@ -70,59 +67,56 @@ fn insert_site(
     let uninstalled_at = uninstalled_days_ago.map(timestamp);
     let secret = installed.then_some(site.secret.as_str());
     // The base URL answers nothing, so no test depends on a real Confluence.
-    conn.execute(
+    conn.query_row(
         "INSERT INTO jwt_tokens (addon_key, client_key, shared_secret, base_url, product_type,
              installed, enabled, installed_at, updated_at, uninstalled_at)
-         VALUES (?1, ?2, ?3, 'https://127.0.0.1:9/wiki', 'confluence', ?4, 1, ?5, ?5, ?6)",
-        params![
+         VALUES (?1, ?2, ?3, 'https://127.0.0.1:9/wiki', 'confluence', ?4, ?7, ?5, ?5, ?6)
+         RETURNING id",
+        vals![
             addon_key,
             site.client_key,
             secret,
             installed,
             now,
-            uninstalled_at
+            uninstalled_at,
+            true
         ],
+        |r| r.get(0),
     )
-    .unwrap();
-    conn.last_insert_rowid()
+    .unwrap()
 }
 
-fn insert_task(conn: &Connection, installation: i64, title: &str) -> i64 {
+fn insert_task(conn: &TestDb, installation: i64, title: &str) -> i64 {
     let now = timestamp(0);
-    conn.execute(
+    conn.query_row(
         "INSERT INTO tasks (site_id, title, created_by, created_at, updated_at)
-         VALUES (?1, ?2, 'account-1', ?3, ?3)",
-        params![installation, title, now],
+         VALUES (?1, ?2, 'account-1', ?3, ?3) RETURNING id",
+        vals![installation, title, now],
+        |r| r.get(0),
     )
-    .unwrap();
-    conn.last_insert_rowid()
+    .unwrap()
 }
 
-fn insert_user(conn: &Connection, installation: i64, account: &str) {
+fn insert_user(conn: &TestDb, installation: i64, account: &str) {
     let now = timestamp(0);
     conn.execute(
         "INSERT INTO jwt_users (site_id, account_id, first_seen_at, last_seen_at)
          VALUES (?1, ?2, ?3, ?3)",
-        params![installation, account, now],
+        vals![installation, account, now],
     )
     .unwrap();
 }
 
 /// Every row of a table, rendered, keyed by the installation it belongs to.
-fn rows(conn: &Connection, table: &str, owner: &str) -> Vec<(i64, String)> {
-    let mut stmt = conn
-        .prepare(&format!("SELECT {owner}, * FROM {table} ORDER BY id"))
-        .unwrap();
-    let cols = stmt.column_count();
-    stmt.query_map([], |row| {
-        let rendered: Vec<String> = (1..cols)
-            .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
-            .collect();
-        Ok((row.get(0)?, rendered.join("|")))
-    })
-    .unwrap()
-    .collect::<rusqlite::Result<_>>()
-    .unwrap()
+fn rows(conn: &TestDb, table: &str, owner: &str) -> Vec<(i64, String)> {
+    conn.rows(&format!("SELECT {owner}, * FROM {table} ORDER BY id"), ())
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let rendered: Vec<String> = row.0[1..].iter().map(Val::render).collect();
+            (row.get(0).unwrap(), rendered.join("|"))
+        })
+        .collect()
 }
 
 fn integrity(path: &Path) -> String {
@@ -229,6 +223,9 @@ impl ImageLike {
 
 #[test]
 fn the_binary_alone_in_an_empty_folder_runs_unprivileged_and_serves_its_public_routes() {
+    if on_postgres() {
+        return; // SQLite only: the file, its lock and its backups.
+    }
     let image = ImageLike::new();
     let server = image.serve();
     let port = server.port;
@@ -261,6 +258,9 @@ fn the_binary_alone_in_an_empty_folder_runs_unprivileged_and_serves_its_public_r
 
 #[test]
 fn the_binary_alone_in_an_empty_folder_finishes_a_request_on_sigterm_and_keeps_its_data() {
+    if on_postgres() {
+        return; // SQLite only: the file, its lock and its backups.
+    }
     let image = ImageLike::new();
     let mut server = image.serve();
     let port = server.port;
@@ -400,6 +400,9 @@ impl Writers {
 
 #[test]
 fn a_backup_under_concurrent_writers_restores_every_task_acknowledged_before_it_began() {
+    if on_postgres() {
+        return; // SQLite only: the file, its lock and its backups.
+    }
     let dir = tempfile::tempdir().unwrap();
     let site = Site::new("backup");
     let (db, installation) = fresh_database(dir.path(), &site);
@@ -451,6 +454,9 @@ fn a_backup_under_concurrent_writers_restores_every_task_acknowledged_before_it_
 
 #[test]
 fn restore_is_refused_while_a_server_runs_and_swaps_the_backup_in_once_it_stopped() {
+    if on_postgres() {
+        return; // SQLite only: the file, its lock and its backups.
+    }
     let dir = tempfile::tempdir().unwrap();
     let site = Site::new("restore");
     let (db, _) = fresh_database(dir.path(), &site);
@@ -504,6 +510,9 @@ fn restore_is_refused_while_a_server_runs_and_swaps_the_backup_in_once_it_stoppe
 
 #[test]
 fn a_server_does_not_start_while_a_restore_holds_the_database() {
+    if on_postgres() {
+        return; // SQLite only: the file, its lock and its backups.
+    }
     let dir = tempfile::tempdir().unwrap();
     let (db, _) = fresh_database(dir.path(), &Site::new("locked"));
     let lock = std::fs::File::create(dir.path().join("volume").join("todo.sqlite3.lock")).unwrap();

@@ -463,11 +463,7 @@ async fn the_macro_makes_no_database_write() {
     // First request may record the user; after that, renders write nothing.
     a.get(&app, &format!("/confluence/get_task?id={id}")).await;
     let conn = db(&app);
-    let version = |c: &rusqlite::Connection| {
-        c.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0))
-            .unwrap()
-    };
-    let before = version(&conn);
+    let before = conn.change_marker();
     for _ in 0..5 {
         assert_eq!(
             a.get(&app, &format!("/confluence/get_task?id={id}"))
@@ -477,7 +473,7 @@ async fn the_macro_makes_no_database_write() {
         );
     }
     assert_eq!(
-        version(&conn),
+        conn.change_marker(),
         before,
         "another connection committed a write"
     );

@@ -10,7 +10,6 @@ mod webdriver;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::Connection;
 use serde_json::{Value, json};
 use webdriver::{Driver, Session, require_browser};
 
@@ -56,8 +55,8 @@ impl RunningApp {
         self.server.address()
     }
 
-    fn db(&self) -> Connection {
-        Connection::open(&self.db_path).unwrap()
+    fn db(&self) -> TestDb {
+        TestDb::at(&self.db_path)
     }
 
     /// An iframe URL as Confluence builds it: the path and query plus a qsh-bound `jwt`.
@@ -82,32 +81,31 @@ struct Row {
     page_id: Option<String>,
 }
 
-fn rows(conn: &Connection) -> Vec<Row> {
-    let mut stmt = conn
-        .prepare("SELECT id, title, done, created_by, page_id FROM tasks ORDER BY id")
-        .unwrap();
-    stmt.query_map([], |r| {
-        Ok(Row {
-            id: r.get(0)?,
-            title: r.get(1)?,
-            done: r.get::<_, i64>(2)? == 1,
-            created_by: r.get(3)?,
-            page_id: r.get(4)?,
-        })
-    })
+fn rows(conn: &TestDb) -> Vec<Row> {
+    conn.rows(
+        "SELECT id, title, done, created_by, page_id FROM tasks ORDER BY id",
+        (),
+    )
     .unwrap()
-    .map(Result::unwrap)
+    .iter()
+    .map(|r| Row {
+        id: r.get(0).unwrap(),
+        title: r.get(1).unwrap(),
+        done: r.get(2).unwrap(),
+        created_by: r.get(3).unwrap(),
+        page_id: r.get(4).unwrap(),
+    })
     .collect()
 }
 
-fn row(conn: &Connection, id: i64) -> Option<Row> {
+fn row(conn: &TestDb, id: i64) -> Option<Row> {
     rows(conn).into_iter().find(|r| r.id == id)
 }
 
 /// Polls the database until `check` finds the state a UI action should have produced.
 /// This is synchronisation with the browser, not a timing assertion: it fails only when the
 /// state never appears.
-async fn wait_db<T>(conn: &Connection, what: &str, check: impl Fn(&Connection) -> Option<T>) -> T {
+async fn wait_db<T>(conn: &TestDb, what: &str, check: impl Fn(&TestDb) -> Option<T>) -> T {
     let found = poll_async(DB_WAIT, async || check(conn)).await;
     found.unwrap_or_else(|| {
         panic!(
@@ -225,7 +223,7 @@ struct World {
     session: Session,
     _driver: Driver,
     _profile: tempfile::TempDir,
-    conn: Connection,
+    conn: TestDb,
     site: Site,
     context_token: String,
     stand_in: Option<Value>,
@@ -354,7 +352,7 @@ async fn add_the_first_task(w: &mut World) -> Row {
         .query_row(
             "SELECT t.site_id, j.id FROM tasks t, jwt_tokens j
              WHERE t.id = ?1 AND j.client_key = ?2",
-            rusqlite::params![added.id, w.site.client_key],
+            vals![added.id, w.site.client_key],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();

@@ -33,7 +33,7 @@ async fn a_token_in_a_form_field_is_verified_like_any_other() {
     assert_eq!(post(format!("jwt={good}"), Some(other.clone())).await, 401);
     assert_eq!(post(format!("jwt={good}"), Some(good.clone())).await, 400);
     let tasks: i64 = db(&app)
-        .query_row("SELECT count(*) FROM tasks", [], |r| r.get(0))
+        .query_row("SELECT count(*) FROM tasks", (), |r| r.get(0))
         .unwrap();
     assert_eq!(tasks, 0);
 }

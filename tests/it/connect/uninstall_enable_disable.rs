@@ -22,7 +22,7 @@ async fn uninstall_refuses_the_sites_tokens_keeps_its_tasks_and_reinstall_brings
     );
     assert_eq!(row(&app, &site.client_key), (false, false, None));
     let tasks: i64 = db(&app)
-        .query_row("SELECT COUNT(*) FROM tasks", [], |r| r.get(0))
+        .query_row("SELECT COUNT(*) FROM tasks", (), |r| r.get(0))
         .unwrap();
     assert_eq!(tasks, 1, "tasks are kept");
     assert_refused(&site.get(&app, &page).await, "iframe after uninstall");

@@ -32,7 +32,7 @@ async fn list_tasks_as_account_1(app: &TestApp, site: &Site) {
 
 fn users(app: &TestApp) -> i64 {
     db(app)
-        .query_row("SELECT COUNT(*) FROM jwt_users", [], |r| r.get(0))
+        .query_row("SELECT COUNT(*) FROM jwt_users", (), |r| r.get(0))
         .unwrap()
 }
 
@@ -46,7 +46,7 @@ async fn a_user_is_recorded_once_and_not_rewritten_on_every_request() {
     let installation: i64 = db(&app)
         .query_row(
             "SELECT site_id FROM jwt_users WHERE account_id = 'account-1'",
-            [],
+            (),
             |r| r.get(0),
         )
         .unwrap();

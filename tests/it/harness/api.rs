@@ -5,9 +5,8 @@ pub use todo_connect::Application;
 pub use todo_connect::config::{AppEnv, Settings};
 pub use todo_connect::connect::Installation;
 pub use todo_connect::connect::host_client::{HostClients, HostError};
-pub use todo_connect::connect::installations::find_installed;
 pub use todo_connect::connect::qsh;
-pub use todo_connect::db::configure_connection;
+pub use todo_connect::site::SiteId;
 pub use todo_connect::util::http::client as http_client;
 pub use todo_connect::util::url::BaseUrl;
 

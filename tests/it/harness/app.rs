@@ -117,6 +117,11 @@ pub async fn spawn_app_with(extra: Env) -> TestApp {
         ("CONNECT_KEYS_URL", keys.url.clone()),
         ("ADDON_KEY", ADDON_KEY.to_string()),
     ]);
+    if let Some(url) =
+        super::postgres::on_postgres().then(|| super::postgres::database_for(&db_path))
+    {
+        env.insert("DATABASE_URL", url);
+    }
     env.extend(extra);
     let settings = Settings::load(&|k| env.get(k).cloned(), dir.path()).expect("test settings");
     let app = Application::build(settings).expect("app builds");

@@ -5,14 +5,17 @@
 pub mod api;
 mod app;
 mod db;
+pub mod postgres;
 mod process;
 pub mod raw_http;
 mod rsa;
 mod site;
 mod wait;
 
+pub use crate::vals;
 pub use app::{INSTALL_KID, KeyServer, TestApp, spawn_app, spawn_app_with};
-pub use db::{db, dump, stored_secret};
+pub use db::{TestDb, ToVal, Val, db, dump, stored_secret};
+pub use postgres::on_postgres;
 pub use process::{Binary, NOBODY, Server, TEST_BUILD, free_port, running_as_root, stderr, stdout};
 pub use rsa::new_rsa_keys;
 pub use site::{Site, hs256_with, now};

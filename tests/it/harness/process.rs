@@ -53,9 +53,16 @@ impl Binary {
     }
 
     /// The test build, in `dir`, with the test environment (`APP_ENV=test`, the test
-    /// `SITE_URL` and `ADDON_KEY`, loopback, `PORT=0`, `RUST_LOG=info`) and `database`.
+    /// `SITE_URL` and `ADDON_KEY`, loopback, `PORT=0`, `RUST_LOG=info`) and `database` (on a
+    /// PostgreSQL run, also the `DATABASE_URL` of the database standing in for that file).
     pub fn test(dir: &Path, database: &Path) -> Self {
-        Self::new(TEST_BUILD, dir)
+        let binary = Self::new(TEST_BUILD, dir);
+        let binary = if super::postgres::on_postgres() {
+            binary.env("DATABASE_URL", super::postgres::database_for(database))
+        } else {
+            binary
+        };
+        binary
             .env("APP_ENV", "test")
             .env("SITE_URL", SITE_URL)
             .env("ADDON_KEY", ADDON_KEY)

@@ -14,7 +14,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::harness::api::{BaseUrl, HostClients, Installation, find_installed, http_client};
+use crate::harness::api::{BaseUrl, HostClients, Installation, SiteId, http_client};
 use crate::harness::*;
 
 // ---------------------------------------------------------------------------------------------
@@ -379,10 +379,25 @@ impl StandIn {
 
 /// The installation as the app stored it.
 pub fn installation(app: &TestApp, site: &Site) -> Arc<Installation> {
+    let row = db(app)
+        .query_row(
+            "SELECT id, client_key, base_url, display_url, oauth_client_id, enabled, shared_secret
+             FROM jwt_tokens WHERE addon_key = ?1 AND client_key = ?2",
+            [ADDON_KEY, site.client_key.as_str()],
+            |r| Ok(r.clone()),
+        )
+        .unwrap();
     Arc::new(
-        find_installed(&db(app), ADDON_KEY, &site.client_key)
-            .unwrap()
-            .unwrap(),
+        Installation::from_row(
+            SiteId(row.get(0).unwrap()),
+            row.get(1).unwrap(),
+            row.get(2).unwrap(),
+            row.get(3).unwrap(),
+            row.get(4).unwrap(),
+            row.get(5).unwrap(),
+            row.get(6).unwrap(),
+        )
+        .unwrap(),
     )
 }
 
