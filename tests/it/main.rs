@@ -11,4 +11,5 @@ mod hardening;
 mod host_client;
 mod ops;
 mod properties;
+mod replicas;
 mod todo_api;

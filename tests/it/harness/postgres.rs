@@ -285,6 +285,8 @@ fn reaper(bin: &Path, data: &Path, root: &Path) -> ChildStdin {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     std::os::unix::process::CommandExt::process_group(&mut child, 0);
+    // Never waited for: it must outlive this process, which is what it watches for.
+    #[allow(clippy::zombie_processes)]
     let mut child = child.spawn().expect("the cluster reaper starts");
     let mut stdin = child.stdin.take().unwrap();
     let _ = stdin.flush();

@@ -132,7 +132,7 @@ impl Site {
             .await
     }
 
-    async fn post_lifecycle_at(
+    pub async fn post_lifecycle_at(
         &self,
         client: &reqwest::Client,
         address: &str,

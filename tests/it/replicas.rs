@@ -1,0 +1,409 @@
+//! PostgreSQL only (`TODO_CONNECT_TEST_BACKEND=postgres`; `scripts/test.sh` skips this module
+//! on the SQLite run): several real servers on one database agreeing on lifecycle changes,
+//! `kill -9` of one replica during writes, migrations raced by replicas starting together,
+//! TLS to the database, `copy` between the backends, and what `backup`/`restore` say instead.
+
+use serde_json::Value;
+
+use crate::hardening::{Acknowledged, assert_every_acknowledged_task_is_stored, start_writers};
+use crate::harness::raw_http::{Response, request};
+use crate::harness::*;
+
+/// Two replicas of the real binary on one database, trusting one key server.
+struct Replicas {
+    _dir: tempfile::TempDir,
+    db: std::path::PathBuf,
+    a: Server,
+    b: Server,
+    keys: KeyServer,
+    sys: actix_web::rt::SystemRunner,
+}
+
+impl Replicas {
+    fn start() -> Option<Self> {
+        if !on_postgres() {
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("shared.sqlite3");
+        let sys = actix_web::rt::System::new();
+        let keys = sys.block_on(async { KeyServer::start() });
+        let binary = Binary::test(dir.path(), &db).env("CONNECT_KEYS_URL", &keys.url);
+        let a = binary.serve();
+        let b = binary.serve();
+        Some(Self {
+            _dir: dir,
+            db,
+            a,
+            b,
+            keys,
+            sys,
+        })
+    }
+
+    fn lifecycle(&self, server: &Server, site: &Site, event: &str) -> u16 {
+        let body = site.payload();
+        let address = server.address();
+        self.sys.block_on(async {
+            site.post_lifecycle_at(&reqwest::Client::new(), &address, event, &body)
+                .await
+        })
+    }
+}
+
+/// `enabled` / `disabled` as Confluence sends them: HS256 with the site's secret.
+fn toggle(server: &Server, site: &Site, event: &str) -> u16 {
+    let path = format!("/confluence/{event}");
+    let token = site.token("POST", &path);
+    request(
+        server.port,
+        "POST",
+        &path,
+        Some(&token),
+        &site.payload().to_string(),
+    )
+    .status
+}
+
+fn macro_page(server: &Server, site: &Site, id: i64) -> Response {
+    let path = format!("/confluence/get_task?id={id}");
+    request(
+        server.port,
+        "GET",
+        &path,
+        Some(&site.token("GET", &path)),
+        "",
+    )
+}
+
+fn create(server: &Server, site: &Site, title: &str) -> i64 {
+    let body = serde_json::json!({ "title": title }).to_string();
+    let res = request(
+        server.port,
+        "POST",
+        "/api/tasks",
+        Some(&site.context_token("a")),
+        &body,
+    );
+    assert_eq!(res.status, 201, "{}", res.text());
+    res.json()["id"].as_i64().unwrap()
+}
+
+#[test]
+fn lifecycle_changes_through_one_replica_take_effect_on_the_other() {
+    let Some(r) = Replicas::start() else { return };
+    let site = Site::new("replicated");
+    assert_eq!(r.lifecycle(&r.a, &site, "installed"), 204);
+    // Created through one, rendered through the other (which now caches the installation).
+    let id = create(&r.a, &site, "seen everywhere");
+    let page = macro_page(&r.b, &site, id);
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert!(page.text().contains("seen everywhere"));
+
+    // Disabled through A: B refuses the site's tokens, then serves again once enabled.
+    assert_eq!(toggle(&r.a, &site, "disabled"), 204);
+    wait_until("B refuses a disabled site", || {
+        macro_page(&r.b, &site, id).status == 401
+    });
+    assert_eq!(toggle(&r.a, &site, "enabled"), 204);
+    wait_until("B serves the enabled site again", || {
+        macro_page(&r.b, &site, id).status == 200
+    });
+
+    // A reinstall through B rotates the secret: A refuses the old one, accepts the new one.
+    assert_eq!(macro_page(&r.a, &site, id).status, 200);
+    let rotated = Site {
+        secret: format!("{}-rotated", site.secret),
+        ..site.clone()
+    };
+    assert_eq!(r.lifecycle(&r.b, &rotated, "installed"), 204);
+    wait_until("A refuses the old secret", || {
+        macro_page(&r.a, &site, id).status == 401
+    });
+    assert_eq!(macro_page(&r.a, &rotated, id).status, 200);
+
+    // Uninstalled through A: B refuses the (current) token.
+    assert_eq!(macro_page(&r.b, &rotated, id).status, 200);
+    assert_eq!(r.lifecycle(&r.a, &rotated, "uninstalled"), 204);
+    wait_until("B refuses an uninstalled site", || {
+        macro_page(&r.b, &rotated, id).status == 401
+    });
+    assert!(!r.a.log().contains(&rotated.secret) && !r.b.log().contains(&rotated.secret));
+}
+
+#[test]
+fn killing_one_replica_during_writes_loses_no_acknowledged_task() {
+    let Some(r) = Replicas::start() else { return };
+    let site = Site::new("crash-replica");
+    assert_eq!(r.lifecycle(&r.a, &site, "installed"), 204);
+    let token = site.context_token("writer");
+    let acknowledged = Acknowledged::default();
+    let writers = start_writers(r.a.port, &token, &acknowledged);
+    poll(PATIENCE, || {
+        (acknowledged.lock().unwrap().len() >= 100).then_some(())
+    });
+    let mut a = r.a;
+    a.signal("KILL");
+    a.wait();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        acknowledged.len() >= 100,
+        "only {} acknowledged",
+        acknowledged.len()
+    );
+    assert_every_acknowledged_task_is_stored(&r.db, &acknowledged);
+    // The survivor serves them, and keeps taking writes.
+    let (id, title) = acknowledged.last().unwrap();
+    let res = request(
+        r.b.port,
+        "GET",
+        &format!("/api/tasks/{id}"),
+        Some(&token),
+        "",
+    );
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json()["title"], Value::from(title.as_str()));
+    create(&r.b, &site, "after the crash");
+    drop(r.keys);
+}
+
+#[test]
+fn replicas_starting_together_apply_each_migration_once() {
+    if !on_postgres() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fresh.sqlite3");
+    let binary = Binary::test(dir.path(), &db);
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let binary = binary.clone();
+            std::thread::spawn(move || binary.run(&["migrate"]))
+        })
+        .collect();
+    let applied: usize = runs
+        .into_iter()
+        .map(|t| {
+            let out = t.join().unwrap();
+            assert!(out.status.success(), "{}", stderr(&out));
+            assert!(
+                stdout(&out).contains("schema version 2"),
+                "{}",
+                stdout(&out)
+            );
+            stderr(&out).matches("applied migration").count()
+        })
+        .sum();
+    assert_eq!(
+        applied, 2,
+        "each of the two migrations applied by exactly one process"
+    );
+    let versions = TestDb::at(&db)
+        .rows("SELECT version FROM schema_migrations ORDER BY version", ())
+        .unwrap();
+    assert_eq!(versions.len(), 2);
+}
+
+#[test]
+fn tls_to_the_database_follows_sslmode() {
+    if !on_postgres() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tls.sqlite3");
+    let url = postgres::database_for(&db);
+    let ca = postgres::cluster().ca.display().to_string();
+    let binary = Binary::test(dir.path(), &db);
+    let with = |query: &str| binary.clone().env("DATABASE_URL", format!("{url}?{query}"));
+    // Verified against the test CA, by chain and host name.
+    let out = with(&format!("sslmode=verify-full&sslrootcert={ca}")).run(&["migrate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A CA that did not sign the server's certificate is refused, in one line.
+    let other_ca = dir.path().join("other-ca.pem");
+    std::fs::write(
+        &other_ca,
+        include_str!("../fixtures/connect-qsh-vectors.json"),
+    )
+    .unwrap();
+    let out = with(&format!(
+        "sslmode=verify-full&sslrootcert={}",
+        other_ca.display()
+    ))
+    .run(&["migrate"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("sslrootcert"), "{}", stderr(&out));
+    // The server runs over verified TLS: its sessions show up as encrypted.
+    let server = with(&format!("sslmode=verify-full&sslrootcert={ca}")).serve();
+    assert_eq!(request(server.port, "GET", "/readyz", None, "").status, 200);
+    let name = url.rsplit('/').next().unwrap();
+    let encrypted: i64 = TestDb::Postgres(postgres::url("postgres"))
+        .query_row(
+            "SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid)
+             WHERE datname = ?1 AND application_name = 'todo-connect' AND ssl",
+            [name],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(encrypted >= 1, "no encrypted session");
+    assert!(
+        !server.log().contains("sslrootcert="),
+        "the URL's query is not logged"
+    );
+}
+
+#[test]
+fn backup_and_restore_name_pg_dump_and_pg_restore_instead() {
+    if !on_postgres() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let binary = Binary::test(dir.path(), &dir.path().join("x.sqlite3"));
+    for (command, tool) in [("backup", "pg_dump"), ("restore", "pg_restore")] {
+        let out = binary.run(&[command, "some-file"]);
+        assert_eq!(out.status.code(), Some(1));
+        let err = stderr(&out);
+        assert!(err.contains(tool) && err.contains("PostgreSQL"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
+
+/// Rows of every table, rendered the same for both backends.
+fn contents(db: &TestDb) -> String {
+    db.dump()
+}
+
+#[test]
+fn copy_moves_every_row_sqlite_to_postgres_and_back_identically() {
+    if !on_postgres() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = dir.path().join("source.sqlite3");
+    let sys = actix_web::rt::System::new();
+    let keys = sys.block_on(async { KeyServer::start() });
+    // A SQLite deployment with two sites, users, tasks, an uninstall and a deleted task.
+    let on_sqlite = Binary::test(dir.path(), &sqlite)
+        .without("DATABASE_URL")
+        .env("CONNECT_KEYS_URL", &keys.url);
+    let server = on_sqlite.serve();
+    let (one, two) = (Site::new("copy-one"), Site::new("copy-two"));
+    for site in [&one, &two] {
+        sys.block_on(site.install_at(&server.address()));
+    }
+    let mut last = 0;
+    for i in 0..7 {
+        last = create(
+            &server,
+            if i % 2 == 0 { &one } else { &two },
+            &format!("task {i}"),
+        );
+    }
+    let deleted = request(
+        server.port,
+        "DELETE",
+        &format!("/api/tasks/{last}"),
+        Some(&one.context_token("a")),
+        "",
+    );
+    assert_eq!(deleted.status, 204);
+    let address = server.address();
+    assert_eq!(
+        sys.block_on(async {
+            two.post_lifecycle_at(
+                &reqwest::Client::new(),
+                &address,
+                "uninstalled",
+                &two.payload(),
+            )
+            .await
+        }),
+        204
+    );
+    assert_eq!(server.stop().code(), Some(0));
+    let source = contents(&TestDb::Sqlite(
+        rusqlite::Connection::open(&sqlite).unwrap(),
+    ));
+
+    // Refused while a server uses the file.
+    let running = on_sqlite.serve();
+    let pg_key = dir.path().join("target.sqlite3");
+    let pg_url = postgres::database_for(&pg_key);
+    let out = on_sqlite.run(&["copy", "--to", &pg_url]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("stop the server"), "{}", stderr(&out));
+    assert_eq!(running.stop().code(), Some(0));
+
+    // SQLite -> PostgreSQL.
+    let out = on_sqlite.run(&["copy", "--to", &pg_url]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = stdout(&out);
+    assert!(
+        printed.contains("2 jwt_tokens") && printed.contains("6 tasks"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(&format!("next task id {}", last + 1)),
+        "{printed}"
+    );
+    let on_pg = TestDb::Postgres(pg_url.clone());
+    assert_eq!(contents(&on_pg), source, "identical rows in PostgreSQL");
+
+    // PostgreSQL -> SQLite at once: the round trip gives the same rows back.
+    let on_postgres = Binary::test(dir.path(), &pg_key).env("CONNECT_KEYS_URL", &keys.url);
+    let back = dir.path().join("back").join("todo.sqlite3");
+    let out = on_postgres.run(&["copy", "--to", back.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let returned = TestDb::Sqlite(rusqlite::Connection::open(&back).unwrap());
+    assert_eq!(
+        contents(&returned),
+        source,
+        "identical rows after the round trip"
+    );
+
+    // A second copy into the now non-empty target is refused, and changes nothing.
+    let out = on_sqlite.run(&["copy", "--to", &pg_url]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not empty"), "{}", stderr(&out));
+    assert_eq!(contents(&on_pg), source);
+
+    // The copy serves: the installed site's tasks are there, a new task gets a fresh id.
+    let server = on_postgres.serve();
+    let fresh = create(&server, &one, "after the move");
+    assert_eq!(
+        fresh,
+        last + 1,
+        "the deleted task's id is not handed out again"
+    );
+    let listed = request(
+        server.port,
+        "GET",
+        "/api/tasks",
+        Some(&one.context_token("a")),
+        "",
+    );
+    assert_eq!(listed.json()["tasks"].as_array().unwrap().len(), 4);
+    request(
+        server.port,
+        "DELETE",
+        &format!("/api/tasks/{fresh}"),
+        Some(&one.context_token("a")),
+        "",
+    );
+    assert_eq!(server.stop().code(), Some(0));
+
+    // Back to SQLite after serving: the PostgreSQL rows, and the id high-water mark kept.
+    let again = dir.path().join("again.sqlite3");
+    let out = on_postgres.run(&["copy", "--to", again.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("next task id {}", fresh + 1)),
+        "{}",
+        stdout(&out)
+    );
+    let again = TestDb::Sqlite(rusqlite::Connection::open(&again).unwrap());
+    assert_eq!(contents(&again), contents(&on_pg));
+    drop(keys);
+}
