@@ -9,7 +9,8 @@
 # RUST_LOG=info. Prints req/s, p99, the macro/healthz ratio, the server's peak RSS and the time
 # to ready with an existing database, ending with a Markdown block for docs/performance.md.
 #
-# Environment: ROUNDS (3), DURATION (10s), THREADS (2), CONNECTIONS (32), READY_RUNS (5).
+# Environment: ROUNDS (3), DURATION (10s), THREADS (2), CONNECTIONS (32), READY_RUNS (5);
+# BACKEND=postgres and REPLICAS=2 (scripts/loadtest-backends.sh) for PostgreSQL / two replicas.
 # Run time after the build: about 7 x DURATION + a few seconds (< 2 minutes by default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +45,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/todo-loadtest.XXXXXX")
 SERVER_PID=""
 PEER_PID=""
 stop_server() {
+  if declare -F replicas_stop >/dev/null; then replicas_stop; fi
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill -TERM "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
@@ -52,6 +54,7 @@ stop_server() {
 }
 cleanup() {
   stop_server
+  backend_stop
   if [ -n "$PEER_PID" ]; then
     kill -TERM "$PEER_PID" 2>/dev/null || true
     wait "$PEER_PID" 2>/dev/null || true
@@ -84,6 +87,9 @@ export HOST=127.0.0.1
 export PORT=$APP_PORT
 export DATABASE_PATH="$WORK/db/loadtest.sqlite3"
 export CONNECT_KEYS_URL="http://127.0.0.1:$PEER_PORT"
+# shellcheck source=scripts/loadtest-backends.sh
+. scripts/loadtest-backends.sh
+backend_start
 
 # Starts the server with RUST_LOG=$1 (its log goes to $WORK/server-$1.log); waits for /healthz.
 start_server() {
@@ -101,6 +107,10 @@ start_server() {
   echo "server not ready within 10 s" >&2
   exit 1
 }
+start_server_and_replicas() {
+  start_server "$1"
+  replicas_start "$1"
+}
 
 # VmHWM (peak resident set) of the running server, in MiB.
 peak_rss_mib() {
@@ -110,7 +120,8 @@ peak_rss_mib() {
 # Runs wrk once; prints "req/s p99_ms non2xx socket_errors".
 run_wrk() {
   local url=$1 out="$WORK/wrk.txt"
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url" >"$out"
+  # shellcheck disable=SC2046
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency $(replicas_wrk_args) "$url" >"$out"
   awk '
     /^Requests\/sec:/ { rps = $2 }
     $1 == "99%" {
@@ -144,7 +155,7 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- install a site, create a task ----------------------------------------------------------
 say "starting the app on $APP (fresh database in $WORK)"
-start_server warn
+start_server_and_replicas warn
 "$PEER" install --app "$APP" --peer-port "$PEER_PORT" >"$WORK/peer.out" 2>"$WORK/peer.err" &
 PEER_PID=$!
 for _ in $(seq 1 300); do
@@ -174,7 +185,7 @@ RSS_WARN=$(peak_rss_mib)
 stop_server
 
 say "again with RUST_LOG=info (the production default; log written to a file)"
-start_server info
+start_server_and_replicas info
 measure info 1
 RSS_INFO=$(peak_rss_mib)
 LOG_LINES=$(wc -l <"$WORK/server-info.log")
@@ -213,7 +224,7 @@ cat <<EOF
 
 Machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), \
 $(awk '/^MemTotal:/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM; \
-load average before the run: $LOAD_BEFORE.
+load average before the run: $LOAD_BEFORE. Backend: $BACKEND, $REPLICAS server(s).
 \`wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency\` on the same machine, loopback;
 macro URL ${#MACRO_URL} bytes (realistic iframe query + HS256 token).
 
