@@ -350,3 +350,59 @@ impl SeenUsers {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(key: &str) -> Arc<Installation> {
+        Arc::new(
+            Installation::from_row(
+                SiteId(1),
+                key.into(),
+                "https://example.atlassian.net/wiki".into(),
+                None,
+                None,
+                true,
+                "secret".into(),
+            )
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_load_that_raced_a_change_is_not_cached() {
+        let cache = InstallationCache::default();
+        let generation = cache.generation();
+        cache.invalidate("a");
+        cache.insert(generation, site("a"));
+        assert!(cache.get("a").is_none());
+        cache.insert(cache.generation(), site("a"));
+        assert!(cache.get("a").is_some());
+    }
+
+    #[test]
+    fn a_replica_caches_only_while_it_hears_changes() {
+        let cache = InstallationCache::shared(Duration::from_secs(60));
+        cache.insert(cache.generation(), site("a"));
+        assert!(cache.get("a").is_none(), "not listening yet");
+        cache.listening(true);
+        cache.insert(cache.generation(), site("a"));
+        assert!(cache.get("a").is_some());
+        cache.listening(false);
+        assert!(
+            cache.get("a").is_none(),
+            "forgotten when the listener is lost"
+        );
+        cache.insert(cache.generation(), site("a"));
+        assert!(cache.get("a").is_none(), "nothing kept while not listening");
+    }
+
+    #[test]
+    fn a_replica_keeps_an_entry_no_longer_than_its_time_to_live() {
+        let cache = InstallationCache::shared(Duration::ZERO);
+        cache.listening(true);
+        cache.insert(cache.generation(), site("a"));
+        assert!(cache.get("a").is_none());
+    }
+}

@@ -39,6 +39,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
 /// The advisory lock migrations run under (`pg_advisory_xact_lock`): "todo-con" as a number.
 const MIGRATION_LOCK: i64 = 0x746f_646f_2d63_6f6e;
 
+/// The advisory lock every serving replica holds shared on its listener's session ("todo-srv"):
+/// what `copy` takes exclusively to know no server uses the database, like SQLite's lock file.
+pub const SERVING_LOCK: i64 = 0x746f_646f_2d73_7276;
+
 /// Session settings of every pooled connection: a statement or lock wait that long is a
 /// failure to report (503), not something to wait out.
 const SESSION_OPTIONS: &str =

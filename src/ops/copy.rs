@@ -8,8 +8,8 @@
 //! leaves the target empty. Afterwards the id sequences stand past every copied id (and past
 //! SQLite's AUTOINCREMENT high-water mark, so a deleted task's id is never handed out again),
 //! and the target's row counts must equal the source's. Nothing may be writing meanwhile:
-//! a SQLite end is locked against servers, a PostgreSQL end must have no other todo-connect
-//! connection.
+//! a SQLite end is locked against servers, a PostgreSQL end against replicas (the serving
+//! advisory lock every replica holds shared).
 
 mod tables;
 
@@ -266,25 +266,26 @@ impl Side {
         }
     }
 
-    /// Replicas writing while we copy would make the copy incomplete or collide with it.
+    /// Replicas writing while we copy would make the copy incomplete or collide with it: every
+    /// serving replica holds the serving lock shared, so taking it exclusively (for as long as
+    /// this session lasts) proves there is none, and keeps one from starting meanwhile.
     async fn refuse_other_sessions(&self) -> Result<(), OpsError> {
         let Self::Postgres { client, .. } = self else {
             return Ok(());
         };
-        let others: i64 = client
+        let alone: bool = client
             .query_one(
-                "SELECT count(*) FROM pg_stat_activity
-                 WHERE datname = current_database() AND application_name = 'todo-connect'
-                   AND pid <> pg_backend_pid()",
-                &[],
+                "SELECT pg_try_advisory_lock($1)",
+                &[&postgres::SERVING_LOCK],
             )
             .await
             .map_err(|e| self.pg_error(e))?
             .get(0);
-        if others > 0 {
-            return Err(self.invalid(format!(
-                "has {others} other todo-connect connection(s); stop every server using it first"
-            )));
+        if !alone {
+            return Err(self.invalid(
+                "is in use by a running todo-connect server; stop every server using it first"
+                    .into(),
+            ));
         }
         Ok(())
     }

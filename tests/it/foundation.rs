@@ -373,12 +373,9 @@ fn sigterm_finishes_the_in_flight_request_then_exits_zero() {
     stream.write_all(rest.as_bytes()).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+
     let exit = server.wait();
-    assert!(
-        response.starts_with("HTTP/1.1 201"),
-        "{response}\n{}",
-        server.log()
-    );
     assert_eq!(exit.code(), Some(0), "log: {}", server.log());
     let title: String = TestDb::at(&db)
         .query_row("SELECT title FROM tasks", (), |r| r.get(0))

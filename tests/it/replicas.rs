@@ -370,7 +370,17 @@ fn copy_moves_every_row_sqlite_to_postgres_and_back_identically() {
     assert_eq!(contents(&on_pg), source);
 
     // The copy serves: the installed site's tasks are there, a new task gets a fresh id.
-    let server = on_postgres.serve();
+    let mut server = on_postgres.serve();
+    // While a replica serves, copying out of (or into) its database is refused.
+    server.wait_for_log("listening for changes");
+    let elsewhere = dir.path().join("while-serving.sqlite3");
+    let out = on_postgres.run(&["copy", "--to", elsewhere.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("stop every server"),
+        "{}",
+        stderr(&out)
+    );
     let fresh = create(&server, &one, "after the move");
     assert_eq!(
         fresh,

@@ -2,7 +2,8 @@
 //! way replicas hear about each other's changes (`NOTIFY`, sent in the changing transaction,
 //! arrives on commit). The listener reconnects after any failure, pings an idle connection so
 //! a dead one is noticed, and reports [`Event::Listening`] / [`Event::Lost`] so its user can
-//! stop trusting what it cached while notifications may have been missed.
+//! stop trusting what it cached while notifications may have been missed. Its session also
+//! holds [`super::SERVING_LOCK`] shared: the mark of a serving replica that `copy` looks for.
 
 use std::time::Duration;
 
@@ -85,9 +86,12 @@ async fn listen_once(
         // The channel name is ours (a constant), quoted as an identifier all the same.
         let quoted = format!("\"{}\"", channel.replace('"', "\"\""));
         client
-            .batch_execute(&format!("LISTEN {quoted}"))
+            .batch_execute(&format!(
+                "LISTEN {quoted}; SELECT pg_advisory_lock_shared({});",
+                super::SERVING_LOCK
+            ))
             .await
-            .map_err(|e| format!("LISTEN failed: {e}"))?;
+            .map_err(|e| format!("LISTEN failed: {}", super::Describe::describe(&e)))?;
         log::info!("listening for changes on {} ({channel})", pool.url());
         on_event(Event::Listening);
         loop {
