@@ -279,7 +279,7 @@ impl Settings {
                 "must be a positive number (got 0)",
             ));
         }
-        let database_pool_size = layer.database_pool_size.unwrap_or(16);
+        let database_pool_size = layer.database_pool_size.unwrap_or(8);
         if !(1..=1000).contains(&database_pool_size) {
             return Err(ConfigError::new(
                 "DATABASE_POOL_SIZE",
