@@ -132,6 +132,36 @@ fn lifecycle_changes_through_one_replica_take_effect_on_the_other() {
 }
 
 #[test]
+fn a_replica_cut_off_from_the_database_listens_again_and_hears_changes() {
+    let Some(mut r) = Replicas::start() else {
+        return;
+    };
+    r.b.wait_for_log("listening for changes");
+    let site = Site::new("reconnect");
+    assert_eq!(r.lifecycle(&r.a, &site, "installed"), 204);
+    let id = create(&r.a, &site, "still heard");
+    // Every session of the database ends (a failover, a restart): pools and listeners reconnect.
+    let url = postgres::database_for(&r.db);
+    let name = url.rsplit('/').next().unwrap();
+    postgres::admin(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ));
+    wait_until("B listening again", || {
+        r.b.log().matches("listening for changes").count() >= 2
+    });
+    wait_until("B serving the site", || {
+        macro_page(&r.b, &site, id).status == 200
+    });
+    // The first request on a cut connection may be a 503 to retry; the change then goes through.
+    wait_until("A disabling the site", || {
+        toggle(&r.a, &site, "disabled") == 204
+    });
+    wait_until("B refusing the disabled site", || {
+        macro_page(&r.b, &site, id).status == 401
+    });
+}
+
+#[test]
 fn killing_one_replica_during_writes_loses_no_acknowledged_task() {
     let Some(r) = Replicas::start() else { return };
     let site = Site::new("crash-replica");
