@@ -1,6 +1,6 @@
 //! Mechanisms every layer shares, each written once: URLs and their rules, capped body
-//! reading, HTML escaping, timestamps, the outbound HTTP client. Depends on nothing else in the
-//! crate.
+//! reading, HTML escaping, timestamps, the outbound HTTP client, YAML for generated files.
+//! Depends on nothing else in the crate.
 
 pub mod body;
 pub mod flight;
@@ -8,3 +8,4 @@ pub mod html;
 pub mod http;
 pub mod time;
 pub mod url;
+pub mod yaml;
