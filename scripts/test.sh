@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The Forge Custom UI the manifest and browser tests load (forge/build/…).
+bash scripts/forge-ui.sh
 export TODO_CONNECT_PYTHON="$PWD/.venv/bin/python"
 # The image-like test runs the release binary, copied alone into an empty folder.
 cargo build --release --locked --bin todo-connect
