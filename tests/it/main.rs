@@ -6,6 +6,7 @@ mod harness;
 
 mod browser;
 mod connect;
+mod forge;
 mod foundation;
 mod hardening;
 mod host_client;
