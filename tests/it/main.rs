@@ -6,6 +6,7 @@ mod harness;
 
 mod browser;
 mod connect;
+mod forge;
 mod forge_ui;
 mod foundation;
 mod hardening;
