@@ -6,9 +6,10 @@ import { invokeRemote } from "@forge/bridge";
 /** The task API on the server: app::routes::paths::FORGE_API_TASKS (the browser test fails if they differ). */
 export const TASKS = "/forge/api/tasks";
 
-function messageFor(status, body) {
+function messageFor(status, body, path) {
   if (status === 401) { return "Your session expired. Reload the page to continue."; }
-  if (status === 404) { return "That task no longer exists."; }
+  // A 404 on one task means it is gone (or another site's); on the list, a server without Forge.
+  if (status === 404 && path.indexOf(TASKS + "/") === 0) { return "That task no longer exists."; }
   if (status === 413) { return "That is too long."; }
   if (body && typeof body.error === "string" && body.error) { return body.error; }
   if (!status) { return "The Todo service cannot be reached. Please try again."; }
@@ -34,12 +35,12 @@ export async function request(method, path, body) {
   try {
     response = await invokeRemote(input);
   } catch (err) {
-    throw new Error(messageFor(0, null));
+    throw new Error(messageFor(0, null, path));
   }
   const status = response && typeof response.status === "number" ? response.status : 0;
   const data = parsed(response ? response.body : null);
   if (status >= 200 && status < 300) { return status === 204 ? null : data; }
-  throw new Error(messageFor(status, data));
+  throw new Error(messageFor(status, data, path));
 }
 
 /** The path of one task. */
