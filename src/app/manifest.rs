@@ -262,3 +262,49 @@ fn check_unique_keys(manifest: &Value) -> Result<(), ManifestError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_scopes_take_their_connect_on_forge_names() {
+        let descriptor = json!({"scopes": ["READ", "WRITE", "ACT_AS_USER", "SPACE_ADMIN"]});
+        assert_eq!(
+            connect_scopes(&descriptor).unwrap(),
+            [
+                "read:connect-confluence",
+                "write:connect-confluence",
+                "act-as-user:connect-confluence",
+                "space-admin:connect-confluence"
+            ]
+        );
+        assert!(connect_scopes(&json!({"scopes": [1]})).is_err());
+    }
+
+    #[test]
+    fn a_key_used_by_a_forge_and_a_connect_module_is_refused() {
+        let manifest = json!({
+            "modules": {"macro": [{"key": "a"}], "endpoint": [{"key": "b"}]},
+            "connectModules": {"confluence:generalPages": [{"key": "c"}, {"key": "a"}]},
+        });
+        let err = check_unique_keys(&manifest).unwrap_err();
+        assert!(
+            matches!(err, ManifestError::DuplicateKey(ref k) if k == "a"),
+            "{err}"
+        );
+        let fine =
+            json!({"modules": {"macro": [{"key": "a"}]}, "connectModules": {"x": [{"key": "b"}]}});
+        assert!(check_unique_keys(&fine).is_ok());
+    }
+
+    #[test]
+    fn a_descriptor_without_the_mirrored_macro_is_a_clear_error() {
+        let descriptor = json!({"modules": {"generalPages": [{"key": "todo-page"}]}});
+        let err = forge_modules(&descriptor).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the descriptor has no dynamicContentMacros module \"dynamic-task-macro\""
+        );
+    }
+}
