@@ -40,9 +40,13 @@ pub struct LifecyclePayload {
     service_entitlement_number: Option<String>,
     #[serde(default)]
     installation_id: Option<String>,
+    #[serde(default)]
+    cloud_id: Option<String>,
 }
 
-/// `POST /confluence/installed`: upsert the site; a re-install rotates the secret.
+/// `POST /confluence/installed`: upsert the site; a re-install rotates the secret. A site met
+/// through Forge first (its installation or cloud id on a Forge-only row) becomes this site:
+/// its tasks and users move here.
 pub async fn installed(
     req: HttpRequest,
     body: web::Bytes,
@@ -55,19 +59,42 @@ pub async fn installed(
         .db
         .run(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            if let Some(id) = &new.installation_id
-                && installations::installation_id_taken(&tx, &addon_key, &new.client_key, id)?
-            {
+            let (installation_id, cloud_id) =
+                (new.installation_id.as_deref(), new.cloud_id.as_deref());
+            if installations::forge_identity_taken(
+                &tx,
+                &addon_key,
+                &new.client_key,
+                installation_id,
+                cloud_id,
+            )? {
                 return Err(AppError::bad_request(
-                    "installationId belongs to another installation",
+                    "installationId or cloudId belongs to another installation",
                 ));
             }
-            installations::upsert_installed(&tx, &addon_key, &new, &now_rfc3339())?;
+            let met_through_forge =
+                installations::forge_only_sites(&tx, installation_id, cloud_id)?;
+            let site = installations::upsert_installed(&tx, &addon_key, &new, &now_rfc3339())?;
+            for forge_only in &met_through_forge {
+                crate::db::merge_site(&tx, forge_only.site, site)?;
+                log::info!(
+                    "site {} merged into {site}: one site, reached both ways",
+                    forge_only.site
+                );
+                installations::record_forge_identity(
+                    &tx,
+                    site,
+                    None,
+                    forge_only.cloud_id.as_deref(),
+                    forge_only.api_base_url.as_deref(),
+                )?;
+            }
+            installations::record_forge_identity(&tx, site, installation_id, cloud_id, None)?;
             tx.commit()?;
             Ok(())
         })
         .await?;
-    connect.installations.invalidate(&payload.client_key);
+    connect.changed(&payload.client_key);
     log::info!("installed on {} ({})", payload.base_url, payload.client_key);
     Ok(HttpResponse::NoContent().finish())
 }
@@ -148,7 +175,7 @@ where
         .db
         .run(move |conn| Ok(change(conn, &addon_key, &key, &now_rfc3339())?))
         .await?;
-    connect.installations.invalidate(client_key);
+    connect.changed(client_key);
     Ok(changed)
 }
 
@@ -235,6 +262,21 @@ fn validate_install(p: &LifecyclePayload, connect: &Connect) -> Result<NewInstal
     if p.product_type.is_empty() {
         return Err(AppError::bad_request("productType is required"));
     }
+    let installation_id = p.installation_id.clone().filter(|id| !id.is_empty());
+    if installation_id
+        .as_deref()
+        .is_some_and(|id| id.len() > 255 || !id.bytes().all(|b| b.is_ascii_graphic()))
+    {
+        return Err(AppError::bad_request(
+            "installationId is not an installation id",
+        ));
+    }
+    let cloud_id = p.cloud_id.clone().filter(|id| !id.is_empty());
+    let cloud_ok =
+        |id: &str| id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if cloud_id.as_deref().is_some_and(|id| !cloud_ok(id)) {
+        return Err(AppError::bad_request("cloudId is not a cloud id"));
+    }
     Ok(NewInstallation {
         client_key: p.client_key.clone(),
         shared_secret: secret.clone(),
@@ -246,6 +288,7 @@ fn validate_install(p: &LifecyclePayload, connect: &Connect) -> Result<NewInstal
         server_version: p.server_version.clone(),
         plugins_version: p.plugins_version.clone(),
         sen: p.service_entitlement_number.clone(),
-        installation_id: p.installation_id.clone().filter(|id| !id.is_empty()),
+        installation_id,
+        cloud_id,
     })
 }

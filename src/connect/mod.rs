@@ -17,6 +17,7 @@ use std::time::Duration;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{AppError, Result};
+use crate::site::SiteChanges;
 
 pub use extract::{ApiRoute, ConnectContext, IframeRoute, LifecycleRoute};
 pub use installations::Installation;
@@ -36,11 +37,20 @@ pub struct Connect {
     pub hosts: host_client::HostClients,
     /// The descriptor JSON, rendered and validated once.
     pub descriptor: String,
+    /// Bumped after every lifecycle change, so the Forge side's site cache follows it.
+    pub site_changes: SiteChanges,
 }
 
 impl Connect {
-    /// Builds the Connect state around the database and the shared HTTP client.
-    pub fn new(settings: Settings, db: Db, http: reqwest::Client, descriptor: String) -> Self {
+    /// Builds the Connect state around the database, the shared HTTP client and the site
+    /// change count shared with the Forge side.
+    pub fn new(
+        settings: Settings,
+        db: Db,
+        http: reqwest::Client,
+        descriptor: String,
+        site_changes: SiteChanges,
+    ) -> Self {
         Self {
             install_keys: install_keys::InstallKeys::new(&settings.connect_keys_url, http.clone()),
             hosts: host_client::HostClients::new(http, &settings.addon_key, &settings.oauth_url),
@@ -49,7 +59,15 @@ impl Connect {
             settings,
             db,
             descriptor,
+            site_changes,
         }
+    }
+
+    /// After a lifecycle change committed: forget the site's cached installation, and tell
+    /// every cache of identities that something changed.
+    pub fn changed(&self, client_key: &str) {
+        self.installations.invalidate(client_key);
+        self.site_changes.bump();
     }
 
     /// The installed site for a client key: from memory, or one database read on a miss.

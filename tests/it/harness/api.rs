@@ -7,7 +7,7 @@ pub use todo_connect::connect::Installation;
 pub use todo_connect::connect::host_client::{HostClients, HostError};
 pub use todo_connect::connect::installations::find_installed;
 pub use todo_connect::connect::qsh;
-pub use todo_connect::db::configure_connection;
+pub use todo_connect::db::{configure_connection, latest_version};
 pub use todo_connect::util::http::client as http_client;
 pub use todo_connect::util::url::BaseUrl;
 

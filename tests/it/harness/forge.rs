@@ -6,9 +6,6 @@
 //! and a child-process server alike. Shared with the Custom UI browser test: its stand-in
 //! `@forge/bridge` forwards `invokeRemote` with a token from [`ForgeSite::token`].
 
-// Parts used only by the Forge route tests that land with the backend; removed then.
-#![allow(dead_code)]
-
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -128,11 +125,6 @@ impl JwksServer {
         let mut keys = self.keys.lock().unwrap();
         keys.retain(|k| k["kid"] != jwk["kid"]);
         keys.push(jwk);
-    }
-
-    /// Removes the key published under `kid`.
-    pub fn retire(&self, kid: &str) {
-        self.keys.lock().unwrap().retain(|k| k["kid"] != kid);
     }
 
     /// While down, every fetch answers 503.

@@ -14,12 +14,9 @@ mod wait;
 
 pub use app::{INSTALL_KID, KeyServer, TestApp, spawn_app, spawn_app_with};
 pub use db::{db, dump, stored_secret};
-// Used by the Forge route tests that land with the backend; the allow goes then.
-#[allow(unused_imports)]
 pub use forge::{
-    FIT_ISSUER, FORGE_APP_ARI, FORGE_APP_UUID, FORGE_KID, ForgeApp, ForgeSite, JwksServer,
-    OTHER_APP_ARI, forge_env, forge_key, public_jwk, rotated_key, sign_fit, spawn_forge_app,
-    spawn_forge_app_with,
+    FIT_ISSUER, FORGE_APP_ARI, FORGE_APP_UUID, FORGE_KID, ForgeSite, JwksServer, OTHER_APP_ARI,
+    forge_env, forge_key, public_jwk, rotated_key, sign_fit, spawn_forge_app,
 };
 pub use process::{Binary, NOBODY, Server, TEST_BUILD, free_port, running_as_root, stderr, stdout};
 pub use rsa::new_rsa_keys;
