@@ -1,6 +1,8 @@
 //! The Forge app's own parts: the generated manifest (both forms, checked by Atlassian's
 //! validator) and the Custom UI built from `forge/`, loaded in a real browser.
 
+mod browser;
+mod host;
 mod manifest;
 
 use std::path::{Path, PathBuf};
