@@ -31,8 +31,8 @@ pub const REFETCH_COOLDOWN: Duration = Duration::from_secs(30);
 pub const FAILURE_TTL: Duration = Duration::from_secs(5);
 /// While fetches fail, the last good set is used until it is this old.
 pub const MAX_STALE: Duration = Duration::from_secs(60 * 60);
-/// A key set is a few KiB; anything larger is not one.
-pub const MAX_JWKS_BYTES: usize = 64 * 1024;
+/// A key set is a few KiB; anything larger is not one (the cap of a Connect install key).
+pub const MAX_JWKS_BYTES: usize = 16 * 1024;
 /// Keys read from one set at most.
 pub const MAX_KEYS: usize = 64;
 

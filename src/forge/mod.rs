@@ -147,3 +147,23 @@ impl Forge {
 fn is_atlassian_api_host(host: &str) -> bool {
     host == "atlassian.com" || host.ends_with(".atlassian.com")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_atlassian_api_hosts_get_the_system_token_in_production() {
+        for host in ["api.atlassian.com", "api.stg.atlassian.com"] {
+            assert!(is_atlassian_api_host(host), "{host}");
+        }
+        for host in [
+            "evil.com",
+            "atlassian.com.evil.com",
+            "apiatlassian.com",
+            "127.0.0.1",
+        ] {
+            assert!(!is_atlassian_api_host(host), "{host}");
+        }
+    }
+}
