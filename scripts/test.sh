@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The Forge Custom UI the manifest and browser tests load (forge/build/…).
+bash scripts/forge-ui.sh
 export TODO_CONNECT_PYTHON="$PWD/.venv/bin/python"
 # The image-like test runs the release binary, copied alone into an empty folder.
 cargo build --release --locked --bin todo-connect
@@ -24,6 +26,7 @@ SQLITE_ONLY=(
   ops::a_backup_under_concurrent_writers
   ops::restore_is_refused_while_a_server_runs
   ops::a_server_does_not_start_while_a_restore_holds_the_database
+  forge::migration::
 )
 status=0
 for backend in $BACKENDS; do

@@ -1,11 +1,11 @@
-//! The command line: `serve` (the default), `migrate`, `descriptor`, and the operations
+//! The command line: `serve` (the default), `migrate`, `descriptor`, `manifest`, and the operations
 //! `healthcheck`, `backup`, `restore` and `purge` (see [`crate::ops`]).
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::app::startup;
+use crate::app::{manifest, startup};
 use crate::config::Settings;
 use crate::ops::{self, OpsError};
 use crate::{Application, StartupError};
@@ -14,8 +14,8 @@ use crate::{Application, StartupError};
 ///
 /// Configuration comes from config/default.toml, config/<APP_ENV>.toml and environment
 /// variables (APP_ENV, SITE_URL, HOST, PORT, DATABASE_PATH, DATABASE_URL, DATABASE_POOL_SIZE,
-/// CONNECT_KEYS_URL, ADDON_KEY, MAX_CONNECTIONS, ALLOWED_HOSTS, ATLASSIAN_OAUTH_URL, RUST_LOG);
-/// see the README.
+/// CONNECT_KEYS_URL, ADDON_KEY, MAX_CONNECTIONS, ALLOWED_HOSTS, ATLASSIAN_OAUTH_URL, FORGE_APP_ID,
+/// FORGE_JWKS_URL, RUST_LOG); see the README.
 #[derive(Debug, Parser)]
 #[command(name = "todo-connect", version, about, long_about)]
 pub struct Cli {
@@ -32,6 +32,13 @@ pub enum Command {
     Migrate,
     /// Print the rendered app descriptor JSON and exit.
     Descriptor,
+    /// Print the Forge manifest.yml (needs FORGE_APP_ID and an https SITE_URL) and exit.
+    Manifest {
+        /// Also declare the Connect app (app.connect, connectModules): for an existing Connect
+        /// app moving its installations to Forge.
+        #[arg(long)]
+        with_connect: bool,
+    },
     /// Exit 0 when the local server answers GET /healthz with 200, else 1 (container HEALTHCHECK).
     Healthcheck,
     /// Write a consistent snapshot of the database to FILE while the server keeps serving.
@@ -69,6 +76,8 @@ pub enum CliError {
     Startup(#[from] StartupError),
     #[error(transparent)]
     Ops(#[from] OpsError),
+    #[error(transparent)]
+    Manifest(#[from] manifest::ManifestError),
 }
 
 impl From<crate::config::ConfigError> for CliError {
@@ -117,6 +126,17 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Descriptor => {
             let web = startup::build_web(&settings)?;
             println!("{}", startup::render_descriptor(&web, &settings)?);
+            Ok(())
+        }
+        Command::Manifest { with_connect } => {
+            let web = startup::build_web(&settings)?;
+            let descriptor = startup::render_descriptor(&web, &settings)?;
+            let form = if with_connect {
+                manifest::Form::WithConnect
+            } else {
+                manifest::Form::Forge
+            };
+            print!("{}", manifest::render(&settings, &descriptor, form)?);
             Ok(())
         }
         Command::Healthcheck => Ok(ops::health::check(&settings.host, settings.port)?),

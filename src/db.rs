@@ -17,7 +17,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior, params};
+
+use crate::site::SiteId;
 
 /// The shared pool of connections to the database file.
 pub type Pool = r2d2::Pool<SqliteConnectionManager>;
@@ -34,6 +36,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0002_site_id",
         include_str!("../db/migrations/0002_site_id.sql"),
+    ),
+    (
+        "0003_forge",
+        include_str!("../db/migrations/0003_forge.sql"),
     ),
 ];
 
@@ -59,6 +65,8 @@ pub enum DbError {
         name: &'static str,
         source: rusqlite::Error,
     },
+    #[error("migration {name} would leave {rows} rows pointing at nothing; nothing was changed")]
+    ForeignKeys { name: &'static str, rows: usize },
     #[error("PostgreSQL {url}: {message}")]
     Postgres { url: String, message: String },
 }
@@ -106,11 +114,30 @@ pub fn schema_version(conn: &Connection) -> rusqlite::Result<i64> {
 /// Applies every pending migration, each in its own immediate transaction together with the
 /// version bump, so an interrupted run leaves the previous schema intact. Returns the names
 /// applied; running it again applies nothing.
+///
+/// Foreign keys are off while migrations run (SQLite ignores the pragma inside a transaction,
+/// so it is set around them): a migration that rebuilds a table drops the old one, and with
+/// foreign keys on that `DROP TABLE` would cascade-delete every row pointing at it. Each
+/// migration instead ends with `PRAGMA foreign_key_check`, and one that would leave a dangling
+/// reference is rolled back.
 pub fn migrate(conn: &mut Connection) -> Result<Vec<&'static str>, DbError> {
     apply(conn, MIGRATIONS)
 }
 
 fn apply(
+    conn: &mut Connection,
+    migrations: &[(&'static str, &str)],
+) -> Result<Vec<&'static str>, DbError> {
+    let enforced: bool = conn.query_row("PRAGMA foreign_keys", [], |row| row.get(0))?;
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let applied = apply_each(conn, migrations);
+    let restored = conn.pragma_update(None, "foreign_keys", enforced);
+    let applied = applied?;
+    restored?;
+    Ok(applied)
+}
+
+fn apply_each(
     conn: &mut Connection,
     migrations: &[(&'static str, &str)],
 ) -> Result<Vec<&'static str>, DbError> {
@@ -129,9 +156,54 @@ fn apply(
         tx.execute_batch(sql)
             .and_then(|()| tx.pragma_update(None, "user_version", found + 1))
             .map_err(|source| DbError::Migration { name, source })?;
+        let dangling =
+            dangling_references(&tx).map_err(|source| DbError::Migration { name, source })?;
+        if dangling > 0 {
+            return Err(DbError::ForeignKeys {
+                name,
+                rows: dangling,
+            });
+        }
         tx.commit()?;
         applied.push(name);
     }
+}
+
+/// How many rows point at a row that does not exist (`PRAGMA foreign_key_check`).
+fn dangling_references(conn: &Connection) -> rusqlite::Result<usize> {
+    let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
+    let mut rows = stmt.query([])?;
+    let mut count = 0;
+    while rows.next()?.is_some() {
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// Moves everything that belongs to site `from` to site `into`, then deletes `from`: two rows
+/// that turned out to be one Confluence site (met through Forge first, through Connect later).
+/// Every table with a foreign key to `jwt_tokens` is followed, whatever migrations added; a
+/// row that would duplicate one `into` already has (a user seen both ways) goes with `from`.
+/// Run it inside the caller's transaction, with foreign keys on.
+pub fn merge_site(conn: &Connection, from: SiteId, into: SiteId) -> rusqlite::Result<()> {
+    let references: Vec<(String, String)> = conn
+        .prepare(
+            "SELECT m.name, p.\"from\" FROM sqlite_schema AS m
+             JOIN pragma_foreign_key_list(m.name) AS p
+             WHERE m.type = 'table' AND p.\"table\" = 'jwt_tokens'",
+        )?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (table, column) in references {
+        let sql = format!(
+            "UPDATE OR IGNORE \"{}\" SET \"{c}\" = ?1 WHERE \"{c}\" = ?2",
+            table.replace('"', "\"\""),
+            c = column.replace('"', "\"\"")
+        );
+        conn.execute(&sql, params![into, from])?;
+    }
+    conn.execute("DELETE FROM jwt_tokens WHERE id = ?1", [from])?;
+    Ok(())
 }
 
 /// The database as request handlers use it: the SQLite pool, whose work runs on the blocking
@@ -236,7 +308,7 @@ mod tests {
         let mut conn = memory();
         assert_eq!(
             migrate(&mut conn).unwrap(),
-            vec!["0001_initial", "0002_site_id"]
+            vec!["0001_initial", "0002_site_id", "0003_forge"]
         );
         assert!(migrate(&mut conn).unwrap().is_empty());
         assert_eq!(schema_version(&conn).unwrap(), latest_version());
@@ -285,9 +357,177 @@ mod tests {
             "the failed migration's first statement was rolled back"
         );
         assert_eq!(
-            apply(&mut conn, MIGRATIONS).unwrap(),
+            apply(&mut conn, &MIGRATIONS[..2]).unwrap(),
             vec!["0002_site_id"],
             "the good schema still migrates from where it stood"
         );
+    }
+
+    /// Every row of the three tables, in id order, as text.
+    fn rows(conn: &Connection) -> Vec<String> {
+        let mut out = Vec::new();
+        for (table, columns) in [
+            (
+                "jwt_tokens",
+                "id, addon_key, client_key, shared_secret, base_url, display_url, product_type, \
+                 description, oauth_client_id, server_version, plugins_version, sen, \
+                 installation_id, installed, enabled, installed_at, updated_at, uninstalled_at",
+            ),
+            ("jwt_users", "*"),
+            ("tasks", "*"),
+        ] {
+            let sql = format!("SELECT {columns} FROM {table} ORDER BY id");
+            let mut stmt = conn.prepare(&sql).unwrap();
+            let n = stmt.column_count();
+            let found = stmt
+                .query_map([], |row| {
+                    let values: Vec<String> = (0..n)
+                        .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
+                        .collect();
+                    Ok(format!("{table}: {}", values.join("|")))
+                })
+                .unwrap();
+            out.extend(found.map(Result::unwrap));
+        }
+        out
+    }
+
+    #[test]
+    fn the_forge_migration_keeps_every_site_user_and_task_of_schema_2() {
+        let mut conn = memory();
+        apply(&mut conn, &MIGRATIONS[..2]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO jwt_tokens (addon_key, client_key, shared_secret, base_url, display_url,
+                 product_type, installation_id, installed, enabled, installed_at, updated_at,
+                 uninstalled_at)
+             VALUES ('app', 'c1', 's1', 'https://a.atlassian.net/wiki', NULL, 'confluence',
+                     'ari:cloud:ecosystem::installation/1', 1, 1, 't1', 't1', NULL),
+                    ('app', 'c2', NULL, 'https://b.atlassian.net/wiki', 'https://b.example',
+                     'confluence', NULL, 0, 0, 't2', 't3', 't3');
+             INSERT INTO jwt_users (site_id, account_id, first_seen_at, last_seen_at)
+             VALUES (1, 'u1', 't', 't'), (2, 'u2', 't', 't');
+             INSERT INTO tasks (site_id, title, done, created_by, page_id, created_at, updated_at)
+             VALUES (1, 'one', 0, 'u1', '42', 't', 't'), (2, 'two', 1, NULL, NULL, 't', 't'),
+                    (1, 'three', 0, 'u1', NULL, 't', 't');
+             DELETE FROM tasks WHERE title = 'three';",
+        )
+        .unwrap();
+        let before = rows(&conn);
+        assert_eq!(before.len(), 6, "{before:?}");
+
+        assert_eq!(migrate(&mut conn).unwrap(), vec!["0003_forge"]);
+        assert_eq!(rows(&conn), before, "every row unchanged");
+        let enforced: bool = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert!(enforced, "foreign keys are on again after migrating");
+        // The references still point at the rebuilt table: deleting a site cascades.
+        conn.execute("DELETE FROM jwt_tokens WHERE id = 2", [])
+            .unwrap();
+        let left: i64 = conn
+            .query_row("SELECT count(*) FROM tasks WHERE site_id = 2", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(left, 0);
+        // An id is still never reused after a delete (AUTOINCREMENT survived).
+        conn.execute(
+            "INSERT INTO tasks (site_id, title, created_at, updated_at) VALUES (1, 'four', 't', 't')",
+            [],
+        )
+        .unwrap();
+        let newest: i64 = conn
+            .query_row("SELECT max(id) FROM tasks", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(newest, 4);
+    }
+
+    #[test]
+    fn a_forge_only_site_needs_no_client_key_but_some_way_in() {
+        let mut conn = memory();
+        migrate(&mut conn).unwrap();
+        conn.execute(
+            "INSERT INTO jwt_tokens (addon_key, product_type, installation_id, cloud_id, installed_at, updated_at)
+             VALUES ('app', 'confluence', 'ari:cloud:ecosystem::installation/9', 'cloud-9', 't', 't')",
+            [],
+        )
+        .unwrap();
+        let neither = conn.execute(
+            "INSERT INTO jwt_tokens (addon_key, product_type, installed_at, updated_at)
+             VALUES ('app', 'confluence', 't', 't')",
+            [],
+        );
+        assert!(neither.is_err(), "a site with no way in is refused");
+        let same_cloud = conn.execute(
+            "INSERT INTO jwt_tokens (addon_key, product_type, installation_id, cloud_id, installed_at, updated_at)
+             VALUES ('app', 'confluence', 'other', 'cloud-9', 't', 't')",
+            [],
+        );
+        assert!(same_cloud.is_err(), "cloud ids are unique");
+    }
+
+    #[test]
+    fn merging_a_site_moves_its_tasks_and_users_and_removes_it() {
+        let mut conn = memory();
+        migrate(&mut conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO jwt_tokens (id, addon_key, client_key, base_url, product_type, installed_at, updated_at)
+             VALUES (1, 'app', 'c1', 'https://a', 'confluence', 't', 't');
+             INSERT INTO jwt_tokens (id, addon_key, product_type, installation_id, installed_at, updated_at)
+             VALUES (2, 'app', 'confluence', 'i-2', 't', 't');
+             INSERT INTO jwt_users (site_id, account_id, first_seen_at, last_seen_at)
+             VALUES (1, 'both', 't', 't'), (2, 'both', 't', 't'), (2, 'forge-only', 't', 't');
+             INSERT INTO tasks (site_id, title, created_at, updated_at)
+             VALUES (1, 'connect', 't', 't'), (2, 'forge', 't', 't');",
+        )
+        .unwrap();
+        merge_site(&conn, SiteId(2), SiteId(1)).unwrap();
+        let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(count("SELECT count(*) FROM tasks WHERE site_id = 1"), 2);
+        assert_eq!(count("SELECT count(*) FROM jwt_users WHERE site_id = 1"), 2);
+        assert_eq!(count("SELECT count(*) FROM jwt_users"), 2);
+        assert_eq!(count("SELECT count(*) FROM jwt_tokens"), 1);
+    }
+
+    #[test]
+    fn a_migration_that_would_leave_dangling_references_is_rolled_back() {
+        let mut conn = memory();
+        apply(&mut conn, &MIGRATIONS[..2]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO jwt_tokens (addon_key, client_key, base_url, product_type, installed_at, updated_at)
+             VALUES ('app', 'c1', 'https://a', 'confluence', 't', 't');
+             INSERT INTO tasks (site_id, title, created_at, updated_at) VALUES (1, 'kept', 't', 't');",
+        )
+        .unwrap();
+        let careless: &[(&'static str, &str)] = &[
+            MIGRATIONS[0],
+            MIGRATIONS[1],
+            (
+                "0003_careless",
+                "CREATE TABLE jwt_tokens_new (id INTEGER PRIMARY KEY, addon_key TEXT);
+                 DROP TABLE jwt_tokens;
+                 ALTER TABLE jwt_tokens_new RENAME TO jwt_tokens;",
+            ),
+        ];
+        let err = apply(&mut conn, careless).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DbError::ForeignKeys {
+                    name: "0003_careless",
+                    rows: 1
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(schema_version(&conn).unwrap(), 2);
+        let kept: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM tasks JOIN jwt_tokens ON jwt_tokens.id = tasks.site_id",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(kept, 1, "the site and its task are still there");
     }
 }

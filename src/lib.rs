@@ -1,8 +1,10 @@
-//! todo-connect: a Todo app inside Atlassian Confluence, as an Atlassian Connect app.
+//! todo-connect: a Todo app inside Atlassian Confluence, as an Atlassian Connect app and as a
+//! Forge app whose backend is this binary (Forge Remote).
 //!
 //! Layers, bottom up; a module uses only those below it:
 //! `util` (URLs, bodies, escaping, time, outbound HTTP) → `config`, `error`, `site` → `db` →
-//! `web` (HTTP plumbing) → `connect` (Connect, no todo knowledge) → `todo` (the domain) →
+//! `web` (HTTP plumbing) → `connect` (Connect) and `forge` (Forge Remote), neither with todo
+//! knowledge nor knowing each other → `todo` (the domain) →
 //! `app` (state, start-up, routes) → `ops`, `cli`. See `docs/architecture.md`.
 
 pub mod app;
@@ -11,6 +13,7 @@ pub mod config;
 pub mod connect;
 pub mod db;
 pub mod error;
+pub mod forge;
 pub mod ops;
 pub mod site;
 pub mod todo;

@@ -1,6 +1,8 @@
-//! The application on top of every layer: its state and start-up, the route table, and the
-//! operational pages (landing, liveness, readiness, assets).
+//! The application on top of every layer: its state and start-up, the route table, the
+//! operational pages (landing, liveness, readiness, assets), and the Forge manifest (which
+//! describes all of it).
 
+pub mod manifest;
 pub mod pages;
 pub mod routes;
 pub mod startup;

@@ -58,12 +58,16 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         .body(body)
 }
 
-/// Fallback service: an embedded asset, or a 404.
+/// Fallback service: an embedded asset, or a 404 (JSON under `/forge/`: Forge wants a JSON
+/// body on every non-2xx answer).
 pub async fn asset_or_404(req: HttpRequest, web: web::Data<Web>) -> HttpResponse {
     if matches!(*req.method(), Method::GET | Method::HEAD)
         && let Some(response) = web.assets.respond(&req)
     {
         return response;
+    }
+    if req.path().starts_with(paths::FORGE_PREFIX) {
+        return actix_web::ResponseError::error_response(&AppError::NotFound);
     }
     HttpResponse::NotFound()
         .content_type("text/plain; charset=utf-8")

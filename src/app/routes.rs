@@ -6,8 +6,13 @@ use actix_web::web;
 use serde_json::{Value, json};
 
 use super::pages;
-use crate::connect::{descriptor, lifecycle};
+use crate::connect::{ApiRoute, ConnectContext, descriptor, lifecycle};
+use crate::forge::{ForgeContext, events as forge_events};
 use crate::todo::{api, pages as todo_pages, publish};
+
+/// The task API's caller through Connect (a context token); through Forge it is
+/// [`ForgeContext`]. The same handlers serve both.
+type ConnectApi = ConnectContext<ApiRoute>;
 
 /// Every path we serve.
 pub mod paths {
@@ -36,6 +41,8 @@ pub mod paths {
     pub const FORGE_API_TASK: &str = "/forge/api/tasks/{id}";
     /// Forge lifecycle triggers (`avi:forge:installed:app`, `avi:forge:upgraded:app`).
     pub const FORGE_EVENTS: &str = "/forge/events";
+    /// Everything Forge calls lives under this; any other path under it is a JSON 404.
+    pub const FORGE_PREFIX: &str = "/forge/";
     /// The app icon the descriptor names (an embedded asset).
     pub const ICON: &str = "/images/confluence/logo_300x300.png";
 }
@@ -81,12 +88,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(MACRO, web::get().to(todo_pages::get_task))
         .route(TODO_PAGE, web::get().to(todo_pages::tasks_page))
         .route(MACRO_EDITOR, web::get().to(todo_pages::macro_editor))
-        .route(API_TASKS, web::get().to(api::list))
-        .route(API_TASKS, web::post().to(api::create))
-        .route(API_TASK, web::get().to(api::show))
-        .route(API_TASK, web::patch().to(api::update))
-        .route(API_TASK, web::delete().to(api::delete))
+        .route(API_TASKS, web::get().to(api::list::<ConnectApi>))
+        .route(API_TASKS, web::post().to(api::create::<ConnectApi>))
+        .route(API_TASK, web::get().to(api::show::<ConnectApi>))
+        .route(API_TASK, web::patch().to(api::update::<ConnectApi>))
+        .route(API_TASK, web::delete().to(api::delete::<ConnectApi>))
         .route(API_PUBLISH, web::post().to(publish::publish))
+        .route(FORGE_API_TASKS, web::get().to(api::list::<ForgeContext>))
+        .route(FORGE_API_TASKS, web::post().to(api::create::<ForgeContext>))
+        .route(FORGE_API_TASK, web::get().to(api::show::<ForgeContext>))
+        .route(FORGE_API_TASK, web::patch().to(api::update::<ForgeContext>))
+        .route(
+            FORGE_API_TASK,
+            web::delete().to(api::delete::<ForgeContext>),
+        )
+        .route(FORGE_EVENTS, web::post().to(forge_events::events))
         .default_service(web::to(pages::asset_or_404));
 }
 

@@ -13,6 +13,8 @@ use super::routes;
 use crate::config::Settings;
 use crate::connect::{self, Connect};
 use crate::db::{self, Db};
+use crate::forge::Forge;
+use crate::site::SiteChanges;
 use crate::todo::Todo;
 use crate::util::http;
 use crate::web::{self, Web};
@@ -46,13 +48,15 @@ pub enum StartupError {
 
 /// Everything the workers share, built once. Each layer's part is registered on its own so a
 /// handler's signature names the part it uses: `Data<Web>` (templates, assets; the middleware
-/// reads it too), `Data<Connect>` (the Connect extractor and lifecycle), `Data<Todo>` (the
-/// task handlers), and `Data<AppState>` for the operational pages.
+/// reads it too), `Data<Connect>` (the Connect extractor and lifecycle), `Data<Forge>` (the
+/// Forge extractors and events), `Data<Todo>` (the task handlers), and `Data<AppState>` for
+/// the operational pages.
 pub struct AppState {
     pub settings: Settings,
     pub db: Db,
     pub web: aweb::Data<Web>,
     pub connect: aweb::Data<Connect>,
+    pub forge: aweb::Data<Forge>,
     pub todo: aweb::Data<Todo>,
 }
 
@@ -63,11 +67,15 @@ impl AppState {
     pub fn build(settings: Settings, db: Db, http: reqwest::Client) -> Result<Self, StartupError> {
         let web = build_web(&settings)?;
         let descriptor = render_descriptor(&web, &settings)?;
-        let connect = Connect::new(settings.clone(), db.clone(), http, descriptor);
+        // One count of site changes, so each way in sees the other's lifecycle changes.
+        let changes = SiteChanges::default();
+        let forge = Forge::new(&settings, db.clone(), http.clone(), changes.clone());
+        let connect = Connect::new(settings.clone(), db.clone(), http, descriptor, changes);
         connect.watch_changes();
         Ok(Self {
             todo: aweb::Data::new(Todo::new(db.clone())),
             connect: aweb::Data::new(connect),
+            forge: aweb::Data::new(forge),
             web: aweb::Data::new(web),
             db,
             settings,
@@ -117,6 +125,7 @@ pub fn app(
     App::new()
         .app_data(state.web.clone())
         .app_data(state.connect.clone())
+        .app_data(state.forge.clone())
         .app_data(state.todo.clone())
         .app_data(state)
         .wrap(from_fn(web::middleware::secure_and_log))

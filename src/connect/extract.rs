@@ -14,6 +14,7 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, ResponseError, web};
 use futures_util::future::LocalBoxFuture;
 
+use super::host_client::{HostClient, HostClients};
 use super::installations::{self, Installation};
 use super::installations_pg;
 use super::jwt::{self, TokenError};
@@ -69,7 +70,15 @@ pub struct ConnectContext<P> {
     pub installation: Arc<Installation>,
     /// `None` for anonymous viewers.
     pub account_id: Option<String>,
+    hosts: HostClients,
     _policy: PhantomData<P>,
+}
+
+impl<P> ConnectContext<P> {
+    /// A client that calls this request's site back (as the app or as a user).
+    pub fn host_client(&self) -> HostClient {
+        self.hosts.for_site(self.installation.clone())
+    }
 }
 
 impl<P: RoutePolicy> FromRequest for ConnectContext<P> {
@@ -151,6 +160,7 @@ async fn verify<P: RoutePolicy>(
     Ok(ConnectContext {
         installation,
         account_id,
+        hosts: connect.hosts.clone(),
         _policy: PhantomData,
     })
 }

@@ -7,24 +7,21 @@
 //! is time-bounded and its response size-capped, and errors name the site and the endpoint
 //! (method and path, no query) but never a token.
 
-mod error;
-
-pub use error::HostError;
+pub use crate::util::site_api::{HostError, HostResponse, MAX_RESPONSE_BYTES};
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, AUTHORIZATION};
-use reqwest::{Method, StatusCode, Url};
-use serde::de::DeserializeOwned;
+use reqwest::Method;
+use reqwest::header::AUTHORIZATION;
 use serde::{Deserialize, Serialize};
 
 use super::installations::Installation;
 use super::jwt::{self, Secret};
 use super::qsh;
-use crate::util::body::{BodyError, read_capped};
 use crate::util::flight::{FlightCache, Loaded};
 use crate::util::http::OUTBOUND_TIMEOUT;
+use crate::util::site_api::SiteApi;
 use crate::util::time::unix_now;
 use crate::util::url::BaseUrl;
 
@@ -34,8 +31,6 @@ pub const APP_TOKEN_LIFETIME_SECS: i64 = 180;
 pub const ASSERTION_LIFETIME_SECS: i64 = 60;
 /// The OAuth 2.0 grant type of the user-impersonation exchange.
 pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-/// Responses larger than this are abandoned mid-stream.
-pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 /// An access token is refreshed this long before it expires (at most half its lifetime).
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(60);
 /// Access tokens kept at most (per site, account and scopes).
@@ -83,30 +78,16 @@ impl HostClients {
 
     /// A client for one site.
     pub fn for_site(&self, installation: Arc<Installation>) -> HostClient {
+        let api = SiteApi::new(
+            self.shared.http.clone(),
+            installation.base_url.clone(),
+            self.timeout,
+        );
         HostClient {
             clients: self.clone(),
             installation,
+            api,
         }
-    }
-}
-
-/// The body of a successful (2xx) answer, read up to [`MAX_RESPONSE_BYTES`].
-#[derive(Debug)]
-pub struct HostResponse {
-    pub status: StatusCode,
-    pub body: Vec<u8>,
-    site: String,
-    endpoint: String,
-}
-
-impl HostResponse {
-    /// Parses the body as JSON.
-    pub fn json<T: DeserializeOwned>(&self) -> Result<T, HostError> {
-        serde_json::from_slice(&self.body).map_err(|e| HostError::Decode {
-            site: self.site.clone(),
-            endpoint: self.endpoint.clone(),
-            reason: e.to_string(),
-        })
     }
 }
 
@@ -115,6 +96,8 @@ impl HostResponse {
 pub struct HostClient {
     clients: HostClients,
     installation: Arc<Installation>,
+    /// The site's base URL under the shared outbound rules.
+    api: SiteApi,
 }
 
 #[derive(Serialize)]
@@ -166,7 +149,7 @@ impl HostClient {
         target: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<HostResponse, HostError> {
-        let (url, endpoint) = self.resolve(&method, target)?;
+        let (url, endpoint) = self.api.resolve(&method, target)?;
         let iat = unix_now();
         let claims = AppClaims {
             iss: &self.clients.shared.app_key,
@@ -180,11 +163,12 @@ impl HostClient {
             ),
         };
         let token = jwt::sign_hs256(&claims, &self.installation.shared_secret)
-            .map_err(|e| self.transport(&endpoint, e.to_string()))?;
+            .map_err(|e| self.api.transport(&endpoint, e.to_string()))?;
         let request = self
+            .api
             .request(method, url, body)
             .header(AUTHORIZATION, format!("JWT {token}"));
-        self.send(request, endpoint).await
+        self.api.send(request, endpoint).await
     }
 
     /// Calls `target` as the user `account_id`, with an access token for `scopes` (for example
@@ -197,13 +181,14 @@ impl HostClient {
         target: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<HostResponse, HostError> {
-        let (url, endpoint) = self.resolve(&method, target)?;
+        let (url, endpoint) = self.api.resolve(&method, target)?;
         let key = self.token_key(account_id, scopes);
         let token = self.access_token_for(&key).await?;
         let request = self
+            .api
             .request(method, url, body)
             .header(AUTHORIZATION, format!("Bearer {}", token.expose()));
-        let result = self.send(request, endpoint).await;
+        let result = self.api.send(request, endpoint).await;
         if result.as_ref().err().and_then(HostError::status) == Some(401) {
             self.clients.shared.tokens.forget(&key);
         }
@@ -226,7 +211,9 @@ impl HostClient {
                 },
             }
         };
-        let lost = self.transport("POST /oauth2/token", "the exchange was abandoned".into());
+        let lost = self
+            .api
+            .transport("POST /oauth2/token", "the exchange was abandoned".into());
         self.clients.shared.tokens.get(key, exchange, lost).await
     }
 
@@ -267,21 +254,21 @@ impl HostClient {
         };
         let endpoint = "POST /oauth2/token".to_string();
         let assertion = jwt::sign_hs256(&claims, &self.installation.shared_secret)
-            .map_err(|e| self.transport(&endpoint, e.to_string()))?;
+            .map_err(|e| self.api.transport(&endpoint, e.to_string()))?;
         let form = [
             ("grant_type", JWT_BEARER_GRANT),
             ("assertion", assertion.as_str()),
             ("scope", scope),
         ];
         let request = self
-            .clients
-            .shared
-            .http
-            .post(format!("{}/oauth2/token", self.clients.shared.oauth_url))
-            .timeout(self.clients.timeout)
-            .header(ACCEPT, "application/json")
+            .api
+            .bounded(
+                self.api
+                    .http()
+                    .post(format!("{}/oauth2/token", self.clients.shared.oauth_url)),
+            )
             .form(&form);
-        let answer: TokenAnswer = self.send(request, endpoint.clone()).await?.json()?;
+        let answer: TokenAnswer = self.api.send(request, endpoint.clone()).await?.json()?;
         let bearer = answer
             .token_type
             .as_deref()
@@ -295,104 +282,5 @@ impl HostClient {
         }
         let lifetime = Duration::from_secs(answer.expires_in.min(24 * 3600));
         Ok((Secret::new(answer.access_token), lifetime))
-    }
-
-    /// The absolute URL of `target` and its label for errors, or a refusal when it is not on
-    /// the base URL (other scheme, host or port, credentials, outside the base path).
-    fn resolve(&self, method: &Method, target: &str) -> Result<(Url, String), HostError> {
-        match self.installation.base_url.resolve(target) {
-            Ok(url) => {
-                let endpoint = format!("{method} {}", url.path());
-                Ok((url, endpoint))
-            }
-            Err(shown) => Err(HostError::ForeignUrl {
-                site: self.site(),
-                endpoint: format!("{method} {shown}"),
-            }),
-        }
-    }
-
-    fn request(
-        &self,
-        method: Method,
-        url: Url,
-        body: Option<&serde_json::Value>,
-    ) -> reqwest::RequestBuilder {
-        let request = self
-            .clients
-            .shared
-            .http
-            .request(method, url)
-            .timeout(self.clients.timeout)
-            .header(ACCEPT, "application/json");
-        match body {
-            Some(body) => request.json(body),
-            None => request,
-        }
-    }
-
-    /// Sends, refuses redirects and non-2xx answers, and reads the body up to the cap.
-    async fn send(
-        &self,
-        request: reqwest::RequestBuilder,
-        endpoint: String,
-    ) -> Result<HostResponse, HostError> {
-        let response = request
-            .send()
-            .await
-            .map_err(|e| self.failed(&endpoint, e))?;
-        let status = response.status();
-        let site = self.site();
-        if status.is_redirection() {
-            let status = status.as_u16();
-            return Err(HostError::Redirect {
-                site,
-                endpoint,
-                status,
-            });
-        }
-        if !status.is_success() {
-            let status = status.as_u16();
-            return Err(HostError::Status {
-                site,
-                endpoint,
-                status,
-            });
-        }
-        let declared = response.content_length();
-        match read_capped(response.bytes_stream(), declared, MAX_RESPONSE_BYTES).await {
-            Ok(body) => Ok(HostResponse {
-                status,
-                body: body.to_vec(),
-                site,
-                endpoint,
-            }),
-            Err(BodyError::TooLarge(_)) => Err(HostError::TooLarge { site, endpoint }),
-            Err(BodyError::Read(e)) => Err(self.failed(&endpoint, e)),
-        }
-    }
-
-    fn failed(&self, endpoint: &str, err: reqwest::Error) -> HostError {
-        if err.is_timeout() {
-            return HostError::Timeout {
-                site: self.site(),
-                endpoint: endpoint.to_string(),
-            };
-        }
-        // The URL (and its query) stays out of the message.
-        let err = err.without_url();
-        let reason = match std::error::Error::source(&err) {
-            Some(source) => format!("{err}: {source}"),
-            None => err.to_string(),
-        };
-        self.transport(endpoint, reason)
-    }
-
-    fn transport(&self, endpoint: &str, reason: String) -> HostError {
-        HostError::Transport {
-            site: self.site(),
-            endpoint: endpoint.to_string(),
-            reason,
-        }
     }
 }

@@ -52,7 +52,10 @@ pub struct NewInstallation {
     pub server_version: Option<String>,
     pub plugins_version: Option<String>,
     pub sen: Option<String>,
+    /// The Forge installation, once the app adopted Connect on Forge.
     pub installation_id: Option<String>,
+    /// The site's cloud id, when the payload carries one.
+    pub cloud_id: Option<String>,
 }
 
 /// Loads the installed installation (enabled or not) for a client key; `None` when unknown
@@ -113,7 +116,8 @@ impl Installation {
 }
 
 /// Inserts or re-installs a site: the secret rotates, the row is installed and enabled again.
-/// Its tasks (kept across an uninstall) come back with it.
+/// Its tasks (kept across an uninstall) come back with it. Its Forge identity (installation
+/// and cloud id) is written by [`record_forge_identity`], after any merge.
 pub fn upsert_installed(
     conn: &Connection,
     addon_key: &str,
@@ -122,39 +126,89 @@ pub fn upsert_installed(
 ) -> rusqlite::Result<SiteId> {
     conn.query_row(
         "INSERT INTO jwt_tokens (addon_key, client_key, shared_secret, base_url, display_url, product_type,
-             description, oauth_client_id, server_version, plugins_version, sen, installation_id,
+             description, oauth_client_id, server_version, plugins_version, sen,
              installed, enabled, installed_at, updated_at, uninstalled_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1, 1, ?13, ?13, NULL)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, 1, ?12, ?12, NULL)
          ON CONFLICT (addon_key, client_key) DO UPDATE SET
              shared_secret = excluded.shared_secret, base_url = excluded.base_url,
              display_url = excluded.display_url, product_type = excluded.product_type,
              description = excluded.description, oauth_client_id = excluded.oauth_client_id,
              server_version = excluded.server_version, plugins_version = excluded.plugins_version,
-             sen = excluded.sen, installation_id = COALESCE(excluded.installation_id, installation_id),
-             installed = 1, enabled = 1, installed_at = excluded.installed_at,
+             sen = excluded.sen, installed = 1, enabled = 1, installed_at = excluded.installed_at,
              updated_at = excluded.updated_at, uninstalled_at = NULL
          RETURNING id",
         params![
             addon_key, new.client_key, new.shared_secret.expose(), new.base_url, new.display_url,
             new.product_type, new.description, new.oauth_client_id, new.server_version,
-            new.plugins_version, new.sen, new.installation_id, now
+            new.plugins_version, new.sen, now
         ],
         |row| row.get(0),
     )
 }
 
-/// Whether another site already holds this Forge installation id.
-pub fn installation_id_taken(
+/// Whether another Connect site (one with a client key) already holds this Forge installation
+/// id or cloud id.
+pub fn forge_identity_taken(
     conn: &Connection,
     addon_key: &str,
     client_key: &str,
-    installation_id: &str,
+    installation_id: Option<&str>,
+    cloud_id: Option<&str>,
 ) -> rusqlite::Result<bool> {
     conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM jwt_tokens WHERE installation_id = ?1 AND NOT (addon_key = ?2 AND client_key = ?3))",
-        params![installation_id, addon_key, client_key],
+        "SELECT EXISTS (SELECT 1 FROM jwt_tokens
+             WHERE client_key IS NOT NULL AND NOT (addon_key = ?1 AND client_key = ?2)
+               AND (installation_id = ?3 OR cloud_id = ?4))",
+        params![addon_key, client_key, installation_id, cloud_id],
         |row| row.get(0),
     )
+}
+
+/// A site known only through Forge (no client key), with what it recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForgeOnlySite {
+    pub site: SiteId,
+    pub cloud_id: Option<String>,
+    pub api_base_url: Option<String>,
+}
+
+/// The Forge-only sites holding this installation id or cloud id: the same Confluence site,
+/// met through Forge before its Connect install arrived.
+pub fn forge_only_sites(
+    conn: &Connection,
+    installation_id: Option<&str>,
+    cloud_id: Option<&str>,
+) -> rusqlite::Result<Vec<ForgeOnlySite>> {
+    conn.prepare(
+        "SELECT id, cloud_id, api_base_url FROM jwt_tokens
+         WHERE client_key IS NULL AND (installation_id = ?1 OR cloud_id = ?2) ORDER BY id",
+    )?
+    .query_map(params![installation_id, cloud_id], |row| {
+        Ok(ForgeOnlySite {
+            site: row.get(0)?,
+            cloud_id: row.get(1)?,
+            api_base_url: row.get(2)?,
+        })
+    })?
+    .collect()
+}
+
+/// Records a site's Forge identity: a given installation id or cloud id replaces the stored
+/// one (an installation id changes on reinstall), and an API base URL fills a missing one.
+pub fn record_forge_identity(
+    conn: &Connection,
+    site: SiteId,
+    installation_id: Option<&str>,
+    cloud_id: Option<&str>,
+    api_base_url: Option<&str>,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE jwt_tokens SET installation_id = COALESCE(?2, installation_id),
+             cloud_id = COALESCE(?3, cloud_id), api_base_url = COALESCE(api_base_url, ?4)
+         WHERE id = ?1",
+        params![site, installation_id, cloud_id, api_base_url],
+    )?;
+    Ok(())
 }
 
 /// Marks a site uninstalled and erases its secret; tasks are kept. Idempotent.

@@ -4,15 +4,16 @@
 
 use time::OffsetDateTime;
 
-use super::installations::{Installation, NewInstallation, SiteChange};
+use super::installations::{ForgeOnlySite, Installation, NewInstallation, SiteChange};
 use crate::db::postgres::{GenericClient, PgError};
 use crate::site::SiteId;
 
 /// The `LISTEN`/`NOTIFY` channel of lifecycle changes; the payload is the client key.
-pub const CHANGES_CHANNEL: &str = "todo_connect_installations";
+pub use crate::db::postgres::SITE_CHANGES_CHANNEL as CHANGES_CHANNEL;
 
-/// The unique constraint a Forge installation id may collide on.
-pub const INSTALLATION_ID_UNIQUE: &str = "jwt_tokens_installation_id_key";
+/// The unique constraints a Forge identity may collide on.
+const FORGE_IDENTITY_UNIQUE: [&str; 2] =
+    ["jwt_tokens_installation_id_key", "jwt_tokens_cloud_id_key"];
 
 /// Loads the installed installation (enabled or not) for a client key; `None` when unknown or
 /// uninstalled.
@@ -51,6 +52,7 @@ pub async fn find_installed(
 }
 
 /// Inserts or re-installs a site: the secret rotates, the row is installed and enabled again.
+/// Its Forge identity is written by [`record_forge_identity`], after any merge.
 pub async fn upsert_installed(
     client: &impl GenericClient,
     addon_key: &str,
@@ -61,15 +63,14 @@ pub async fn upsert_installed(
         .query_one(
             "INSERT INTO jwt_tokens (addon_key, client_key, shared_secret, base_url, display_url,
                  product_type, description, oauth_client_id, server_version, plugins_version, sen,
-                 installation_id, installed, enabled, installed_at, updated_at, uninstalled_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, true, true, $13, $13, NULL)
+                 installed, enabled, installed_at, updated_at, uninstalled_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, true, true, $12, $12, NULL)
              ON CONFLICT (addon_key, client_key) DO UPDATE SET
                  shared_secret = excluded.shared_secret, base_url = excluded.base_url,
                  display_url = excluded.display_url, product_type = excluded.product_type,
                  description = excluded.description, oauth_client_id = excluded.oauth_client_id,
                  server_version = excluded.server_version,
                  plugins_version = excluded.plugins_version, sen = excluded.sen,
-                 installation_id = COALESCE(excluded.installation_id, jwt_tokens.installation_id),
                  installed = true, enabled = true, installed_at = excluded.installed_at,
                  updated_at = excluded.updated_at, uninstalled_at = NULL
              RETURNING id",
@@ -85,7 +86,6 @@ pub async fn upsert_installed(
                 &new.server_version,
                 &new.plugins_version,
                 &new.sen,
-                &new.installation_id,
                 &now,
             ],
         )
@@ -93,21 +93,67 @@ pub async fn upsert_installed(
     Ok(SiteId(row.try_get(0)?))
 }
 
-/// Whether another site already holds this Forge installation id.
-pub async fn installation_id_taken(
+/// Whether another Connect site (one with a client key) already holds this Forge installation
+/// id or cloud id.
+pub async fn forge_identity_taken(
     client: &impl GenericClient,
     addon_key: &str,
     client_key: &str,
-    installation_id: &str,
+    installation_id: Option<&str>,
+    cloud_id: Option<&str>,
 ) -> Result<bool, PgError> {
     client
         .query_one(
-            "SELECT EXISTS (SELECT 1 FROM jwt_tokens WHERE installation_id = $1
-                            AND NOT (addon_key = $2 AND client_key = $3))",
-            &[&installation_id, &addon_key, &client_key],
+            "SELECT EXISTS (SELECT 1 FROM jwt_tokens
+                 WHERE client_key IS NOT NULL AND NOT (addon_key = $1 AND client_key = $2)
+                   AND (installation_id = $3 OR cloud_id = $4))",
+            &[&addon_key, &client_key, &installation_id, &cloud_id],
         )
         .await?
         .try_get(0)
+}
+
+/// The Forge-only sites holding this installation id or cloud id.
+pub async fn forge_only_sites(
+    client: &impl GenericClient,
+    installation_id: Option<&str>,
+    cloud_id: Option<&str>,
+) -> Result<Vec<ForgeOnlySite>, PgError> {
+    client
+        .query(
+            "SELECT id, cloud_id, api_base_url FROM jwt_tokens
+             WHERE client_key IS NULL AND (installation_id = $1 OR cloud_id = $2) ORDER BY id",
+            &[&installation_id, &cloud_id],
+        )
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(ForgeOnlySite {
+                site: SiteId(row.try_get(0)?),
+                cloud_id: row.try_get(1)?,
+                api_base_url: row.try_get(2)?,
+            })
+        })
+        .collect()
+}
+
+/// Records a site's Forge identity (see the SQLite function of the same name).
+pub async fn record_forge_identity(
+    client: &impl GenericClient,
+    site: SiteId,
+    installation_id: Option<&str>,
+    cloud_id: Option<&str>,
+    api_base_url: Option<&str>,
+) -> Result<(), PgError> {
+    client
+        .execute(
+            "UPDATE jwt_tokens SET installation_id = COALESCE($2, installation_id),
+                 cloud_id = COALESCE($3, cloud_id), api_base_url = COALESCE(api_base_url, $4)
+             WHERE id = $1",
+            &[&site.0, &installation_id, &cloud_id, &api_base_url],
+        )
+        .await?;
+    Ok(())
 }
 
 /// Applies a lifecycle change; `false` when nothing changed (idempotent).
@@ -142,10 +188,7 @@ pub async fn apply_change(
 
 /// Tells every replica to forget its cached copy of the site, once the transaction commits.
 pub async fn notify_changed(client: &impl GenericClient, client_key: &str) -> Result<(), PgError> {
-    client
-        .execute("SELECT pg_notify($1, $2)", &[&CHANGES_CHANNEL, &client_key])
-        .await?;
-    Ok(())
+    crate::db::postgres::notify_site_changed(client, client_key).await
 }
 
 /// Records that an account used the app on a site.
@@ -166,9 +209,10 @@ pub async fn record_user(
     Ok(())
 }
 
-/// Whether an error is the unique violation of a Forge installation id (a concurrent install
-/// of another site with the same id got there first).
-pub fn is_installation_id_conflict(err: &PgError) -> bool {
+/// Whether an error is the unique violation of a Forge installation id or cloud id (a
+/// concurrent change of another site with the same id got there first).
+pub fn is_forge_identity_conflict(err: &PgError) -> bool {
     err.as_db_error()
-        .is_some_and(|e| e.constraint() == Some(INSTALLATION_ID_UNIQUE))
+        .and_then(|e| e.constraint())
+        .is_some_and(|c| FORGE_IDENTITY_UNIQUE.contains(&c))
 }

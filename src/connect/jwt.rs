@@ -1,44 +1,15 @@
 //! Connect JWTs: HS256 tenant tokens (signed with a site's shared secret) and RS256 install
 //! tokens (signed by Atlassian, key named by `kid`). Pure functions, no I/O.
 
-use std::fmt;
-
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+
+pub use crate::util::secret::Secret;
 
 /// Tokens longer than this are refused before any parsing (Confluence's are well under 2 KiB).
 pub const MAX_TOKEN_LEN: usize = 8 * 1024;
 /// Clock skew we tolerate on `exp` and `iat`, in seconds.
 pub const LEEWAY_SECS: u64 = 30;
-
-/// A shared secret; prints as `***` so it can never reach a log by accident.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The raw value, for signing and storage only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
 
 /// Why a token was refused; logged at debug level, never sent to the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -197,12 +168,6 @@ pub fn sign_hs256<T: Serialize>(claims: &T, secret: &Secret) -> Result<String, S
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn secrets_never_print() {
-        let s = Secret::new("hunter2");
-        assert_eq!(format!("{s} {s:?}"), "*** ***");
-    }
 
     #[test]
     fn kids_that_could_walk_paths_are_refused() {

@@ -41,9 +41,13 @@ pub struct LifecyclePayload {
     service_entitlement_number: Option<String>,
     #[serde(default)]
     installation_id: Option<String>,
+    #[serde(default)]
+    cloud_id: Option<String>,
 }
 
-/// `POST /confluence/installed`: upsert the site; a re-install rotates the secret.
+/// `POST /confluence/installed`: upsert the site; a re-install rotates the secret. A site met
+/// through Forge first (its installation or cloud id on a Forge-only row) becomes this site:
+/// its tasks and users move here.
 pub async fn installed(
     req: HttpRequest,
     body: web::Bytes,
@@ -57,33 +61,57 @@ pub async fn installed(
         None => {
             connect
                 .db
-                .run(move |conn| {
-                    let tx =
-                        conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                    if let Some(id) = &new.installation_id
-                        && installations::installation_id_taken(
-                            &tx,
-                            &addon_key,
-                            &new.client_key,
-                            id,
-                        )?
-                    {
-                        return Err(installation_id_conflict());
-                    }
-                    installations::upsert_installed(&tx, &addon_key, &new, &now_rfc3339())?;
-                    tx.commit()?;
-                    Ok(())
-                })
+                .run(move |conn| install_sqlite(conn, &addon_key, &new))
                 .await?
         }
     }
-    connect.installations.invalidate(&payload.client_key);
+    connect.changed(&payload.client_key);
     log::info!("installed on {} ({})", payload.base_url, payload.client_key);
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// The PostgreSQL twin of the install transaction; it also notifies every replica. A
-/// concurrent install that took the same Forge installation id first is the same 400.
+/// The install transaction on SQLite: refuse a Forge identity another Connect site holds, merge
+/// the Forge-only rows of the same site into this one, record the identity.
+fn install_sqlite(
+    conn: &mut rusqlite::Connection,
+    addon_key: &str,
+    new: &NewInstallation,
+) -> Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let (installation_id, cloud_id) = (new.installation_id.as_deref(), new.cloud_id.as_deref());
+    if installations::forge_identity_taken(
+        &tx,
+        addon_key,
+        &new.client_key,
+        installation_id,
+        cloud_id,
+    )? {
+        return Err(installation_id_conflict());
+    }
+    let met_through_forge = installations::forge_only_sites(&tx, installation_id, cloud_id)?;
+    let site = installations::upsert_installed(&tx, addon_key, new, &now_rfc3339())?;
+    for forge_only in &met_through_forge {
+        crate::db::merge_site(&tx, forge_only.site, site)?;
+        log::info!(
+            "site {} merged into {site}: one site, reached both ways",
+            forge_only.site
+        );
+        installations::record_forge_identity(
+            &tx,
+            site,
+            None,
+            forge_only.cloud_id.as_deref(),
+            forge_only.api_base_url.as_deref(),
+        )?;
+    }
+    installations::record_forge_identity(&tx, site, installation_id, cloud_id, None)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// The PostgreSQL twin of [`install_sqlite`]; it also notifies every replica. Installs and
+/// Forge resolutions are serialised by one advisory lock (SQLite's IMMEDIATE transaction); a
+/// unique violation of a Forge identity that still slips through is the same 400.
 async fn install_pg(
     pg: &crate::db::postgres::PgPool,
     addon_key: &str,
@@ -91,25 +119,52 @@ async fn install_pg(
 ) -> Result<()> {
     let mut client = pg.get().await?;
     let tx = client.transaction().await?;
-    if let Some(id) = &new.installation_id
-        && installations_pg::installation_id_taken(&tx, addon_key, &new.client_key, id).await?
+    crate::db::postgres::lock_sites(&tx).await?;
+    let (installation_id, cloud_id) = (new.installation_id.as_deref(), new.cloud_id.as_deref());
+    if installations_pg::forge_identity_taken(
+        &tx,
+        addon_key,
+        &new.client_key,
+        installation_id,
+        cloud_id,
+    )
+    .await?
     {
         return Err(installation_id_conflict());
     }
-    let upserted = installations_pg::upsert_installed(&tx, addon_key, new, now_millis()).await;
-    match upserted {
-        Err(e) if installations_pg::is_installation_id_conflict(&e) => {
+    let met_through_forge =
+        installations_pg::forge_only_sites(&tx, installation_id, cloud_id).await?;
+    let site = installations_pg::upsert_installed(&tx, addon_key, new, now_millis()).await?;
+    for forge_only in &met_through_forge {
+        crate::db::postgres::merge_site(&tx, forge_only.site, site).await?;
+        log::info!(
+            "site {} merged into {site}: one site, reached both ways",
+            forge_only.site
+        );
+        installations_pg::record_forge_identity(
+            &tx,
+            site,
+            None,
+            forge_only.cloud_id.as_deref(),
+            forge_only.api_base_url.as_deref(),
+        )
+        .await?;
+    }
+    let recorded =
+        installations_pg::record_forge_identity(&tx, site, installation_id, cloud_id, None).await;
+    match recorded {
+        Err(e) if installations_pg::is_forge_identity_conflict(&e) => {
             return Err(installation_id_conflict());
         }
         other => other?,
-    };
+    }
     installations_pg::notify_changed(&tx, &new.client_key).await?;
     tx.commit().await?;
     Ok(())
 }
 
 fn installation_id_conflict() -> AppError {
-    AppError::bad_request("installationId belongs to another installation")
+    AppError::bad_request("installationId or cloudId belongs to another installation")
 }
 
 /// `POST /confluence/uninstalled`: erase the secret, keep the tasks. Idempotent.
@@ -193,7 +248,7 @@ async fn change_site(connect: &Connect, client_key: &str, change: SiteChange) ->
                 .await?
         }
     };
-    connect.installations.invalidate(client_key);
+    connect.changed(client_key);
     Ok(changed)
 }
 
@@ -280,6 +335,21 @@ fn validate_install(p: &LifecyclePayload, connect: &Connect) -> Result<NewInstal
     if p.product_type.is_empty() {
         return Err(AppError::bad_request("productType is required"));
     }
+    let installation_id = p.installation_id.clone().filter(|id| !id.is_empty());
+    if installation_id
+        .as_deref()
+        .is_some_and(|id| id.len() > 255 || !id.bytes().all(|b| b.is_ascii_graphic()))
+    {
+        return Err(AppError::bad_request(
+            "installationId is not an installation id",
+        ));
+    }
+    let cloud_id = p.cloud_id.clone().filter(|id| !id.is_empty());
+    let cloud_ok =
+        |id: &str| id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if cloud_id.as_deref().is_some_and(|id| !cloud_ok(id)) {
+        return Err(AppError::bad_request("cloudId is not a cloud id"));
+    }
     Ok(NewInstallation {
         client_key: p.client_key.clone(),
         shared_secret: secret.clone(),
@@ -291,6 +361,7 @@ fn validate_install(p: &LifecyclePayload, connect: &Connect) -> Result<NewInstal
         server_version: p.server_version.clone(),
         plugins_version: p.plugins_version.clone(),
         sen: p.service_entitlement_number.clone(),
-        installation_id: p.installation_id.clone().filter(|id| !id.is_empty()),
+        installation_id,
+        cloud_id,
     })
 }

@@ -18,6 +18,7 @@ use std::time::Duration;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{AppError, Result};
+use crate::site::SiteChanges;
 
 pub use extract::{ApiRoute, ConnectContext, IframeRoute, LifecycleRoute};
 pub use installations::Installation;
@@ -41,11 +42,20 @@ pub struct Connect {
     pub hosts: host_client::HostClients,
     /// The descriptor JSON, rendered and validated once.
     pub descriptor: String,
+    /// Bumped after every lifecycle change, so the Forge side's site cache follows it.
+    pub site_changes: SiteChanges,
 }
 
 impl Connect {
-    /// Builds the Connect state around the database and the shared HTTP client.
-    pub fn new(settings: Settings, db: Db, http: reqwest::Client, descriptor: String) -> Self {
+    /// Builds the Connect state around the database, the shared HTTP client and the site
+    /// change count shared with the Forge side.
+    pub fn new(
+        settings: Settings,
+        db: Db,
+        http: reqwest::Client,
+        descriptor: String,
+        site_changes: SiteChanges,
+    ) -> Self {
         Self {
             install_keys: install_keys::InstallKeys::new(&settings.connect_keys_url, http.clone()),
             hosts: host_client::HostClients::new(http, &settings.addon_key, &settings.oauth_url),
@@ -57,7 +67,15 @@ impl Connect {
             settings,
             db,
             descriptor,
+            site_changes,
         }
+    }
+
+    /// After a lifecycle change committed: forget the site's cached installation, and tell
+    /// every cache of identities that something changed.
+    pub fn changed(&self, client_key: &str) {
+        self.installations.invalidate(client_key);
+        self.site_changes.bump();
     }
 
     /// The installed site for a client key: from memory, or one database read on a miss.
@@ -86,18 +104,22 @@ impl Connect {
     }
 
     /// On PostgreSQL, starts hearing the other replicas' lifecycle changes (on the current
-    /// runtime): each notification forgets that site, and while the listener is down nothing
-    /// is cached. On SQLite (one server) there is nothing to hear.
+    /// runtime): each notification forgets that site and bumps the site change count the Forge
+    /// side's cache follows; while the listener is down no installation is cached. On SQLite
+    /// (one server) there is nothing to hear.
     pub fn watch_changes(&self) {
         let Some(pg) = self.db.pg() else { return };
-        let cache = self.installations.clone();
+        let (cache, changes) = (self.installations.clone(), self.site_changes.clone());
         crate::db::postgres::listen::spawn(pg, installations_pg::CHANGES_CHANNEL, move |event| {
             use crate::db::postgres::listen::Event;
             match event {
                 Event::Listening => cache.listening(true),
                 Event::Lost => cache.listening(false),
+                Event::Notified("") => {}
                 Event::Notified(client_key) => cache.invalidate(client_key),
             }
+            // Any change (or a gap in hearing them) empties the Forge side's identity cache too.
+            changes.bump();
         });
     }
 

@@ -34,10 +34,86 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0002_site_id",
         include_str!("../../db/migrations/postgres/0002_site_id.sql"),
     ),
+    (
+        "0003_forge",
+        include_str!("../../db/migrations/postgres/0003_forge.sql"),
+    ),
 ];
 
 /// The advisory lock migrations run under (`pg_advisory_xact_lock`): "todo-con" as a number.
 const MIGRATION_LOCK: i64 = 0x746f_646f_2d63_6f6e;
+
+/// The advisory lock that serialises changes to which rows are which site ("todo-sit"): Connect
+/// installs (which may merge a Forge-only site) and Forge resolutions (which may create one),
+/// as SQLite's IMMEDIATE transactions do.
+const SITES_LOCK: i64 = 0x746f_646f_2d73_6974;
+
+/// Takes [`SITES_LOCK`] until the end of the current transaction.
+pub async fn lock_sites(tx: &impl GenericClient) -> std::result::Result<(), PgError> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SITES_LOCK])
+        .await
+        .map(|_| ())
+}
+
+/// The twin of `db::merge_site`: moves everything of site `from` to site `into`, then deletes
+/// `from`. Every table with a foreign key to `jwt_tokens` is followed; a recorded user that
+/// `into` already has stays with `from` and goes with it (its unique key is the site and the
+/// account). A table added later with a unique key of its own makes the merge fail loudly
+/// (and the install with it) rather than lose rows.
+pub async fn merge_site(
+    tx: &impl GenericClient,
+    from: crate::site::SiteId,
+    into: crate::site::SiteId,
+) -> std::result::Result<(), PgError> {
+    let references = tx
+        .query(
+            "SELECT cl.relname::text, a.attname::text
+             FROM pg_constraint c
+             JOIN pg_class cl ON cl.oid = c.conrelid
+             JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
+             WHERE c.contype = 'f' AND c.confrelid = 'jwt_tokens'::regclass",
+            &[],
+        )
+        .await?;
+    for row in references {
+        let (table, column): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+        let quoted = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+        let sql = if table == "jwt_users" {
+            "UPDATE jwt_users AS u SET site_id = $1 WHERE site_id = $2 AND NOT EXISTS
+                 (SELECT 1 FROM jwt_users AS v WHERE v.site_id = $1 AND v.account_id = u.account_id)"
+                .to_string()
+        } else {
+            format!(
+                "UPDATE {} SET {c} = $1 WHERE {c} = $2",
+                quoted(&table),
+                c = quoted(&column)
+            )
+        };
+        tx.execute(&sql, &[&into.0, &from.0]).await?;
+    }
+    tx.execute("DELETE FROM jwt_tokens WHERE id = $1", &[&from.0])
+        .await?;
+    Ok(())
+}
+
+/// The `LISTEN`/`NOTIFY` channel of site changes (lifecycle, Forge identities); the payload is
+/// the Connect client key of the site, or empty when no installation cache entry is affected.
+pub const SITE_CHANGES_CHANNEL: &str = "todo_connect_installations";
+
+/// Tells every replica, once the transaction commits, that a site changed: forget its cached
+/// installation (`client_key`, when not empty) and any cached Forge identities.
+pub async fn notify_site_changed(
+    client: &impl GenericClient,
+    client_key: &str,
+) -> std::result::Result<(), PgError> {
+    client
+        .execute(
+            "SELECT pg_notify($1, $2)",
+            &[&SITE_CHANGES_CHANNEL, &client_key],
+        )
+        .await
+        .map(|_| ())
+}
 
 /// The advisory lock every serving replica holds shared on its listener's session ("todo-srv"):
 /// what `copy` takes exclusively to know no server uses the database, like SQLite's lock file.

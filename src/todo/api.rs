@@ -1,15 +1,18 @@
-//! The JSON API the browser side calls with context JWTs. Errors are `{"error": "..."}`:
-//! malformed JSON 400, invalid or unknown fields 422, body over 16 KiB 413, no token 401,
-//! foreign or missing id 404. Authentication is checked before the body is read.
+//! The JSON task API, written once for every way in: Connect's browser side calls it under
+//! `/api/tasks` with context JWTs, Forge's Custom UI under `/forge/api/tasks` with Forge
+//! Invocation Tokens ([`Caller`] is either). Errors are `{"error": "..."}`: malformed JSON
+//! 400, invalid or unknown fields 422, body over 16 KiB 413, no or bad token 401, foreign or
+//! missing id 404. Authentication is checked before the body is read. JSON only, never a
+//! redirect (Forge treats a 3xx as an error).
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::Todo;
+use super::caller::Caller;
 use super::store::ListQuery;
 use super::task::{PageId, Task, TaskId, TaskTitle};
-use crate::connect::{ApiRoute, Connect, ConnectContext};
 use crate::error::{AppError, Result};
 use crate::web::json::read_json;
 
@@ -18,8 +21,6 @@ pub const MAX_JSON_BYTES: usize = 16 * 1024;
 /// Page size bounds for `GET /api/tasks`.
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
-
-type Ctx = ConnectContext<ApiRoute>;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,32 +48,28 @@ struct ListParams {
 }
 
 /// `GET /api/tasks`.
-pub async fn list(
-    ctx: Ctx,
+pub async fn list<C: Caller>(
+    ctx: C,
     req: HttpRequest,
     todo: web::Data<Todo>,
-    connect: web::Data<Connect>,
 ) -> Result<HttpResponse> {
     let query = parse_list(req.query_string())?;
-    let (tasks, next_before) = todo.list(ctx.installation.site, query).await?;
+    let (tasks, next_before) = todo.list(ctx.site(), query).await?;
     let creators = tasks.iter().filter_map(|t| t.created_by.as_deref());
-    let names = todo
-        .names
-        .for_site(&connect.hosts, &ctx.installation, creators)
-        .await;
+    let names = todo.names.resolve(&ctx.names(), creators).await;
     let tasks = super::people::named(&tasks, &names);
     Ok(json_ok(
         serde_json::json!({ "tasks": tasks, "next_before": next_before }),
     ))
 }
 
-/// `POST /api/tasks`.
-pub async fn create(
-    ctx: Ctx,
+/// `POST /api/tasks`: 201 with the task and its `Location` (under the prefix it was created
+/// through).
+pub async fn create<C: Caller>(
+    ctx: C,
     req: HttpRequest,
     body: web::Payload,
     todo: web::Data<Todo>,
-    connect: web::Data<Connect>,
 ) -> Result<HttpResponse> {
     let input: CreateTask = read_json(&req, body, MAX_JSON_BYTES).await?;
     let title = TaskTitle::parse(&input.title).map_err(AppError::unprocessable)?;
@@ -82,56 +79,44 @@ pub async fn create(
         .map(PageId::parse)
         .transpose()
         .map_err(AppError::unprocessable)?;
-    let site = ctx.installation.site;
-    let task = todo
-        .create(site, title, page_id, ctx.account_id.clone())
-        .await?;
-    let body = with_name(&ctx, &todo, &connect, &task).await?;
+    let account = ctx.account_id().map(str::to_string);
+    let task = todo.create(ctx.site(), title, page_id, account).await?;
+    let body = with_name(&ctx, &todo, &task).await?;
+    let location = format!("{}/{}", req.path().trim_end_matches('/'), task.id);
     Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/tasks/{}", task.id)))
+        .insert_header((header::LOCATION, location))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(body))
 }
 
 /// One task as the API shows it, with `created_by_name` like the list has.
-async fn with_name(
-    ctx: &Ctx,
-    todo: &Todo,
-    connect: &Connect,
-    task: &Task,
-) -> Result<serde_json::Value> {
+async fn with_name<C: Caller>(ctx: &C, todo: &Todo, task: &Task) -> Result<serde_json::Value> {
     let names = todo
         .names
-        .for_site(
-            &connect.hosts,
-            &ctx.installation,
-            task.created_by.as_deref(),
-        )
+        .resolve(&ctx.names(), task.created_by.as_deref())
         .await;
     serde_json::to_value(&super::people::named(std::slice::from_ref(task), &names)[0])
         .map_err(AppError::internal)
 }
 
 /// `GET /api/tasks/{id}`.
-pub async fn show(
-    ctx: Ctx,
+pub async fn show<C: Caller>(
+    ctx: C,
     id: web::Path<String>,
     todo: web::Data<Todo>,
-    connect: web::Data<Connect>,
 ) -> Result<HttpResponse> {
     let id = TaskId::parse(&id).ok_or(AppError::NotFound)?;
-    let task = todo.find(ctx.installation.site, id).await?;
-    Ok(json_ok(with_name(&ctx, &todo, &connect, &task).await?))
+    let task = todo.find(ctx.site(), id).await?;
+    Ok(json_ok(with_name(&ctx, &todo, &task).await?))
 }
 
 /// `PATCH /api/tasks/{id}`.
-pub async fn update(
-    ctx: Ctx,
+pub async fn update<C: Caller>(
+    ctx: C,
     req: HttpRequest,
     id: web::Path<String>,
     body: web::Payload,
     todo: web::Data<Todo>,
-    connect: web::Data<Connect>,
 ) -> Result<HttpResponse> {
     let id = TaskId::parse(&id).ok_or(AppError::NotFound)?;
     let input: PatchTask = read_json(&req, body, MAX_JSON_BYTES).await?;
@@ -144,20 +129,18 @@ pub async fn update(
         .map(TaskTitle::parse)
         .transpose()
         .map_err(AppError::unprocessable)?;
-    let task = todo
-        .update(ctx.installation.site, id, title, input.done)
-        .await?;
-    Ok(json_ok(with_name(&ctx, &todo, &connect, &task).await?))
+    let task = todo.update(ctx.site(), id, title, input.done).await?;
+    Ok(json_ok(with_name(&ctx, &todo, &task).await?))
 }
 
 /// `DELETE /api/tasks/{id}`.
-pub async fn delete(
-    ctx: Ctx,
+pub async fn delete<C: Caller>(
+    ctx: C,
     id: web::Path<String>,
     todo: web::Data<Todo>,
 ) -> Result<HttpResponse> {
     let id = TaskId::parse(&id).ok_or(AppError::NotFound)?;
-    todo.delete(ctx.installation.site, id).await?;
+    todo.delete(ctx.site(), id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -1,7 +1,9 @@
 //! The Todo domain and how it shows up in Confluence: validated types, the site-scoped store,
-//! the JSON API, the iframe pages, creators' display names and publishing.
+//! the JSON API (one implementation for every way in), the iframe pages, creators' display
+//! names and publishing.
 
 pub mod api;
+pub mod caller;
 pub mod pages;
 pub mod people;
 pub mod publish;

@@ -1,4 +1,5 @@
-//! Who created a task, by display name: asked of the site (a [`NameSource`]:
+//! Who created a task, by display name: asked of the site (a [`NameSource`]: a Connect site as
+//! the app with its shared secret, a Forge site with its app system token;
 //! `GET …/rest/api/user?accountId=…`), kept in memory for at most ten minutes, never stored.
 //! A page never waits on Confluence for more than [`PAGE_BUDGET`]: a name not found in time is
 //! shown as the account id.
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::task::Task;
 use crate::connect::Installation;
 use crate::connect::host_client::{HostClient, HostClients};
+use crate::forge::{CallError, ForgeClient};
 use crate::site::SiteId;
 use crate::util::url::RFC3986;
 
@@ -82,6 +84,39 @@ impl NameSource for HostClient {
                 .and_then(|response| response.json::<User>());
             match user {
                 Ok(user) => name_of(user),
+                Err(err) => {
+                    log::warn!("display name lookup: {err}");
+                    None
+                }
+            }
+        }
+    }
+}
+
+/// A Forge site, asked as the app with its system token (`{apiBaseUrl}/wiki/rest/api/user`).
+/// Without a system token in memory nothing is asked and the account id is shown.
+impl NameSource for ForgeClient {
+    fn site(&self) -> SiteId {
+        ForgeClient::site(self)
+    }
+
+    fn display_name(&self, account: String) -> impl Future<Output = Option<String>> + 'static {
+        let client = self.clone();
+        async move {
+            let target = format!(
+                "/wiki/rest/api/user?accountId={}",
+                utf8_percent_encode(&account, RFC3986)
+            );
+            let user = client
+                .as_app(Method::GET, &target, None)
+                .await
+                .and_then(|response| Ok(response.json::<User>()?));
+            match user {
+                Ok(user) => name_of(user),
+                Err(err @ CallError::NoSystemToken(_)) => {
+                    log::debug!("display name lookup: {err}");
+                    None
+                }
                 Err(err) => {
                     log::warn!("display name lookup: {err}");
                     None

@@ -1,10 +1,13 @@
 //! Mechanisms every layer shares, each written once: URLs and their rules, capped body
-//! reading, HTML escaping, timestamps, the outbound HTTP client. Depends on nothing else in the
-//! crate.
+//! reading, HTML escaping, timestamps, the outbound HTTP client and calls to a site's REST API,
+//! secrets that never print, YAML for generated files. Depends on nothing else in the crate.
 
 pub mod body;
 pub mod flight;
 pub mod html;
 pub mod http;
+pub mod secret;
+pub mod site_api;
 pub mod time;
 pub mod url;
+pub mod yaml;

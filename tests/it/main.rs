@@ -6,6 +6,8 @@ mod harness;
 
 mod browser;
 mod connect;
+mod forge;
+mod forge_ui;
 mod foundation;
 mod hardening;
 mod host_client;

@@ -51,7 +51,7 @@ impl Table {
 
 use Kind::{Bool, Int, Text, Time};
 
-/// Every table `copy` moves, in the order it moves them (schema version 2).
+/// Every table `copy` moves, in the order it moves them (schema version 3).
 pub const TABLES: &[Table] = &[
     Table {
         name: "jwt_tokens",
@@ -69,6 +69,8 @@ pub const TABLES: &[Table] = &[
             ("plugins_version", Text),
             ("sen", Text),
             ("installation_id", Text),
+            ("cloud_id", Text),
+            ("api_base_url", Text),
             ("installed", Bool),
             ("enabled", Bool),
             ("installed_at", Time),

@@ -5,7 +5,7 @@
 //! Screenshots of the Todo page, the macro editor and a rendered macro land in
 //! `target/screenshots/` (`scripts/screenshots.sh` copies them into docs/screenshots/).
 
-mod webdriver;
+pub mod webdriver;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -73,15 +73,15 @@ impl RunningApp {
 
 /// A row of `tasks` as the assertions need it.
 #[derive(Debug, PartialEq)]
-struct Row {
-    id: i64,
-    title: String,
-    done: bool,
-    created_by: Option<String>,
-    page_id: Option<String>,
+pub struct Row {
+    pub id: i64,
+    pub title: String,
+    pub done: bool,
+    pub created_by: Option<String>,
+    pub page_id: Option<String>,
 }
 
-fn rows(conn: &TestDb) -> Vec<Row> {
+pub fn rows(conn: &TestDb) -> Vec<Row> {
     conn.rows(
         "SELECT id, title, done, created_by, page_id FROM tasks ORDER BY id",
         (),
@@ -98,14 +98,14 @@ fn rows(conn: &TestDb) -> Vec<Row> {
     .collect()
 }
 
-fn row(conn: &TestDb, id: i64) -> Option<Row> {
+pub fn row(conn: &TestDb, id: i64) -> Option<Row> {
     rows(conn).into_iter().find(|r| r.id == id)
 }
 
 /// Polls the database until `check` finds the state a UI action should have produced.
 /// This is synchronisation with the browser, not a timing assertion: it fails only when the
 /// state never appears.
-async fn wait_db<T>(conn: &TestDb, what: &str, check: impl Fn(&TestDb) -> Option<T>) -> T {
+pub async fn wait_db<T>(conn: &TestDb, what: &str, check: impl Fn(&TestDb) -> Option<T>) -> T {
     let found = poll_async(DB_WAIT, async || check(conn)).await;
     found.unwrap_or_else(|| {
         panic!(
@@ -152,8 +152,9 @@ fn stand_in_ap(context_token: &str, macro_data: &Value) -> String {
     )
 }
 
-/// Replaces the stand-in `AP` injected into every new document of the session.
-async fn inject_ap(session: &Session, previous: Option<Value>, source: String) -> Value {
+/// Replaces the stand-in script (`AP`, or Forge's bridge) injected into every new document of
+/// the session.
+pub async fn inject_ap(session: &Session, previous: Option<Value>, source: String) -> Value {
     if let Some(identifier) = previous {
         session
             .cdp(
@@ -172,12 +173,12 @@ async fn inject_ap(session: &Session, previous: Option<Value>, source: String) -
 }
 
 /// Asserts the page reported no script error, unhandled rejection or CSP violation.
-async fn assert_no_page_errors(session: &Session, page: &str) {
+pub async fn assert_no_page_errors(session: &Session, page: &str) {
     let errors = session.script("return window.__errors;", json!([])).await;
     assert_eq!(errors, json!([]), "{page} reported errors");
 }
 
-fn browser_args(profile: &Path) -> Vec<String> {
+pub fn browser_args(profile: &Path) -> Vec<String> {
     vec![
         "--headless=new".into(),
         "--no-sandbox".into(),
@@ -197,7 +198,7 @@ fn browser_args(profile: &Path) -> Vec<String> {
 
 /// Writes a screenshot of the current page at a given viewport (CSS pixels, scaled) to
 /// [`screenshot_dir`].
-async fn save_screenshot(session: &Session, name: &str, width: u32, height: u32, scale: f64) {
+pub async fn save_screenshot(session: &Session, name: &str, width: u32, height: u32, scale: f64) {
     session
         .cdp(
             "Emulation.setDeviceMetricsOverride",

@@ -6,6 +6,7 @@ pub use todo_connect::config::{AppEnv, Settings};
 pub use todo_connect::connect::Installation;
 pub use todo_connect::connect::host_client::{HostClients, HostError};
 pub use todo_connect::connect::qsh;
+pub use todo_connect::db::latest_version;
 pub use todo_connect::site::SiteId;
 pub use todo_connect::util::http::client as http_client;
 pub use todo_connect::util::url::BaseUrl;

@@ -85,11 +85,22 @@ impl Params for () {
         Vec::new()
     }
 }
-impl<T: ToVal, const N: usize> Params for [T; N] {
+/// `[]` (no parameters, as with rusqlite) is the one array of length 0.
+impl Params for [&str; 0] {
     fn vals(self) -> Vec<Val> {
-        self.iter().map(ToVal::to_val).collect()
+        Vec::new()
     }
 }
+macro_rules! array_params {
+    ($($n:literal)*) => {$(
+        impl<T: ToVal> Params for [T; $n] {
+            fn vals(self) -> Vec<Val> {
+                self.iter().map(ToVal::to_val).collect()
+            }
+        }
+    )*};
+}
+array_params!(1 2 3 4 5 6 7 8);
 impl Params for Vec<Val> {
     fn vals(self) -> Vec<Val> {
         self
@@ -242,12 +253,40 @@ impl TestDb {
         }
     }
 
-    /// A snapshot of every row of every table (ids ascending), to assert nothing changed.
+    /// The columns of a table, by name (the backends may order them differently: PostgreSQL
+    /// adds a column at the end, SQLite rebuilds the table).
+    pub fn columns(&self, table: &str) -> Vec<String> {
+        let sql = match self {
+            Self::Sqlite(_) => {
+                format!("SELECT name FROM pragma_table_info('{table}') ORDER BY name")
+            }
+            Self::Postgres(_) => format!(
+                "SELECT column_name::text FROM information_schema.columns
+                 WHERE table_schema = current_schema() AND table_name = '{table}'
+                 ORDER BY column_name"
+            ),
+        };
+        self.rows(&sql, ())
+            .unwrap_or_default()
+            .iter()
+            .map(|r| r.get(0).unwrap())
+            .collect()
+    }
+
+    /// A snapshot of every row of every table (ids ascending, columns by name), to assert
+    /// nothing changed, or that two databases hold the same rows.
     pub fn dump(&self) -> String {
         let mut out = String::new();
         for table in ["jwt_tokens", "jwt_users", "tasks"] {
+            let columns = self.columns(table);
+            if columns.is_empty() {
+                continue;
+            }
             let rows = self
-                .rows(&format!("SELECT * FROM {table} ORDER BY id"), ())
+                .rows(
+                    &format!("SELECT {} FROM {table} ORDER BY id", columns.join(", ")),
+                    (),
+                )
                 .unwrap_or_default();
             for row in rows {
                 let vals: Vec<String> = row.0.iter().map(Val::render).collect();

@@ -5,6 +5,7 @@
 pub mod api;
 mod app;
 mod db;
+pub mod forge;
 pub mod postgres;
 mod process;
 pub mod raw_http;
@@ -15,6 +16,10 @@ mod wait;
 pub use crate::vals;
 pub use app::{INSTALL_KID, KeyServer, TestApp, spawn_app, spawn_app_with};
 pub use db::{TestDb, ToVal, Val, db, dump, stored_secret};
+pub use forge::{
+    FIT_ISSUER, FORGE_APP_ARI, FORGE_APP_UUID, FORGE_KID, ForgeSite, JwksServer, OTHER_APP_ARI,
+    forge_env, forge_key, public_jwk, rotated_key, sign_fit, spawn_forge_app,
+};
 pub use postgres::on_postgres;
 pub use process::{Binary, NOBODY, Server, TEST_BUILD, free_port, running_as_root, stderr, stdout};
 pub use rsa::new_rsa_keys;

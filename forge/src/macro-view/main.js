@@ -1,0 +1,46 @@
+// The TODO macro: the task whose id the macro configuration saved, inline in the page, as the
+// Connect macro (templates/get_task.html) shows it: a badge with the title, Open or Done, and
+// who created it. The id travels in the path and the server checks it against the site.
+import { request, taskPath } from "../shared/api.js";
+import { context, el, followTheme } from "../shared/ui.js";
+
+const content = document.getElementById("content");
+
+function show(...nodes) {
+  content.textContent = "";
+  nodes.forEach((n) => content.appendChild(n));
+}
+
+function note(text) {
+  return el("span", "macro-note", text);
+}
+
+function render(task) {
+  const macro = el("span", "task-macro");
+  macro.setAttribute("data-task-id", String(task.id));
+  const badge = el("span", "badge " + (task.done ? "badge-added" : "badge-primary"), task.title);
+  badge.title = "Task #" + task.id;
+  macro.appendChild(badge);
+  macro.appendChild(task.done ? el("span", "state done", "Done") : el("span", "state open", "Open"));
+  const creator = task.created_by_name || task.created_by;
+  if (creator) { macro.appendChild(el("span", "by", "by " + creator)); }
+  return macro;
+}
+
+async function main() {
+  followTheme();
+  const ctx = await context();
+  const config = (ctx.extension && ctx.extension.config) || {};
+  const id = config.id === undefined || config.id === null ? "" : String(config.id).trim();
+  if (!/^[1-9][0-9]{0,17}$/.test(id)) {
+    show(note("No task chosen yet. Edit this macro to pick or create one."));
+    return;
+  }
+  try {
+    show(render(await request("GET", taskPath(id))));
+  } catch (err) {
+    show(note(err.message));
+  }
+}
+
+main();

@@ -1,0 +1,130 @@
+//! The extractors a Forge route declares: [`ForgeCall`], a verified Forge Invocation Token
+//! (nothing stored yet — what the events route starts from), and [`ForgeContext`], a verified
+//! call mapped to its site and user. With Forge off both answer 404; every authentication
+//! failure is a 401 with a JSON body, its reason logged at debug level without the token.
+
+use actix_web::dev::Payload;
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+
+use super::Forge;
+use super::fit::{FitError, Identity};
+use super::system_token::{ForgeClient, SYSTEM_TOKEN_HEADER};
+use crate::error::AppError;
+use crate::site::SiteId;
+
+/// A request carrying a verified FIT: who is calling. Its site is not looked up yet.
+pub struct ForgeCall {
+    pub identity: Identity,
+    system_token: Option<String>,
+}
+
+/// A verified Forge request: its site, the user (`principal`) and a client for calls back.
+pub struct ForgeContext {
+    pub site: SiteId,
+    pub account_id: Option<String>,
+    pub client: ForgeClient,
+}
+
+fn forge_of(req: &HttpRequest) -> Result<web::Data<Forge>, AppError> {
+    req.app_data::<web::Data<Forge>>()
+        .cloned()
+        .ok_or_else(|| AppError::internal("Forge state not registered"))
+}
+
+/// The one `Authorization: Bearer <token>` of the request.
+fn bearer(req: &HttpRequest) -> Result<&str, FitError> {
+    let mut values = req.headers().get_all(AUTHORIZATION);
+    let value = values.next().ok_or(FitError::Missing)?;
+    if values.next().is_some() {
+        return Err(FitError::Malformed);
+    }
+    let text = value.to_str().map_err(|_| FitError::Malformed)?;
+    let (scheme, token) = text.split_once(' ').ok_or(FitError::Missing)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.contains(' ') {
+        return Err(FitError::Missing);
+    }
+    Ok(token)
+}
+
+/// The app system token header, when there is exactly one readable one.
+fn system_token(req: &HttpRequest) -> Option<String> {
+    let mut values = req.headers().get_all(SYSTEM_TOKEN_HEADER);
+    let value = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
+    value.to_str().ok().map(str::to_string)
+}
+
+impl ForgeCall {
+    async fn extract(req: HttpRequest) -> Result<Self, AppError> {
+        let forge = forge_of(&req)?;
+        if !forge.is_on() {
+            return Err(AppError::NotFound);
+        }
+        let verified = match bearer(&req) {
+            Ok(token) => forge.verify(token).await,
+            Err(err) => Err(err),
+        };
+        match verified {
+            Ok(identity) => Ok(Self {
+                identity,
+                system_token: system_token(&req),
+            }),
+            Err(reason) => Err(refuse(&req, &forge, reason)),
+        }
+    }
+}
+
+/// Logs why (at debug, never the token) and answers 401.
+pub fn refuse(req: &HttpRequest, forge: &Forge, reason: FitError) -> AppError {
+    log::debug!("refused {} {}: {reason}", req.method(), req.path());
+    forge.unauthorized()
+}
+
+impl Forge {
+    /// Maps a verified call to its site (recording what is new) and keeps its system token.
+    pub async fn enter(
+        &self,
+        req: &HttpRequest,
+        call: ForgeCall,
+    ) -> Result<ForgeContext, AppError> {
+        let site = match self.site_of(&call.identity).await? {
+            Ok(site) => site,
+            Err(reason) => return Err(refuse(req, self, reason)),
+        };
+        if let Some(token) = &call.system_token {
+            self.remember_system_token(site, &call.identity, token);
+        }
+        Ok(ForgeContext {
+            site,
+            account_id: call.identity.account_id,
+            client: self.client(site),
+        })
+    }
+}
+
+impl FromRequest for ForgeCall {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        Box::pin(Self::extract(req.clone()))
+    }
+}
+
+impl FromRequest for ForgeContext {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let call = ForgeCall::extract(req.clone()).await?;
+            forge_of(&req)?.enter(&req, call).await
+        })
+    }
+}

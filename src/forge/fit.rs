@@ -1,0 +1,276 @@
+//! The Forge Invocation Token (FIT): its header and claims, verified with one key of
+//! Atlassian's set. Pure functions, no I/O; [`super::jwks`] finds the key.
+//!
+//! Rules: RS256 only, `kid` required; `iss` exactly `forge/invocation-token`; `aud` our own app
+//! ARI (from settings — never the token's `app.id`, which would accept any Forge app's token);
+//! `exp` required, `nbf` and `iat` honoured, 30 s leeway; `app.installationId` required.
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+
+/// The issuer of every FIT.
+pub const ISSUER: &str = "forge/invocation-token";
+/// FITs longer than this are refused before any parsing (real ones are a few KiB; this stays
+/// under the request header cap, so an oversized token is a 401, not a 431).
+pub const MAX_TOKEN_LEN: usize = 10 * 1024;
+/// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
+pub const LEEWAY_SECS: u64 = 30;
+
+/// Why a Forge request was refused; logged at debug level (never with the token), answered
+/// with a 401.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FitError {
+    #[error("no Authorization: Bearer token")]
+    Missing,
+    #[error("token too large")]
+    TooLarge,
+    #[error("token is malformed")]
+    Malformed,
+    #[error("algorithm {0} not accepted")]
+    WrongAlgorithm(String),
+    #[error("kid missing or invalid")]
+    BadKeyId,
+    #[error("kid not in the key set")]
+    UnknownKeyId,
+    #[error("key set unavailable: {0}")]
+    KeysUnavailable(String),
+    #[error("signature or claims invalid: {0}")]
+    Invalid(String),
+    #[error("issued in the future")]
+    IssuedInFuture,
+    #[error("claim {0} missing or invalid")]
+    BadClaim(&'static str),
+    #[error("installation and cloud id name two different sites")]
+    TwoSites,
+    #[error("the event body names another installation or app than its token")]
+    BodyMismatch,
+}
+
+/// The claims of a FIT that we read (unknown ones ignored).
+#[derive(Debug, Clone, Deserialize)]
+pub struct FitClaims {
+    pub iss: String,
+    pub exp: i64,
+    #[serde(default)]
+    pub iat: Option<i64>,
+    #[serde(default)]
+    pub app: Option<FitApp>,
+    /// The account id of the user (UI calls only).
+    #[serde(default)]
+    pub principal: Option<String>,
+    #[serde(default)]
+    pub context: Option<FitContext>,
+}
+
+/// `app` of a FIT.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FitApp {
+    #[serde(default)]
+    pub installation_id: Option<String>,
+    #[serde(default)]
+    pub api_base_url: Option<String>,
+}
+
+/// `context` of a FIT (UI calls; optional on triggers).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FitContext {
+    #[serde(default)]
+    pub cloud_id: Option<String>,
+}
+
+/// Who a verified FIT says is calling: the installation, its site, and the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub installation_id: String,
+    /// `context.cloudId`, else the cloud id in `app.apiBaseUrl`.
+    pub cloud_id: Option<String>,
+    pub api_base_url: Option<String>,
+    /// `principal`, when the call is a user's.
+    pub account_id: Option<String>,
+}
+
+/// The `kid` of a token after the size and algorithm checks; nothing is verified yet.
+pub fn key_id(token: &str) -> Result<String, FitError> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(FitError::TooLarge);
+    }
+    let header = jsonwebtoken::decode_header(token).map_err(|_| FitError::Malformed)?;
+    if header.alg != Algorithm::RS256 {
+        return Err(FitError::WrongAlgorithm(format!("{:?}", header.alg)));
+    }
+    header
+        .kid
+        .filter(|kid| valid_kid(kid))
+        .ok_or(FitError::BadKeyId)
+}
+
+/// A `kid` we are willing to look up: 1–256 printable ASCII characters.
+fn valid_kid(kid: &str) -> bool {
+    !kid.is_empty() && kid.len() <= 256 && kid.bytes().all(|b| b.is_ascii_graphic())
+}
+
+#[derive(Deserialize)]
+struct ApiBaseOnly {
+    #[serde(default)]
+    app: Option<FitApp>,
+}
+
+/// The unverified `app.apiBaseUrl`, used only to choose between Atlassian's production and
+/// staging key sets (both Atlassian's; the signature and `aud` are checked after).
+pub fn unverified_api_base_url(token: &str) -> Option<String> {
+    jsonwebtoken::dangerous::insecure_decode_claims::<ApiBaseOnly>(token)
+        .ok()?
+        .app?
+        .api_base_url
+}
+
+/// Verifies a FIT's signature with `key` and its claims for our app ARI `audience`.
+pub fn verify(token: &str, key: &DecodingKey, audience: &str) -> Result<FitClaims, FitError> {
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.leeway = LEEWAY_SECS;
+    validation.validate_nbf = true;
+    validation.set_audience(&[audience]);
+    validation.set_issuer(&[ISSUER]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+    let claims = jsonwebtoken::decode::<FitClaims>(token, key, &validation)
+        .map(|data| data.claims)
+        .map_err(|e| FitError::Invalid(e.to_string()))?;
+    let now = jsonwebtoken::get_current_timestamp() as i64;
+    if claims.iat.is_some_and(|iat| iat > now + LEEWAY_SECS as i64) {
+        return Err(FitError::IssuedInFuture);
+    }
+    Ok(claims)
+}
+
+impl FitClaims {
+    /// The installation, site and user the verified claims name, each checked for shape.
+    pub fn identity(&self) -> Result<Identity, FitError> {
+        let app = self.app.clone().unwrap_or_default();
+        let installation_id = app
+            .installation_id
+            .filter(|id| plain(id, 255))
+            .ok_or(FitError::BadClaim("app.installationId"))?;
+        let api_base_url = match app.api_base_url {
+            Some(url) if plain(&url, 2048) => Some(url),
+            Some(_) => return Err(FitError::BadClaim("app.apiBaseUrl")),
+            None => None,
+        };
+        let from_context = match self.context.as_ref().and_then(|c| c.cloud_id.clone()) {
+            Some(id) if valid_cloud_id(&id) => Some(id),
+            Some(_) => return Err(FitError::BadClaim("context.cloudId")),
+            None => None,
+        };
+        let from_api = api_base_url.as_deref().and_then(cloud_id_of_api_base);
+        let cloud_id = match (from_context, from_api) {
+            (Some(a), Some(b)) if a != b => return Err(FitError::BadClaim("context.cloudId")),
+            (a, b) => a.or(b),
+        };
+        let account_id = match self.principal.clone() {
+            Some(p) if plain(&p, 128) => Some(p),
+            Some(_) => return Err(FitError::BadClaim("principal")),
+            None => None,
+        };
+        Ok(Identity {
+            installation_id,
+            cloud_id,
+            api_base_url,
+            account_id,
+        })
+    }
+}
+
+/// 1 to `max` printable ASCII characters, no spaces.
+fn plain(text: &str, max: usize) -> bool {
+    !text.is_empty() && text.len() <= max && text.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// A cloud id: 1–64 of `[A-Za-z0-9-]` (a uuid in practice).
+fn valid_cloud_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// The cloud id at the end of a Confluence API base URL (`…/ex/confluence/<cloudId>`).
+fn cloud_id_of_api_base(url: &str) -> Option<String> {
+    let (_, id) = url.trim_end_matches('/').rsplit_once("/ex/confluence/")?;
+    valid_cloud_id(id).then(|| id.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn claims(value: serde_json::Value) -> FitClaims {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn the_identity_takes_the_cloud_id_from_the_context_or_the_api_base_url() {
+        let api = "https://api.atlassian.com/ex/confluence/c0ffee-1";
+        let both = claims(json!({
+            "iss": ISSUER, "exp": 1, "principal": "acc-1",
+            "app": {"installationId": "ari:cloud:ecosystem::installation/1", "apiBaseUrl": api},
+            "context": {"cloudId": "c0ffee-1"}
+        }));
+        let id = both.identity().unwrap();
+        assert_eq!(id.cloud_id.as_deref(), Some("c0ffee-1"));
+        assert_eq!(id.account_id.as_deref(), Some("acc-1"));
+        let trigger = claims(json!({
+            "iss": ISSUER, "exp": 1,
+            "app": {"installationId": "i-1", "apiBaseUrl": format!("{api}/")}
+        }));
+        let id = trigger.identity().unwrap();
+        assert_eq!(
+            (id.cloud_id.as_deref(), id.account_id),
+            (Some("c0ffee-1"), None)
+        );
+        let bare = claims(json!({"iss": ISSUER, "exp": 1, "app": {"installationId": "i-1"}}));
+        assert_eq!(bare.identity().unwrap().cloud_id, None);
+    }
+
+    #[test]
+    fn an_identity_without_installation_or_with_disagreeing_or_odd_ids_is_refused() {
+        let cases = [
+            (json!({}), "app.installationId"),
+            (json!({"app": {"installationId": ""}}), "app.installationId"),
+            (
+                json!({"app": {"installationId": "a b"}}),
+                "app.installationId",
+            ),
+            (
+                json!({"app": {"installationId": "i", "apiBaseUrl": "https://api.atlassian.com/ex/confluence/one"},
+                       "context": {"cloudId": "two"}}),
+                "context.cloudId",
+            ),
+            (
+                json!({"app": {"installationId": "i"}, "context": {"cloudId": "x/../y"}}),
+                "context.cloudId",
+            ),
+            (
+                json!({"app": {"installationId": "i"}, "principal": "x".repeat(129)}),
+                "principal",
+            ),
+        ];
+        for (extra, claim) in cases {
+            let mut value = json!({"iss": ISSUER, "exp": 1});
+            for (k, v) in extra.as_object().unwrap() {
+                value[k] = v.clone();
+            }
+            assert_eq!(
+                claims(value.clone()).identity(),
+                Err(FitError::BadClaim(claim)),
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn kids_must_be_present_and_printable() {
+        assert!(valid_kid("forge/1.pem"));
+        for bad in ["", "a b", "k\u{7f}", &"k".repeat(257)] {
+            assert!(!valid_kid(bad), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! Atlassian's Forge signing keys (a JWKS), fetched and cached: one fetch in flight per key
+//! set URL, shared by everyone waiting; kept [`KEYS_TTL`]; a token naming an unknown `kid`
+//! (a rotation) triggers at most one refetch per [`REFETCH_COOLDOWN`], shared by concurrent
+//! requests; while the key server is down, the last good set serves for up to [`MAX_STALE`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::DecodingKey;
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm, PublicKeyUse};
+
+use super::fit::FitError;
+use crate::util::body::{BodyError, read_capped};
+use crate::util::flight::{FlightCache, Loaded, Peek};
+use crate::util::url::BaseUrl;
+
+/// Atlassian's production key set.
+pub const PRODUCTION_JWKS: &str = "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json";
+/// Atlassian's staging key set, for tokens of apps on the staging platform.
+pub const STAGING_JWKS: &str = "https://forge.cdn.stg.atlassian-dev.net/.well-known/jwks.json";
+/// Tokens whose `app.apiBaseUrl` starts with this come from the staging platform.
+pub const STAGING_API_PREFIX: &str = "https://api.stg.atlassian.com/";
+/// How long a fetched set is used before it is fetched again.
+pub const KEYS_TTL: Duration = Duration::from_secs(10 * 60);
+/// An unknown `kid` refetches the set at most this often.
+pub const REFETCH_COOLDOWN: Duration = Duration::from_secs(30);
+/// A failed fetch is not retried for this long (a down key server is not hammered).
+pub const FAILURE_TTL: Duration = Duration::from_secs(5);
+/// While fetches fail, the last good set is used until it is this old.
+pub const MAX_STALE: Duration = Duration::from_secs(60 * 60);
+/// A key set is a few KiB; anything larger is not one (the cap of a Connect install key).
+pub const MAX_JWKS_BYTES: usize = 16 * 1024;
+/// Keys read from one set at most.
+pub const MAX_KEYS: usize = 64;
+
+/// The key set URL for a token: `FORGE_JWKS_URL` when set, else staging or production by the
+/// token's `app.apiBaseUrl`.
+pub fn jwks_url(configured: Option<&BaseUrl>, api_base_url: Option<&str>) -> String {
+    match configured {
+        Some(url) => url.to_string(),
+        None if api_base_url.is_some_and(|u| u.starts_with(STAGING_API_PREFIX)) => {
+            STAGING_JWKS.to_string()
+        }
+        None => PRODUCTION_JWKS.to_string(),
+    }
+}
+
+/// One fetched set: its RSA signing keys by `kid`.
+struct KeySet {
+    keys: HashMap<String, DecodingKey>,
+    fetched: Instant,
+}
+
+/// The key sets, by URL.
+pub struct ForgeKeys {
+    http: reqwest::Client,
+    cache: FlightCache<String, Arc<KeySet>, FitError>,
+    last_good: Mutex<HashMap<String, Arc<KeySet>>>,
+    refetched: Mutex<HashMap<String, Instant>>,
+}
+
+impl ForgeKeys {
+    /// Key sets fetched with the shared client (timeouts, no redirects).
+    pub fn new(http: reqwest::Client) -> Self {
+        Self {
+            http,
+            cache: FlightCache::new(8),
+            last_good: Mutex::default(),
+            refetched: Mutex::default(),
+        }
+    }
+
+    /// The key `kid` of the set at `url`: cached, or fetched; an unknown `kid` refetches the
+    /// set once per cooldown.
+    pub async fn key(&self, url: &str, kid: &str) -> Result<DecodingKey, FitError> {
+        let set = self.set(url).await?;
+        if let Some(key) = set.keys.get(kid) {
+            return Ok(key.clone());
+        }
+        if self.may_refetch(url) {
+            log::debug!("unknown kid: refetching the Forge key set");
+            self.cache.forget(&url.to_string());
+        }
+        // Joins the refetch under way (ours or a concurrent request's), or finds the set.
+        let set = self.set(url).await?;
+        set.keys.get(kid).cloned().ok_or(FitError::UnknownKeyId)
+    }
+
+    /// Whether a refetch may start now (and records that one did).
+    fn may_refetch(&self, url: &str) -> bool {
+        let mut refetched = self.refetched.lock().unwrap_or_else(|e| e.into_inner());
+        if refetched
+            .get(url)
+            .is_some_and(|at| at.elapsed() < REFETCH_COOLDOWN)
+        {
+            return false;
+        }
+        refetched.insert(url.to_string(), Instant::now());
+        true
+    }
+
+    /// The current set: cached, the fetch under way, a new fetch, or — while fetches fail —
+    /// the last good set if it is recent enough.
+    async fn set(&self, url: &str) -> Result<Arc<KeySet>, FitError> {
+        let key = url.to_string();
+        let fresh = !matches!(self.cache.peek(&key), Peek::Ready(_));
+        let http = self.http.clone();
+        let target = key.clone();
+        let load = move || async move {
+            match fetch(&http, &target).await {
+                Ok(keys) => Loaded {
+                    result: Ok(Arc::new(KeySet {
+                        keys,
+                        fetched: Instant::now(),
+                    })),
+                    keep_for: KEYS_TTL,
+                },
+                Err(err) => Loaded {
+                    result: Err(err),
+                    keep_for: FAILURE_TTL,
+                },
+            }
+        };
+        let lost = FitError::KeysUnavailable("the key set fetch was abandoned".into());
+        match self.cache.get(&key, load, lost).await {
+            Ok(set) => {
+                let mut last_good = self.last_good.lock().unwrap_or_else(|e| e.into_inner());
+                last_good.insert(key, set.clone());
+                Ok(set)
+            }
+            Err(err) => {
+                if fresh {
+                    log::warn!("Forge key set unavailable: {err}");
+                }
+                let last_good = self.last_good.lock().unwrap_or_else(|e| e.into_inner());
+                last_good
+                    .get(&key)
+                    .filter(|set| set.fetched.elapsed() < MAX_STALE)
+                    .cloned()
+                    .ok_or(err)
+            }
+        }
+    }
+}
+
+/// Fetches and parses one set: 2xx only, at most [`MAX_JWKS_BYTES`].
+async fn fetch(
+    http: &reqwest::Client,
+    url: &str,
+) -> Result<HashMap<String, DecodingKey>, FitError> {
+    let unavailable = |what: String| FitError::KeysUnavailable(format!("{url}: {what}"));
+    let response = http
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| unavailable(e.without_url().to_string()))?;
+    if !response.status().is_success() {
+        return Err(unavailable(format!("status {}", response.status())));
+    }
+    let declared = response.content_length();
+    let body = read_capped(response.bytes_stream(), declared, MAX_JWKS_BYTES)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge(_) => unavailable("response too large".into()),
+            BodyError::Read(e) => unavailable(e.without_url().to_string()),
+        })?;
+    let keys = parse_set(&body).map_err(unavailable)?;
+    if keys.is_empty() {
+        return Err(unavailable("no usable RS256 key".into()));
+    }
+    Ok(keys)
+}
+
+#[derive(serde::Deserialize)]
+struct RawSet {
+    keys: Vec<serde_json::Value>,
+}
+
+/// The RSA signing keys of a JWKS by `kid`. Keys of other types or uses, or that do not parse,
+/// are skipped (one odd key does not take the set down); `n`/`e` are decoded leniently.
+fn parse_set(body: &[u8]) -> Result<HashMap<String, DecodingKey>, String> {
+    let raw: RawSet = serde_json::from_slice(body).map_err(|e| format!("not a JWKS: {e}"))?;
+    let mut keys = HashMap::new();
+    for value in raw.keys.into_iter().take(MAX_KEYS) {
+        let Ok(jwk) = serde_json::from_value::<Jwk>(value) else {
+            continue;
+        };
+        if let Some((kid, key)) = signing_key(&jwk) {
+            keys.insert(kid, key);
+        }
+    }
+    Ok(keys)
+}
+
+/// A JWK usable for RS256 signatures, with its `kid`.
+fn signing_key(jwk: &Jwk) -> Option<(String, DecodingKey)> {
+    let common = &jwk.common;
+    let kid = common.key_id.clone().filter(|k| !k.is_empty())?;
+    let signing = matches!(common.public_key_use, None | Some(PublicKeyUse::Signature));
+    let rs256 = matches!(common.key_algorithm, None | Some(KeyAlgorithm::RS256));
+    let AlgorithmParameters::RSA(rsa) = &jwk.algorithm else {
+        return None;
+    };
+    if !(signing && rs256) {
+        return None;
+    }
+    let (n, e) = (lenient_base64url(&rsa.n)?, lenient_base64url(&rsa.e)?);
+    Some((kid, DecodingKey::from_rsa_raw_components(&n, &e)))
+}
+
+/// base64url without padding, as JWKs should be — and also with `=` padding, surrounding
+/// whitespace or the standard alphabet, as some key sets have them.
+fn lenient_base64url(text: &str) -> Option<Vec<u8>> {
+    let normal: String = text
+        .trim()
+        .trim_end_matches('=')
+        .chars()
+        .map(|c| match c {
+            '+' => '-',
+            '/' => '_',
+            c => c,
+        })
+        .collect();
+    URL_SAFE_NO_PAD
+        .decode(normal)
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staging_tokens_use_the_staging_set_unless_a_set_is_configured() {
+        let stg = Some("https://api.stg.atlassian.com/ex/confluence/abc");
+        let prod = Some("https://api.atlassian.com/ex/confluence/abc");
+        assert_eq!(jwks_url(None, stg), STAGING_JWKS);
+        assert_eq!(jwks_url(None, prod), PRODUCTION_JWKS);
+        assert_eq!(jwks_url(None, None), PRODUCTION_JWKS);
+        let mine = BaseUrl::parse("https://keys.example/jwks.json", true).unwrap();
+        assert_eq!(jwks_url(Some(&mine), stg), "https://keys.example/jwks.json");
+    }
+
+    #[test]
+    fn base64url_is_decoded_with_or_without_padding_and_in_either_alphabet() {
+        assert_eq!(lenient_base64url("AQAB"), Some(vec![1, 0, 1]));
+        assert_eq!(lenient_base64url("AQ=="), Some(vec![1]));
+        assert_eq!(lenient_base64url(" _-8 "), Some(vec![0xff, 0xef]));
+        assert_eq!(lenient_base64url("/+8="), Some(vec![0xff, 0xef]));
+        assert_eq!(lenient_base64url("***"), None);
+        assert_eq!(lenient_base64url("="), None);
+    }
+
+    #[test]
+    fn only_rsa_signing_keys_with_a_kid_are_kept_and_odd_keys_are_skipped() {
+        let body = serde_json::json!({"keys": [
+            {"kty": "RSA", "kid": "good", "n": "AQAB", "e": "AQAB", "alg": "RS256", "use": "sig"},
+            {"kty": "RSA", "kid": "padded", "n": "AQ==", "e": "AQAB"},
+            {"kty": "RSA", "n": "AQAB", "e": "AQAB"},
+            {"kty": "RSA", "kid": "enc", "n": "AQAB", "e": "AQAB", "use": "enc"},
+            {"kty": "RSA", "kid": "hs", "n": "AQAB", "e": "AQAB", "alg": "HS256"},
+            {"kty": "oct", "kid": "secret", "k": "AQAB"},
+            {"kty": "weird", "kid": "w"},
+            "not even an object"
+        ]});
+        let keys = parse_set(body.to_string().as_bytes()).unwrap();
+        let mut kids: Vec<&str> = keys.keys().map(String::as_str).collect();
+        kids.sort();
+        assert_eq!(kids, ["good", "padded"]);
+        assert!(parse_set(b"[]").is_err());
+    }
+}

@@ -1,0 +1,183 @@
+//! Forge Remote: Forge calls this binary with a Forge Invocation Token, verified against
+//! Atlassian's key set; the call is mapped to its site (one tenant whether it arrives through
+//! Connect or Forge), lifecycle events record the installation, and the app system token is
+//! kept in memory for calls back to the site. Knows nothing of todos; beside `connect/`, not
+//! above it.
+
+pub mod events;
+pub mod extract;
+pub mod fit;
+pub mod jwks;
+pub mod system_token;
+pub mod tenants;
+pub mod tenants_pg;
+
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::{AppError, Result};
+use crate::site::{SiteChanges, SiteId};
+use crate::util::time::{now_millis, now_rfc3339};
+use crate::util::url::BaseUrl;
+
+pub use extract::{ForgeCall, ForgeContext};
+pub use fit::{FitError, Identity};
+pub use system_token::{CallError, ForgeClient};
+
+/// Everything the Forge side needs at request time, built once at start-up; the extractors
+/// and the events route find it as `web::Data<Forge>`.
+pub struct Forge {
+    /// Our app's ARI; `None` turns Forge off (its routes answer 404).
+    app_id: Option<String>,
+    jwks_url: Option<BaseUrl>,
+    addon_key: String,
+    production: bool,
+    db: Db,
+    keys: jwks::ForgeKeys,
+    tenants: tenants::TenantCache,
+    changes: SiteChanges,
+    system_tokens: Arc<system_token::SystemTokens>,
+    http: reqwest::Client,
+}
+
+impl Forge {
+    /// The Forge state for these settings, sharing the database, the outbound client and the
+    /// site change count with the Connect side.
+    pub fn new(settings: &Settings, db: Db, http: reqwest::Client, changes: SiteChanges) -> Self {
+        Self {
+            app_id: settings.forge_app_id.clone(),
+            jwks_url: settings.forge_jwks_url.clone(),
+            addon_key: settings.addon_key.clone(),
+            production: settings.is_production(),
+            db,
+            keys: jwks::ForgeKeys::new(http.clone()),
+            tenants: tenants::TenantCache::new(changes.clone()),
+            changes,
+            system_tokens: Arc::default(),
+            http,
+        }
+    }
+
+    /// Whether Forge is on (`FORGE_APP_ID` set).
+    pub fn is_on(&self) -> bool {
+        self.app_id.is_some()
+    }
+
+    /// Our app's ARI, when Forge is on.
+    pub fn app_id(&self) -> Option<&str> {
+        self.app_id.as_deref()
+    }
+
+    /// The 401 every Forge authentication failure answers with (a JSON body).
+    pub fn unauthorized(&self) -> AppError {
+        AppError::Unauthorized {
+            realm: self.addon_key.clone(),
+        }
+    }
+
+    /// Verifies a FIT: the key named by its `kid` from the right key set, then the claims for
+    /// our app ARI; the identity it carries.
+    pub async fn verify(&self, token: &str) -> std::result::Result<Identity, FitError> {
+        let audience = self.app_id.as_deref().ok_or(FitError::Missing)?;
+        let kid = fit::key_id(token)?;
+        let api_base = fit::unverified_api_base_url(token);
+        let url = jwks::jwks_url(self.jwks_url.as_ref(), api_base.as_deref());
+        let key = self.keys.key(&url, &kid).await?;
+        fit::verify(token, &key, audience)?.identity()
+    }
+
+    /// The site of a verified identity: from memory, or resolved (and recorded) in the
+    /// database on a miss. `Ok(Err(_))` when its ids name two different sites.
+    pub async fn site_of(
+        &self,
+        identity: &Identity,
+    ) -> Result<std::result::Result<SiteId, FitError>> {
+        if let Some(site) = self.tenants.get(identity) {
+            return Ok(Ok(site));
+        }
+        let generation = self.tenants.generation();
+        let (addon_key, who) = (self.addon_key.clone(), identity.clone());
+        let resolved = match self.db.pg() {
+            Some(pg) => {
+                let mut client = pg.get().await?;
+                tenants_pg::resolve(&mut client, &addon_key, &who, now_millis()).await?
+            }
+            None => {
+                self.db
+                    .run(move |conn| Ok(tenants::resolve(conn, &addon_key, &who, &now_rfc3339())?))
+                    .await?
+            }
+        };
+        let Ok(resolved) = resolved else {
+            return Ok(Err(FitError::TwoSites));
+        };
+        if resolved.moved {
+            self.changes.bump();
+        }
+        self.tenants.insert(generation, identity, resolved.site);
+        Ok(Ok(resolved.site))
+    }
+
+    /// Keeps the app system token a call carried, for the API base URL its token names — when
+    /// that URL is acceptable (https on an Atlassian host in production).
+    pub fn remember_system_token(&self, site: SiteId, identity: &Identity, token: &str) {
+        let api = identity
+            .api_base_url
+            .as_deref()
+            .and_then(|url| BaseUrl::parse(url, self.production).ok())
+            .filter(|url| !self.production || is_atlassian_api_host(url.host()));
+        match api {
+            Some(api) => self.system_tokens.remember(site, token, api),
+            None => log::debug!("system token for site {site} ignored: no usable apiBaseUrl"),
+        }
+    }
+
+    /// A client that calls `site` as the app with its system token.
+    pub fn client(&self, site: SiteId) -> ForgeClient {
+        ForgeClient::new(site, self.system_tokens.clone(), self.http.clone())
+    }
+
+    /// Records that the app is installed on `site` (a Forge `installed` event).
+    pub async fn mark_installed(&self, site: SiteId) -> Result<()> {
+        let changed = match self.db.pg() {
+            Some(pg) => {
+                tenants_pg::mark_installed(&mut pg.get().await?, site, now_millis()).await?
+            }
+            None => {
+                self.db
+                    .run(move |conn| Ok(tenants::mark_installed(conn, site, &now_rfc3339())?))
+                    .await?
+            }
+        };
+        if changed {
+            self.changes.bump();
+        }
+        Ok(())
+    }
+}
+
+/// Atlassian's API hosts (`api.atlassian.com`, `api.stg.atlassian.com`, …).
+fn is_atlassian_api_host(host: &str) -> bool {
+    host == "atlassian.com" || host.ends_with(".atlassian.com")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_atlassian_api_hosts_get_the_system_token_in_production() {
+        for host in ["api.atlassian.com", "api.stg.atlassian.com"] {
+            assert!(is_atlassian_api_host(host), "{host}");
+        }
+        for host in [
+            "evil.com",
+            "atlassian.com.evil.com",
+            "apiatlassian.com",
+            "127.0.0.1",
+        ] {
+            assert!(!is_atlassian_api_host(host), "{host}");
+        }
+    }
+}

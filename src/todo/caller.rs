@@ -1,0 +1,58 @@
+//! [`Caller`]: who is calling the task API, however the call arrived — a Connect context token
+//! (`/api/tasks…`) or a Forge Invocation Token (`/forge/api/tasks…`). The handlers in
+//! [`super::api`] are written once against it; each way in implements it on its extractor.
+
+use actix_web::FromRequest;
+
+use super::people::NameSource;
+use crate::connect::host_client::HostClient;
+use crate::connect::{ApiRoute, ConnectContext};
+use crate::error::AppError;
+use crate::forge::{ForgeClient, ForgeContext};
+use crate::site::SiteId;
+
+/// A verified caller of the task API.
+pub trait Caller: FromRequest<Error = AppError> + 'static {
+    /// Where the site's users' display names are asked for.
+    type Names: NameSource;
+    /// The tenant every task operation is scoped to.
+    fn site(&self) -> SiteId;
+    /// The calling user, when known (`created_by` of new tasks).
+    fn account_id(&self) -> Option<&str>;
+    /// The site, as a source of display names.
+    fn names(&self) -> Self::Names;
+}
+
+/// Connect: the browser's context token.
+impl Caller for ConnectContext<ApiRoute> {
+    type Names = HostClient;
+
+    fn site(&self) -> SiteId {
+        self.installation.site
+    }
+
+    fn account_id(&self) -> Option<&str> {
+        self.account_id.as_deref()
+    }
+
+    fn names(&self) -> HostClient {
+        self.host_client()
+    }
+}
+
+/// Forge: `invokeRemote` from the Custom UI; the user is the token's `principal`.
+impl Caller for ForgeContext {
+    type Names = ForgeClient;
+
+    fn site(&self) -> SiteId {
+        self.site
+    }
+
+    fn account_id(&self) -> Option<&str> {
+        self.account_id.as_deref()
+    }
+
+    fn names(&self) -> ForgeClient {
+        self.client.clone()
+    }
+}

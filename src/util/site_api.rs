@@ -1,0 +1,179 @@
+//! One call to a site's REST API, under the rules every caller shares (the Connect host client
+//! and Forge's app-system-token client): only URLs on the site's own base URL (same origin,
+//! under its path; anything else refused before a byte is sent), the shared client's timeouts
+//! (or a tighter one), redirects answered as errors, responses capped at
+//! [`MAX_RESPONSE_BYTES`], and errors that name the site and the endpoint (method and path,
+//! never the query) but never a token. How a call authenticates is the caller's business.
+
+mod error;
+
+pub use error::HostError;
+
+use std::time::Duration;
+
+use reqwest::header::ACCEPT;
+use reqwest::{Method, StatusCode, Url};
+use serde::de::DeserializeOwned;
+
+use super::body::{BodyError, read_capped};
+use super::url::BaseUrl;
+
+/// Responses larger than this are abandoned mid-stream.
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
+/// The body of a successful (2xx) answer, read up to [`MAX_RESPONSE_BYTES`].
+#[derive(Debug)]
+pub struct HostResponse {
+    pub status: StatusCode,
+    pub body: Vec<u8>,
+    site: String,
+    endpoint: String,
+}
+
+impl HostResponse {
+    /// Parses the body as JSON.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, HostError> {
+        serde_json::from_slice(&self.body).map_err(|e| HostError::Decode {
+            site: self.site.clone(),
+            endpoint: self.endpoint.clone(),
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// A site's REST API at its base URL, reached through the shared client.
+#[derive(Clone)]
+pub struct SiteApi {
+    http: reqwest::Client,
+    base: BaseUrl,
+    timeout: Duration,
+}
+
+impl SiteApi {
+    /// `http` must not follow redirects (see [`super::http::client`]); every call is bounded
+    /// by `timeout`.
+    pub fn new(http: reqwest::Client, base: BaseUrl, timeout: Duration) -> Self {
+        Self {
+            http,
+            base,
+            timeout,
+        }
+    }
+
+    /// The base URL, which also names the site in errors.
+    pub fn base_url(&self) -> &BaseUrl {
+        &self.base
+    }
+
+    fn site(&self) -> String {
+        self.base.to_string()
+    }
+
+    /// The absolute URL of `target` (a path below the base URL, or an absolute URL on it) and
+    /// its label for errors, or a refusal when it is not on the base URL.
+    pub fn resolve(&self, method: &Method, target: &str) -> Result<(Url, String), HostError> {
+        match self.base.resolve(target) {
+            Ok(url) => {
+                let endpoint = format!("{method} {}", url.path());
+                Ok((url, endpoint))
+            }
+            Err(shown) => Err(HostError::ForeignUrl {
+                site: self.site(),
+                endpoint: format!("{method} {shown}"),
+            }),
+        }
+    }
+
+    /// A request to `url` (from [`SiteApi::resolve`]) asking for JSON, with `body` as JSON.
+    pub fn request(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&serde_json::Value>,
+    ) -> reqwest::RequestBuilder {
+        let request = self.bounded(self.http.request(method, url));
+        match body {
+            Some(body) => request.json(body),
+            None => request,
+        }
+    }
+
+    /// Bounds any request of this caller (also one to another server on the site's behalf,
+    /// such as a token exchange) by the timeout, asking for JSON.
+    pub fn bounded(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        request
+            .timeout(self.timeout)
+            .header(ACCEPT, "application/json")
+    }
+
+    /// The shared client, for requests this caller builds itself.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Sends, refuses redirects and non-2xx answers, and reads the body up to the cap.
+    pub async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        endpoint: String,
+    ) -> Result<HostResponse, HostError> {
+        let response = request
+            .send()
+            .await
+            .map_err(|e| self.failed(&endpoint, e))?;
+        let status = response.status();
+        let site = self.site();
+        if status.is_redirection() {
+            let status = status.as_u16();
+            return Err(HostError::Redirect {
+                site,
+                endpoint,
+                status,
+            });
+        }
+        if !status.is_success() {
+            let status = status.as_u16();
+            return Err(HostError::Status {
+                site,
+                endpoint,
+                status,
+            });
+        }
+        let declared = response.content_length();
+        match read_capped(response.bytes_stream(), declared, MAX_RESPONSE_BYTES).await {
+            Ok(body) => Ok(HostResponse {
+                status,
+                body: body.to_vec(),
+                site,
+                endpoint,
+            }),
+            Err(BodyError::TooLarge(_)) => Err(HostError::TooLarge { site, endpoint }),
+            Err(BodyError::Read(e)) => Err(self.failed(&endpoint, e)),
+        }
+    }
+
+    fn failed(&self, endpoint: &str, err: reqwest::Error) -> HostError {
+        if err.is_timeout() {
+            return HostError::Timeout {
+                site: self.site(),
+                endpoint: endpoint.to_string(),
+            };
+        }
+        // The URL (and its query) stays out of the message.
+        let err = err.without_url();
+        let reason = match std::error::Error::source(&err) {
+            Some(source) => format!("{err}: {source}"),
+            None => err.to_string(),
+        };
+        self.transport(endpoint, reason)
+    }
+
+    /// A failure before or outside the HTTP exchange (signing, an abandoned exchange).
+    pub fn transport(&self, endpoint: &str, reason: String) -> HostError {
+        HostError::Transport {
+            site: self.site(),
+            endpoint: endpoint.to_string(),
+            reason,
+        }
+    }
+}

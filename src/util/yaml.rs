@@ -1,0 +1,178 @@
+//! YAML for generated files (the Forge manifest): a JSON value written as block YAML by
+//! `yaml-rust2`, which quotes and escapes whatever needs it. Every key and string is checked
+//! first, so no value can break the document: characters YAML parsers refuse or read
+//! differently (control characters, byte-order marks, Unicode line separators) are an error
+//! that names where they are, never output.
+
+use serde_json::Value;
+use yaml_rust2::yaml::Hash;
+use yaml_rust2::{Yaml, YamlEmitter};
+
+/// A value that cannot be written as YAML safely.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path} holds a character YAML cannot carry safely (U+{code:04X})")]
+pub struct YamlError {
+    /// Where the value sits, e.g. `modules.macro[0].title`.
+    pub path: String,
+    pub code: u32,
+}
+
+/// Block YAML for `value`. In every mapping `key` comes first (as people write Forge manifests)
+/// and the other keys follow in sorted order, so the output is stable.
+pub fn to_yaml(value: &Value) -> Result<String, YamlError> {
+    let doc = convert(value, "")?;
+    let mut out = String::new();
+    YamlEmitter::new(&mut out)
+        .dump(&doc)
+        .expect("writing YAML into a String cannot fail");
+    let body = out.strip_prefix("---\n").unwrap_or(&out);
+    Ok(format!("{body}\n"))
+}
+
+fn convert(value: &Value, path: &str) -> Result<Yaml, YamlError> {
+    Ok(match value {
+        Value::Null => Yaml::Null,
+        Value::Bool(b) => Yaml::Boolean(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Yaml::Integer(i),
+            None => Yaml::Real(n.to_string()),
+        },
+        Value::String(s) => Yaml::String(checked(s, path)?.to_string()),
+        Value::Array(items) => Yaml::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| convert(item, &format!("{path}[{i}]")))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_by_key(|k| (k.as_str() != "key", k.as_str()));
+            let mut hash = Hash::new();
+            for key in keys {
+                let here = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                let name = Yaml::String(checked(key, &here)?.to_string());
+                hash.insert(name, convert(&map[key], &here)?);
+            }
+            Yaml::Hash(hash)
+        }
+    })
+}
+
+/// `text` when every character is one YAML carries unchanged in any scalar style.
+fn checked<'t>(text: &'t str, path: &str) -> Result<&'t str, YamlError> {
+    match text.chars().find(|&c| unsafe_in_yaml(c)) {
+        None => Ok(text),
+        Some(c) => Err(YamlError {
+            path: path.to_string(),
+            code: c as u32,
+        }),
+    }
+}
+
+fn unsafe_in_yaml(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{FEFF}' | '\u{2028}' | '\u{2029}' | '\u{FFFE}' | '\u{FFFF}'
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::json;
+    use yaml_rust2::YamlLoader;
+
+    use super::*;
+
+    fn reparse(text: &str) -> Yaml {
+        YamlLoader::load_from_str(text).unwrap().remove(0)
+    }
+
+    #[test]
+    fn mappings_put_key_first_then_the_rest_sorted() {
+        let text = to_yaml(&json!({"b": 1, "key": "k", "a": [true, null, 2.5]})).unwrap();
+        assert_eq!(text, "key: k\na:\n  - true\n  - ~\n  - 2.5\nb: 1\n");
+    }
+
+    #[test]
+    fn values_that_look_like_other_types_or_syntax_stay_strings() {
+        for tricky in [
+            "yes",
+            "no",
+            "on",
+            "null",
+            "~",
+            "true",
+            "0x1F",
+            "12",
+            "1.5",
+            "",
+            " lead",
+            "trail ",
+            "a: b",
+            "#x",
+            "x #y",
+            "- item",
+            "[a]",
+            "{a}",
+            "*ref",
+            "&anchor",
+            "!tag",
+            "%dir",
+            "@at",
+            "`tick`",
+            "'single'",
+            "\"double\"",
+            "back\\slash",
+            "|",
+            ">",
+            "ari:cloud:x",
+        ] {
+            let text = to_yaml(&json!({ "v": tricky })).unwrap();
+            assert_eq!(
+                reparse(&text)["v"].as_str(),
+                Some(tricky),
+                "{tricky:?} -> {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn control_characters_and_line_separators_are_refused_with_their_place() {
+        for (bad, code) in [
+            ("a\u{1b}b", 0x1b),
+            ("a\nb", 0x0a),
+            ("\u{7f}", 0x7f),
+            ("x\u{85}", 0x85),
+            ("\u{FEFF}bom", 0xfeff),
+            ("l\u{2028}s", 0x2028),
+        ] {
+            let err = to_yaml(&json!({"modules": {"macro": [{"title": bad}]}})).unwrap_err();
+            let want = YamlError {
+                path: "modules.macro[0].title".into(),
+                code,
+            };
+            assert_eq!(err, want, "{bad:?}");
+        }
+        let err = to_yaml(&json!({"bad\tkey": 1})).unwrap_err();
+        assert_eq!(err.path, "bad\tkey");
+    }
+
+    proptest! {
+        #[test]
+        fn any_printable_text_comes_back_unchanged(text in "\\PC{0,40}") {
+            prop_assume!(!text.chars().any(unsafe_in_yaml));
+            let yaml = to_yaml(&json!({"key": "k", "value": text.clone(), "list": [text.clone()]}))
+                .unwrap();
+            let back = reparse(&yaml);
+            prop_assert_eq!(back["value"].as_str(), Some(text.as_str()));
+            prop_assert_eq!(back["list"][0].as_str(), Some(text.as_str()));
+        }
+    }
+}

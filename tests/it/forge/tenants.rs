@@ -1,0 +1,225 @@
+//! One Confluence site is one tenant however it reaches us: a Forge call finds its site by
+//! installation id, else by cloud id (a reinstall keeps the tasks; a Connect site that adopted
+//! Forge shows its tasks through Forge), else it is a new Forge-only site. A token can never
+//! reach another site's tasks, and a token naming two sites is refused.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::{SiteRow, assert_refused, forge_create, forge_ids, ids, site_rows};
+use crate::harness::*;
+
+/// A Connect site's install payload once the app adopted Connect on Forge.
+fn adopted_payload(connect: &Site, forge: &ForgeSite) -> Value {
+    let mut payload = connect.payload();
+    payload["installationId"] = json!(forge.installation_id);
+    payload["cloudId"] = json!(forge.cloud_id);
+    payload
+}
+
+async fn connect_ids(app: &TestApp, site: &Site) -> Vec<i64> {
+    let res = site.api(app, Method::GET, "/api/tasks", None).await;
+    assert_eq!(res.status(), 200);
+    ids(&res.json().await.unwrap())
+}
+
+#[actix_web::test]
+async fn a_new_installation_is_a_forge_only_site_recorded_with_what_forge_sent() {
+    let forge = spawn_forge_app().await;
+    let site = ForgeSite::new();
+    forge_create(&forge.app, &site, "first").await;
+    forge_create(&forge.app, &site, "second").await;
+    let want: Vec<SiteRow> = vec![(
+        None,
+        Some(site.installation_id.clone()),
+        Some(site.cloud_id.clone()),
+        Some(site.api_base_url.clone()),
+    )];
+    assert_eq!(
+        site_rows(&forge.app),
+        want,
+        "one site, no client key or secret"
+    );
+    let secret: Option<String> = db(&forge.app)
+        .query_row("SELECT shared_secret FROM jwt_tokens", (), |r| r.get(0))
+        .unwrap();
+    assert_eq!(secret, None);
+}
+
+#[actix_web::test]
+async fn a_reinstall_gets_a_new_installation_id_and_keeps_the_sites_tasks() {
+    let forge = spawn_forge_app().await;
+    let app = &forge.app;
+    let site = ForgeSite::new();
+    let id = forge_create(app, &site, "survives reinstall").await["id"]
+        .as_i64()
+        .unwrap();
+
+    let again = site.reinstalled();
+    assert_eq!(forge_ids(app, &again).await, vec![id]);
+    let rows = site_rows(app);
+    assert_eq!(rows.len(), 1, "still one site: {rows:?}");
+    assert_eq!(rows[0].1.as_deref(), Some(again.installation_id.as_str()));
+    // The new installation's tokens work from now on, also from the cache.
+    forge_create(app, &again, "after reinstall").await;
+    assert_eq!(forge_ids(app, &again).await.len(), 2);
+}
+
+#[actix_web::test]
+async fn a_token_never_reaches_another_sites_tasks_and_one_naming_two_sites_is_refused() {
+    let forge = spawn_forge_app().await;
+    let app = &forge.app;
+    let (a, b) = (ForgeSite::new(), ForgeSite::new());
+    let secret = forge_create(app, &a, "a's secret").await["id"]
+        .as_i64()
+        .unwrap();
+    forge_create(app, &b, "b's own").await;
+    assert!(!forge_ids(app, &b).await.contains(&secret));
+    let res = b
+        .call(
+            app,
+            Method::GET,
+            &format!("/forge/api/tasks/{secret}"),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 404);
+    let before = dump(app);
+
+    // a's installation id with b's cloud id: two sites, refused.
+    let mixed = ForgeSite {
+        cloud_id: b.cloud_id.clone(),
+        api_base_url: b.api_base_url.clone(),
+        ..a.clone()
+    };
+    let res = mixed.call(app, Method::GET, "/forge/api/tasks", None).await;
+    assert_refused(res, "installation of a, cloud of b").await;
+    // b's installation id with a cloud id no site has: b is recorded with another cloud.
+    let moved = ForgeSite {
+        cloud_id: "0000aaaa-0000-4000-8000-000000000000".into(),
+        api_base_url: "http://127.0.0.1:9/ex/confluence/0000aaaa-0000-4000-8000-000000000000"
+            .into(),
+        ..b.clone()
+    };
+    let res = moved.call(app, Method::GET, "/forge/api/tasks", None).await;
+    assert_refused(res, "installation of b, unknown cloud").await;
+    assert_eq!(dump(app), before, "refusals changed nothing");
+}
+
+#[actix_web::test]
+async fn a_connect_site_that_adopts_forge_shows_the_same_tasks_both_ways() {
+    let forge = spawn_forge_app().await;
+    let app = &forge.app;
+    let connect = Site::new("adopter");
+    connect.install(app).await;
+    let old = connect.create_task(app, "from Connect days").await["id"]
+        .as_i64()
+        .unwrap();
+
+    // Connect on Forge: the installed callback now carries the Forge ids.
+    let fsite = ForgeSite::new();
+    let status = connect
+        .post_lifecycle(app, "installed", &adopted_payload(&connect, &fsite))
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(forge_ids(app, &fsite).await, vec![old]);
+    let new = forge_create(app, &fsite, "from Forge").await["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(connect_ids(app, &connect).await, vec![new, old]);
+    let rows = site_rows(app);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].0.as_deref(), Some(connect.client_key.as_str()));
+    assert_eq!(rows[0].2.as_deref(), Some(fsite.cloud_id.as_str()));
+    assert_eq!(
+        rows[0].3.as_deref(),
+        Some(fsite.api_base_url.as_str()),
+        "apiBaseUrl recorded"
+    );
+
+    // A later Forge reinstall (new installation id, same cloud id) keeps all of it.
+    let again = fsite.reinstalled();
+    assert_eq!(forge_ids(app, &again).await, vec![new, old]);
+    assert_eq!(site_rows(app).len(), 1);
+}
+
+#[actix_web::test]
+async fn a_connect_site_known_only_by_cloud_id_is_found_by_a_forge_installation() {
+    let forge = spawn_forge_app().await;
+    let app = &forge.app;
+    let connect = Site::new("cloud-only");
+    let fsite = ForgeSite::new();
+    let mut payload = connect.payload();
+    payload["cloudId"] = json!(fsite.cloud_id);
+    assert_eq!(
+        connect.post_lifecycle(app, "installed", &payload).await,
+        204
+    );
+    let old = connect.create_task(app, "connect task").await["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(forge_ids(app, &fsite).await, vec![old]);
+    let rows = site_rows(app);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].1.as_deref(), Some(fsite.installation_id.as_str()));
+}
+
+#[actix_web::test]
+async fn a_site_met_through_forge_first_merges_into_its_connect_install() {
+    let forge = spawn_forge_app().await;
+    let app = &forge.app;
+    let fsite = ForgeSite::new();
+    let early = forge_create(app, &fsite, "before the Connect install").await["id"]
+        .as_i64()
+        .unwrap();
+    let connect = Site::new("late-connect");
+    let status = connect
+        .post_lifecycle(app, "installed", &adopted_payload(&connect, &fsite))
+        .await;
+    assert_eq!(status, 204);
+    let rows = site_rows(app);
+    assert_eq!(
+        rows.len(),
+        1,
+        "the Forge-only row merged into the Connect one: {rows:?}"
+    );
+    assert_eq!(rows[0].0.as_deref(), Some(connect.client_key.as_str()));
+    assert_eq!(rows[0].3.as_deref(), Some(fsite.api_base_url.as_str()));
+    assert_eq!(connect_ids(app, &connect).await, vec![early]);
+    // The Forge side follows the merge at once (its cache of sites was invalidated).
+    let later = forge_create(app, &fsite, "after").await["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(connect_ids(app, &connect).await, vec![later, early]);
+}
+
+#[actix_web::test]
+async fn a_connect_install_claiming_another_connect_sites_forge_ids_is_refused() {
+    let forge = spawn_forge_app().await;
+    let app = &forge.app;
+    let (first, second) = (Site::new("first"), Site::new("second"));
+    let fsite = ForgeSite::new();
+    assert_eq!(
+        first
+            .post_lifecycle(app, "installed", &adopted_payload(&first, &fsite))
+            .await,
+        204
+    );
+    first.create_task(app, "first's").await;
+    second.install(app).await;
+    let before = dump(app);
+    for field in ["installationId", "cloudId"] {
+        let mut payload = second.payload();
+        let value = adopted_payload(&first, &fsite)[field].clone();
+        payload[field] = value;
+        assert_eq!(
+            second.post_lifecycle(app, "installed", &payload).await,
+            400,
+            "{field}"
+        );
+    }
+    let mut payload = second.payload();
+    payload["cloudId"] = json!("../not a cloud id");
+    assert_eq!(second.post_lifecycle(app, "installed", &payload).await, 400);
+    assert_eq!(dump(app), before, "nothing changed");
+}

@@ -1,0 +1,316 @@
+//! Forge in tests: a local JWKS server standing in for Atlassian's key set, a minter of Forge
+//! Invocation Tokens (FITs) signed with keys it publishes, and a Forge site that calls the app
+//! the way Forge does (`Authorization: Bearer <FIT>`, optionally `x-forge-oauth-system`).
+//!
+//! The JWKS server runs on its own thread (plain sockets), so it serves sync tests, async tests
+//! and a child-process server alike. Shared with the Custom UI browser test: its stand-in
+//! `@forge/bridge` forwards `invokeRemote` with a token from [`ForgeSite::token`].
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header, jwk::Jwk};
+use serde_json::{Value, json};
+
+use super::app::{Env, TestApp, spawn_app_with};
+use super::rsa::{RsaKeys, new_rsa_keys};
+use super::site::now;
+
+/// Our Forge app's id in tests, as `FORGE_APP_ID` is given (a bare uuid).
+pub const FORGE_APP_UUID: &str = "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b";
+/// The same app as the ARI the tokens carry in `aud`.
+pub const FORGE_APP_ARI: &str = "ari:cloud:ecosystem::app/6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b";
+/// Another Forge app (its tokens must never be accepted by ours).
+pub const OTHER_APP_ARI: &str = "ari:cloud:ecosystem::app/0a0b0c0d-1111-4222-8333-444455556666";
+/// The `kid` the main test key is published under.
+pub const FORGE_KID: &str = "forge-test-key-1";
+/// The `iss` of every FIT.
+pub const FIT_ISSUER: &str = "forge/invocation-token";
+
+/// The main signing key (key generation is slow-ish, so made once).
+pub fn forge_key() -> &'static RsaKeys {
+    static KEY: OnceLock<RsaKeys> = OnceLock::new();
+    KEY.get_or_init(|| new_rsa_keys().expect("RSA key pair"))
+}
+
+/// A second key, for rotation and wrong-key cases.
+pub fn rotated_key() -> &'static RsaKeys {
+    static KEY: OnceLock<RsaKeys> = OnceLock::new();
+    KEY.get_or_init(|| new_rsa_keys().expect("RSA key pair"))
+}
+
+/// The public JWK of `keys` under `kid`; with `padded`, `n` and `e` carry `=` padding (as
+/// some Atlassian key sets have).
+pub fn public_jwk(keys: &RsaKeys, kid: &str, padded: bool) -> Value {
+    let private = EncodingKey::from_rsa_pem(keys.private_pem.as_bytes()).unwrap();
+    let jwk = Jwk::from_encoding_key(&private, Algorithm::RS256).unwrap();
+    let mut value = serde_json::to_value(jwk).unwrap();
+    value["kid"] = json!(kid);
+    value["use"] = json!("sig");
+    if padded {
+        for part in ["n", "e"] {
+            let text = value[part].as_str().unwrap().to_string();
+            let pad = (4 - text.len() % 4) % 4;
+            value[part] = json!(format!("{text}{}", "=".repeat(pad)));
+        }
+    }
+    value
+}
+
+/// A JWKS server on loopback: `GET /.well-known/jwks.json` answers the published keys (or
+/// 503 while [`JwksServer::set_down`]), and counts every fetch.
+#[derive(Clone)]
+pub struct JwksServer {
+    pub port: u16,
+    keys: Arc<Mutex<Vec<Value>>>,
+    hits: Arc<AtomicUsize>,
+    down: Arc<AtomicBool>,
+}
+
+impl JwksServer {
+    /// Starts, publishing [`forge_key`] under [`FORGE_KID`].
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let server = Self {
+            port: listener.local_addr().unwrap().port(),
+            keys: Arc::default(),
+            hits: Arc::default(),
+            down: Arc::default(),
+        };
+        server.publish(public_jwk(forge_key(), FORGE_KID, false));
+        let serving = server.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                    head.push(byte[0]);
+                }
+                let _ = stream.write_all(serving.answer(&head).as_bytes());
+            }
+        });
+        server
+    }
+
+    fn answer(&self, head: &[u8]) -> String {
+        let line = String::from_utf8_lossy(head);
+        let found = line.starts_with("GET /.well-known/jwks.json ");
+        self.hits.fetch_add(1, Ordering::SeqCst);
+        let (status, body) = if self.down.load(Ordering::SeqCst) {
+            ("503 Service Unavailable", "{}".to_string())
+        } else if found {
+            let keys = self.keys.lock().unwrap().clone();
+            ("200 OK", json!({ "keys": keys }).to_string())
+        } else {
+            ("404 Not Found", "{}".to_string())
+        };
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    /// The key set URL (`FORGE_JWKS_URL`).
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/.well-known/jwks.json", self.port)
+    }
+
+    /// Adds (or replaces, by `kid`) a public JWK.
+    pub fn publish(&self, jwk: Value) {
+        let mut keys = self.keys.lock().unwrap();
+        keys.retain(|k| k["kid"] != jwk["kid"]);
+        keys.push(jwk);
+    }
+
+    /// While down, every fetch answers 503.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// How many requests the server has answered.
+    pub fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+}
+
+/// The environment that turns Forge on against `jwks` (for [`spawn_app_with`] or a child
+/// process through `Binary::env`).
+pub fn forge_env(jwks: &JwksServer) -> Env {
+    vec![
+        ("FORGE_APP_ID", FORGE_APP_UUID.to_string()),
+        ("FORGE_JWKS_URL", jwks.url()),
+    ]
+}
+
+/// The app in-process with Forge on, and the JWKS server it trusts.
+pub struct ForgeApp {
+    pub app: TestApp,
+    pub jwks: JwksServer,
+}
+
+/// Starts the app with Forge on (plus `extra` environment).
+pub async fn spawn_forge_app_with(extra: Env) -> ForgeApp {
+    let jwks = JwksServer::start();
+    let mut env = forge_env(&jwks);
+    env.extend(extra);
+    ForgeApp {
+        app: spawn_app_with(env).await,
+        jwks,
+    }
+}
+
+/// Starts the app with Forge on.
+pub async fn spawn_forge_app() -> ForgeApp {
+    spawn_forge_app_with(Vec::new()).await
+}
+
+/// Signs `claims` as a FIT: RS256 with `keys`, the header naming `kid` (none when `None`).
+pub fn sign_fit(claims: &Value, keys: &RsaKeys, kid: Option<&str>) -> String {
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = kid.map(str::to_string);
+    let key = EncodingKey::from_rsa_pem(keys.private_pem.as_bytes()).unwrap();
+    jsonwebtoken::encode(&header, claims, &key).unwrap()
+}
+
+/// A Confluence site with our Forge app installed, calling the app as Forge does.
+#[derive(Clone, Debug)]
+pub struct ForgeSite {
+    /// `app.installationId` (`ari:cloud:ecosystem::installation/<uuid>`); changes on reinstall.
+    pub installation_id: String,
+    /// `context.cloudId`: the site, stable across reinstalls.
+    pub cloud_id: String,
+    /// `app.apiBaseUrl`; by default on loopback with nothing listening, so a call the app
+    /// makes to it fails at once instead of leaving this machine.
+    pub api_base_url: String,
+    /// The account id in `principal` (UI calls).
+    pub principal: Option<String>,
+}
+
+/// A uuid-shaped id made of `n` (distinct per test, stable within one).
+fn uuid_of(n: u64) -> String {
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        n as u32,
+        (n >> 8) as u16,
+        n % 0xfff,
+        (n >> 4) % 0xfff,
+        n
+    )
+}
+
+fn unique() -> u64 {
+    static NEXT: AtomicUsize = AtomicUsize::new(1);
+    (now() as u64) << 16 | NEXT.fetch_add(1, Ordering::SeqCst) as u64
+}
+
+impl ForgeSite {
+    /// A fresh site with a fresh installation.
+    pub fn new() -> Self {
+        let cloud_id = uuid_of(unique());
+        Self {
+            installation_id: format!("ari:cloud:ecosystem::installation/{}", uuid_of(unique())),
+            api_base_url: format!("http://127.0.0.1:9/ex/confluence/{cloud_id}"),
+            cloud_id,
+            principal: Some("forge-account-1".to_string()),
+        }
+    }
+
+    /// The same site after an uninstall and a new install: a new installation id.
+    pub fn reinstalled(&self) -> Self {
+        Self {
+            installation_id: format!("ari:cloud:ecosystem::installation/{}", uuid_of(unique())),
+            ..self.clone()
+        }
+    }
+
+    /// The claims of a valid UI-call FIT, to be tweaked by tests.
+    pub fn claims(&self) -> Value {
+        let mut claims = json!({
+            "iss": FIT_ISSUER,
+            "aud": FORGE_APP_ARI,
+            "iat": now(),
+            "nbf": now(),
+            "exp": now() + 300,
+            "jti": format!("jti-{}", unique()),
+            "app": {
+                "id": FORGE_APP_ARI,
+                "version": "1",
+                "installationId": self.installation_id,
+                "apiBaseUrl": self.api_base_url,
+                "environment": {"type": "DEVELOPMENT", "id": "env-1"},
+                "module": {"type": "xen:macro", "key": "todo-macro"},
+            },
+            "context": {
+                "cloudId": self.cloud_id,
+                "siteUrl": "https://forge-site.atlassian.net",
+                "moduleKey": "todo-macro",
+            },
+        });
+        if let Some(principal) = &self.principal {
+            claims["principal"] = json!(principal);
+        }
+        claims
+    }
+
+    /// A valid FIT for a UI call, signed with the main key.
+    pub fn token(&self) -> String {
+        sign_fit(&self.claims(), forge_key(), Some(FORGE_KID))
+    }
+
+    /// A call to the app with a valid FIT (and the app system token, when given).
+    pub async fn call(
+        &self,
+        app: &TestApp,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        self.call_with(app, &self.token(), None, method, path, body)
+            .await
+    }
+
+    /// A call to the app with `token` as the FIT and `system_token` as `x-forge-oauth-system`.
+    pub async fn call_with(
+        &self,
+        app: &TestApp,
+        token: &str,
+        system_token: Option<&str>,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut req = app
+            .client
+            .request(method, format!("{}{path}", app.address))
+            .header("Authorization", format!("Bearer {token}"));
+        if let Some(system) = system_token {
+            req = req.header("x-forge-oauth-system", system);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// The body Forge posts for `avi:forge:installed:app`.
+    pub fn installed_event(&self) -> Value {
+        json!({
+            "eventType": "avi:forge:installed:app",
+            "id": self.installation_id,
+            "installerAccountId": "forge-admin-1",
+            "app": {"id": FORGE_APP_ARI, "version": "1.0.0"},
+            "environment": {"id": "env-1"},
+        })
+    }
+}
+
+impl Default for ForgeSite {
+    fn default() -> Self {
+        Self::new()
+    }
+}
