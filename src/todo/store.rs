@@ -1,9 +1,10 @@
 //! Task SQL. Every function takes the site from the verified request and every query filters
 //! on it: a task of another site is "not found", exactly like a missing one.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, Row, params};
 
 use super::task::{PageId, Task, TaskId, TaskTitle};
+use crate::db::one_row;
 use crate::site::SiteId;
 
 const COLUMNS: &str = "id, title, done, created_by, page_id, created_at, updated_at";
@@ -22,11 +23,10 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Task> {
 
 /// One task of this site.
 pub fn find(conn: &Connection, site: SiteId, id: TaskId) -> rusqlite::Result<Option<Task>> {
-    conn.prepare_cached(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM tasks WHERE site_id = ?1 AND id = ?2"
-    ))?
-    .query_row(params![site, id.0], from_row)
-    .optional()
+    ))?;
+    one_row(&mut stmt, params![site, id.0], from_row)
 }
 
 /// Filters and paging for [`list`].
@@ -94,20 +94,18 @@ pub fn create(
     created_by: Option<&str>,
     now: &str,
 ) -> rusqlite::Result<Task> {
-    conn.prepare_cached(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "INSERT INTO tasks (site_id, title, done, created_by, page_id, created_at, updated_at)
          VALUES (?1, ?2, 0, ?3, ?4, ?5, ?5) RETURNING {COLUMNS}"
-    ))?
-    .query_row(
-        params![
-            site,
-            title.as_str(),
-            created_by,
-            page_id.map(PageId::as_str),
-            now
-        ],
-        from_row,
-    )
+    ))?;
+    let params = params![
+        site,
+        title.as_str(),
+        created_by,
+        page_id.map(PageId::as_str),
+        now
+    ];
+    one_row(&mut stmt, params, from_row)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
 }
 
 /// Changes the title and/or state; `None` when the task is not this site's.
@@ -119,15 +117,12 @@ pub fn update(
     done: Option<bool>,
     now: &str,
 ) -> rusqlite::Result<Option<Task>> {
-    conn.prepare_cached(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "UPDATE tasks SET title = COALESCE(?3, title), done = COALESCE(?4, done), updated_at = ?5
          WHERE site_id = ?1 AND id = ?2 RETURNING {COLUMNS}"
-    ))?
-    .query_row(
-        params![site, id.0, title.map(TaskTitle::as_str), done, now],
-        from_row,
-    )
-    .optional()
+    ))?;
+    let params = params![site, id.0, title.map(TaskTitle::as_str), done, now];
+    one_row(&mut stmt, params, from_row)
 }
 
 /// Deletes a task; false when it is not this site's.
