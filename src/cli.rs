@@ -108,7 +108,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Restore { file } => {
-            let summary = ops::backup::restore(&database, &file)?;
+            let summary = ops::restore::restore(&database, &file)?;
             println!(
                 "restored {} from {} ({summary})",
                 database.display(),

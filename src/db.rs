@@ -39,7 +39,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
 /// Why the database could not be opened or migrated.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("cannot create the database folder {path}: {source}")]
+    #[error("cannot create the database (or its folder) {path}: {source}")]
     CreateDir {
         path: String,
         source: std::io::Error,
@@ -103,6 +103,11 @@ pub fn open_pool(path: &Path, max_size: u32) -> Result<Pool, DbError> {
             source,
         })?;
     }
+    // Private from the first byte: the file holds every site's shared secret.
+    crate::util::fs::create_private(path).map_err(|source| DbError::CreateDir {
+        path: path.display().to_string(),
+        source,
+    })?;
     let manager = SqliteConnectionManager::file(path).with_init(configure_connection);
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
@@ -128,6 +133,19 @@ pub fn schema_version(conn: &Connection) -> rusqlite::Result<i64> {
 /// applied; running it again applies nothing.
 pub fn migrate(conn: &mut Connection) -> Result<Vec<&'static str>, DbError> {
     apply(conn, MIGRATIONS)
+}
+
+/// Applies the migrations up to `version` only: a fresh file with exactly the schema an older
+/// backup should have (what `restore` copies its rows into).
+pub fn migrate_to(conn: &mut Connection, version: i64) -> Result<Vec<&'static str>, DbError> {
+    let upto = usize::try_from(version)
+        .ok()
+        .filter(|v| *v <= MIGRATIONS.len())
+        .ok_or(DbError::TooNew {
+            found: version,
+            known: latest_version(),
+        })?;
+    apply(conn, &MIGRATIONS[..upto])
 }
 
 fn apply(

@@ -8,6 +8,7 @@ pub mod backup;
 pub mod health;
 pub mod lock;
 pub mod purge;
+pub mod restore;
 
 use std::path::{Path, PathBuf};
 

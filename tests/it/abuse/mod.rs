@@ -1,5 +1,6 @@
 //! Holding under abuse (issue 12): each module reproduces one attack against the real server
 //! or binary and shows it now fails safe, with nothing lost.
 
+mod backups;
 mod titles;
 mod wal;
