@@ -21,6 +21,9 @@ pub enum AppError {
     NotFound,
     #[error("request body is too large")]
     PayloadTooLarge,
+    /// The body did not arrive whole in time (a slow or stalled client); the connection closes.
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
     #[error("{0}")]
     Unprocessable(String),
     #[error("the service is busy, please retry")]
@@ -55,6 +58,7 @@ impl AppError {
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -74,6 +78,10 @@ impl AppError {
         }
         if let Self::Unavailable = self {
             builder.insert_header((header::RETRY_AFTER, "1"));
+        }
+        if let Self::RequestTimeout | Self::PayloadTooLarge = self {
+            // The rest of the body is never read: the connection cannot carry another request.
+            builder.force_close();
         }
         builder.insert_header((header::CACHE_CONTROL, "no-store"));
         builder

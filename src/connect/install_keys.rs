@@ -8,6 +8,7 @@ use jsonwebtoken::DecodingKey;
 use super::jwt::{TokenError, valid_kid};
 use crate::util::body::{BodyError, read_capped};
 use crate::util::flight::{FlightCache, Loaded};
+use crate::util::http::OUTBOUND_TIMEOUT;
 use crate::util::url::BaseUrl;
 
 /// How long a fetched key is trusted before it is fetched again.
@@ -70,12 +71,18 @@ async fn fetch(http: &reqwest::Client, url: &str) -> Result<DecodingKey, TokenEr
         return Err(unavailable(format!("status {}", response.status())));
     }
     let declared = response.content_length();
-    let pem = read_capped(response.bytes_stream(), declared, MAX_KEY_BYTES)
-        .await
-        .map_err(|e| match e {
-            BodyError::TooLarge(_) => unavailable("response too large".into()),
-            BodyError::Read(e) => unavailable(e.without_url().to_string()),
-        })?;
+    let pem = read_capped(
+        response.bytes_stream(),
+        declared,
+        MAX_KEY_BYTES,
+        OUTBOUND_TIMEOUT,
+    )
+    .await
+    .map_err(|e| match e {
+        BodyError::TooLarge(_) => unavailable("response too large".into()),
+        BodyError::TimedOut(_) => unavailable("response too slow".into()),
+        BodyError::Read(e) => unavailable(e.without_url().to_string()),
+    })?;
     DecodingKey::from_rsa_pem(&pem)
         .map_err(|e| TokenError::KeyUnavailable(format!("not an RSA public key: {e}")))
 }

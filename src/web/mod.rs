@@ -2,6 +2,7 @@
 //! assets, templates, and rendering an HTML page. Knows no route and no domain.
 
 pub mod assets;
+pub mod body;
 pub mod json;
 pub mod middleware;
 pub mod templates;

@@ -2,5 +2,6 @@
 //! or binary and shows it now fails safe, with nothing lost.
 
 mod backups;
+mod bodies;
 mod titles;
 mod wal;
