@@ -103,6 +103,9 @@ pub struct Settings {
     pub oauth_url: BaseUrl,
     /// Open connections each worker accepts before it stops accepting more.
     pub max_connections: usize,
+    /// Open connections one client address may hold at once (`0`: no limit, for use behind a
+    /// reverse proxy, where every client has the proxy's address).
+    pub max_connections_per_ip: usize,
     /// Our Forge app's ARI (`ari:cloud:ecosystem::app/<uuid>`), from `FORGE_APP_ID`; `None`
     /// turns Forge off.
     pub forge_app_id: Option<String>,
@@ -151,6 +154,7 @@ settings! {
     allowed_hosts: String = "ALLOWED_HOSTS",
     atlassian_oauth_url: String = "ATLASSIAN_OAUTH_URL",
     max_connections: usize = "MAX_CONNECTIONS",
+    max_connections_per_ip: usize = "MAX_CONNECTIONS_PER_IP",
     forge_app_id: String = "FORGE_APP_ID",
     forge_jwks_url: String = "FORGE_JWKS_URL",
 }
@@ -293,6 +297,9 @@ impl Settings {
                 "https://oauth-2-authorization-server.services.atlassian.com",
             )?,
             max_connections,
+            // Browsers open about six connections per origin; 128 lets a whole office behind
+            // one NAT address work while one address can never take every slot.
+            max_connections_per_ip: layer.max_connections_per_ip.unwrap_or(128),
             forge_app_id: layer
                 .forge_app_id
                 .as_deref()

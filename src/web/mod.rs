@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod body;
+pub mod connections;
 pub mod json;
 pub mod middleware;
 pub mod templates;

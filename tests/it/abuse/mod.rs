@@ -3,5 +3,6 @@
 
 mod backups;
 mod bodies;
+mod connections;
 mod titles;
 mod wal;
