@@ -4,5 +4,6 @@
 mod backups;
 mod bodies;
 mod connections;
+mod install_keys;
 mod titles;
 mod wal;
