@@ -26,6 +26,12 @@ pub enum AppError {
     RequestTimeout,
     #[error("{0}")]
     Unprocessable(String),
+    /// The request conflicts with what is stored (a site at its task quota).
+    #[error("{0}")]
+    Conflict(String),
+    /// This tenant has too much work under way; it may retry in a second.
+    #[error("too many requests for this site at once, please retry")]
+    TooManyRequests,
     #[error("the service is busy, please retry")]
     Unavailable,
     /// A failure on our side; the text is logged, never sent.
@@ -60,6 +66,8 @@ impl AppError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -76,7 +84,7 @@ impl AppError {
                 builder.insert_header((header::WWW_AUTHENTICATE, value));
             }
         }
-        if let Self::Unavailable = self {
+        if let Self::Unavailable | Self::TooManyRequests = self {
             builder.insert_header((header::RETRY_AFTER, "1"));
         }
         if let Self::RequestTimeout | Self::PayloadTooLarge = self {

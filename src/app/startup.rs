@@ -72,7 +72,7 @@ impl AppState {
         let db = Db::new(pool);
         let connect = Connect::new(settings.clone(), db.clone(), http, descriptor);
         Ok(Self {
-            todo: aweb::Data::new(Todo::new(db.clone())),
+            todo: aweb::Data::new(Todo::new(db.clone(), settings.max_tasks_per_site)),
             connect: aweb::Data::new(connect),
             web: aweb::Data::new(web),
             db,

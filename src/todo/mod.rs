@@ -8,49 +8,82 @@ pub mod publish;
 pub mod store;
 pub mod task;
 
+use std::time::Duration;
+
 use crate::db::Db;
 use crate::error::{AppError, Result};
 use crate::site::SiteId;
+use crate::util::budget::{BudgetLimits, KeyedBudget};
 use crate::util::time::now_rfc3339;
 use store::ListQuery;
 use task::{PageId, Task, TaskId, TaskTitle};
+
+/// What one site's task operations may use at once: 2 of the pool's connections (so at most
+/// 2 cores), with up to 128 callers waiting up to 2 s for a turn (a page full of TODO macros,
+/// or many users of a big site, arrive together; 128 is what one address may hold in
+/// connections), then 429 with `Retry-After`. A site flooding the API keeps the rest of the
+/// pool and the CPU free for every other site.
+pub const SITE_BUDGET: BudgetLimits = BudgetLimits {
+    per_key: 2,
+    waiting: 128,
+    patience: Duration::from_secs(2),
+};
 
 /// What the task handlers share, built once; they find it as `web::Data<Todo>`.
 pub struct Todo {
     pub db: Db,
     /// Creators' display names, in memory only.
     pub names: people::DisplayNames,
+    /// Tasks one site may hold (`MAX_TASKS_PER_SITE`).
+    pub max_tasks: usize,
+    budget: KeyedBudget<SiteId>,
 }
 
 impl Todo {
-    /// The Todo state around the database.
-    pub fn new(db: Db) -> Self {
+    /// The Todo state around the database, with a task quota per site.
+    pub fn new(db: Db, max_tasks: usize) -> Self {
         Self {
             db,
             names: people::DisplayNames::default(),
+            max_tasks,
+            budget: KeyedBudget::new(SITE_BUDGET),
         }
+    }
+
+    /// Runs `work` for `site` within its budget (429 when the site has too much under way).
+    async fn run<T, F>(&self, site: SiteId, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut rusqlite::Connection) -> Result<T> + Send + 'static,
+    {
+        let _place = self
+            .budget
+            .enter(&site)
+            .await
+            .ok_or(AppError::TooManyRequests)?;
+        self.db.run(work).await
     }
 }
 
 /// The task operations handlers call: each is one store call off the async workers, scoped
-/// to the site of the verified request. A task of another site is [`AppError::NotFound`].
+/// to the site of the verified request and within its budget. A task of another site is
+/// [`AppError::NotFound`].
 impl Todo {
     /// One page of the site's tasks, newest first, and the cursor of the next page.
     pub async fn list(&self, site: SiteId, query: ListQuery) -> Result<(Vec<Task>, Option<i64>)> {
-        self.db
-            .run(move |conn| Ok(store::list(conn, site, &query)?))
+        self.run(site, move |conn| Ok(store::list(conn, site, &query)?))
             .await
     }
 
     /// One task of the site.
     pub async fn find(&self, site: SiteId, id: TaskId) -> Result<Task> {
-        self.db
-            .run(move |conn| Ok(store::find(conn, site, id)?))
+        self.run(site, move |conn| Ok(store::find(conn, site, id)?))
             .await?
             .ok_or(AppError::NotFound)
     }
 
-    /// A new task of the site, created by `account` (when known).
+    /// A new task of the site, created by `account` (when known); 409 when the site already
+    /// holds its quota of tasks (checked in the same statement as the insert).
     pub async fn create(
         &self,
         site: SiteId,
@@ -58,12 +91,19 @@ impl Todo {
         page_id: Option<PageId>,
         account: Option<String>,
     ) -> Result<Task> {
-        self.db
-            .run(move |conn| {
+        let quota = self.max_tasks;
+        let created = self
+            .run(site, move |conn| {
                 let (page, by) = (page_id.as_ref(), account.as_deref());
-                Ok(store::create(conn, site, &title, page, by, &now_rfc3339())?)
+                let now = now_rfc3339();
+                Ok(store::create(conn, site, &title, page, by, &now, quota)?)
             })
-            .await
+            .await?;
+        created.ok_or_else(|| {
+            AppError::Conflict(format!(
+                "this site has reached its limit of {quota} tasks; delete some to add more"
+            ))
+        })
     }
 
     /// Changes a task's title and/or state.
@@ -74,20 +114,18 @@ impl Todo {
         title: Option<TaskTitle>,
         done: Option<bool>,
     ) -> Result<Task> {
-        self.db
-            .run(move |conn| {
-                let now = now_rfc3339();
-                Ok(store::update(conn, site, id, title.as_ref(), done, &now)?)
-            })
-            .await?
-            .ok_or(AppError::NotFound)
+        self.run(site, move |conn| {
+            let now = now_rfc3339();
+            Ok(store::update(conn, site, id, title.as_ref(), done, &now)?)
+        })
+        .await?
+        .ok_or(AppError::NotFound)
     }
 
     /// Deletes a task.
     pub async fn delete(&self, site: SiteId, id: TaskId) -> Result<()> {
         let deleted = self
-            .db
-            .run(move |conn| Ok(store::delete(conn, site, id)?))
+            .run(site, move |conn| Ok(store::delete(conn, site, id)?))
             .await?;
         deleted.then_some(()).ok_or(AppError::NotFound)
     }

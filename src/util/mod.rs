@@ -1,8 +1,9 @@
 //! Mechanisms every layer shares, each written once: URLs and their rules, capped body
-//! reading, HTML escaping, timestamps, the outbound HTTP client and the gate in front of costly calls, private files. Depends on nothing else in the
+//! reading, HTML escaping, timestamps, the outbound HTTP client and the gate in front of costly calls, budgets per tenant, private files. Depends on nothing else in the
 //! crate.
 
 pub mod body;
+pub mod budget;
 pub mod flight;
 pub mod fs;
 pub mod gate;

@@ -5,5 +5,6 @@ mod backups;
 mod bodies;
 mod connections;
 mod install_keys;
+mod tenants;
 mod titles;
 mod wal;
