@@ -18,16 +18,19 @@ use crate::util::time::now_rfc3339;
 use store::ListQuery;
 use task::{PageId, Task, TaskId, TaskTitle};
 
-/// What one site's task operations may use at once: 2 of the pool's connections (so at most
-/// 2 cores), with up to 128 callers waiting up to 2 s for a turn (a page full of TODO macros,
-/// or many users of a big site, arrive together; 128 is what one address may hold in
-/// connections), then 429 with `Retry-After`. A site flooding the API keeps the rest of the
-/// pool and the CPU free for every other site.
-pub const SITE_BUDGET: BudgetLimits = BudgetLimits {
-    per_key: 2,
-    waiting: 128,
-    patience: Duration::from_secs(2),
-};
+/// What one site's task operations may use at once: half the cores (at least one) in pool
+/// connections, so a site flooding the API can never keep every core busy with its queries;
+/// up to 128 more callers wait up to 2 s for a turn (a page full of TODO macros, or many
+/// users of a big site, arrive together; 128 is what one address may hold in connections);
+/// beyond that, 429 with `Retry-After`. Every other site keeps the rest of the pool and CPU.
+pub fn site_budget() -> BudgetLimits {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    BudgetLimits {
+        per_key: (cores / 2).max(1),
+        waiting: 128,
+        patience: Duration::from_secs(2),
+    }
+}
 
 /// What the task handlers share, built once; they find it as `web::Data<Todo>`.
 pub struct Todo {
@@ -46,7 +49,7 @@ impl Todo {
             db,
             names: people::DisplayNames::default(),
             max_tasks,
-            budget: KeyedBudget::new(SITE_BUDGET),
+            budget: KeyedBudget::new(site_budget()),
         }
     }
 

@@ -23,19 +23,23 @@ fn trickle(port: u16, head: String, body: String) -> String {
     let mut answer = Vec::new();
     let mut buf = [0u8; 4096];
     let mut bytes = body.into_bytes().into_iter();
+    let mut sent_all = false;
     loop {
         match stream.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => answer.extend_from_slice(&buf[..n]),
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                if !answer.is_empty() {
+                if !answer.is_empty() || sent_all {
                     break;
                 }
                 match bytes.next() {
                     Some(b) if stream.write_all(&[b]).is_ok() => {}
                     Some(_) => break,
-                    // Everything sent: wait for the answer (hang guard: PATIENCE).
-                    None => stream.set_read_timeout(Some(PATIENCE)).unwrap(),
+                    // Everything sent: wait once more for the answer (hang guard: PATIENCE).
+                    None => {
+                        sent_all = true;
+                        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+                    }
                 }
             }
             Err(_) => break,

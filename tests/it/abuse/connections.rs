@@ -93,9 +93,10 @@ async fn healthz_and_a_signed_install_are_served_while_slow_clients_flood_the_se
     let flood = actix_web::rt::task::spawn_blocking(move || {
         let head = b"POST /api/tasks HTTP/1.1\r\nHost: x\r\n\
             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 10000\r\n\r\njwt=";
+        // Until the server stops taking connections at all (then the attacker has all it can get).
         [ATTACKER, SECOND_ATTACKER]
             .iter()
-            .flat_map(|from| (0..300).filter_map(|_| connect_from(*from, port)))
+            .flat_map(|from| (0..300).map_while(|_| connect_from(*from, port)))
             .map(|mut stream| {
                 let _ = stream.write_all(head);
                 stream
