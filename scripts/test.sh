@@ -27,6 +27,8 @@ SQLITE_ONLY=(
   ops::restore_is_refused_while_a_server_runs
   ops::a_server_does_not_start_while_a_restore_holds_the_database
   forge::migration::
+  abuse::backups::
+  abuse::wal::
 )
 status=0
 for backend in $BACKENDS; do

@@ -14,8 +14,8 @@ use crate::{Application, StartupError};
 ///
 /// Configuration comes from config/default.toml, config/<APP_ENV>.toml and environment
 /// variables (APP_ENV, SITE_URL, HOST, PORT, DATABASE_PATH, DATABASE_URL, DATABASE_POOL_SIZE,
-/// CONNECT_KEYS_URL, ADDON_KEY, MAX_CONNECTIONS, ALLOWED_HOSTS, ATLASSIAN_OAUTH_URL, FORGE_APP_ID,
-/// FORGE_JWKS_URL, RUST_LOG); see the README.
+/// CONNECT_KEYS_URL, ADDON_KEY, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP, MAX_TASKS_PER_SITE,
+/// ALLOWED_HOSTS, ATLASSIAN_OAUTH_URL, FORGE_APP_ID, FORGE_JWKS_URL, RUST_LOG); see the README.
 #[derive(Debug, Parser)]
 #[command(name = "todo-connect", version, about, long_about)]
 pub struct Cli {
@@ -43,7 +43,7 @@ pub enum Command {
     Healthcheck,
     /// Write a consistent snapshot of the database to FILE while the server keeps serving.
     Backup {
-        /// Where to write the snapshot (replaced atomically if it exists).
+        /// Where to write the snapshot (a regular file, replaced atomically if it exists).
         file: PathBuf,
     },
     /// Replace the database with the backup FILE; refused while a server uses the database.
@@ -156,7 +156,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Restore { file } => {
-            let summary = ops::backup::restore(&database, &file)?;
+            let summary = ops::restore::restore(&database, &file)?;
             println!(
                 "restored {} from {} ({summary})",
                 database.display(),

@@ -110,6 +110,11 @@ pub struct Settings {
     pub oauth_url: BaseUrl,
     /// Open connections each worker accepts before it stops accepting more.
     pub max_connections: usize,
+    /// Open connections one client address may hold at once (`0`: no limit, for use behind a
+    /// reverse proxy, where every client has the proxy's address).
+    pub max_connections_per_ip: usize,
+    /// Tasks one site may hold; creating one more is refused with a 409.
+    pub max_tasks_per_site: usize,
     /// Our Forge app's ARI (`ari:cloud:ecosystem::app/<uuid>`), from `FORGE_APP_ID`; `None`
     /// turns Forge off.
     pub forge_app_id: Option<String>,
@@ -160,6 +165,8 @@ settings! {
     allowed_hosts: String = "ALLOWED_HOSTS",
     atlassian_oauth_url: String = "ATLASSIAN_OAUTH_URL",
     max_connections: usize = "MAX_CONNECTIONS",
+    max_connections_per_ip: usize = "MAX_CONNECTIONS_PER_IP",
+    max_tasks_per_site: usize = "MAX_TASKS_PER_SITE",
     forge_app_id: String = "FORGE_APP_ID",
     forge_jwks_url: String = "FORGE_JWKS_URL",
 }
@@ -286,6 +293,13 @@ impl Settings {
                 format!("must be from 1 to 1000 (got {database_pool_size})"),
             ));
         }
+        let max_tasks_per_site = layer.max_tasks_per_site.unwrap_or(10_000);
+        if max_tasks_per_site == 0 {
+            return Err(ConfigError::new(
+                "MAX_TASKS_PER_SITE",
+                "must be a positive number (got 0)",
+            ));
+        }
         Ok(Settings {
             app_env,
             site_url: url("SITE_URL", Some(site_url), "")?,
@@ -315,6 +329,10 @@ impl Settings {
                 "https://oauth-2-authorization-server.services.atlassian.com",
             )?,
             max_connections,
+            // Browsers open about six connections per origin; 128 lets a whole office behind
+            // one NAT address work while one address can never take every slot.
+            max_connections_per_ip: layer.max_connections_per_ip.unwrap_or(128),
+            max_tasks_per_site,
             forge_app_id: layer
                 .forge_app_id
                 .as_deref()

@@ -17,7 +17,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, Params, Row, Statement, TransactionBehavior, params};
 
 use crate::site::SiteId;
 
@@ -26,6 +26,11 @@ pub type Pool = r2d2::Pool<SqliteConnectionManager>;
 
 /// How long a connection waits for another writer before giving up with `SQLITE_BUSY`.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// WAL pages after which a commit checkpoints (SQLite's default, stated so it is a decision).
+pub const WAL_AUTOCHECKPOINT_PAGES: u32 = 1000;
+/// What the WAL file is truncated back to once a checkpoint has reset it: a burst of writes
+/// (or a long reader that held checkpoints back) must not leave a large file behind for good.
+pub const JOURNAL_SIZE_LIMIT_BYTES: i64 = 8 * 1024 * 1024;
 
 /// Versioned schema changes, in order; version N is the N-th entry. Never edit one that shipped.
 const MIGRATIONS: &[(&str, &str)] = &[
@@ -46,7 +51,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
 /// Why the database could not be opened or migrated.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("cannot create the database folder {path}: {source}")]
+    #[error("cannot create the database (or its folder) {path}: {source}")]
     CreateDir {
         path: String,
         source: std::io::Error,
@@ -79,8 +84,31 @@ pub fn configure_connection(conn: &mut Connection) -> rusqlite::Result<()> {
          PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;",
     )?;
+    conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+    conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT_BYTES)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
+}
+
+/// Runs a statement that yields at most one row (`INSERT/UPDATE … RETURNING`, a lookup by
+/// key) and steps it to completion; the store's way to read one row.
+///
+/// Why not `query_row`: it resets the statement after the first row. SQLite then still commits
+/// an autocommit write, but it runs the WAL hook — the automatic checkpoint — only when
+/// `sqlite3_step` itself returns `SQLITE_DONE`. Every write answered from `RETURNING` through
+/// `query_row` therefore committed without ever checkpointing, and the WAL grew without bound.
+pub fn one_row<T, P: Params>(
+    stmt: &mut Statement<'_>,
+    params: P,
+    read: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Option<T>> {
+    let mut rows = stmt.query(params)?;
+    let first = match rows.next()? {
+        Some(row) => Some(read(row)?),
+        None => None,
+    };
+    while rows.next()?.is_some() {}
+    Ok(first)
 }
 
 /// Opens (creating if needed) the database file and its parent folder, as a pool.
@@ -91,6 +119,11 @@ pub fn open_pool(path: &Path, max_size: u32) -> Result<Pool, DbError> {
             source,
         })?;
     }
+    // Private from the first byte: the file holds every site's shared secret.
+    crate::util::fs::create_private(path).map_err(|source| DbError::CreateDir {
+        path: path.display().to_string(),
+        source,
+    })?;
     let manager = SqliteConnectionManager::file(path).with_init(configure_connection);
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
@@ -122,6 +155,19 @@ pub fn schema_version(conn: &Connection) -> rusqlite::Result<i64> {
 /// reference is rolled back.
 pub fn migrate(conn: &mut Connection) -> Result<Vec<&'static str>, DbError> {
     apply(conn, MIGRATIONS)
+}
+
+/// Applies the migrations up to `version` only: a fresh file with exactly the schema an older
+/// backup should have (what `restore` copies its rows into).
+pub fn migrate_to(conn: &mut Connection, version: i64) -> Result<Vec<&'static str>, DbError> {
+    let upto = usize::try_from(version)
+        .ok()
+        .filter(|v| *v <= MIGRATIONS.len())
+        .ok_or(DbError::TooNew {
+            found: version,
+            known: latest_version(),
+        })?;
+    apply(conn, &MIGRATIONS[..upto])
 }
 
 fn apply(
@@ -241,6 +287,14 @@ impl Db {
         match &self.backend {
             Backend::Postgres(pool) => Some(pool),
             Backend::Sqlite(_) => None,
+        }
+    }
+
+    /// How many connections the pool keeps at most (what a per-site budget takes a share of).
+    pub fn pool_size(&self) -> usize {
+        match &self.backend {
+            Backend::Sqlite(pool) => pool.max_size() as usize,
+            Backend::Postgres(pool) => pool.max_size(),
         }
     }
 

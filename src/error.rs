@@ -21,8 +21,17 @@ pub enum AppError {
     NotFound,
     #[error("request body is too large")]
     PayloadTooLarge,
+    /// The body did not arrive whole in time (a slow or stalled client); the connection closes.
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
     #[error("{0}")]
     Unprocessable(String),
+    /// The request conflicts with what is stored (a site at its task quota).
+    #[error("{0}")]
+    Conflict(String),
+    /// This tenant has too much work under way; it may retry in a second.
+    #[error("too many requests for this site at once, please retry")]
+    TooManyRequests,
     #[error("the service is busy, please retry")]
     Unavailable,
     /// A failure on our side; the text is logged, never sent.
@@ -55,7 +64,10 @@ impl AppError {
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -72,8 +84,12 @@ impl AppError {
                 builder.insert_header((header::WWW_AUTHENTICATE, value));
             }
         }
-        if let Self::Unavailable = self {
+        if let Self::Unavailable | Self::TooManyRequests = self {
             builder.insert_header((header::RETRY_AFTER, "1"));
+        }
+        if let Self::RequestTimeout | Self::PayloadTooLarge = self {
+            // The rest of the body is never read: the connection cannot carry another request.
+            builder.force_close();
         }
         builder.insert_header((header::CACHE_CONTROL, "no-store"));
         builder

@@ -13,6 +13,7 @@ pub mod health;
 pub mod lock;
 pub mod purge;
 pub mod purge_pg;
+pub mod restore;
 
 use std::path::{Path, PathBuf};
 

@@ -72,19 +72,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(READYZ, web::head().to(pages::readyz))
         .route(DESCRIPTOR, web::get().to(descriptor::serve))
         .route(DESCRIPTOR_ALIAS, web::get().to(descriptor::serve))
-        .service(lifecycle_route(
-            INSTALLED,
-            web::post().to(lifecycle::installed),
-        ))
-        .service(lifecycle_route(
-            UNINSTALLED,
-            web::post().to(lifecycle::uninstalled),
-        ))
-        .service(lifecycle_route(ENABLED, web::post().to(lifecycle::enabled)))
-        .service(lifecycle_route(
-            DISABLED,
-            web::post().to(lifecycle::disabled),
-        ))
+        // Lifecycle bodies are read by the handlers, after the token is verified.
+        .route(INSTALLED, web::post().to(lifecycle::installed))
+        .route(UNINSTALLED, web::post().to(lifecycle::uninstalled))
+        .route(ENABLED, web::post().to(lifecycle::enabled))
+        .route(DISABLED, web::post().to(lifecycle::disabled))
         .route(MACRO, web::get().to(todo_pages::get_task))
         .route(TODO_PAGE, web::get().to(todo_pages::tasks_page))
         .route(MACRO_EDITOR, web::get().to(todo_pages::macro_editor))
@@ -104,11 +96,4 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route(FORGE_EVENTS, web::post().to(forge_events::events))
         .default_service(web::to(pages::asset_or_404));
-}
-
-/// A lifecycle callback: its body is read whole, up to its own cap.
-fn lifecycle_route(path: &str, route: actix_web::Route) -> actix_web::Resource {
-    web::resource(path)
-        .app_data(web::PayloadConfig::new(lifecycle::MAX_BODY_BYTES))
-        .route(route)
 }

@@ -2,7 +2,7 @@
 //! templates, descriptor, caches, clients), the per-worker app, and [`Application`], which
 //! binds its own listener so `main` and the tests start the same server.
 
-use std::net::TcpListener;
+use std::net::{TcpListener, ToSocketAddrs};
 use std::time::Duration;
 
 use actix_web::body::MessageBody;
@@ -17,6 +17,7 @@ use crate::forge::Forge;
 use crate::site::SiteChanges;
 use crate::todo::Todo;
 use crate::util::http;
+use crate::web::connections::PerAddressLimit;
 use crate::web::{self, Web};
 
 /// How long in-flight requests get to finish after SIGTERM/SIGINT.
@@ -25,6 +26,9 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 pub const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections of the SQLite pool (PostgreSQL's is `DATABASE_POOL_SIZE`).
 pub const POOL_SIZE: u32 = 16;
+/// Connections the kernel queues for us while every worker is at `MAX_CONNECTIONS` (actix's
+/// own default when it binds; the kernel caps it at `net.core.somaxconn`).
+pub const LISTEN_BACKLOG: i32 = 2048;
 
 /// Why the application could not start; printed as one line.
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +77,7 @@ impl AppState {
         let connect = Connect::new(settings.clone(), db.clone(), http, descriptor, changes);
         connect.watch_changes();
         Ok(Self {
-            todo: aweb::Data::new(Todo::new(db.clone())),
+            todo: aweb::Data::new(Todo::new(db.clone(), settings.max_tasks_per_site)),
             connect: aweb::Data::new(connect),
             forge: aweb::Data::new(forge),
             web: aweb::Data::new(web),
@@ -145,7 +149,8 @@ impl Application {
         let http = http::client().map_err(|e| StartupError::Http(e.to_string()))?;
         let addr = format!("{}:{}", settings.host, settings.port);
         let max_connections = settings.max_connections;
-        let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
+        let per_address = PerAddressLimit::new(settings.max_connections_per_ip);
+        let listener = bind(&addr).map_err(|source| StartupError::Bind {
             addr: addr.clone(),
             source,
         })?;
@@ -154,7 +159,12 @@ impl Application {
             .map_err(|source| StartupError::Bind { addr, source })?
             .port();
         let state = aweb::Data::new(AppState::build(settings, db, http)?);
+        // Slow clients are bounded three ways: the head within CLIENT_REQUEST_TIMEOUT, the
+        // body within web::body::BODY_DEADLINE, and at most MAX_CONNECTIONS_PER_IP connections
+        // per address (checked before a byte is read), so slots stay free for everyone else.
+        // (`max_connection_rate` only bounds TLS handshakes, which we do not do.)
         let server = HttpServer::new(move || app(state.clone()))
+            .on_connect(move |conn, ext| per_address.on_connect(conn, ext))
             .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
             .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
             .client_disconnect_timeout(Duration::from_secs(5))
@@ -177,4 +187,17 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Listens on `addr` (the first address it resolves to) with [`LISTEN_BACKLOG`].
+fn bind(addr: &str) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let resolved = addr.to_socket_addrs()?.next().ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::NotFound, "resolves to no address")
+    })?;
+    let socket = Socket::new(Domain::for_address(resolved), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&resolved.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(socket.into())
 }

@@ -1,5 +1,9 @@
 //! Lifecycle callbacks: `installed` / `uninstalled` (RS256, signed by Atlassian) and
 //! `enabled` / `disabled` (HS256 with the site's secret). Nothing stored changes on any failure.
+//!
+//! The token is verified before the body is read — header, `kid`, signature, `aud`, `exp` and
+//! qsh need nothing from it — so a client without Atlassian's signature gets its 401 without
+//! ever holding a connection open with a slow body; only `iss == clientKey` waits for the body.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -12,6 +16,7 @@ use super::{Connect, ConnectContext, LifecycleRoute};
 use crate::error::{AppError, Result};
 use crate::util::time::{now_millis, now_rfc3339};
 use crate::util::url::BaseUrl;
+use crate::web::body::read_body;
 
 /// Lifecycle bodies are a few hundred bytes; this leaves ample room.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -50,10 +55,10 @@ pub struct LifecyclePayload {
 /// its tasks and users move here.
 pub async fn installed(
     req: HttpRequest,
-    body: web::Bytes,
+    body: web::Payload,
     connect: web::Data<Connect>,
 ) -> Result<HttpResponse> {
-    let payload = verify_signed(&req, &body, &connect).await?;
+    let payload = verify_signed(&req, body, &connect).await?;
     let new = validate_install(&payload, &connect)?;
     let addon_key = connect.settings.addon_key.clone();
     match connect.db.pg() {
@@ -170,10 +175,10 @@ fn installation_id_conflict() -> AppError {
 /// `POST /confluence/uninstalled`: erase the secret, keep the tasks. Idempotent.
 pub async fn uninstalled(
     req: HttpRequest,
-    body: web::Bytes,
+    body: web::Payload,
     connect: web::Data<Connect>,
 ) -> Result<HttpResponse> {
-    let payload = verify_signed(&req, &body, &connect).await?;
+    let payload = verify_signed(&req, body, &connect).await?;
     check_key(&payload, &connect)?;
     change_site(&connect, &payload.client_key, SiteChange::Uninstall).await?;
     log::info!(
@@ -184,21 +189,25 @@ pub async fn uninstalled(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `POST /confluence/enabled`.
+/// `POST /confluence/enabled` (the extractor verifies the token before the body is read).
 pub async fn enabled(
     ctx: ConnectContext<LifecycleRoute>,
-    body: web::Bytes,
+    req: HttpRequest,
+    body: web::Payload,
     connect: web::Data<Connect>,
 ) -> Result<HttpResponse> {
+    let body = read_body(&req, body, MAX_BODY_BYTES).await?;
     toggle(ctx, &body, &connect, true).await
 }
 
 /// `POST /confluence/disabled`.
 pub async fn disabled(
     ctx: ConnectContext<LifecycleRoute>,
-    body: web::Bytes,
+    req: HttpRequest,
+    body: web::Payload,
     connect: web::Data<Connect>,
 ) -> Result<HttpResponse> {
+    let body = read_body(&req, body, MAX_BODY_BYTES).await?;
     toggle(ctx, &body, &connect, false).await
 }
 
@@ -252,10 +261,11 @@ async fn change_site(connect: &Connect, client_key: &str, change: SiteChange) ->
     Ok(changed)
 }
 
-/// Verifies the RS256 install token, then parses the body and binds `iss` to its `clientKey`.
+/// Verifies the RS256 install token, then reads and parses the body and binds `iss` to its
+/// `clientKey`.
 async fn verify_signed(
     req: &HttpRequest,
-    body: &[u8],
+    body: web::Payload,
     connect: &Connect,
 ) -> Result<LifecyclePayload> {
     let refuse = |reason: TokenError| {
@@ -286,7 +296,8 @@ async fn verify_signed(
         Some(_) => return Err(refuse(TokenError::QshMismatch)),
         None => return Err(refuse(TokenError::MissingQsh)),
     }
-    let payload = parse(body)?;
+    let body = read_body(req, body, MAX_BODY_BYTES).await?;
+    let payload = parse(&body)?;
     if claims.iss != payload.client_key {
         return Err(refuse(TokenError::Invalid(
             "iss is not the body's clientKey".into(),

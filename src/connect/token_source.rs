@@ -10,7 +10,7 @@ use futures_util::future::LocalBoxFuture;
 use super::jwt::{self, TokenError};
 use super::qsh;
 use crate::error::AppError;
-use crate::util::body::{BodyError, read_capped};
+use crate::web::body::read_body;
 
 /// A form body larger than this is not read for a `jwt` field.
 const MAX_FORM_BYTES: usize = 16 * 1024;
@@ -80,7 +80,8 @@ pub fn form_jwts(body: &[u8]) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// For a urlencoded form POST, reads the body (capped) and puts it back for the handler.
+/// For a urlencoded form POST, reads the body (capped, within the body deadline: its token is
+/// in it, so it is read before anything is verified) and puts it back for the handler.
 pub fn take_form_body(
     req: &HttpRequest,
     payload: &mut Payload,
@@ -93,13 +94,9 @@ pub fn take_form_body(
     let taken = payload.take();
     let (mut sender, replacement) = actix_http::h1::Payload::create(true);
     *payload = Payload::from(replacement);
+    let req = req.clone();
     Some(Box::pin(async move {
-        let body = read_capped(taken, None, MAX_FORM_BYTES)
-            .await
-            .map_err(|e| match e {
-                BodyError::TooLarge(_) => AppError::PayloadTooLarge,
-                BodyError::Read(_) => AppError::bad_request("could not read the request body"),
-            })?;
+        let body = read_body(&req, taken, MAX_FORM_BYTES).await?;
         sender.feed_data(body.clone());
         sender.feed_eof();
         Ok(body)

@@ -182,6 +182,11 @@ impl PgPool {
         })
     }
 
+    /// Connections the pool keeps at most (`DATABASE_POOL_SIZE`).
+    pub fn max_size(&self) -> usize {
+        self.pool.status().max_size
+    }
+
     /// The URL, for messages (its `Display` has no password).
     pub fn url(&self) -> &DatabaseUrl {
         &self.url

@@ -34,6 +34,9 @@ pub enum FitError {
     UnknownKeyId,
     #[error("key set unavailable: {0}")]
     KeysUnavailable(String),
+    /// Not fetched: the gate in front of the key server admitted no more fetches just now.
+    #[error("key set fetches are throttled")]
+    KeysThrottled,
     #[error("signature or claims invalid: {0}")]
     Invalid(String),
     #[error("issued in the future")]

@@ -2,6 +2,9 @@
 //! set URL, shared by everyone waiting; kept [`KEYS_TTL`]; a token naming an unknown `kid`
 //! (a rotation) triggers at most one refetch per [`REFETCH_COOLDOWN`], shared by concurrent
 //! requests; while the key server is down, the last good set serves for up to [`MAX_STALE`].
+//! Every fetch also passes a [`Gate`] of its own ([`FETCH_LIMITS`]), the mechanism in front of
+//! Connect's install keys: whatever mix of key set URLs, unknown `kid`s and failures arrives,
+//! Atlassian's key server sees a few requests at most, never a flood.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,8 +16,9 @@ use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm, PublicKeyUse};
 
 use super::fit::FitError;
-use crate::util::body::{BodyError, read_capped};
 use crate::util::flight::{FlightCache, Loaded, Peek};
+use crate::util::gate::{Gate, GateLimits};
+use crate::util::http::get_capped;
 use crate::util::url::BaseUrl;
 
 /// Atlassian's production key set.
@@ -35,6 +39,15 @@ pub const MAX_STALE: Duration = Duration::from_secs(60 * 60);
 pub const MAX_JWKS_BYTES: usize = 16 * 1024;
 /// Keys read from one set at most.
 pub const MAX_KEYS: usize = 64;
+/// Every key set fetch passes this gate: 2 in flight (one per set URL), 4 back to back, then
+/// one every 5 s. Normal work needs one fetch per set per 10 minutes, plus one per rotation.
+/// A gate of its own, not Connect's: made-up Connect `kid`s (which anyone can send) must not
+/// use up the fetches Forge needs to follow a key rotation, and the two are different servers.
+pub const FETCH_LIMITS: GateLimits = GateLimits {
+    in_flight: 2,
+    burst: 4,
+    refill_every: Duration::from_secs(5),
+};
 
 /// The key set URL for a token: `FORGE_JWKS_URL` when set, else staging or production by the
 /// token's `app.apiBaseUrl`.
@@ -60,6 +73,7 @@ pub struct ForgeKeys {
     cache: FlightCache<String, Arc<KeySet>, FitError>,
     last_good: Mutex<HashMap<String, Arc<KeySet>>>,
     refetched: Mutex<HashMap<String, Instant>>,
+    gate: Arc<Gate>,
 }
 
 impl ForgeKeys {
@@ -70,6 +84,7 @@ impl ForgeKeys {
             cache: FlightCache::new(8),
             last_good: Mutex::default(),
             refetched: Mutex::default(),
+            gate: Arc::new(Gate::new(FETCH_LIMITS)),
         }
     }
 
@@ -109,7 +124,15 @@ impl ForgeKeys {
         let fresh = !matches!(self.cache.peek(&key), Peek::Ready(_));
         let http = self.http.clone();
         let target = key.clone();
+        let gate = self.gate.clone();
         let load = move || async move {
+            let Some(_pass) = gate.try_enter() else {
+                // Nothing was asked, so nothing learnt: not remembered.
+                return Loaded {
+                    result: Err(FitError::KeysThrottled),
+                    keep_for: Duration::ZERO,
+                };
+            };
             match fetch(&http, &target).await {
                 Ok(keys) => Loaded {
                     result: Ok(Arc::new(KeySet {
@@ -132,7 +155,7 @@ impl ForgeKeys {
                 Ok(set)
             }
             Err(err) => {
-                if fresh {
+                if fresh && !matches!(err, FitError::KeysThrottled) {
                     log::warn!("Forge key set unavailable: {err}");
                 }
                 let last_good = self.last_good.lock().unwrap_or_else(|e| e.into_inner());
@@ -152,21 +175,9 @@ async fn fetch(
     url: &str,
 ) -> Result<HashMap<String, DecodingKey>, FitError> {
     let unavailable = |what: String| FitError::KeysUnavailable(format!("{url}: {what}"));
-    let response = http
-        .get(url)
-        .send()
+    let body = get_capped(http, url, MAX_JWKS_BYTES)
         .await
-        .map_err(|e| unavailable(e.without_url().to_string()))?;
-    if !response.status().is_success() {
-        return Err(unavailable(format!("status {}", response.status())));
-    }
-    let declared = response.content_length();
-    let body = read_capped(response.bytes_stream(), declared, MAX_JWKS_BYTES)
-        .await
-        .map_err(|e| match e {
-            BodyError::TooLarge(_) => unavailable("response too large".into()),
-            BodyError::Read(e) => unavailable(e.without_url().to_string()),
-        })?;
+        .map_err(|e| unavailable(e.to_string()))?;
     let keys = parse_set(&body).map_err(unavailable)?;
     if keys.is_empty() {
         return Err(unavailable("no usable RS256 key".into()));
@@ -233,6 +244,41 @@ fn lenient_base64url(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A key server on loopback that answers every request 503 and counts them.
+    fn failing_key_server() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = hits.clone();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = stream.read(&mut [0u8; 4096]);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+            }
+        });
+        (address, hits)
+    }
+
+    #[actix_web::test]
+    async fn every_fetch_passes_the_gate_whatever_the_key_set_url() {
+        let (server, hits) = failing_key_server();
+        let keys = ForgeKeys::new(crate::util::http::client().unwrap());
+        let started = Instant::now();
+        for n in 0..20 {
+            let url = format!("{server}/set-{n}/jwks.json");
+            assert!(keys.key(&url, "kid").await.is_err());
+        }
+        let refills = started.elapsed().as_secs_f64() / FETCH_LIMITS.refill_every.as_secs_f64();
+        let allowed = FETCH_LIMITS.burst as usize + refills as usize;
+        let fetched = hits.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(fetched >= 1, "the first fetch went out");
+        assert!(fetched <= allowed, "{fetched} fetches (allowed {allowed})");
+    }
 
     #[test]
     fn staging_tokens_use_the_staging_set_unless_a_set_is_configured() {

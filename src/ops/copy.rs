@@ -227,6 +227,8 @@ impl Side {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent).map_err(OpsError::io(parent))?;
             }
+            // Private from the first byte, like the live file: it will hold every secret.
+            crate::util::fs::create_private(path).map_err(OpsError::io(path))?;
             let mut conn = Connection::open(path).map_err(OpsError::sqlite(path))?;
             db::configure_connection(&mut conn).map_err(OpsError::sqlite(path))?;
             db::migrate(&mut conn)?;

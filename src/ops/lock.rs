@@ -5,7 +5,7 @@
 //! each trust their own installation cache, so one could keep accepting a secret the other
 //! has erased.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
 
 use super::{OpsError, with_suffix};
@@ -77,12 +77,6 @@ fn open_file(database: &Path, suffix: &str) -> Result<(File, PathBuf), OpsError>
         std::fs::create_dir_all(parent).map_err(OpsError::io(parent))?;
     }
     let path = with_suffix(database, suffix);
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(OpsError::io(&path))?;
+    let file = crate::util::fs::open_private(&path).map_err(OpsError::io(&path))?;
     Ok((file, path))
 }

@@ -11,36 +11,70 @@ pub mod store;
 pub mod store_pg;
 pub mod task;
 
+use std::time::Duration;
+
 use crate::db::Db;
 use crate::error::{AppError, Result};
 use crate::site::SiteId;
+use crate::util::budget::{BudgetLimits, KeyedBudget, Place};
 use crate::util::time::{now_millis, now_rfc3339};
 use store::ListQuery;
 use task::{PageId, Task, TaskId, TaskTitle};
+
+/// What one site's task operations may use at once: half the cores (at least one), and never
+/// more than half the database connections this instance keeps (`pool_size`), so a site
+/// flooding the API can never keep every core busy with its queries nor take the whole pool;
+/// up to 128 more callers wait up to 2 s for a turn (a page full of TODO macros, or many
+/// users of a big site, arrive together; 128 is what one address may hold in connections);
+/// beyond that, 429 with `Retry-After`. Every other site keeps the rest of the pool and CPU.
+/// On PostgreSQL the budget is per instance: each replica keeps its own.
+pub fn site_budget(pool_size: usize) -> BudgetLimits {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    BudgetLimits {
+        per_key: (cores / 2).min(pool_size / 2).max(1),
+        waiting: 128,
+        patience: Duration::from_secs(2),
+    }
+}
 
 /// What the task handlers share, built once; they find it as `web::Data<Todo>`.
 pub struct Todo {
     pub db: Db,
     /// Creators' display names, in memory only.
     pub names: people::DisplayNames,
+    /// Tasks one site may hold (`MAX_TASKS_PER_SITE`).
+    pub max_tasks: usize,
+    budget: KeyedBudget<SiteId>,
 }
 
 impl Todo {
-    /// The Todo state around the database.
-    pub fn new(db: Db) -> Self {
+    /// The Todo state around the database, with a task quota per site.
+    pub fn new(db: Db, max_tasks: usize) -> Self {
+        let budget = KeyedBudget::new(site_budget(db.pool_size()));
         Self {
             db,
             names: people::DisplayNames::default(),
+            max_tasks,
+            budget,
         }
+    }
+
+    /// A place in `site`'s budget for one operation (429 when the site has too much under way).
+    async fn enter(&self, site: SiteId) -> Result<Place> {
+        self.budget
+            .enter(&site)
+            .await
+            .ok_or(AppError::TooManyRequests)
     }
 }
 
 /// The task operations handlers call: each is one store call (off the async workers on
-/// SQLite, its twin in `store_pg` on PostgreSQL), scoped to the site of the verified request.
-/// A task of another site is [`AppError::NotFound`].
+/// SQLite, its twin in `store_pg` on PostgreSQL), scoped to the site of the verified request
+/// and run within the site's budget. A task of another site is [`AppError::NotFound`].
 impl Todo {
     /// One page of the site's tasks, newest first, and the cursor of the next page.
     pub async fn list(&self, site: SiteId, query: ListQuery) -> Result<(Vec<Task>, Option<i64>)> {
+        let _place = self.enter(site).await?;
         if let Some(pg) = self.db.pg() {
             return Ok(store_pg::list(&pg.get().await?, site, &query).await?);
         }
@@ -51,6 +85,7 @@ impl Todo {
 
     /// One task of the site.
     pub async fn find(&self, site: SiteId, id: TaskId) -> Result<Task> {
+        let _place = self.enter(site).await?;
         let found = match self.db.pg() {
             Some(pg) => store_pg::find(&pg.get().await?, site, id).await?,
             None => {
@@ -62,7 +97,8 @@ impl Todo {
         found.ok_or(AppError::NotFound)
     }
 
-    /// A new task of the site, created by `account` (when known).
+    /// A new task of the site, created by `account` (when known); 409 when the site already
+    /// holds its quota of tasks (checked atomically with the insert on either backend).
     pub async fn create(
         &self,
         site: SiteId,
@@ -70,17 +106,30 @@ impl Todo {
         page_id: Option<PageId>,
         account: Option<String>,
     ) -> Result<Task> {
-        if let Some(pg) = self.db.pg() {
-            let (page, by) = (page_id.as_ref(), account.as_deref());
-            let client = pg.get().await?;
-            return Ok(store_pg::create(&client, site, &title, page, by, now_millis()).await?);
-        }
-        self.db
-            .run(move |conn| {
+        let _place = self.enter(site).await?;
+        let quota = self.max_tasks;
+        let created = match self.db.pg() {
+            Some(pg) => {
                 let (page, by) = (page_id.as_ref(), account.as_deref());
-                Ok(store::create(conn, site, &title, page, by, &now_rfc3339())?)
-            })
-            .await
+                let mut client = pg.get().await?;
+                let now = now_millis();
+                store_pg::create(&mut client, site, &title, page, by, now, quota).await?
+            }
+            None => {
+                self.db
+                    .run(move |conn| {
+                        let (page, by) = (page_id.as_ref(), account.as_deref());
+                        let now = now_rfc3339();
+                        Ok(store::create(conn, site, &title, page, by, &now, quota)?)
+                    })
+                    .await?
+            }
+        };
+        created.ok_or_else(|| {
+            AppError::Conflict(format!(
+                "this site has reached its limit of {quota} tasks; delete some to add more"
+            ))
+        })
     }
 
     /// Changes a task's title and/or state.
@@ -91,6 +140,7 @@ impl Todo {
         title: Option<TaskTitle>,
         done: Option<bool>,
     ) -> Result<Task> {
+        let _place = self.enter(site).await?;
         let updated = match self.db.pg() {
             Some(pg) => {
                 let client = pg.get().await?;
@@ -110,6 +160,7 @@ impl Todo {
 
     /// Deletes a task.
     pub async fn delete(&self, site: SiteId, id: TaskId) -> Result<()> {
+        let _place = self.enter(site).await?;
         let deleted = match self.db.pg() {
             Some(pg) => store_pg::delete(&pg.get().await?, site, id).await?,
             None => {

@@ -1,9 +1,10 @@
 //! Task SQL. Every function takes the site from the verified request and every query filters
 //! on it: a task of another site is "not found", exactly like a missing one.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, Row, params};
 
 use super::task::{PageId, Task, TaskId, TaskTitle};
+use crate::db::one_row;
 use crate::site::SiteId;
 
 const COLUMNS: &str = "id, title, done, created_by, page_id, created_at, updated_at";
@@ -22,12 +23,17 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Task> {
 
 /// One task of this site.
 pub fn find(conn: &Connection, site: SiteId, id: TaskId) -> rusqlite::Result<Option<Task>> {
-    conn.prepare_cached(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM tasks WHERE site_id = ?1 AND id = ?2"
-    ))?
-    .query_row(params![site, id.0], from_row)
-    .optional()
+    ))?;
+    one_row(&mut stmt, params![site, id.0], from_row)
 }
+
+/// Rows of its own a site's listing examines at most per request: a search (`q`) or a
+/// `done` filter that matches little would otherwise read every task of the site. Past it the
+/// page ends early, with a cursor to go on from (`next_before`), so a request costs at most
+/// this many rows (about a millisecond), however large the site.
+pub const SCAN_ROWS: u32 = 5_000;
 
 /// Filters and paging for [`list`].
 #[derive(Debug, Clone, Default)]
@@ -41,36 +47,57 @@ pub struct ListQuery {
 }
 
 /// Newest first; returns one page and the cursor for the next (`None` on the last page).
+/// Looks at no more than [`SCAN_ROWS`] of the site's tasks: when the filters found less than
+/// a page among them, the cursor points past the rows examined.
 pub fn list(
     conn: &Connection,
     site: SiteId,
     query: &ListQuery,
+) -> rusqlite::Result<(Vec<Task>, Option<i64>)> {
+    list_within(conn, site, query, SCAN_ROWS)
+}
+
+fn list_within(
+    conn: &Connection,
+    site: SiteId,
+    query: &ListQuery,
+    scan: u32,
 ) -> rusqlite::Result<(Vec<Task>, Option<i64>)> {
     let pattern = query
         .search
         .as_deref()
         .map(|s| format!("%{}%", escape_like(s)));
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM tasks
-         WHERE site_id = ?1
-           AND (?2 IS NULL OR id < ?2)
-           AND (?3 IS NULL OR done = ?3)
-           AND (?4 IS NULL OR title LIKE ?4 ESCAPE '\\')
+        "WITH examined AS (
+             SELECT {COLUMNS} FROM tasks
+             WHERE site_id = ?1 AND (?2 IS NULL OR id < ?2)
+             ORDER BY id DESC LIMIT ?6)
+         SELECT {COLUMNS} FROM examined
+         WHERE (?3 IS NULL OR done = ?3) AND (?4 IS NULL OR title LIKE ?4 ESCAPE '\\')
          ORDER BY id DESC LIMIT ?5"
     ))?;
     let fetch = i64::from(query.limit) + 1;
+    let params = params![site, query.before, query.done, pattern, fetch, scan];
     let mut tasks = stmt
-        .query_map(
-            params![site, query.before, query.done, pattern, fetch],
-            from_row,
-        )?
+        .query_map(params, from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let next = if tasks.len() > query.limit as usize {
+    if tasks.len() > query.limit as usize {
         tasks.truncate(query.limit as usize);
-        tasks.last().map(|t| t.id)
-    } else {
-        None
-    };
+        let next = tasks.last().map(|t| t.id);
+        return Ok((tasks, next));
+    }
+    // Less than a page: either the site has no more tasks, or the scan stopped at its bound
+    // with more beyond (then go on from the last row examined).
+    let mut edge = conn.prepare_cached(
+        "SELECT id FROM tasks WHERE site_id = ?1 AND (?2 IS NULL OR id < ?2)
+         ORDER BY id DESC LIMIT 2 OFFSET ?3",
+    )?;
+    let beyond = edge
+        .query_map(params![site, query.before, i64::from(scan) - 1], |r| {
+            r.get::<_, i64>(0)
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let next = (beyond.len() == 2).then(|| beyond[0]);
     Ok((tasks, next))
 }
 
@@ -85,7 +112,8 @@ pub(super) fn escape_like(text: &str) -> String {
     out
 }
 
-/// Creates a task for this site.
+/// Creates a task for this site, unless it already holds `quota` tasks (`None`): the count
+/// and the insert are one statement, so concurrent creates cannot pass the quota together.
 pub fn create(
     conn: &Connection,
     site: SiteId,
@@ -93,21 +121,24 @@ pub fn create(
     page_id: Option<&PageId>,
     created_by: Option<&str>,
     now: &str,
-) -> rusqlite::Result<Task> {
-    conn.prepare_cached(&format!(
+    quota: usize,
+) -> rusqlite::Result<Option<Task>> {
+    let mut stmt = conn.prepare_cached(&format!(
         "INSERT INTO tasks (site_id, title, done, created_by, page_id, created_at, updated_at)
-         VALUES (?1, ?2, 0, ?3, ?4, ?5, ?5) RETURNING {COLUMNS}"
-    ))?
-    .query_row(
-        params![
-            site,
-            title.as_str(),
-            created_by,
-            page_id.map(PageId::as_str),
-            now
-        ],
-        from_row,
-    )
+         SELECT ?1, ?2, 0, ?3, ?4, ?5, ?5
+         WHERE (SELECT count(*) FROM tasks WHERE site_id = ?1) < ?6
+         RETURNING {COLUMNS}"
+    ))?;
+    let quota = i64::try_from(quota).unwrap_or(i64::MAX);
+    let params = params![
+        site,
+        title.as_str(),
+        created_by,
+        page_id.map(PageId::as_str),
+        now,
+        quota
+    ];
+    one_row(&mut stmt, params, from_row)
 }
 
 /// Changes the title and/or state; `None` when the task is not this site's.
@@ -119,15 +150,12 @@ pub fn update(
     done: Option<bool>,
     now: &str,
 ) -> rusqlite::Result<Option<Task>> {
-    conn.prepare_cached(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "UPDATE tasks SET title = COALESCE(?3, title), done = COALESCE(?4, done), updated_at = ?5
          WHERE site_id = ?1 AND id = ?2 RETURNING {COLUMNS}"
-    ))?
-    .query_row(
-        params![site, id.0, title.map(TaskTitle::as_str), done, now],
-        from_row,
-    )
-    .optional()
+    ))?;
+    let params = params![site, id.0, title.map(TaskTitle::as_str), done, now];
+    one_row(&mut stmt, params, from_row)
 }
 
 /// Deletes a task; false when it is not this site's.
@@ -167,7 +195,9 @@ mod tests {
     #[test]
     fn a_task_of_another_site_is_not_found_updated_or_deleted() {
         let conn = db_with_two_sites();
-        let task = create(&conn, A, &title("mine"), None, Some("acc"), "now").unwrap();
+        let task = create(&conn, A, &title("mine"), None, Some("acc"), "now", 10)
+            .unwrap()
+            .unwrap();
         let id = TaskId(task.id);
         assert_eq!(find(&conn, B, id).unwrap(), None);
         assert_eq!(
@@ -189,13 +219,15 @@ mod tests {
                 None,
                 None,
                 "now",
+                10,
             )
+            .unwrap()
             .unwrap();
             if i % 2 == 0 {
                 update(&conn, A, TaskId(t.id), None, Some(true), "now").unwrap();
             }
         }
-        create(&conn, B, &title("other site"), None, None, "now").unwrap();
+        create(&conn, B, &title("other site"), None, None, "now", 10).unwrap();
         let (page, next) = list(
             &conn,
             A,
@@ -249,5 +281,72 @@ mod tests {
         assert_eq!(search("TASK 1"), 1);
         assert_eq!(search("%"), 5, "a literal percent, not a wildcard");
         assert_eq!(search("_"), 0);
+    }
+
+    #[test]
+    fn a_site_at_its_quota_gets_no_more_tasks_and_other_sites_are_not_counted() {
+        let conn = db_with_two_sites();
+        for i in 0..3 {
+            let t = title(&format!("t{i}"));
+            assert!(
+                create(&conn, A, &t, None, None, "now", 3)
+                    .unwrap()
+                    .is_some()
+            );
+        }
+        assert_eq!(
+            create(&conn, A, &title("t3"), None, None, "now", 3).unwrap(),
+            None
+        );
+        assert!(
+            create(&conn, B, &title("b"), None, None, "now", 3)
+                .unwrap()
+                .is_some()
+        );
+        let count: i64 = conn
+            .query_row("SELECT count(*) FROM tasks WHERE site_id = 1", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(count, 3);
+    }
+
+    #[test]
+    fn a_search_examines_a_bounded_number_of_rows_and_says_where_to_go_on() {
+        let conn = db_with_two_sites();
+        let mut ids = Vec::new();
+        for i in 0..10 {
+            let name = if i == 1 { "needle" } else { "hay" };
+            let t = create(&conn, A, &title(name), None, None, "now", 100);
+            ids.push(t.unwrap().unwrap().id);
+        }
+        let query = ListQuery {
+            limit: 5,
+            search: Some("needle".into()),
+            ..Default::default()
+        };
+        // Four rows per request: two requests find nothing and say where to go on.
+        let mut pages = Vec::new();
+        let mut cursor = None;
+        loop {
+            let on = ListQuery {
+                before: cursor,
+                ..query.clone()
+            };
+            let (page, next) = list_within(&conn, A, &on, 4).unwrap();
+            pages.push((page.iter().map(|t| t.id).collect::<Vec<_>>(), next));
+            cursor = next;
+            if next.is_none() {
+                break;
+            }
+        }
+        assert_eq!(
+            pages,
+            [
+                (vec![], Some(ids[6])),
+                (vec![], Some(ids[2])),
+                (vec![ids[1]], None)
+            ]
+        );
     }
 }

@@ -7,7 +7,7 @@
 use time::OffsetDateTime;
 use tokio_postgres::Row;
 
-use super::store::ListQuery;
+use super::store::{ListQuery, SCAN_ROWS};
 use super::task::{PageId, Task, TaskId, TaskTitle};
 use crate::db::postgres::{GenericClient, PgError};
 use crate::site::SiteId;
@@ -47,61 +47,112 @@ pub async fn find(
 }
 
 /// Newest first; returns one page and the cursor for the next (`None` on the last page).
+/// Looks at no more than [`SCAN_ROWS`] of the site's tasks, as on SQLite: when the filters
+/// found less than a page among them, the cursor points past the rows examined.
 pub async fn list(
     client: &impl GenericClient,
     site: SiteId,
     query: &ListQuery,
 ) -> Result<(Vec<Task>, Option<i64>), PgError> {
+    list_within(client, site, query, SCAN_ROWS).await
+}
+
+async fn list_within(
+    client: &impl GenericClient,
+    site: SiteId,
+    query: &ListQuery,
+    scan: u32,
+) -> Result<(Vec<Task>, Option<i64>), PgError> {
     let pattern = query
         .search
         .as_deref()
         .map(|s| format!("%{}%", super::store::escape_like(s)));
+    // The inner LIMIT bounds what the filters run over (the planner keeps it: a LIMIT is
+    // never pushed through), walking the (site_id, id) index newest first.
     let stmt = client
         .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM tasks
-             WHERE site_id = $1
-               AND ($2::bigint IS NULL OR id < $2)
-               AND ($3::boolean IS NULL OR done = $3)
+            "SELECT {COLUMNS} FROM (
+                 SELECT {COLUMNS} FROM tasks
+                 WHERE site_id = $1 AND ($2::bigint IS NULL OR id < $2)
+                 ORDER BY id DESC LIMIT $6) AS examined
+             WHERE ($3::boolean IS NULL OR done = $3)
                AND ($4::text IS NULL OR title ILIKE $4 ESCAPE '\\')
              ORDER BY id DESC LIMIT $5"
         ))
         .await?;
     let fetch = i64::from(query.limit) + 1;
+    let scan_rows = i64::from(scan);
     let mut tasks = client
         .query(
             &stmt,
-            &[&site.0, &query.before, &query.done, &pattern, &fetch],
+            &[
+                &site.0,
+                &query.before,
+                &query.done,
+                &pattern,
+                &fetch,
+                &scan_rows,
+            ],
         )
         .await?
         .iter()
         .map(from_row)
         .collect::<Result<Vec<_>, _>>()?;
-    let next = if tasks.len() > query.limit as usize {
+    if tasks.len() > query.limit as usize {
         tasks.truncate(query.limit as usize);
-        tasks.last().map(|t| t.id)
-    } else {
-        None
-    };
+        let next = tasks.last().map(|t| t.id);
+        return Ok((tasks, next));
+    }
+    // Less than a page: either the site has no more tasks, or the scan stopped at its bound
+    // with more beyond (then go on from the last row examined).
+    let edge = client
+        .prepare_cached(
+            "SELECT id FROM tasks WHERE site_id = $1 AND ($2::bigint IS NULL OR id < $2)
+             ORDER BY id DESC LIMIT 2 OFFSET $3",
+        )
+        .await?;
+    let beyond: Vec<i64> = client
+        .query(&edge, &[&site.0, &query.before, &(scan_rows - 1)])
+        .await?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?;
+    let next = (beyond.len() == 2).then(|| beyond[0]);
     Ok((tasks, next))
 }
 
-/// Creates a task for this site.
+/// Creates a task for this site, unless it already holds `quota` tasks (`None`). Race-free
+/// across connections and replicas: one transaction first locks the site's `jwt_tokens` row
+/// (`FOR NO KEY UPDATE`: creates of one site queue there, while foreign-key checks of other
+/// writes to the site, which take `FOR KEY SHARE`, go on), then counts and inserts in one
+/// statement whose snapshot, taken after the lock was granted, sees every create committed
+/// before it. (SQLite needs no lock: its writers are serialized and the count and the insert
+/// are one statement.)
 pub async fn create(
-    client: &impl GenericClient,
+    client: &mut impl GenericClient,
     site: SiteId,
     title: &TaskTitle,
     page_id: Option<&PageId>,
     created_by: Option<&str>,
     now: OffsetDateTime,
-) -> Result<Task, PgError> {
-    let stmt = client
+    quota: usize,
+) -> Result<Option<Task>, PgError> {
+    let tx = client.transaction().await?;
+    let lock = tx
+        .prepare_cached("SELECT 1 FROM jwt_tokens WHERE id = $1 FOR NO KEY UPDATE")
+        .await?;
+    tx.query_opt(&lock, &[&site.0]).await?;
+    let stmt = tx
         .prepare_cached(&format!(
             "INSERT INTO tasks (site_id, title, done, created_by, page_id, created_at, updated_at)
-             VALUES ($1, $2, false, $3, $4, $5, $5) RETURNING {COLUMNS}"
+             SELECT $1, $2, false, $3, $4, $5, $5
+             WHERE (SELECT count(*) FROM tasks WHERE site_id = $1) < $6
+             RETURNING {COLUMNS}"
         ))
         .await?;
-    let row = client
-        .query_one(
+    let quota = i64::try_from(quota).unwrap_or(i64::MAX);
+    let row = tx
+        .query_opt(
             &stmt,
             &[
                 &site.0,
@@ -109,10 +160,13 @@ pub async fn create(
                 &created_by,
                 &page_id.map(PageId::as_str),
                 &now,
+                &quota,
             ],
         )
         .await?;
-    from_row(&row)
+    let created = row.as_ref().map(from_row).transpose()?;
+    tx.commit().await?;
+    Ok(created)
 }
 
 /// Changes the title and/or state; `None` when the task is not this site's.

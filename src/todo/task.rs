@@ -5,7 +5,8 @@ use serde::Serialize;
 /// Longest title we accept, in characters.
 pub const MAX_TITLE_CHARS: usize = 500;
 
-/// A title that is trimmed, 1 to 500 characters, without control characters.
+/// A title that is trimmed, 1 to 500 characters, with at least one visible character and
+/// none that hides, reorders or breaks text (see [`refusal`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskTitle(String);
 
@@ -21,8 +22,21 @@ impl TaskTitle {
                 "title must be at most {MAX_TITLE_CHARS} characters"
             ));
         }
-        if trimmed.chars().any(char::is_control) {
-            return Err("title must not contain control characters".into());
+        let chars: Vec<char> = trimmed.chars().collect();
+        for (i, &c) in chars.iter().enumerate() {
+            let around = (
+                i.checked_sub(1).map(|p| chars[p]),
+                chars.get(i + 1).copied(),
+            );
+            if let Some(what) = refusal(c, around) {
+                return Err(format!(
+                    "title must not contain {what} (U+{:04X})",
+                    u32::from(c)
+                ));
+            }
+        }
+        if !chars.iter().any(|&c| visible(c)) {
+            return Err("title must contain a visible character".into());
         }
         Ok(Self(trimmed.to_string()))
     }
@@ -31,6 +45,58 @@ impl TaskTitle {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Why `c` (between `around.0` and `around.1`) may not be in a title, if it may not.
+///
+/// Refused: controls (Cc); format characters (Cf: zero-width spaces, the byte-order mark,
+/// bidirectional overrides and isolates that make a title read differently from what it
+/// holds); line and paragraph separators (Zl, Zp); unassigned code points (Cn) and among
+/// them the noncharacters U+FDD0..U+FDEF and U+xFFFE/U+xFFFF, which are not even allowed in
+/// the XML storage format "Publish to Confluence" sends; surrogates (Cs, which a Rust string
+/// cannot hold: the JSON reader refuses them). One exception, for users' sake: a zero-width
+/// joiner or non-joiner *between two visible characters* is how emoji sequences (👩‍💻) and
+/// Persian or Indic words are written, so it stays; alone, doubled or at an edge it is refused.
+fn refusal(c: char, around: (Option<char>, Option<char>)) -> Option<&'static str> {
+    use icu_properties::props::GeneralCategory as Gc;
+    if noncharacter(c) {
+        return Some("a noncharacter");
+    }
+    match icu_properties::CodePointMapData::<Gc>::new().get(c) {
+        Gc::Control => Some("a control character"),
+        Gc::LineSeparator | Gc::ParagraphSeparator => Some("a line or paragraph separator"),
+        Gc::Unassigned => Some("an unassigned code point"),
+        Gc::Surrogate => Some("a surrogate"),
+        Gc::Format if joins(c, around) => None,
+        Gc::Format => Some("an invisible formatting character"),
+        _ => None,
+    }
+}
+
+/// A zero-width (non-)joiner with a visible, non-format character on each side.
+fn joins(c: char, around: (Option<char>, Option<char>)) -> bool {
+    let joiner = matches!(c, '\u{200C}' | '\u{200D}');
+    let solid = |n: Option<char>| {
+        n.is_some_and(|n| {
+            use icu_properties::props::GeneralCategory as Gc;
+            !n.is_whitespace() && icu_properties::CodePointMapData::<Gc>::new().get(n) != Gc::Format
+        })
+    };
+    joiner && solid(around.0) && solid(around.1)
+}
+
+/// U+FDD0..U+FDEF and the last two code points of every plane.
+fn noncharacter(c: char) -> bool {
+    let n = u32::from(c);
+    (0xFDD0..=0xFDEF).contains(&n) || n & 0xFFFE == 0xFFFE
+}
+
+/// Shows as something: neither white space nor a default-ignorable code point (variation
+/// selectors, Hangul fillers, joiners …), which render as nothing.
+fn visible(c: char) -> bool {
+    use icu_properties::props::DefaultIgnorableCodePoint;
+    !c.is_whitespace()
+        && !icu_properties::CodePointSetData::new::<DefaultIgnorableCodePoint>().contains(c)
 }
 
 /// A task id as it arrives in a URL: a positive integer.
@@ -106,6 +172,69 @@ mod tests {
         );
         assert!(TaskTitle::parse("a\u{0}b").is_err());
         assert!(TaskTitle::parse("a\tb").is_err());
+    }
+
+    /// Each refused class, hidden inside a word and at the edge of a title.
+    #[test]
+    fn invisible_reordering_and_unassigned_characters_are_refused() {
+        let refused = [
+            ('\u{200B}', "an invisible formatting character"), // zero-width space (Cf)
+            ('\u{FEFF}', "an invisible formatting character"), // byte-order mark (Cf)
+            ('\u{202E}', "an invisible formatting character"), // right-to-left override
+            ('\u{2066}', "an invisible formatting character"), // left-to-right isolate
+            ('\u{00AD}', "an invisible formatting character"), // soft hyphen
+            ('\u{2028}', "a line or paragraph separator"),     // Zl
+            ('\u{2029}', "a line or paragraph separator"),     // Zp
+            ('\u{0378}', "an unassigned code point"),          // Cn
+            ('\u{E0080}', "an unassigned code point"),
+            ('\u{FFFF}', "a noncharacter"),
+            ('\u{FFFE}', "a noncharacter"),
+            ('\u{FDD0}', "a noncharacter"),
+            ('\u{FDEF}', "a noncharacter"),
+            ('\u{1FFFF}', "a noncharacter"),
+            ('\u{10FFFE}', "a noncharacter"),
+            ('\u{0085}', "a control character"), // C1 next line (Cc)
+            ('\u{0007}', "a control character"),
+        ];
+        for (c, what) in refused {
+            let expected = format!("title must not contain {what} (U+{:04X})", u32::from(c));
+            assert_eq!(TaskTitle::parse(&format!("a{c}b")), Err(expected.clone()));
+            // White space at the edges (U+2028, U+0085) is trimmed off like any other.
+            if !c.is_whitespace() {
+                for title in [format!("{c}ab"), format!("ab{c}")] {
+                    assert_eq!(TaskTitle::parse(&title), Err(expected.clone()), "{title:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_title_of_nothing_visible_is_refused() {
+        let nothing = "title must contain a visible character".to_string();
+        // Variation selector, Hangul filler, combining grapheme joiner: ignorable, not Cf.
+        for title in ["\u{FE0F}", "\u{3164}", " \u{034F} ", "\u{115F}\u{3000}"] {
+            assert_eq!(TaskTitle::parse(title), Err(nothing.clone()), "{title:?}");
+        }
+        // Zero-width-only, BOM-only and joiner-only titles fail on their first character.
+        for title in ["\u{200B}\u{200B}", "\u{FEFF}", "\u{200D}"] {
+            assert!(TaskTitle::parse(title).is_err(), "{title:?}");
+        }
+    }
+
+    #[test]
+    fn joiners_inside_emoji_and_words_and_other_scripts_are_kept() {
+        for title in [
+            "👩\u{200D}💻 fix the laptop",
+            "❤\u{FE0F}\u{200D}🔥 ship it",
+            "می\u{200C}خواهم",              // Persian with a zero-width non-joiner
+            "Café ☕ ünïcödé 日本語 עברית", // letters of every kind, Hebrew is not an override
+            "\u{E000} private-use icon",
+        ] {
+            assert_eq!(TaskTitle::parse(title).unwrap().as_str(), title);
+        }
+        for title in ["a\u{200D}\u{200D}b", "a \u{200D} b", "\u{200C}a"] {
+            assert!(TaskTitle::parse(title).is_err(), "{title:?}");
+        }
     }
 
     #[test]

@@ -41,7 +41,8 @@ enum Entry<V, E> {
 }
 
 /// The cache. `max_entries` bounds memory: past it, kept results are dropped (expired ones
-/// first, all of them if that is not enough); loads under way are never dropped.
+/// first, then remembered failures, all of them if that is not enough); loads under way are
+/// never dropped. A flood of failing keys thus never pushes out a good value.
 pub struct FlightCache<K, V, E> {
     entries: Arc<Mutex<HashMap<K, Entry<V, E>>>>,
     max_entries: usize,
@@ -160,11 +161,14 @@ where
     }
 }
 
-/// Drops kept results: expired ones, or all of them when none had expired.
+/// Drops kept results: expired ones; else remembered failures; else all of them.
 fn prune<K: Eq + Hash, V, E>(entries: &mut HashMap<K, Entry<V, E>>) {
     let now = Instant::now();
     let before = entries.len();
     entries.retain(|_, e| !matches!(e, Entry::Ready { until, .. } if *until <= now));
+    if entries.len() == before {
+        entries.retain(|_, e| !matches!(e, Entry::Ready { result: Err(_), .. }));
+    }
     if entries.len() == before {
         entries.retain(|_, e| matches!(e, Entry::Loading(_)));
     }
@@ -311,5 +315,19 @@ mod tests {
             assert_eq!(cache.get(&key, load, "lost".into()).await, Ok(key));
         }
         assert!(cache.lock().len() <= 3, "{}", cache.lock().len());
+    }
+
+    #[actix_web::test]
+    async fn remembered_failures_are_dropped_before_a_good_value() {
+        let cache: FlightCache<u32, u32, String> = FlightCache::new(3);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let hour = Duration::from_secs(3600);
+        let good = || counted(&calls, Ok(1), hour, Duration::ZERO);
+        assert_eq!(cache.get(&0, good, "lost".into()).await, Ok(1));
+        for key in 1..20 {
+            let fail = || counted(&calls, Err("gone".into()), hour, Duration::ZERO);
+            assert!(cache.get(&key, fail, "lost".into()).await.is_err());
+        }
+        assert_eq!(cache.peek(&0), Peek::Ready(Ok(1)), "the good value stayed");
     }
 }

@@ -1,9 +1,13 @@
 //! Mechanisms every layer shares, each written once: URLs and their rules, capped body
 //! reading, HTML escaping, timestamps, the outbound HTTP client and calls to a site's REST API,
-//! secrets that never print, YAML for generated files. Depends on nothing else in the crate.
+//! the gate in front of costly calls, budgets per tenant, private files, secrets that never
+//! print, YAML for generated files. Depends on nothing else in the crate.
 
 pub mod body;
+pub mod budget;
 pub mod flight;
+pub mod fs;
+pub mod gate;
 pub mod html;
 pub mod http;
 pub mod secret;

@@ -140,7 +140,13 @@ impl SiteApi {
             });
         }
         let declared = response.content_length();
-        match read_capped(response.bytes_stream(), declared, MAX_RESPONSE_BYTES).await {
+        let body = read_capped(
+            response.bytes_stream(),
+            declared,
+            MAX_RESPONSE_BYTES,
+            self.timeout,
+        );
+        match body.await {
             Ok(body) => Ok(HostResponse {
                 status,
                 body: body.to_vec(),
@@ -149,6 +155,7 @@ impl SiteApi {
             }),
             Err(BodyError::TooLarge(_)) => Err(HostError::TooLarge { site, endpoint }),
             Err(BodyError::Read(e)) => Err(self.failed(&endpoint, e)),
+            Err(BodyError::TimedOut(_)) => Err(HostError::Timeout { site, endpoint }),
         }
     }
 

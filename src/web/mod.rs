@@ -2,6 +2,8 @@
 //! assets, templates, and rendering an HTML page. Knows no route and no domain.
 
 pub mod assets;
+pub mod body;
+pub mod connections;
 pub mod json;
 pub mod middleware;
 pub mod templates;

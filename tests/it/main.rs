@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod abuse;
 mod browser;
 mod connect;
 mod forge;

@@ -391,6 +391,9 @@ fn copy_moves_every_row_sqlite_to_postgres_and_back_identically() {
         source,
         "identical rows after the round trip"
     );
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&back).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "the copy holds every secret: private");
 
     // A second copy into the now non-empty target is refused, and changes nothing.
     let out = on_sqlite.run(&["copy", "--to", &pg_url]);

@@ -213,9 +213,7 @@ async fn an_installed_event_brings_back_a_site_connect_had_uninstalled() {
     let app = &forge.app;
     let connect = Site::new("returning");
     let fsite = ForgeSite::new();
-    let mut payload = connect.payload();
-    payload["installationId"] = json!(fsite.installation_id);
-    payload["cloudId"] = json!(fsite.cloud_id);
+    let payload = adopted_payload(&connect, &fsite);
     assert_eq!(
         connect.post_lifecycle(app, "installed", &payload).await,
         204

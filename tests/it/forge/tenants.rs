@@ -4,18 +4,10 @@
 //! reach another site's tasks, and a token naming two sites is refused.
 
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{SiteRow, assert_refused, forge_create, forge_ids, ids, site_rows};
 use crate::harness::*;
-
-/// A Connect site's install payload once the app adopted Connect on Forge.
-fn adopted_payload(connect: &Site, forge: &ForgeSite) -> Value {
-    let mut payload = connect.payload();
-    payload["installationId"] = json!(forge.installation_id);
-    payload["cloudId"] = json!(forge.cloud_id);
-    payload
-}
 
 async fn connect_ids(app: &TestApp, site: &Site) -> Vec<i64> {
     let res = site.api(app, Method::GET, "/api/tasks", None).await;

@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 
@@ -20,11 +22,15 @@ pub fn install_keys() -> &'static RsaKeys {
     KEYS.get_or_init(|| new_rsa_keys().expect("RSA key pair"))
 }
 
-/// A tiny key server: `GET /{kid}` answers the PEM registered for that kid, or 404.
+/// A tiny key server: `GET /{kid}` answers the PEM registered for that kid, or 404, after
+/// `delay` (zero unless a test sets it); it counts the requests it is handling at once.
 pub struct KeyServer {
     pub url: String,
     pub keys: Arc<Mutex<HashMap<String, String>>>,
     pub hits: Arc<Mutex<Vec<String>>>,
+    pub delay: Arc<Mutex<Duration>>,
+    /// The most requests it was ever handling at the same time.
+    pub max_in_flight: Arc<AtomicUsize>,
 }
 
 impl KeyServer {
@@ -32,14 +38,28 @@ impl KeyServer {
     pub fn start() -> Self {
         let keys: Arc<Mutex<HashMap<String, String>>> = Arc::default();
         let hits: Arc<Mutex<Vec<String>>> = Arc::default();
-        let (k, h) = (keys.clone(), hits.clone());
+        let delay: Arc<Mutex<Duration>> = Arc::default();
+        let in_flight: Arc<AtomicUsize> = Arc::default();
+        let max_in_flight: Arc<AtomicUsize> = Arc::default();
+        let shared = (
+            keys.clone(),
+            hits.clone(),
+            delay.clone(),
+            in_flight,
+            max_in_flight.clone(),
+        );
         let server = HttpServer::new(move || {
-            let (k, h) = (k.clone(), h.clone());
+            let shared = shared.clone();
             App::new().default_service(web::to(move |req: actix_web::HttpRequest| {
-                let (k, h) = (k.clone(), h.clone());
+                let (k, h, d, now, max) = shared.clone();
                 async move {
                     let kid = req.path().trim_start_matches('/').to_string();
                     h.lock().unwrap().push(kid.clone());
+                    let current = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    max.fetch_max(current, Ordering::SeqCst);
+                    let pause = *d.lock().unwrap();
+                    actix_web::rt::time::sleep(pause).await;
+                    now.fetch_sub(1, Ordering::SeqCst);
                     match k.lock().unwrap().get(&kid) {
                         Some(pem) => HttpResponse::Ok()
                             .content_type("application/x-pem-file")
@@ -58,9 +78,21 @@ impl KeyServer {
             url: format!("http://127.0.0.1:{port}"),
             keys,
             hits,
+            delay,
+            max_in_flight,
         };
         ks.publish(INSTALL_KID, &install_keys().public_pem);
         ks
+    }
+
+    /// How many requests asked for `kid`.
+    pub fn hits_for(&self, kid: &str) -> usize {
+        self.hits
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|k| *k == kid)
+            .count()
     }
 
     pub fn publish(&self, kid: &str, pem: &str) {

@@ -314,3 +314,12 @@ impl Default for ForgeSite {
         Self::new()
     }
 }
+
+/// A Connect site's `installed` payload once the app adopted Connect on Forge: it also carries
+/// the site's Forge installation id and cloud id.
+pub fn adopted_payload(connect: &super::Site, forge: &ForgeSite) -> Value {
+    let mut payload = connect.payload();
+    payload["installationId"] = json!(forge.installation_id);
+    payload["cloudId"] = json!(forge.cloud_id);
+    payload
+}

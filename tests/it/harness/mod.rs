@@ -18,7 +18,8 @@ pub use app::{INSTALL_KID, KeyServer, TestApp, spawn_app, spawn_app_with};
 pub use db::{TestDb, ToVal, Val, db, dump, stored_secret};
 pub use forge::{
     FIT_ISSUER, FORGE_APP_ARI, FORGE_APP_UUID, FORGE_KID, ForgeSite, JwksServer, OTHER_APP_ARI,
-    forge_env, forge_key, public_jwk, rotated_key, sign_fit, spawn_forge_app,
+    adopted_payload, forge_env, forge_key, public_jwk, rotated_key, sign_fit, spawn_forge_app,
+    spawn_forge_app_with,
 };
 pub use postgres::on_postgres;
 pub use process::{Binary, NOBODY, Server, TEST_BUILD, free_port, running_as_root, stderr, stdout};

@@ -139,8 +139,22 @@ impl Site {
         event: &str,
         body: &Value,
     ) -> u16 {
+        self.post_lifecycle_signed(client, address, event, body, INSTALL_KID)
+            .await
+    }
+
+    /// Posts `installed`/`uninstalled` with a token naming `kid` (signed with the test key,
+    /// whichever key the kid names); returns the status.
+    pub async fn post_lifecycle_signed(
+        &self,
+        client: &reqwest::Client,
+        address: &str,
+        event: &str,
+        body: &Value,
+        kid: &str,
+    ) -> u16 {
         let path = format!("/confluence/{event}");
-        let token = Self::rs256(&self.install_claims(&path), Some(INSTALL_KID));
+        let token = Self::rs256(&self.install_claims(&path), Some(kid));
         client
             .post(format!("{address}{path}"))
             .header("Authorization", format!("JWT {token}"))

@@ -1,0 +1,561 @@
+//! The attacker's side of `scripts/abuse.sh`: the issue 12 attacks at full size against a real
+//! `todo-connect` binary, with the figures for docs/security.md.
+//!
+//! It plays Atlassian's key server on a loopback port (counting its requests), starts the
+//! binary given with `--bin` on a fresh database for each scenario, and prints one Markdown
+//! table row per figure:
+//!
+//! - `slow`: 4,200 connections from one address each announce a 64 KB `installed` body and
+//!   send a byte every 1.5 s for `--seconds`; `/healthz` is asked every 250 ms from another
+//!   address (2 s patience); the server's RSS before, at its peak and after.
+//! - `keys`: 64 clients send installs naming random `kid`s for `--seconds`; requests the key
+//!   server got, per second, and at most at once (it answers 404 after 200 ms).
+//! - `wal`: 3,000 tasks created through the API (8 at a time); WAL and main file sizes.
+//! - `tenants`: one site with 22,000 tasks floods `q=` searches from 32 connections while
+//!   another site lists its tasks 500 times; that site's p50/p99, alone and during the flood.
+//!
+//! ```sh
+//! cargo run --release --example abuse_peer -- --bin target/release/todo-connect --seconds 60
+//! ```
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use clap::Parser;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+use todo_connect::connect::qsh;
+
+#[path = "../tests/it/harness/rsa.rs"]
+mod rsa;
+
+const SITE_URL: &str = "https://todo-abuse.example";
+const ADDON_KEY: &str = "todo-connect-abuse";
+const KID: &str = "abuse-kid-1";
+
+#[derive(Parser)]
+#[command(about = "The attacks of issue 12, at full size, against a todo-connect binary")]
+struct Cli {
+    /// The todo-connect binary to attack.
+    #[arg(long)]
+    bin: PathBuf,
+    /// How long the slow-client and key floods last.
+    #[arg(long, default_value_t = 60)]
+    seconds: u64,
+    /// Scenarios to run (slow, keys, wal, tenants); all by default.
+    #[arg(long, value_delimiter = ',', default_value = "slow,keys,wal,tenants")]
+    only: Vec<String>,
+}
+
+type Result<T> = std::result::Result<T, String>;
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The key server: `GET /<KID>` answers the PEM, anything else 404 after a 200 ms pause (a
+/// real CDN miss is not instant); counts requests and the most at once.
+struct KeyServer {
+    port: u16,
+    hits: Arc<AtomicUsize>,
+    most: Arc<AtomicUsize>,
+    private_pem: String,
+}
+
+impl KeyServer {
+    fn start() -> Result<Self> {
+        let keys = rsa::new_rsa_keys()?;
+        let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let (hits, most, now_serving) = (
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicUsize::new(0)),
+        );
+        let (h, m, pem) = (hits.clone(), most.clone(), keys.public_pem.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (h, m, n, pem) = (h.clone(), m.clone(), now_serving.clone(), pem.clone());
+                std::thread::spawn(move || {
+                    h.fetch_add(1, Ordering::SeqCst);
+                    let current = n.fetch_add(1, Ordering::SeqCst) + 1;
+                    m.fetch_max(current, Ordering::SeqCst);
+                    let _ = answer_key(stream, &pem);
+                    n.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+        Ok(Self {
+            port,
+            hits,
+            most,
+            private_pem: keys.private_pem,
+        })
+    }
+}
+
+fn answer_key(mut stream: TcpStream, pem: &str) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut request = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < 16 * 1024 {
+        match stream.read(&mut buf)? {
+            0 => break,
+            n => request.extend_from_slice(&buf[..n]),
+        }
+    }
+    let line = String::from_utf8_lossy(&request);
+    let path = line.split_whitespace().nth(1).unwrap_or("");
+    let (status, body) = if path == format!("/{KID}") {
+        ("200 OK", pem.to_string())
+    } else {
+        std::thread::sleep(Duration::from_millis(200));
+        ("404 Not Found", String::new())
+    };
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(response.as_bytes())
+}
+
+/// A server started for one scenario, on a fresh database; killed when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+    db: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(
+        bin: &Path,
+        keys: &KeyServer,
+        env: &[(&str, &str)],
+        setup: impl FnOnce(&Path),
+    ) -> Result<Self> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let db = dir.path().join("abuse.sqlite3");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let command = |args: &[&str]| {
+            let mut cmd = Command::new(bin);
+            cmd.args(args)
+                .env_clear()
+                .env("APP_ENV", "test")
+                .env("SITE_URL", SITE_URL)
+                .env("ADDON_KEY", ADDON_KEY)
+                .env("HOST", "127.0.0.1")
+                .env("PORT", port.to_string())
+                .env("DATABASE_PATH", &db)
+                .env(
+                    "CONNECT_KEYS_URL",
+                    format!("http://127.0.0.1:{}", keys.port),
+                )
+                .env("RUST_LOG", "error")
+                .envs(env.iter().copied())
+                .current_dir(dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            cmd
+        };
+        let migrated = command(&["migrate"]).status().map_err(|e| e.to_string())?;
+        if !migrated.success() {
+            return Err("migrate failed".into());
+        }
+        setup(&db);
+        let child = command(&["serve"]).spawn().map_err(|e| e.to_string())?;
+        let server = Self {
+            child,
+            port,
+            db,
+            _dir: dir,
+        };
+        let started = Instant::now();
+        while get_healthz(port, Ipv4Addr::LOCALHOST).is_none() {
+            if started.elapsed() > Duration::from_secs(30) {
+                return Err("the server did not start".into());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(server)
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Resident memory in MB, from /proc.
+    fn rss_mb(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `GET /healthz` from `from`; its latency when it answered 200 within 2 s.
+fn get_healthz(port: u16, from: Ipv4Addr) -> Option<Duration> {
+    let started = Instant::now();
+    let mut stream = connect_from(from, port, Duration::from_secs(2))?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut answer = [0u8; 12];
+    stream.read_exact(&mut answer).ok()?;
+    (&answer == b"HTTP/1.1 200").then(|| started.elapsed())
+}
+
+fn connect_from(from: Ipv4Addr, port: u16, patience: Duration) -> Option<TcpStream> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).ok()?;
+    socket.bind(&SocketAddr::from((from, 0)).into()).ok()?;
+    let to = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    socket.connect_timeout(&to.into(), patience).ok()?;
+    Some(socket.into())
+}
+
+fn install_token(keys: &KeyServer, kid: &str, client_key: &str) -> Result<String> {
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(kid.to_string());
+    let key = EncodingKey::from_rsa_pem(keys.private_pem.as_bytes()).map_err(|e| e.to_string())?;
+    let claims = json!({
+        "iss": client_key, "aud": SITE_URL, "iat": now(), "exp": now() + 3600,
+        "qsh": qsh::qsh("POST", "/confluence/installed", "", ""),
+    });
+    jsonwebtoken::encode(&header, &claims, &key).map_err(|e| e.to_string())
+}
+
+fn payload(client_key: &str, secret: &str) -> Value {
+    json!({
+        "key": ADDON_KEY, "clientKey": client_key, "sharedSecret": secret,
+        "baseUrl": "http://127.0.0.1:9/wiki", "productType": "confluence",
+    })
+}
+
+/// Installs a site with a real signed install; returns its API token (context-qsh).
+async fn install(server: &Server, keys: &KeyServer, name: &str) -> Result<String> {
+    let (client_key, secret) = (format!("client-{name}"), format!("secret-of-{name}"));
+    let token = install_token(keys, KID, &client_key)?;
+    let status = reqwest::Client::new()
+        .post(format!("{}/confluence/installed", server.url()))
+        .header("Authorization", format!("JWT {token}"))
+        .json(&payload(&client_key, &secret))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .status();
+    if status != 204 {
+        return Err(format!("install of {name}: {status}"));
+    }
+    let claims = json!({
+        "iss": client_key, "sub": "account-1", "iat": now(), "exp": now() + 3600,
+        "qsh": "context-qsh", "context": {"user": {"accountId": "account-1"}},
+    });
+    let key = EncodingKey::from_secret(secret.as_bytes()).map_err(|e| e.to_string())?;
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).map_err(|e| e.to_string())
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> f64 {
+    if samples.is_empty() {
+        return f64::NAN;
+    }
+    samples.sort();
+    let at = ((samples.len() as f64 * p).ceil() as usize).clamp(1, samples.len()) - 1;
+    samples[at].as_secs_f64() * 1000.0
+}
+
+/// Slow `installed` bodies from one address while `/healthz` is probed from another.
+async fn slow(cli: &Cli, keys: &KeyServer) -> Result<()> {
+    let server = Server::start(&cli.bin, keys, &[], |_| {})?;
+    install(&server, keys, "slow").await?;
+    let rss_before = server.rss_mb();
+    let stop = Arc::new(AtomicBool::new(false));
+    let attacker = Ipv4Addr::new(127, 0, 0, 2);
+    let port = server.port;
+    let flood = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let head = b"POST /confluence/installed HTTP/1.1\r\nHost: x\r\n\
+                Content-Type: application/json\r\nContent-Length: 65536\r\n\r\n{";
+            let mut open: Vec<TcpStream> = Vec::new();
+            let mut most = 0;
+            while !stop.load(Ordering::SeqCst) {
+                // Top up to 4,200 connections, then one byte on each, every 1.5 s.
+                while open.len() < 4200 && !stop.load(Ordering::SeqCst) {
+                    let Some(mut s) = connect_from(attacker, port, Duration::from_millis(200))
+                    else {
+                        break;
+                    };
+                    if s.write_all(head).is_err() {
+                        break;
+                    }
+                    let _ = s.set_nonblocking(true);
+                    open.push(s);
+                }
+                // A connection the server answered or closed is dropped (and replaced next
+                // round); the ones left after 1.5 s are those the server is still holding.
+                open.retain_mut(|s| {
+                    let mut sink = [0u8; 512];
+                    let answered = !matches!(s.read(&mut sink), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+                    !answered && s.write(b" ").is_ok_and(|n| n == 1)
+                });
+                most = most.max(open.len());
+                std::thread::sleep(Duration::from_millis(1500));
+            }
+            most
+        })
+    };
+    let started = Instant::now();
+    let (mut answered, mut failed, mut peak) = (Vec::new(), 0, rss_before);
+    while started.elapsed() < Duration::from_secs(cli.seconds) {
+        let probe = tokio::task::spawn_blocking(move || get_healthz(port, Ipv4Addr::LOCALHOST));
+        match probe.await.ok().flatten() {
+            Some(latency) => answered.push(latency),
+            None => failed += 1,
+        }
+        peak = peak.max(server.rss_mb());
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    stop.store(true, Ordering::SeqCst);
+    let most = flood.join().map_err(|_| "flood thread")?;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let total = answered.len() + failed;
+    println!(
+        "| slow bodies | 4,200 connections kept up from one address, a byte every 1.5 s; the server held at most {most} of them | /healthz answered {}/{total} (p99 {:.1} ms) | RSS {rss_before:.0} MB → peak {peak:.0} MB → {:.0} MB 5 s after |",
+        answered.len(),
+        percentile(&mut answered, 0.99),
+        server.rss_mb()
+    );
+    Ok(())
+}
+
+/// A token naming `kid` with a signature that is not one: the key is fetched before any
+/// signature is checked, so this is all an attacker needs.
+fn unsigned_token(kid: &str) -> String {
+    use base64::Engine;
+    let b64 = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let header = json!({"alg": "RS256", "typ": "JWT", "kid": kid});
+    let claims = json!({"iss": "client-x", "aud": SITE_URL, "exp": now() + 600});
+    format!("{}.{}.c2lnbmF0dXJl", b64(header), b64(claims))
+}
+
+/// Installs naming fresh random kids, from 64 clients at once.
+async fn key_flood(cli: &Cli, keys: &KeyServer) -> Result<()> {
+    let server = Server::start(&cli.bin, keys, &[("MAX_CONNECTIONS_PER_IP", "0")], |_| {})?;
+    let before = keys.hits.load(Ordering::SeqCst);
+    keys.most.store(0, Ordering::SeqCst);
+    let sent = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + Duration::from_secs(cli.seconds);
+    let http = reqwest::Client::new();
+    let clients: Vec<_> = (0..64)
+        .map(|c| {
+            let (sent, url, http) = (sent.clone(), server.url(), http.clone());
+            tokio::spawn(async move {
+                let body = payload("client-x", "s");
+                let mut i = 0u64;
+                while Instant::now() < deadline {
+                    let token = unsigned_token(&format!("random-{c}-{i}"));
+                    let _ = http
+                        .post(format!("{url}/confluence/installed"))
+                        .header("Authorization", format!("JWT {token}"))
+                        .json(&body)
+                        .send()
+                        .await;
+                    sent.fetch_add(1, Ordering::SeqCst);
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        let _ = c.await;
+    }
+    let hits = keys.hits.load(Ordering::SeqCst) - before;
+    println!(
+        "| key flood | {} installs naming made-up kids in {} s | key server: {hits} requests ({:.1}/s), {} at once at most |",
+        sent.load(Ordering::SeqCst),
+        cli.seconds,
+        hits as f64 / cli.seconds as f64,
+        keys.most.load(Ordering::SeqCst)
+    );
+    Ok(())
+}
+
+/// 3,000 creates through the API, 8 at a time; file sizes after.
+async fn wal(cli: &Cli, keys: &KeyServer) -> Result<()> {
+    let server = Server::start(&cli.bin, keys, &[], |_| {})?;
+    let token = install(&server, keys, "writer").await?;
+    let wal = PathBuf::from(format!("{}-wal", server.db.display()));
+    let peak = Arc::new(Mutex::new(0u64));
+    let http = reqwest::Client::new();
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let (url, token, wal, peak) = (server.url(), token.clone(), wal.clone(), peak.clone());
+            let http = http.clone();
+            tokio::spawn(async move {
+                for i in 0..375 {
+                    let _ = http
+                        .post(format!("{url}/api/tasks"))
+                        .header("Authorization", format!("JWT {token}"))
+                        .json(&json!({"title": format!("task {w}-{i}")}))
+                        .send()
+                        .await;
+                    let size = std::fs::metadata(&wal).map_or(0, |m| m.len());
+                    let mut peak = peak.lock().unwrap_or_else(|e| e.into_inner());
+                    *peak = (*peak).max(size);
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        let _ = w.await;
+    }
+    let mb = |b: u64| b as f64 / (1024.0 * 1024.0);
+    let main = std::fs::metadata(&server.db).map_or(0, |m| m.len());
+    let now = std::fs::metadata(&wal).map_or(0, |m| m.len());
+    println!(
+        "| WAL | 3,000 tasks created | WAL peak {:.1} MB, {:.1} MB after | main file {:.2} MB |",
+        mb(*peak.lock().unwrap_or_else(|e| e.into_inner())),
+        mb(now),
+        mb(main)
+    );
+    Ok(())
+}
+
+/// Another site's list latency, alone and while one site floods searches.
+async fn tenants(cli: &Cli, keys: &KeyServer) -> Result<()> {
+    let env = [
+        ("MAX_TASKS_PER_SITE", "30000"),
+        ("MAX_CONNECTIONS_PER_IP", "0"),
+    ];
+    let server = Server::start(&cli.bin, keys, &env, |_| {})?;
+    let noisy = install(&server, keys, "noisy").await?;
+    let quiet = install(&server, keys, "quiet").await?;
+    let conn = rusqlite::Connection::open(&server.db).map_err(|e| e.to_string())?;
+    conn.busy_timeout(Duration::from_secs(10))
+        .map_err(|e| e.to_string())?;
+    conn.execute_batch(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 22000)
+         INSERT INTO tasks (site_id, title, created_at, updated_at)
+         SELECT (SELECT id FROM jwt_tokens WHERE client_key = 'client-noisy'),
+                'noisy task number ' || i || ' with a longer title to scan', 't', 't' FROM n;
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50)
+         INSERT INTO tasks (site_id, title, created_at, updated_at)
+         SELECT (SELECT id FROM jwt_tokens WHERE client_key = 'client-quiet'),
+                'quiet task ' || i, 't', 't' FROM n;",
+    )
+    .map_err(|e| e.to_string())?;
+    drop(conn);
+    let http = reqwest::Client::new();
+    let measure = async |label: &str| -> Result<(f64, f64)> {
+        let mut samples = Vec::new();
+        for _ in 0..500 {
+            let started = Instant::now();
+            let status = http
+                .get(format!("{}/api/tasks", server.url()))
+                .header("Authorization", format!("JWT {quiet}"))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?
+                .status();
+            if status != 200 {
+                return Err(format!("{label}: the quiet site got {status}"));
+            }
+            samples.push(started.elapsed());
+        }
+        Ok((
+            percentile(&mut samples, 0.5),
+            percentile(&mut samples, 0.99),
+        ))
+    };
+    let alone = measure("alone").await?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let statuses = Arc::new(Mutex::new(std::collections::BTreeMap::<u16, usize>::new()));
+    let flood: Vec<_> = (0..32)
+        .map(|_| {
+            let (stop, statuses, url, token) =
+                (stop.clone(), statuses.clone(), server.url(), noisy.clone());
+            let http = reqwest::Client::new();
+            tokio::spawn(async move {
+                while !stop.load(Ordering::SeqCst) {
+                    let status = http
+                        .get(format!("{url}/api/tasks?q=no-such-title"))
+                        .header("Authorization", format!("JWT {token}"))
+                        .send()
+                        .await
+                        .map_or(0, |r| r.status().as_u16());
+                    *statuses
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .entry(status)
+                        .or_default() += 1;
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let flooded = measure("flooded").await?;
+    stop.store(true, Ordering::SeqCst);
+    for f in flood {
+        let _ = f.await;
+    }
+    println!(
+        "| tenants | another site's list, alone: p50 {:.1} ms, p99 {:.1} ms | while one site (22,000 tasks) floods q= searches from 32 connections: p50 {:.1} ms, p99 {:.1} ms | flooder's statuses {:?} |",
+        alone.0,
+        alone.1,
+        flooded.0,
+        flooded.1,
+        statuses.lock().unwrap_or_else(|e| e.into_inner())
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let mut cli = Cli::parse();
+    // The server runs in its own folder: a relative path must not change meaning there.
+    if let Ok(absolute) = std::path::absolute(&cli.bin) {
+        cli.bin = absolute;
+    }
+    let run = async || -> Result<()> {
+        let keys = KeyServer::start()?;
+        for scenario in &cli.only {
+            match scenario.as_str() {
+                "slow" => slow(&cli, &keys).await?,
+                "keys" => key_flood(&cli, &keys).await?,
+                "wal" => wal(&cli, &keys).await?,
+                "tenants" => tenants(&cli, &keys).await?,
+                other => return Err(format!("unknown scenario {other}")),
+            }
+        }
+        Ok(())
+    };
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("abuse_peer: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
