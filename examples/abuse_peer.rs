@@ -10,9 +10,13 @@
 //!   address (2 s patience); the server's RSS before, at its peak and after.
 //! - `keys`: 64 clients send installs naming random `kid`s for `--seconds`; requests the key
 //!   server got, per second, and at most at once (it answers 404 after 200 ms).
-//! - `wal`: 3,000 tasks created through the API (8 at a time); WAL and main file sizes.
+//! - `wal`: 3,000 tasks created through the API (8 at a time); WAL and main file sizes, and
+//!   each create's p50/p99 (on PostgreSQL only the latter: its log is the server's business).
 //! - `tenants`: one site with 22,000 tasks floods `q=` searches from 32 connections while
 //!   another site lists its tasks 500 times; that site's p50/p99, alone and during the flood.
+//!
+//! With `--postgres <url>` (a throwaway PostgreSQL server it may create databases on) every
+//! scenario runs on a fresh PostgreSQL database of that server instead of a SQLite file.
 //!
 //! ```sh
 //! cargo run --release --example abuse_peer -- --bin target/release/todo-connect --seconds 60
@@ -20,7 +24,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -50,6 +54,37 @@ struct Cli {
     /// Scenarios to run (slow, keys, wal, tenants); all by default.
     #[arg(long, value_delimiter = ',', default_value = "slow,keys,wal,tenants")]
     only: Vec<String>,
+    /// Run on PostgreSQL: a server URL (`postgres://user@host:port/postgres`) on which each
+    /// scenario creates a fresh database (left there: use a throwaway server).
+    #[arg(long)]
+    postgres: Option<String>,
+}
+
+/// A fresh database on the PostgreSQL server at `base`; its URL.
+async fn fresh_database(base: &str) -> Result<String> {
+    static NEXT: AtomicUsize = AtomicUsize::new(1);
+    let name = format!(
+        "abuse_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    );
+    let admin = pg_connect(base).await?;
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut url = url::Url::parse(base).map_err(|e| e.to_string())?;
+    url.set_path(&format!("/{name}"));
+    Ok(url.to_string())
+}
+
+/// A plain connection (loopback, no TLS) driven on the runtime.
+async fn pg_connect(url: &str) -> Result<tokio_postgres::Client> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(connection);
+    Ok(client)
 }
 
 type Result<T> = std::result::Result<T, String>;
@@ -131,16 +166,18 @@ struct Server {
     child: Child,
     port: u16,
     db: PathBuf,
+    /// The PostgreSQL database in use instead of `db`, if any.
+    database_url: Option<String>,
     _dir: tempfile::TempDir,
 }
 
 impl Server {
-    fn start(
-        bin: &Path,
-        keys: &KeyServer,
-        env: &[(&str, &str)],
-        setup: impl FnOnce(&Path),
-    ) -> Result<Self> {
+    async fn start(cli: &Cli, keys: &KeyServer, env: &[(&str, &str)]) -> Result<Self> {
+        let bin = cli.bin.as_path();
+        let database_url = match &cli.postgres {
+            Some(base) => Some(fresh_database(base).await?),
+            None => None,
+        };
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let db = dir.path().join("abuse.sqlite3");
         let port = TcpListener::bind("127.0.0.1:0")
@@ -162,6 +199,7 @@ impl Server {
                     format!("http://127.0.0.1:{}", keys.port),
                 )
                 .env("RUST_LOG", "error")
+                .envs(database_url.iter().map(|url| ("DATABASE_URL", url)))
                 .envs(env.iter().copied())
                 .current_dir(dir.path())
                 .stdout(Stdio::null())
@@ -172,12 +210,12 @@ impl Server {
         if !migrated.success() {
             return Err("migrate failed".into());
         }
-        setup(&db);
         let child = command(&["serve"]).spawn().map_err(|e| e.to_string())?;
         let server = Self {
             child,
             port,
             db,
+            database_url,
             _dir: dir,
         };
         let started = Instant::now();
@@ -287,7 +325,7 @@ fn percentile(samples: &mut [Duration], p: f64) -> f64 {
 
 /// Slow `installed` bodies from one address while `/healthz` is probed from another.
 async fn slow(cli: &Cli, keys: &KeyServer) -> Result<()> {
-    let server = Server::start(&cli.bin, keys, &[], |_| {})?;
+    let server = Server::start(cli, keys, &[]).await?;
     install(&server, keys, "slow").await?;
     let rss_before = server.rss_mb();
     let stop = Arc::new(AtomicBool::new(false));
@@ -362,7 +400,7 @@ fn unsigned_token(kid: &str) -> String {
 
 /// Installs naming fresh random kids, from 64 clients at once.
 async fn key_flood(cli: &Cli, keys: &KeyServer) -> Result<()> {
-    let server = Server::start(&cli.bin, keys, &[("MAX_CONNECTIONS_PER_IP", "0")], |_| {})?;
+    let server = Server::start(cli, keys, &[("MAX_CONNECTIONS_PER_IP", "0")]).await?;
     let before = keys.hits.load(Ordering::SeqCst);
     keys.most.store(0, Ordering::SeqCst);
     let sent = Arc::new(AtomicUsize::new(0));
@@ -404,7 +442,7 @@ async fn key_flood(cli: &Cli, keys: &KeyServer) -> Result<()> {
 
 /// 3,000 creates through the API, 8 at a time; file sizes after.
 async fn wal(cli: &Cli, keys: &KeyServer) -> Result<()> {
-    let server = Server::start(&cli.bin, keys, &[], |_| {})?;
+    let server = Server::start(cli, keys, &[]).await?;
     let token = install(&server, keys, "writer").await?;
     let wal = PathBuf::from(format!("{}-wal", server.db.display()));
     let peak = Arc::new(Mutex::new(0u64));
@@ -414,28 +452,44 @@ async fn wal(cli: &Cli, keys: &KeyServer) -> Result<()> {
             let (url, token, wal, peak) = (server.url(), token.clone(), wal.clone(), peak.clone());
             let http = http.clone();
             tokio::spawn(async move {
+                let mut took = Vec::new();
                 for i in 0..375 {
-                    let _ = http
+                    let started = Instant::now();
+                    let created = http
                         .post(format!("{url}/api/tasks"))
                         .header("Authorization", format!("JWT {token}"))
                         .json(&json!({"title": format!("task {w}-{i}")}))
                         .send()
-                        .await;
+                        .await
+                        .is_ok_and(|r| r.status() == 201);
+                    if created {
+                        took.push(started.elapsed());
+                    }
                     let size = std::fs::metadata(&wal).map_or(0, |m| m.len());
                     let mut peak = peak.lock().unwrap_or_else(|e| e.into_inner());
                     *peak = (*peak).max(size);
                 }
+                took
             })
         })
         .collect();
+    let mut took = Vec::new();
     for w in writers {
-        let _ = w.await;
+        took.extend(w.await.unwrap_or_default());
+    }
+    let created = took.len();
+    let (p50, p99) = (percentile(&mut took, 0.5), percentile(&mut took, 0.99));
+    if server.database_url.is_some() {
+        println!(
+            "| creates (PostgreSQL) | 3,000 tasks created, 8 at a time | {created} created, p50 {p50:.1} ms, p99 {p99:.1} ms | - |"
+        );
+        return Ok(());
     }
     let mb = |b: u64| b as f64 / (1024.0 * 1024.0);
     let main = std::fs::metadata(&server.db).map_or(0, |m| m.len());
     let now = std::fs::metadata(&wal).map_or(0, |m| m.len());
     println!(
-        "| WAL | 3,000 tasks created | WAL peak {:.1} MB, {:.1} MB after | main file {:.2} MB |",
+        "| WAL | 3,000 tasks created | WAL peak {:.1} MB, {:.1} MB after; {created} created, p50 {p50:.1} ms, p99 {p99:.1} ms | main file {:.2} MB |",
         mb(*peak.lock().unwrap_or_else(|e| e.into_inner())),
         mb(now),
         mb(main)
@@ -443,15 +497,25 @@ async fn wal(cli: &Cli, keys: &KeyServer) -> Result<()> {
     Ok(())
 }
 
-/// Another site's list latency, alone and while one site floods searches.
-async fn tenants(cli: &Cli, keys: &KeyServer) -> Result<()> {
-    let env = [
-        ("MAX_TASKS_PER_SITE", "30000"),
-        ("MAX_CONNECTIONS_PER_IP", "0"),
-    ];
-    let server = Server::start(&cli.bin, keys, &env, |_| {})?;
-    let noisy = install(&server, keys, "noisy").await?;
-    let quiet = install(&server, keys, "quiet").await?;
+/// 22,000 tasks for the noisy site and 50 for the quiet one, straight into the database.
+async fn fill(server: &Server) -> Result<()> {
+    if let Some(url) = &server.database_url {
+        let client = pg_connect(url).await?;
+        return client
+            .batch_execute(
+                "INSERT INTO tasks (site_id, title, created_at, updated_at)
+                 SELECT (SELECT id FROM jwt_tokens WHERE client_key = 'client-noisy'),
+                        'noisy task number ' || i || ' with a longer title to scan', now(), now()
+                 FROM generate_series(1, 22000) AS i;
+                 INSERT INTO tasks (site_id, title, created_at, updated_at)
+                 SELECT (SELECT id FROM jwt_tokens WHERE client_key = 'client-quiet'),
+                        'quiet task ' || i, now(), now()
+                 FROM generate_series(1, 50) AS i;
+                 ANALYZE tasks;",
+            )
+            .await
+            .map_err(|e| e.to_string());
+    }
     let conn = rusqlite::Connection::open(&server.db).map_err(|e| e.to_string())?;
     conn.busy_timeout(Duration::from_secs(10))
         .map_err(|e| e.to_string())?;
@@ -465,8 +529,19 @@ async fn tenants(cli: &Cli, keys: &KeyServer) -> Result<()> {
          SELECT (SELECT id FROM jwt_tokens WHERE client_key = 'client-quiet'),
                 'quiet task ' || i, 't', 't' FROM n;",
     )
-    .map_err(|e| e.to_string())?;
-    drop(conn);
+    .map_err(|e| e.to_string())
+}
+
+/// Another site's list latency, alone and while one site floods searches.
+async fn tenants(cli: &Cli, keys: &KeyServer) -> Result<()> {
+    let env = [
+        ("MAX_TASKS_PER_SITE", "30000"),
+        ("MAX_CONNECTIONS_PER_IP", "0"),
+    ];
+    let server = Server::start(cli, keys, &env).await?;
+    let noisy = install(&server, keys, "noisy").await?;
+    let quiet = install(&server, keys, "quiet").await?;
+    fill(&server).await?;
     let http = reqwest::Client::new();
     let measure = async |label: &str| -> Result<(f64, f64)> {
         let mut samples = Vec::new();

@@ -9,7 +9,9 @@
 # Markdown table row per scenario, for docs/security.md.
 #
 # Environment: BIN (target/release/todo-connect), SECONDS_PER_FLOOD (60), ONLY (all:
-# slow,keys,wal,tenants). Run time after the build: about 2 x SECONDS_PER_FLOOD + 1 minute.
+# slow,keys,wal,tenants), POSTGRES (unset: SQLite; else a throwaway PostgreSQL server's URL,
+# e.g. postgres://postgres@127.0.0.1:5432/postgres, on which each scenario gets a fresh
+# database). Run time after the build: about 2 x SECONDS_PER_FLOOD + 1 minute.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,4 +29,5 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 echo "==> attacking $BIN (open files: $(ulimit -n))" >&2
 echo "| attack | load | service | cost |"
 echo "|---|---|---|---|"
-target/release/examples/abuse_peer --bin "$BIN" --seconds "$SECONDS_PER_FLOOD" --only "$ONLY"
+target/release/examples/abuse_peer --bin "$BIN" --seconds "$SECONDS_PER_FLOOD" --only "$ONLY" \
+  ${POSTGRES:+--postgres "$POSTGRES"}
