@@ -119,6 +119,12 @@ fn every_invalid_value_names_its_variable() {
         (&[("ALLOWED_HOSTS", "*.ok.com,bad host")], "ALLOWED_HOSTS"),
         (&[("CONNECT_KEYS_URL", "not a url")], "CONNECT_KEYS_URL"),
         (&[("HOST", " ")], "HOST"),
+        (&[("MAX_TASKS_PER_SITE", "0")], "MAX_TASKS_PER_SITE"),
+        (&[("MAX_TASKS_PER_SITE", "many")], "MAX_TASKS_PER_SITE"),
+        (
+            &[("MAX_CONNECTIONS_PER_IP", "-1")],
+            "MAX_CONNECTIONS_PER_IP",
+        ),
     ];
     for (env, variable) in cases {
         let err = load(env, dir.path()).unwrap_err();
