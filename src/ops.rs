@@ -117,6 +117,13 @@ fn open_existing(path: &Path) -> Result<Connection, OpsError> {
 /// Checks that `conn` holds an intact todo-connect database this binary can run, and
 /// summarises it.
 fn verify(conn: &Connection, path: &Path) -> Result<Summary, OpsError> {
+    let schema_version = intact_version(conn, path)?;
+    summarise(conn, path, schema_version)
+}
+
+/// The schema version of an intact database (`PRAGMA integrity_check` says `ok`) whose version
+/// this binary knows; a file that is no database at all says so here.
+fn intact_version(conn: &Connection, path: &Path) -> Result<i64, OpsError> {
     let check: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .map_err(OpsError::sqlite(path))?;
@@ -137,6 +144,14 @@ fn verify(conn: &Connection, path: &Path) -> Result<Summary, OpsError> {
             ),
         ));
     }
+    if schema_version < 1 {
+        return Err(OpsError::invalid(path, "is not a todo-connect database"));
+    }
+    Ok(schema_version)
+}
+
+/// What a database at `schema_version` holds (rows of its three tables).
+fn summarise(conn: &Connection, path: &Path, schema_version: i64) -> Result<Summary, OpsError> {
     let count = |table: &str| -> rusqlite::Result<i64> {
         conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
     };
@@ -148,10 +163,7 @@ fn verify(conn: &Connection, path: &Path) -> Result<Summary, OpsError> {
             tasks: count("tasks")?,
         })
     })();
-    match summary {
-        Ok(summary) if schema_version >= 1 => Ok(summary),
-        _ => Err(OpsError::invalid(path, "is not a todo-connect database")),
-    }
+    summary.map_err(|_| OpsError::invalid(path, "is not a todo-connect database"))
 }
 
 /// `path` with `suffix` appended to its file name (`todo.sqlite3` → `todo.sqlite3-wal`).

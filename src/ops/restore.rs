@@ -19,7 +19,10 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags};
 
 use super::backup::{remove_quietly, same_file, temp_beside};
-use super::{OpsError, Summary, fsync_file, fsync_parent, lock, verify, with_suffix};
+use super::{
+    OpsError, Summary, fsync_file, fsync_parent, intact_version, lock, summarise, verify,
+    with_suffix,
+};
 use crate::db;
 
 /// Replaces the database at `database` with the backup `file`, refusing while any other
@@ -78,36 +81,9 @@ fn check_backup(file: &Path) -> Result<Summary, OpsError> {
     )
     .map_err(OpsError::sqlite(file))?;
     // Integrity and version first: a file that is no database at all says so.
-    let version = verify_version(&conn, file)?;
+    let version = intact_version(&conn, file)?;
     check_schema(&conn, file, version)?;
-    verify(&conn, file)
-}
-
-fn verify_version(conn: &Connection, file: &Path) -> Result<i64, OpsError> {
-    let check: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .map_err(OpsError::sqlite(file))?;
-    if check != "ok" {
-        return Err(OpsError::invalid(
-            file,
-            format!("fails the integrity check: {check}"),
-        ));
-    }
-    let version = db::schema_version(conn).map_err(OpsError::sqlite(file))?;
-    let known = db::latest_version();
-    if version > known {
-        return Err(OpsError::invalid(
-            file,
-            format!(
-                "schema version {version} is newer than this binary knows ({known}); \
-                 use a newer todo-connect"
-            ),
-        ));
-    }
-    if version < 1 {
-        return Err(OpsError::invalid(file, "is not a todo-connect database"));
-    }
-    Ok(version)
+    summarise(&conn, file, version)
 }
 
 /// What a schema is made of: `(type, name, table)` of every object, and every table's
