@@ -65,6 +65,13 @@ pub async fn merge_site(
     from: crate::site::SiteId,
     into: crate::site::SiteId,
 ) -> std::result::Result<(), PgError> {
+    // Lock `from` first: a task create holds this row while it counts and inserts, so it either
+    // finishes before the merge (its task is then moved below) or finds the site gone after.
+    tx.execute(
+        "SELECT 1 FROM jwt_tokens WHERE id = $1 FOR UPDATE",
+        &[&from.0],
+    )
+    .await?;
     let references = tx
         .query(
             "SELECT cl.relname::text, a.attname::text

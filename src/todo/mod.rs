@@ -18,7 +18,7 @@ use crate::error::{AppError, Result};
 use crate::site::SiteId;
 use crate::util::budget::{BudgetLimits, KeyedBudget, Place};
 use crate::util::time::{now_millis, now_rfc3339};
-use store::ListQuery;
+use store::{Created, ListQuery};
 use task::{PageId, Task, TaskId, TaskTitle};
 
 /// What one site's task operations may use at once: half the cores (at least one), and never
@@ -125,11 +125,15 @@ impl Todo {
                     .await?
             }
         };
-        created.ok_or_else(|| {
-            AppError::Conflict(format!(
+        match created {
+            Created::Task(task) => Ok(task),
+            Created::QuotaReached => Err(AppError::Conflict(format!(
                 "this site has reached its limit of {quota} tasks; delete some to add more"
-            ))
-        })
+            ))),
+            // Merged into another site while this request was on its way: the client retries
+            // and then reaches the site it belongs to now.
+            Created::SiteGone => Err(AppError::Unavailable),
+        }
     }
 
     /// Changes a task's title and/or state.

@@ -122,11 +122,15 @@ pub fn create(
     created_by: Option<&str>,
     now: &str,
     quota: usize,
-) -> rusqlite::Result<Option<Task>> {
+) -> rusqlite::Result<Created> {
+    // The site may have just been merged into another (a Forge-first site adopted by its
+    // Connect install): then nothing is inserted, and the caller retries on the site it
+    // resolves to now.
     let mut stmt = conn.prepare_cached(&format!(
         "INSERT INTO tasks (site_id, title, done, created_by, page_id, created_at, updated_at)
          SELECT ?1, ?2, 0, ?3, ?4, ?5, ?5
-         WHERE (SELECT count(*) FROM tasks WHERE site_id = ?1) < ?6
+         WHERE EXISTS (SELECT 1 FROM jwt_tokens WHERE id = ?1)
+           AND (SELECT count(*) FROM tasks WHERE site_id = ?1) < ?6
          RETURNING {COLUMNS}"
     ))?;
     let quota = i64::try_from(quota).unwrap_or(i64::MAX);
@@ -138,7 +142,27 @@ pub fn create(
         now,
         quota
     ];
-    one_row(&mut stmt, params, from_row)
+    if let Some(task) = one_row(&mut stmt, params, from_row)? {
+        return Ok(Created::Task(task));
+    }
+    let exists: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM jwt_tokens WHERE id = ?1)")?
+        .query_row([site], |row| row.get(0))?;
+    Ok(if exists {
+        Created::QuotaReached
+    } else {
+        Created::SiteGone
+    })
+}
+
+/// What an attempt to create a task came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    Task(Task),
+    /// The site holds its quota of tasks already; nothing was stored.
+    QuotaReached,
+    /// The site no longer exists (merged into another a moment ago); nothing was stored.
+    SiteGone,
 }
 
 /// Changes the title and/or state; `None` when the task is not this site's.
@@ -192,12 +216,41 @@ mod tests {
         TaskTitle::parse(t).unwrap()
     }
 
+    /// The task a create stored; fails the test on any other outcome.
+    fn created(outcome: rusqlite::Result<Created>) -> Task {
+        match outcome.unwrap() {
+            Created::Task(task) => task,
+            other => panic!("expected a stored task, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_create_for_a_site_that_no_longer_exists_stores_nothing() {
+        let conn = db_with_two_sites();
+        conn.execute("DELETE FROM jwt_tokens WHERE id = ?1", [A])
+            .unwrap();
+        assert_eq!(
+            create(&conn, A, &title("lost?"), None, None, "now", 10).unwrap(),
+            Created::SiteGone
+        );
+        let count: i64 = conn
+            .query_row("SELECT count(*) FROM tasks", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(count, 0);
+    }
+
     #[test]
     fn a_task_of_another_site_is_not_found_updated_or_deleted() {
         let conn = db_with_two_sites();
-        let task = create(&conn, A, &title("mine"), None, Some("acc"), "now", 10)
-            .unwrap()
-            .unwrap();
+        let task = created(create(
+            &conn,
+            A,
+            &title("mine"),
+            None,
+            Some("acc"),
+            "now",
+            10,
+        ));
         let id = TaskId(task.id);
         assert_eq!(find(&conn, B, id).unwrap(), None);
         assert_eq!(
@@ -212,7 +265,7 @@ mod tests {
     fn listing_pages_newest_first_and_filters() {
         let conn = db_with_two_sites();
         for i in 0..5 {
-            let t = create(
+            let t = created(create(
                 &conn,
                 A,
                 &title(&format!("task {i} 100%")),
@@ -220,9 +273,7 @@ mod tests {
                 None,
                 "now",
                 10,
-            )
-            .unwrap()
-            .unwrap();
+            ));
             if i % 2 == 0 {
                 update(&conn, A, TaskId(t.id), None, Some(true), "now").unwrap();
             }
@@ -288,21 +339,13 @@ mod tests {
         let conn = db_with_two_sites();
         for i in 0..3 {
             let t = title(&format!("t{i}"));
-            assert!(
-                create(&conn, A, &t, None, None, "now", 3)
-                    .unwrap()
-                    .is_some()
-            );
+            created(create(&conn, A, &t, None, None, "now", 3));
         }
         assert_eq!(
             create(&conn, A, &title("t3"), None, None, "now", 3).unwrap(),
-            None
+            Created::QuotaReached
         );
-        assert!(
-            create(&conn, B, &title("b"), None, None, "now", 3)
-                .unwrap()
-                .is_some()
-        );
+        created(create(&conn, B, &title("b"), None, None, "now", 3));
         let count: i64 = conn
             .query_row("SELECT count(*) FROM tasks WHERE site_id = 1", [], |r| {
                 r.get(0)
@@ -318,7 +361,7 @@ mod tests {
         for i in 0..10 {
             let name = if i == 1 { "needle" } else { "hay" };
             let t = create(&conn, A, &title(name), None, None, "now", 100);
-            ids.push(t.unwrap().unwrap().id);
+            ids.push(created(t).id);
         }
         let query = ListQuery {
             limit: 5,

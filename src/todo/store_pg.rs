@@ -7,7 +7,7 @@
 use time::OffsetDateTime;
 use tokio_postgres::Row;
 
-use super::store::{ListQuery, SCAN_ROWS};
+use super::store::{Created, ListQuery, SCAN_ROWS};
 use super::task::{PageId, Task, TaskId, TaskTitle};
 use crate::db::postgres::{GenericClient, PgError};
 use crate::site::SiteId;
@@ -146,12 +146,16 @@ pub async fn create(
     created_by: Option<&str>,
     now: OffsetDateTime,
     quota: usize,
-) -> Result<Option<Task>, PgError> {
+) -> Result<Created, PgError> {
     let tx = client.transaction().await?;
     let lock = tx
         .prepare_cached("SELECT 1 FROM jwt_tokens WHERE id = $1 FOR NO KEY UPDATE")
         .await?;
-    tx.query_opt(&lock, &[&site.0]).await?;
+    // No row: the site was merged into another a moment ago (`db::postgres::merge_site` locks
+    // it first, so a create either lands before the merge and moves with it, or sees it gone).
+    if tx.query_opt(&lock, &[&site.0]).await?.is_none() {
+        return Ok(Created::SiteGone);
+    }
     let stmt = tx
         .prepare_cached(&format!(
             "INSERT INTO tasks (site_id, title, done, created_by, page_id, created_at, updated_at)
@@ -176,7 +180,7 @@ pub async fn create(
         .await?;
     let created = row.as_ref().map(from_row).transpose()?;
     tx.commit().await?;
-    Ok(created)
+    Ok(created.map_or(Created::QuotaReached, Created::Task))
 }
 
 /// Changes the title and/or state; `None` when the task is not this site's.

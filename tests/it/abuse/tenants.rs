@@ -153,7 +153,7 @@ async fn concurrent_creates_at_the_quota_store_exactly_the_quota() {
                     let now = time::OffsetDateTime::now_utc();
                     let task =
                         api::store_pg::create(&mut client, id, &title, None, None, now, QUOTA);
-                    created += usize::from(task.await.unwrap().is_some());
+                    created += usize::from(matches!(task.await.unwrap(), api::Created::Task(_)));
                 }
                 created
             }
@@ -171,7 +171,7 @@ async fn concurrent_creates_at_the_quota_store_exactly_the_quota() {
                         .filter(|_| {
                             let task =
                                 api::store::create(&conn, id, &title, None, None, "t", QUOTA);
-                            task.unwrap().is_some()
+                            matches!(task.unwrap(), api::Created::Task(_))
                         })
                         .count()
                 })
@@ -188,6 +188,39 @@ async fn concurrent_creates_at_the_quota_store_exactly_the_quota() {
         )
         .unwrap();
     assert_eq!(stored, QUOTA as i64);
+}
+
+/// A create whose site was merged into another a moment ago (a Forge-first site adopted by its
+/// Connect install, between resolving the site and storing the task) stores nothing and says
+/// so, rather than a task that the merge then deletes with the old site. The same on both
+/// backends; the handler answers it with a 503 and `Retry-After`, so the client retries.
+#[actix_web::test]
+async fn a_create_for_a_site_that_is_gone_stores_nothing() {
+    let app = spawn_app().await;
+    let site = Site::new("merged-away");
+    site.install(&app).await;
+    let id = api::SiteId(site_id(&app, &site));
+    db(&app)
+        .execute("DELETE FROM jwt_tokens WHERE id = ?1", [id.0])
+        .unwrap();
+    let title = api::TaskTitle::parse("too late").unwrap();
+    let outcome = if on_postgres() {
+        let url = api::DatabaseUrl::parse(&postgres::database_for(&app.db_path)).unwrap();
+        let pool = api::open_postgres(&url, 1).unwrap();
+        let mut client = pool.get().await.unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        api::store_pg::create(&mut client, id, &title, None, None, now, 10)
+            .await
+            .unwrap()
+    } else {
+        let pool = api::open_pool(&app.db_path, 1).unwrap();
+        api::store::create(&pool.get().unwrap(), id, &title, None, None, "t", 10).unwrap()
+    };
+    assert_eq!(outcome, api::Created::SiteGone);
+    let stored: i64 = db(&app)
+        .query_row("SELECT count(*) FROM tasks", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, 0);
 }
 
 /// A search that matches nothing among the newest 5,000 of a site's tasks stops there and says

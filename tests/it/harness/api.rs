@@ -10,6 +10,7 @@ pub use todo_connect::connect::qsh;
 pub use todo_connect::db::postgres::open as open_postgres;
 pub use todo_connect::db::{configure_connection, latest_version, open_pool};
 pub use todo_connect::site::SiteId;
+pub use todo_connect::todo::store::Created;
 pub use todo_connect::todo::task::TaskTitle;
 pub use todo_connect::todo::{store, store_pg};
 pub use todo_connect::util::http::client as http_client;
