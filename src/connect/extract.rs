@@ -122,17 +122,14 @@ async fn verify<P: RoutePolicy>(
     form_tokens: Vec<String>,
 ) -> Result<ConnectContext<P>, Refusal> {
     let token = single_token(req, form_tokens)?;
-    let header = jwt::decode_header(&token)?;
-    if header.alg != jsonwebtoken::Algorithm::HS256 {
-        return Err(TokenError::WrongAlgorithm(format!("{:?}", header.alg)).into());
-    }
-    let issuer = jwt::unverified_issuer(&token)?;
+    // Decoded once: header (size, alg) and claims; the issuer only picks the key.
+    let unverified = jwt::read_hs256(&token)?;
     let installation = connect
-        .installation(&issuer)
+        .installation(unverified.issuer())
         .await?
         .filter(|i| i.enabled || P::ALLOWS_DISABLED)
         .ok_or(TokenError::UnknownIssuer)?;
-    let claims = jwt::verify_hs256(&token, &installation.decoding_key)?;
+    let claims = unverified.verify(&installation.decoding_key)?;
     match claims.qsh.as_deref() {
         None => return Err(TokenError::MissingQsh.into()),
         Some(qsh::CONTEXT_QSH) if P::ACCEPTS_CONTEXT_QSH => {}
