@@ -7,7 +7,10 @@
 //! loss or kernel crash as well. Writes are rare next to reads here (reads do not fsync), so we
 //! pay that cost.
 
+mod worker_read;
+
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use r2d2_sqlite::SqliteConnectionManager;
@@ -126,18 +129,56 @@ fn apply(
     }
 }
 
-/// The database as request handlers use it: every piece of work runs on the blocking thread
-/// pool with a connection taken inside it, so a slow disk or a busy writer never stalls an
-/// async worker.
+/// The database as request handlers use it: work runs on the blocking thread pool with a
+/// connection taken inside it, so a slow disk or a busy writer never stalls an async worker —
+/// except short indexed point reads ([`Db::read_point`]), which cannot wait on anything.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    /// Read-only connections of the async workers; `None` for an in-memory database.
+    worker_reads: Option<Arc<worker_read::WorkerReads>>,
 }
 
 impl Db {
-    /// Wraps an opened, migrated pool.
+    /// Wraps an opened, migrated pool (takes one connection to learn the file's path).
     pub fn new(pool: Pool) -> Self {
-        Self { pool }
+        let path = pool
+            .get()
+            .ok()
+            .and_then(|conn| conn.path().map(str::to_owned));
+        let worker_reads = path
+            .filter(|path| !path.is_empty())
+            .map(|path| worker_read::WorkerReads::new(Path::new(&path)));
+        Self { pool, worker_reads }
+    }
+
+    /// Runs `read` — **one statement finding at most one row through an index** — on the
+    /// calling async worker's own read-only connection, without the hop to the blocking pool;
+    /// on the pool when the worker has no connection yet (it is opened there and kept) or
+    /// when the read fails there (busy or otherwise). Why that cannot stall the worker:
+    /// `src/db/worker_read.rs`. Anything longer, and every write, goes through [`Db::run`].
+    pub async fn read_point<T, F>(&self, read: F) -> crate::error::Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(&Connection) -> rusqlite::Result<T> + Clone + Send + 'static,
+    {
+        let Some(reads) = &self.worker_reads else {
+            return self.run(move |conn| Ok(read(conn)?)).await;
+        };
+        if let Some(value) = reads.try_read(read.clone()) {
+            return Ok(value);
+        }
+        let opener = reads.clone();
+        let (reader, value) = self
+            .run(move |conn| {
+                let value = read(conn)?;
+                Ok((opener.open().ok(), value))
+            })
+            .await?;
+        if let Some(reader) = reader {
+            reads.adopt(reader);
+        }
+        Ok(value)
     }
 
     /// Runs `work` with a pooled connection on the blocking pool. A busy database or an

@@ -32,7 +32,8 @@ impl Todo {
     }
 }
 
-/// The task operations handlers call: each is one store call off the async workers, scoped
+/// The task operations handlers call: each is one store call off the async workers (a point
+/// read on them, see [`Db::read_point`]), scoped
 /// to the site of the verified request. A task of another site is [`AppError::NotFound`].
 impl Todo {
     /// One page of the site's tasks, newest first, and the cursor of the next page.
@@ -42,10 +43,11 @@ impl Todo {
             .await
     }
 
-    /// One task of the site.
+    /// One task of the site: a point read by primary key, run on the worker itself
+    /// ([`Db::read_point`]).
     pub async fn find(&self, site: SiteId, id: TaskId) -> Result<Task> {
         self.db
-            .run(move |conn| Ok(store::find(conn, site, id)?))
+            .read_point(move |conn| store::find(conn, site, id))
             .await?
             .ok_or(AppError::NotFound)
     }
