@@ -14,13 +14,12 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, ResponseError, web};
 use futures_util::future::LocalBoxFuture;
 
-use super::installations::{self, Installation};
+use super::installations::Installation;
 use super::jwt::{self, TokenError};
 use super::token_source::{expected_qsh, form_jwts, single_token, take_form_body};
 use super::{Connect, qsh};
 use crate::error::{AppError, HtmlError};
 use crate::site::SiteId;
-use crate::util::time::now_rfc3339;
 
 /// What a route accepts and how it answers a refusal.
 pub trait RoutePolicy: 'static {
@@ -151,24 +150,13 @@ async fn verify<P: RoutePolicy>(
     })
 }
 
-/// Writes the user to `jwt_users` at most once per window; a failure is logged, not fatal.
+/// Writes the user to `jwt_users` at most once per window (in a batch with the other users
+/// recorded at the same moment); a failure is logged, not fatal.
 async fn record_user(connect: &Connect, site: SiteId, account_id: &str) {
     if !connect.seen_users.should_record(site, account_id) {
         return;
     }
-    let account = account_id.to_string();
-    let written = connect
-        .db
-        .run(move |conn| {
-            Ok(installations::record_user(
-                conn,
-                site,
-                &account,
-                &now_rfc3339(),
-            )?)
-        })
-        .await;
-    if written.is_err() {
+    if !connect.user_records.record(site, account_id).await {
         log::warn!("could not record a user of site {site}");
     }
 }
