@@ -15,16 +15,23 @@
 # gets `wrk -tTHREADS -cCONNECTIONS -dDURATION` for each route in turn:
 #   healthz  GET /healthz, the empty route: the baseline;
 #   single   one macro URL replayed (the first pass's round);
-#   mix, slow, down  the URLs of that kind, rotated by scripts/loadtest.lua.
-# Every route goes through the same wrk Lua script, so the client costs the same for each.
+#   mix, slow, down  first one request to each site of that kind at once (curl; their slowest is
+#            reported: no request may wait longer than the page budget), then wrk on all the URLs
+#            of that kind, rotated by scripts/loadtest.lua.
+# Every route goes through the same wrk Lua script, so the client costs the same for each. wrk
+# corrects its percentiles for coordinated omission: a request that takes 1.5 s on a connection
+# also counts as the ~1,500 requests that connection would have sent meanwhile, so the p99 of a
+# round in which a few requests wait the page budget is about the page budget. Hence the targets
+# for slow and down Confluence are for the requests after the first of each site.
 # Prints req/s, p50/p99/max and errors per route with the load average before each run, the
 # server's peak RSS, the time to ready with the existing database, and a Markdown block for
 # docs/performance.md. PROFILE=1 also records a CPU profile of the first mix round with perf
 # (into target/loadtest/).
 #
 # Environment: ROUNDS (2), DURATION (10s), THREADS (2), CONNECTIONS (32), READY_RUNS (5),
-#   SITES (20), TASKS (50), TOKENS (4), SLOW_MS (2000), PROFILE (0), and BIN: a todo-connect
-#   binary to measure instead of building this tree's (to compare two builds on the same peer).
+#   SITES (20), TASKS (50), TOKENS (4), SLOW_MS (2000), PROFILE (0), KEEP (0: 1 keeps the temp
+#   dir with the server logs), and BIN: a todo-connect binary to measure instead of building this
+#   tree's (to compare two builds on the same peer).
 # Run time after the build: about (ROUNDS + 1) x 5 x DURATION + 30 s (about 3 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -92,7 +99,7 @@ cleanup() {
     kill -TERM "$PEER_PID" 2>/dev/null || true
     wait "$PEER_PID" 2>/dev/null || true
   fi
-  rm -rf "$WORK"
+  if [ "${KEEP:-0}" = 1 ]; then echo "kept $WORK (server logs, URL files)" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -156,6 +163,14 @@ run_wrk() {
     }' "$out"
 }
 
+# The first request to each site of the kind in file $1 (the first SITES lines: one per site),
+# all at once; prints "slowest_ms non200".
+first_requests() {
+  head -n "$SITES" "$1" |
+    xargs -P "$SITES" -I{} curl -s -o /dev/null -w '%{http_code} %{time_total}\n' "$APP{}" |
+    awk '{ if ($2 * 1000 > m) m = $2 * 1000; if ($1 != 200) bad++ } END { printf "%.1f %d\n", m, bad }'
+}
+
 # With PROFILE=1, records the server while the first mix round runs (started before wrk).
 profile_start() {
   local seconds=${DURATION%s}
@@ -169,8 +184,10 @@ profile_start() {
 }
 
 RESULTS="$WORK/results.txt" # mode round route load rps p50 p99 max non2xx errors
+FIRST="$WORK/first.txt"     # mode round route slowest_ms non200
 RSS="$WORK/rss.txt"         # mode round MiB
 : >"$RESULTS"
+: >"$FIRST"
 : >"$RSS"
 # One server life: a fresh server with RUST_LOG=$1 on the existing database, every route once.
 measure() {
@@ -178,6 +195,11 @@ measure() {
   say "RUST_LOG=$mode round $round: starting a fresh server"
   start_server "$mode" "$mode-$round"
   for route in $ROUTES; do
+    case $route in mix | slow | down)
+      say "RUST_LOG=$mode round $round: $route, the first request of each site"
+      echo "$mode $round $route $(first_requests "$TARGETS/$route.txt")" >>"$FIRST"
+      ;;
+    esac
     load=$(cut -d' ' -f1 /proc/loadavg)
     say "RUST_LOG=$mode round $round: $route (load $load)"
     if [ "$PROFILE" = 1 ] && [ "$route" = mix ] && [ ! -e target/loadtest/perf.data.done ]; then
@@ -255,6 +277,7 @@ verdict() { # met when $1 $2 $3 (awk comparison) holds
   if awk -v a="$1" -v b="$3" "BEGIN { exit !(a $2 b) }"; then echo met; else echo MISSED; fi
 }
 BAD=$(awk '{ s += $9 + $10 } END { print s + 0 }' "$RESULTS")
+BAD=$((BAD + $(awk '{ s += $5 } END { print s + 0 }' "$FIRST")))
 if [ "$BAD" -ne 0 ]; then
   say "WARNING: $BAD responses were not 2xx or had socket errors (see the table)"
 fi
@@ -269,9 +292,10 @@ p99_row() { # route label
   local w i
   w=$(figure warn "$1" p99 worst)
   i=$(figure info "$1" p99 worst)
-  echo "| $2: p99 < 5 ms | worst **$w ms** | **$i ms** | $(verdict "$w" "<" 5) / $(verdict "$i" "<" 5) |"
+  echo "| $2 | worst **$w ms** | **$i ms** | $(verdict "$w" "<" 5) / $(verdict "$i" "<" 5) |"
 }
-MAX_WAIT=$(awk '$3 == "slow" || $3 == "down" { if ($8 > m) m = $8 } END { print m + 0 }' "$RESULTS")
+MAX_FIRST=$(awk '$3 != "mix" { if ($4 > m) m = $4 } END { print m + 0 }' "$FIRST")
+MAX_WAIT=$(awk -v m="$MAX_FIRST" '$3 == "slow" || $3 == "down" { if ($8 > m) m = $8 } END { print m + 0 }' "$RESULTS")
 RSS_PEAK=$(awk '{ if ($3 > m) m = $3 } END { print m }' "$RSS")
 
 cat <<EOF
@@ -285,22 +309,27 @@ load average before the run: $LOAD_BEFORE (the load column is the 1-minute figur
 machine, loopback; every route through the same Lua script. $SITES sites of each kind × $TASKS
 tasks × $TOKENS URLs: $MIX_URLS distinct macro URLs per kind (about $URL_BYTES bytes each, every one
 with its own token); slow sites answer user lookups after $SLOW_MS ms; down sites refuse
-connections. Each round is a fresh server (cold caches) on the same database.
+connections. Each round is a fresh server (cold caches) on the same database. Before wrk runs a
+kind, one request goes to each of its sites at once (curl): the first request of each site.
+wrk's percentiles are corrected for coordinated omission (a request that took 1.5 s counts as
+the ~1,500 its connection would have sent meanwhile).
 
-| RUST_LOG | round | route | load | req/s | % of /healthz | p50 ms | p99 ms | max ms | non-2xx + socket errors |
-|---|---|---|---:|---:|---:|---:|---:|---:|---:|
+| RUST_LOG | round | route | first request of each site, slowest ms | load | req/s | % of /healthz | p50 ms | p99 ms | max ms | non-2xx + socket errors |
+|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|
 $(awk '
+  FNR == NR { first[$1 " " $2 " " $3] = $4; firstbad[$1 " " $2 " " $3] = $5; next }
   $3 == "healthz" { h[$1 " " $2] = $5 }
-  { printf "| %s | %s | %s | %s | %s | %.1f%% | %s | %s | %s | %d |\n", $1, $2, $3, $4, $5,
-      100 * $5 / h[$1 " " $2], $6, $7, $8, $9 + $10 }' "$RESULTS")
+  { k = $1 " " $2 " " $3; f = (k in first) ? first[k] : "–"
+    printf "| %s | %s | %s | %s | %s | %s | %.1f%% | %s | %s | %s | %d |\n", $1, $2, $3, f, $4, $5,
+      100 * $5 / h[$1 " " $2], $6, $7, $8, $9 + $10 + firstbad[k] }' "$FIRST" "$RESULTS")
 
 | target | RUST_LOG=warn | RUST_LOG=info | |
 |---|---|---|---|
 | mix: throughput >= 40% of /healthz | $M_warn / $H_warn req/s = **$RATIO_WARN%** | $M_info / $H_info req/s = **$RATIO_INFO%** | $(verdict "$RATIO_WARN" ">=" 40) / $(verdict "$RATIO_INFO" ">=" 40) |
-$(p99_row mix mix)
-$(p99_row slow "slow Confluence")
-$(p99_row down "down Confluence")
-| slow, down: no request longer than the page budget ($BUDGET_MS ms + $SLACK_MS ms) | max **$MAX_WAIT ms** (all rounds) | | $(verdict "$MAX_WAIT" "<=" "$WAIT_LIMIT") |
+$(p99_row mix "mix: p99 < 5 ms")
+$(p99_row slow "slow Confluence: p99 < 5 ms after the first request of each site")
+$(p99_row down "down Confluence: p99 < 5 ms after the first request of each site")
+| slow, down: no request longer than the page budget ($BUDGET_MS ms + $SLACK_MS ms) | slowest **$MAX_WAIT ms** (first requests and wrk, all rounds) | | $(verdict "$MAX_WAIT" "<=" "$WAIT_LIMIT") |
 | peak RSS < 40 MB (VmHWM, largest of $((ROUNDS + 1)) servers) | **$RSS_PEAK MiB** | | $(verdict "$RSS_PEAK" "<" 40) |
 | ready < 200 ms, existing database | **$READY_MEDIAN ms** median | | $(verdict "$READY_MEDIAN" "<" 200) |
 

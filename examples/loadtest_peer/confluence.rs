@@ -33,6 +33,8 @@ pub fn start(port: u16, public_pem: String, slow: Duration) -> Result<()> {
             )
     })
     .workers(1)
+    // No graceful shutdown: the script's SIGTERM ends the peer at once.
+    .disable_signals()
     .bind(("127.0.0.1", port))
     .map_err(|e| format!("peer :{port}: {e}"))?;
     actix_web::rt::spawn(server.run());
