@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use percent_encoding::{percent_decode_str, utf8_percent_encode};
+use percent_encoding::utf8_percent_encode;
 use sha2::{Digest, Sha256};
 
 use crate::util::url::RFC3986;
@@ -104,14 +104,44 @@ pub fn canonical_query(query: &str) -> String {
     out
 }
 
-/// Decodes form-style: `+` is a space, invalid UTF-8 is replaced rather than refused.
-/// Borrows when there is nothing to decode.
+/// Decodes form-style: `+` is a space, `%XX` the byte XX (a `%` without two hex digits stays
+/// as it is), invalid UTF-8 is replaced rather than refused. Borrows when there is nothing to
+/// decode; otherwise one pass and one allocation (this runs for every parameter of every
+/// verified request).
 pub fn decode(text: &str) -> Cow<'_, str> {
-    if !text.contains(['%', '+']) {
+    let bytes = text.as_bytes();
+    let Some(first) = bytes.iter().position(|&b| b == b'%' || b == b'+') else {
         return Cow::Borrowed(text);
+    };
+    let mut out = Vec::with_capacity(bytes.len());
+    out.extend_from_slice(&bytes[..first]);
+    let mut i = first;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => match (
+                bytes.get(i + 1).and_then(hex),
+                bytes.get(i + 2).and_then(hex),
+            ) {
+                (Some(high), Some(low)) => {
+                    out.push(high << 4 | low);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            other => out.push(other),
+        }
+        i += 1;
     }
-    let spaced = text.replace('+', " ");
-    Cow::Owned(percent_decode_str(&spaced).decode_utf8_lossy().into_owned())
+    Cow::Owned(match String::from_utf8(out) {
+        Ok(decoded) => decoded,
+        Err(invalid) => String::from_utf8_lossy(invalid.as_bytes()).into_owned(),
+    })
+}
+
+/// The value of one hex digit.
+fn hex(digit: &u8) -> Option<u8> {
+    char::from(*digit).to_digit(16).map(|v| v as u8)
 }
 
 /// RFC 3986-encodes, keeping the borrow when nothing needs escaping.
@@ -125,6 +155,36 @@ fn encode_owned(text: Cow<'_, str>) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decoding_matches_plus_as_space_then_percent_decoding() {
+        let reference = |t: &str| {
+            percent_encoding::percent_decode_str(&t.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        for text in [
+            "plain",
+            "a+b",
+            "%2B+%2b",
+            "%",
+            "%4",
+            "%zz%41",
+            "%+1",
+            "100%",
+            "%E2%9C%93",
+            "%FF%FE",
+            "%C3",
+            "%%41",
+            "a%2",
+            "+%20+",
+            "%e2%9c%93x",
+            "",
+        ] {
+            assert_eq!(decode(text), reference(text), "{text:?}");
+        }
+        assert!(matches!(decode("no-escapes"), Cow::Borrowed(_)));
+    }
 
     #[test]
     fn jwt_is_never_part_of_the_canonical_query() {
