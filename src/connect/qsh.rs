@@ -56,13 +56,17 @@ pub fn canonical_path(path: &str, base_path: &str) -> String {
         _ => path,
     };
     let trimmed = relative.trim_end_matches('/');
-    if trimmed.is_empty() {
-        "/".to_string()
-    } else if trimmed.starts_with('/') {
-        trimmed.replace('&', "%26")
-    } else {
-        format!("/{}", trimmed.replace('&', "%26"))
+    let mut out = String::with_capacity(trimmed.len() + 1);
+    if !trimmed.starts_with('/') {
+        out.push('/');
     }
+    // `&` is rare in a path: copy it as it is unless it has one.
+    if trimmed.contains('&') {
+        out.push_str(&trimmed.replace('&', "%26"));
+    } else {
+        out.push_str(trimmed);
+    }
+    out
 }
 
 /// The sorted, re-encoded query without `jwt`.
@@ -197,6 +201,9 @@ mod tests {
         assert_eq!(canonical_path("/wiki/rest/api", "/wiki"), "/rest/api");
         assert_eq!(canonical_path("/wikipedia", "/wiki"), "/wikipedia");
         assert_eq!(canonical_path("/wiki/", "/wiki"), "/");
+        assert_eq!(canonical_path("", ""), "/");
+        assert_eq!(canonical_path("a&b/", ""), "/a%26b");
+        assert_eq!(canonical_path("/a&b&c", ""), "/a%26b%26c");
     }
 
     #[test]
