@@ -2,7 +2,8 @@
 #   BACKEND=postgres  a throwaway PostgreSQL cluster in $WORK (Debian's packages; initdb as the
 #                     postgres user when run as root, default durability settings), DATABASE_URL
 #   REPLICAS=2        a second server on the same database; wrk's threads split between the two
-#                     (its per-thread address hook), so each replica takes half the connections
+#                     (LOADTEST_PORTS, read by scripts/loadtest.lua's per-thread address hook),
+#                     so each replica takes half the connections
 # Both only make sense with BACKEND=postgres for REPLICAS>1 (SQLite refuses a second server).
 BACKEND=${BACKEND:-sqlite}
 REPLICAS=${REPLICAS:-1}
@@ -52,15 +53,15 @@ backend_stop() {
   fi
 }
 
-# Starts replicas 2..REPLICAS beside the first (RUST_LOG=$1) and writes wrk's address hook.
+# Starts replicas 2..REPLICAS beside the first (their logs: $WORK/server-$1-<n>.log) and
+# exports LOADTEST_PORTS, which scripts/loadtest.lua uses to spread wrk's threads over them.
 replicas_start() {
   local i port
   [ "$REPLICAS" -gt 1 ] || return 0
-  : >"$WORK/replicas.lua"
   local ports=("$APP_PORT")
   for i in $(seq 2 "$REPLICAS"); do
     port=$(free_port)
-    PORT=$port RUST_LOG=$1 "$BIN" serve >"$WORK/server-$1-$i.log" 2>&1 &
+    PORT=$port RUST_LOG=${1%%-*} "$BIN" serve >"$WORK/server-$1-$i.log" 2>&1 &
     EXTRA_PIDS+=($!)
     for _ in $(seq 1 200); do
       curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break
@@ -68,18 +69,5 @@ replicas_start() {
     done
     ports+=("$port")
   done
-  {
-    echo "local ports = { ${ports[*]} }"
-    echo 'local n = 0'
-    echo 'function setup(thread)'
-    echo '  n = n + 1'
-    echo '  local port = ports[(n - 1) % #ports + 1]'
-    echo '  thread.addr = wrk.lookup("127.0.0.1", tostring(port))[1]'
-    echo 'end'
-  } | sed 's/{ \([0-9 ]*\) }/{ \1 }/; s/\([0-9]\) \([0-9]\)/\1, \2/g' >"$WORK/replicas.lua"
-}
-
-# wrk's extra arguments: the address hook when there are several replicas.
-replicas_wrk_args() {
-  if [ "$REPLICAS" -gt 1 ]; then echo "-s $WORK/replicas.lua"; fi
+  export LOADTEST_PORTS="${ports[*]}"
 }

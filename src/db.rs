@@ -12,8 +12,10 @@
 //! pay that cost.
 
 pub mod postgres;
+mod worker_read;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use r2d2_sqlite::SqliteConnectionManager;
@@ -254,30 +256,73 @@ pub fn merge_site(conn: &Connection, from: SiteId, into: SiteId) -> rusqlite::Re
 
 /// The database as request handlers use it: the SQLite pool, whose work runs on the blocking
 /// thread pool with a connection taken inside it (so a slow disk or a busy writer never stalls
-/// an async worker), or a PostgreSQL pool ([`Db::pg`]).
+/// an async worker) — except short indexed point reads ([`Db::read_point`]), which cannot wait
+/// on anything — or a PostgreSQL pool ([`Db::pg`]).
 #[derive(Clone)]
 pub struct Db {
     backend: Backend,
+    /// Read-only SQLite connections of the async workers; `None` for an in-memory database
+    /// and for PostgreSQL.
+    worker_reads: Option<Arc<worker_read::WorkerReads>>,
 }
 
 #[derive(Clone)]
 enum Backend {
     Sqlite(Pool),
-    Postgres(std::sync::Arc<postgres::PgPool>),
+    Postgres(Arc<postgres::PgPool>),
 }
 
 impl Db {
-    /// Wraps an opened, migrated SQLite pool.
+    /// Wraps an opened, migrated SQLite pool (takes one connection to learn the file's path).
     pub fn new(pool: Pool) -> Self {
+        let path = pool
+            .get()
+            .ok()
+            .and_then(|conn| conn.path().map(str::to_owned));
+        let worker_reads = path
+            .filter(|path| !path.is_empty())
+            .map(|path| worker_read::WorkerReads::new(Path::new(&path)));
         Self {
             backend: Backend::Sqlite(pool),
+            worker_reads,
         }
+    }
+
+    /// Runs `read` — **one statement finding at most one row through an index** — on the
+    /// calling async worker's own read-only connection, without the hop to the blocking pool;
+    /// on the pool when the worker has no connection yet (it is opened there and kept) or
+    /// when the read fails there (busy or otherwise). Why that cannot stall the worker:
+    /// `src/db/worker_read.rs`. Anything longer, and every write, goes through [`Db::run`].
+    /// SQLite only, like [`Db::run`].
+    pub async fn read_point<T, F>(&self, read: F) -> crate::error::Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(&Connection) -> rusqlite::Result<T> + Clone + Send + 'static,
+    {
+        let Some(reads) = &self.worker_reads else {
+            return self.run(move |conn| Ok(read(conn)?)).await;
+        };
+        if let Some(value) = reads.try_read(read.clone()) {
+            return Ok(value);
+        }
+        let opener = reads.clone();
+        let (reader, value) = self
+            .run(move |conn| {
+                let value = read(conn)?;
+                Ok((opener.open().ok(), value))
+            })
+            .await?;
+        if let Some(reader) = reader {
+            reads.adopt(reader);
+        }
+        Ok(value)
     }
 
     /// Wraps an opened, migrated PostgreSQL pool.
     pub fn postgres(pool: postgres::PgPool) -> Self {
         Self {
-            backend: Backend::Postgres(std::sync::Arc::new(pool)),
+            backend: Backend::Postgres(Arc::new(pool)),
+            worker_reads: None,
         }
     }
 

@@ -1,16 +1,36 @@
 //! Thin entry point: parse the command line, set up logging, run, print one line on failure.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
+use env_logger::WriteStyle;
 use todo_connect::cli::{Cli, run};
+use todo_connect::util::log_buffer;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+    // Log lines go to stderr from a background thread (util::log_buffer): a request's access
+    // line costs it a copy into memory, not a write of its own.
+    let (sink, log_writer) = log_buffer::buffered(std::io::stderr());
+    let mut logger =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
+    if std::env::var_os("RUST_LOG_STYLE").is_none() {
+        // What the logger decided on its own when it wrote to stderr itself.
+        logger.write_style(if std::io::stderr().is_terminal() {
+            WriteStyle::Always
+        } else {
+            WriteStyle::Never
+        });
+    }
+    logger
         .format_timestamp_millis()
+        .target(env_logger::Target::Pipe(Box::new(sink)))
         .init();
-    match run(cli) {
+    let result = run(cli);
+    // Every log line out before the last word.
+    drop(log_writer);
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("todo-connect: {err}");

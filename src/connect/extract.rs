@@ -15,14 +15,12 @@ use actix_web::{FromRequest, HttpRequest, ResponseError, web};
 use futures_util::future::LocalBoxFuture;
 
 use super::host_client::{HostClient, HostClients};
-use super::installations::{self, Installation};
-use super::installations_pg;
+use super::installations::Installation;
 use super::jwt::{self, TokenError};
 use super::token_source::{expected_qsh, form_jwts, single_token, take_form_body};
 use super::{Connect, qsh};
 use crate::error::{AppError, HtmlError};
 use crate::site::SiteId;
-use crate::util::time::{now_millis, now_rfc3339};
 
 /// What a route accepts and how it answers a refusal.
 pub trait RoutePolicy: 'static {
@@ -132,17 +130,14 @@ async fn verify<P: RoutePolicy>(
     form_tokens: Vec<String>,
 ) -> Result<ConnectContext<P>, Refusal> {
     let token = single_token(req, form_tokens)?;
-    let header = jwt::decode_header(&token)?;
-    if header.alg != jsonwebtoken::Algorithm::HS256 {
-        return Err(TokenError::WrongAlgorithm(format!("{:?}", header.alg)).into());
-    }
-    let issuer = jwt::unverified_issuer(&token)?;
+    // Decoded once: header (size, alg) and claims; the issuer only picks the key.
+    let unverified = jwt::read_hs256(&token)?;
     let installation = connect
-        .installation(&issuer)
+        .installation(unverified.issuer())
         .await?
         .filter(|i| i.enabled || P::ALLOWS_DISABLED)
         .ok_or(TokenError::UnknownIssuer)?;
-    let claims = jwt::verify_hs256(&token, &installation.decoding_key)?;
+    let claims = unverified.verify(&installation.decoding_key)?;
     match claims.qsh.as_deref() {
         None => return Err(TokenError::MissingQsh.into()),
         Some(qsh::CONTEXT_QSH) if P::ACCEPTS_CONTEXT_QSH => {}
@@ -165,34 +160,13 @@ async fn verify<P: RoutePolicy>(
     })
 }
 
-/// Writes the user to `jwt_users` at most once per window; a failure is logged, not fatal.
+/// Writes the user to `jwt_users` at most once per window (in a batch with the other users
+/// recorded at the same moment); a failure is logged, not fatal.
 async fn record_user(connect: &Connect, site: SiteId, account_id: &str) {
     if !connect.seen_users.should_record(site, account_id) {
         return;
     }
-    let account = account_id.to_string();
-    let written = match connect.db.pg() {
-        Some(pg) => match pg.get().await {
-            Ok(client) => installations_pg::record_user(&client, site, &account, now_millis())
-                .await
-                .map_err(AppError::from),
-            Err(e) => Err(e),
-        },
-        None => {
-            connect
-                .db
-                .run(move |conn| {
-                    Ok(installations::record_user(
-                        conn,
-                        site,
-                        &account,
-                        &now_rfc3339(),
-                    )?)
-                })
-                .await
-        }
-    };
-    if written.is_err() {
+    if !connect.user_records.record(site, account_id).await {
         log::warn!("could not record a user of site {site}");
     }
 }

@@ -88,9 +88,16 @@ pub struct InstallClaims {
     pub qsh: Option<String>,
 }
 
+/// The header fields of a tenant token we look at. `crit` and `b64` are read only to refuse
+/// them: we understand no critical extension, and an unencoded payload (`b64: false`, RFC 7797)
+/// would sign something other than what we decode (`jsonwebtoken` refuses both, too).
 #[derive(Deserialize)]
-struct IssuerOnly {
-    iss: String,
+struct TenantHeader {
+    alg: String,
+    #[serde(default)]
+    crit: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    b64: Option<serde_json::Value>,
 }
 
 /// The header of a token (`alg`, `kid`), after the size check; no signature is checked.
@@ -101,22 +108,86 @@ pub fn decode_header(token: &str) -> Result<Header, TokenError> {
     jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)
 }
 
-/// The unverified `iss`, used only to find which secret to verify with.
-pub fn unverified_issuer(token: &str) -> Result<String, TokenError> {
-    jsonwebtoken::dangerous::insecure_decode_claims::<IssuerOnly>(token)
-        .map(|c| c.iss)
-        .map_err(|_| TokenError::Malformed)
+/// An HS256 tenant token read once: the header checked (size, `alg` exactly HS256, no critical
+/// extensions) and the claims decoded, so the issuer can pick the key. Nothing in it is trusted
+/// until [`UnverifiedHs256::verify`] has checked the signature and the expiry.
+///
+/// Why not `jsonwebtoken::decode`: it needs the key first, and the key depends on `iss`, so
+/// the token was base64- and JSON-decoded three times per request (header, issuer, verified
+/// claims). Here it is decoded once; the signature check itself stays in the library
+/// ([`jsonwebtoken::crypto::verify`]: HMAC-SHA256 in aws-lc, constant-time comparison).
+pub struct UnverifiedHs256<'t> {
+    /// `header.payload`: what the signature covers.
+    message: &'t str,
+    signature: &'t str,
+    claims: TenantClaims,
 }
 
-/// Verifies an HS256 tenant token's signature and expiry. The qsh is checked by the caller.
+/// Reads an HS256 tenant token (see [`UnverifiedHs256`]).
+pub fn read_hs256(token: &str) -> Result<UnverifiedHs256<'_>, TokenError> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(TokenError::TooLarge);
+    }
+    let (message, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
+    let (header, payload) = message.split_once('.').ok_or(TokenError::Malformed)?;
+    let header: TenantHeader = decode_part(header)?;
+    if header.alg != "HS256" {
+        return Err(TokenError::WrongAlgorithm(header.alg));
+    }
+    if header.crit.is_some()
+        || header
+            .b64
+            .is_some_and(|b64| b64 != serde_json::Value::Bool(true))
+    {
+        return Err(TokenError::Malformed);
+    }
+    Ok(UnverifiedHs256 {
+        message,
+        signature,
+        claims: decode_part(payload)?,
+    })
+}
+
+/// One base64url (no padding, as JWS requires) JSON part of a token.
+fn decode_part<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, TokenError> {
+    use base64::Engine;
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| TokenError::Malformed)?;
+    serde_json::from_slice(&json).map_err(|_| TokenError::Malformed)
+}
+
+impl UnverifiedHs256<'_> {
+    /// The claimed issuer (the site's client key), used only to find the key to verify with.
+    pub fn issuer(&self) -> &str {
+        &self.claims.iss
+    }
+
+    /// The claims, once the signature is the site's (`key`) and `exp` has not passed (with
+    /// [`LEEWAY_SECS`]). The qsh is checked by the caller.
+    pub fn verify(self, key: &DecodingKey) -> Result<TenantClaims, TokenError> {
+        let signed = jsonwebtoken::crypto::verify(
+            self.signature,
+            self.message.as_bytes(),
+            key,
+            Algorithm::HS256,
+        )
+        .map_err(|e| TokenError::Invalid(e.to_string()))?;
+        if !signed {
+            return Err(TokenError::Invalid("signature".into()));
+        }
+        let now = crate::util::time::unix_now();
+        if self.claims.exp < now.saturating_sub(LEEWAY_SECS as i64) {
+            return Err(TokenError::Invalid("expired".into()));
+        }
+        Ok(self.claims)
+    }
+}
+
+/// Verifies an HS256 tenant token's signature and expiry in one go (when the key is already
+/// known). The qsh is checked by the caller.
 pub fn verify_hs256(token: &str, key: &DecodingKey) -> Result<TenantClaims, TokenError> {
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.leeway = LEEWAY_SECS;
-    validation.validate_aud = false;
-    validation.set_required_spec_claims(&["exp"]);
-    jsonwebtoken::decode::<TenantClaims>(token, key, &validation)
-        .map(|data| data.claims)
-        .map_err(|e| TokenError::Invalid(e.to_string()))
+    read_hs256(token)?.verify(key)
 }
 
 /// Verifies an RS256 install token: signature, `exp`, `iat`, and `aud` containing `audience`
@@ -184,6 +255,120 @@ mod tests {
         ] {
             assert!(!valid_kid(bad), "{bad:?}");
         }
+    }
+
+    /// A token with this header and these claims, signed with HS256 and `secret`.
+    fn token(header: serde_json::Value, claims: serde_json::Value, secret: &str) -> String {
+        use base64::Engine;
+        let b64 = |v: &serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        let message = format!("{}.{}", b64(&header), b64(&claims));
+        let key = EncodingKey::from_secret(secret.as_bytes()).unwrap();
+        let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &key, Algorithm::HS256);
+        format!("{message}.{}", signature.unwrap())
+    }
+
+    fn claims(exp_in: i64) -> serde_json::Value {
+        let exp = crate::util::time::unix_now() + exp_in;
+        serde_json::json!({"iss": "site", "exp": exp, "qsh": "q"})
+    }
+
+    fn hs256_header() -> serde_json::Value {
+        serde_json::json!({"alg": "HS256", "typ": "JWT"})
+    }
+
+    #[test]
+    fn a_tenant_token_is_read_once_and_verified_with_the_issuers_key() {
+        let key = DecodingKey::from_secret(b"s3cret").unwrap();
+        let token = token(hs256_header(), claims(60), "s3cret");
+        let unverified = read_hs256(&token).unwrap();
+        assert_eq!(unverified.issuer(), "site");
+        assert_eq!(unverified.verify(&key).unwrap().qsh.as_deref(), Some("q"));
+        // The same token through the library, as before: both agree.
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.validate_aud = false;
+        assert!(jsonwebtoken::decode::<TenantClaims>(&token, &key, &validation).is_ok());
+    }
+
+    #[test]
+    fn expiry_allows_the_leeway_and_not_a_second_more() {
+        let key = DecodingKey::from_secret(b"k").unwrap();
+        let leeway = LEEWAY_SECS as i64;
+        let within = token(hs256_header(), claims(5 - leeway), "k");
+        assert!(verify_hs256(&within, &key).is_ok());
+        let past = token(hs256_header(), claims(-leeway - 5), "k");
+        assert_eq!(
+            verify_hs256(&past, &key).unwrap_err(),
+            TokenError::Invalid("expired".into())
+        );
+    }
+
+    #[test]
+    fn what_the_library_would_refuse_is_refused_before_any_key_is_looked_up() {
+        let ok = claims(60);
+        let cases = [
+            (
+                serde_json::json!({"alg": "HS512"}),
+                TokenError::WrongAlgorithm("HS512".into()),
+            ),
+            (
+                serde_json::json!({"alg": "none"}),
+                TokenError::WrongAlgorithm("none".into()),
+            ),
+            (serde_json::json!({"typ": "JWT"}), TokenError::Malformed),
+            (
+                serde_json::json!({"alg": "HS256", "crit": ["exp"]}),
+                TokenError::Malformed,
+            ),
+            (
+                serde_json::json!({"alg": "HS256", "crit": ["b64"], "b64": false}),
+                TokenError::Malformed,
+            ),
+            (
+                serde_json::json!({"alg": "HS256", "b64": false}),
+                TokenError::Malformed,
+            ),
+            (
+                serde_json::json!({"alg": "HS256", "b64": "yes"}),
+                TokenError::Malformed,
+            ),
+        ];
+        for (header, want) in cases {
+            let token = token(header.clone(), ok.clone(), "k");
+            assert_eq!(read_hs256(&token).err(), Some(want), "{header}");
+        }
+        let good = token(hs256_header(), ok, "k");
+        let (message, signature) = good.rsplit_once('.').unwrap();
+        for bad in [
+            format!("{good}.extra"),
+            message.to_string(),
+            format!("{message}=.{signature}"),
+            format!("{}.{}", "a".repeat(MAX_TOKEN_LEN), signature),
+        ] {
+            assert!(read_hs256(&bad).is_err(), "{bad}");
+        }
+        let no_exp = token(hs256_header(), serde_json::json!({"iss": "site"}), "k");
+        assert_eq!(read_hs256(&no_exp).err(), Some(TokenError::Malformed));
+    }
+
+    #[test]
+    fn a_signature_by_another_secret_or_over_other_claims_is_refused() {
+        let key = DecodingKey::from_secret(b"right").unwrap();
+        let forged = token(hs256_header(), claims(60), "wrong");
+        assert!(matches!(
+            verify_hs256(&forged, &key),
+            Err(TokenError::Invalid(_))
+        ));
+        let good = token(hs256_header(), claims(60), "right");
+        let other = token(hs256_header(), claims(120), "right");
+        let (_, signature) = good.rsplit_once('.').unwrap();
+        let (message, _) = other.rsplit_once('.').unwrap();
+        let spliced = format!("{message}.{signature}");
+        assert!(matches!(
+            verify_hs256(&spliced, &key),
+            Err(TokenError::Invalid(_))
+        ));
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod jwt;
 pub mod lifecycle;
 pub mod qsh;
 pub mod token_source;
+pub mod user_records;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +38,8 @@ pub struct Connect {
     pub db: Db,
     pub installations: Arc<installations::InstallationCache>,
     pub seen_users: installations::SeenUsers,
+    /// Writes `jwt_users` rows in batches.
+    pub user_records: user_records::UserRecords,
     pub install_keys: install_keys::InstallKeys,
     /// Signed calls back to installed sites.
     pub hosts: host_client::HostClients,
@@ -64,6 +67,7 @@ impl Connect {
                 None => installations::InstallationCache::default(),
             }),
             seen_users: installations::SeenUsers::new(USER_RECORD_WINDOW),
+            user_records: user_records::UserRecords::new(db.clone()),
             settings,
             db,
             descriptor,

@@ -69,8 +69,9 @@ impl Todo {
 }
 
 /// The task operations handlers call: each is one store call (off the async workers on
-/// SQLite, its twin in `store_pg` on PostgreSQL), scoped to the site of the verified request
-/// and run within the site's budget. A task of another site is [`AppError::NotFound`].
+/// SQLite — but a point read on them, see [`Db::read_point`] — and its twin in `store_pg` on
+/// PostgreSQL), scoped to the site of the verified request and run within the site's budget.
+/// A task of another site is [`AppError::NotFound`].
 impl Todo {
     /// One page of the site's tasks, newest first, and the cursor of the next page.
     pub async fn list(&self, site: SiteId, query: ListQuery) -> Result<(Vec<Task>, Option<i64>)> {
@@ -83,14 +84,15 @@ impl Todo {
             .await
     }
 
-    /// One task of the site.
+    /// One task of the site: a point read by primary key (on SQLite run on the worker itself,
+    /// [`Db::read_point`]).
     pub async fn find(&self, site: SiteId, id: TaskId) -> Result<Task> {
         let _place = self.enter(site).await?;
         let found = match self.db.pg() {
             Some(pg) => store_pg::find(&pg.get().await?, site, id).await?,
             None => {
                 self.db
-                    .run(move |conn| Ok(store::find(conn, site, id)?))
+                    .read_point(move |conn| store::find(conn, site, id))
                     .await?
             }
         };

@@ -1,14 +1,39 @@
 //! Who created a task, by display name: asked of the site (a [`NameSource`]: a Connect site as
 //! the app with its shared secret, a Forge site with its app system token;
 //! `GET …/rest/api/user?accountId=…`), kept in memory for at most ten minutes, never stored.
-//! A page never waits on Confluence for more than [`PAGE_BUDGET`]: a name not found in time is
-//! shown as the account id.
+//!
+//! How long a render waits for a name — the choice, and why (measured in
+//! docs/performance.md):
+//!
+//! - **One lookup per name.** Names live in a single-flight cache ([`FlightCache`]): renders
+//!   that need the same unknown name share one lookup. The lookup runs as its own task, so a
+//!   render that stops waiting does not cancel it, and its answer fills the cache for the
+//!   renders after it.
+//! - **One waiting request per site.** Only a request that *starts* lookups may wait for them
+//!   (at most [`PAGE_BUDGET`], all of them together), and only one request of a site waits at a
+//!   time. Every other render goes ahead at once and shows the account id for a name not known
+//!   yet; later renders show the name.
+//! - **A slow site is not waited for.** When a site makes its waiting request use up the whole
+//!   budget (or a lookup of it takes longer than the budget), no request waits for that site for
+//!   [`FAILURE_TTL`]; its lookups still run, in the background, and fill the cache. A lookup
+//!   that answers within the budget makes the site worth waiting for again.
+//!
+//! So a slow or down Confluence costs one waiting request per site (and again at most once a
+//! minute while it stays slow), never every render, and no request waits longer than the page
+//! budget. Waiting at all is worth it for the first render on a healthy site: the lookup takes
+//! milliseconds, and the name is shown at once instead of the account id. Never waiting would
+//! keep the tail equally low, but every first view of a page would show ids.
+
+mod patience;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt;
 use futures_util::future::join_all;
 use percent_encoding::utf8_percent_encode;
 use reqwest::Method;
@@ -19,26 +44,39 @@ use crate::connect::Installation;
 use crate::connect::host_client::{HostClient, HostClients};
 use crate::forge::{CallError, ForgeClient};
 use crate::site::SiteId;
+use crate::util::flight::{FlightCache, Loaded, Peek};
 use crate::util::url::RFC3986;
+use patience::SitePatience;
 
 /// How long a display name is remembered (personal data: memory only, briefly).
 pub const NAME_TTL: Duration = Duration::from_secs(10 * 60);
-/// How long a failed lookup is not retried, so a down site does not slow every page.
+/// How long a failed lookup is not retried, and a slow site not waited for.
 pub const FAILURE_TTL: Duration = Duration::from_secs(60);
-/// The most a page waits for names, all lookups together (they run concurrently).
+/// The most a request waits for names, all lookups together (they run concurrently).
 pub const PAGE_BUDGET: Duration = Duration::from_millis(1500);
 /// Distinct accounts looked up for one page at most; the rest show their account id.
 const MAX_LOOKUPS_PER_PAGE: usize = 20;
-/// Above this many entries, expired ones are dropped.
+/// Names (and remembered failures) kept at most.
 const MAX_ENTRIES: usize = 50_000;
 
-/// (site, account id) -> (display name, or `None` after a failure; when learnt).
-type Entries = HashMap<(SiteId, String), (Option<String>, Instant)>;
+/// (site, account id).
+type Key = (SiteId, String);
+
+/// A lookup that gave no name: the site failed, timed out, or gave none for the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoName;
 
 /// The in-memory display-name cache, shared by all workers.
-#[derive(Default)]
 pub struct DisplayNames {
-    entries: Mutex<Entries>,
+    names: FlightCache<Key, String, NoName>,
+    patience: Arc<SitePatience>,
+    budget: Duration,
+}
+
+impl Default for DisplayNames {
+    fn default() -> Self {
+        Self::with_budget(PAGE_BUDGET)
+    }
 }
 
 /// A task as the API shows it: with its creator's display name (or account id).
@@ -137,6 +175,15 @@ fn name_of(user: User) -> Option<String> {
 }
 
 impl DisplayNames {
+    /// A cache whose waiting request waits at most `budget` ([`PAGE_BUDGET`] in the app).
+    pub fn with_budget(budget: Duration) -> Self {
+        Self {
+            names: FlightCache::new(MAX_ENTRIES),
+            patience: Arc::default(),
+            budget,
+        }
+    }
+
     /// Names for `accounts` on an installed site, asked of it as the app when not cached.
     pub async fn for_site<'a>(
         &self,
@@ -148,8 +195,9 @@ impl DisplayNames {
         self.resolve(&host, accounts).await
     }
 
-    /// Names for `accounts` on this site: cached, else looked up within [`PAGE_BUDGET`].
-    /// Accounts without a name (yet) are absent from the answer.
+    /// Names for `accounts` on this site that are known now, or — for the one request of the
+    /// site allowed to wait — learnt within the budget. Accounts without a name (yet) are absent
+    /// from the answer; their lookups go on and fill the cache for later renders.
     pub async fn resolve<'a>(
         &self,
         source: &impl NameSource,
@@ -162,47 +210,74 @@ impl DisplayNames {
             if names.contains_key(account) || missing.contains(&account) {
                 continue;
             }
-            match self.cached(site, account) {
-                Some(Some(name)) => {
+            match self.names.peek(&(site, account.to_string())) {
+                Peek::Ready(Ok(name)) => {
                     names.insert(account.to_string(), name);
                 }
-                Some(None) => {}
-                None if missing.len() < MAX_LOOKUPS_PER_PAGE => missing.push(account),
-                None => {}
+                // Remembered failure, or someone else's lookup under way: do not wait for it.
+                Peek::Ready(Err(NoName)) | Peek::Loading => {}
+                Peek::Missing if missing.len() < MAX_LOOKUPS_PER_PAGE => missing.push(account),
+                Peek::Missing => {}
             }
         }
-        let lookups = missing.iter().map(|account| async move {
-            let lookup = source.display_name(account.to_string());
-            let found = actix_web::rt::time::timeout(PAGE_BUDGET, lookup).await;
-            (*account, found.unwrap_or(None))
-        });
-        for (account, found) in join_all(lookups).await {
-            self.remember(site, account, found.clone());
-            if let Some(name) = found {
-                names.insert(account.to_string(), name);
+        if missing.is_empty() {
+            return names;
+        }
+        let Some(_turn) = self.patience.take_turn(site) else {
+            // Another request of this site is waiting, or the site is slow: start the lookups
+            // (polled once, so each is spawned) and render without them.
+            for account in missing {
+                let _ = self.lookup(source, account).now_or_never();
             }
+            return names;
+        };
+        // All lookups start together, so each one's budget ends at the same moment.
+        let lookups = missing.iter().map(|account| async move {
+            let found = actix_web::rt::time::timeout(self.budget, self.lookup(source, account));
+            (*account, found.await)
+        });
+        let mut gave_up = false;
+        for (account, found) in join_all(lookups).await {
+            match found {
+                Ok(Ok(name)) => {
+                    names.insert(account.to_string(), name);
+                }
+                Ok(Err(NoName)) => {}
+                Err(_) => gave_up = true,
+            }
+        }
+        if gave_up {
+            self.patience.too_slow(site);
         }
         names
     }
 
-    fn cached(&self, site: SiteId, account: &str) -> Option<Option<String>> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let (name, at) = entries.get(&(site, account.to_string()))?;
-        let ttl = if name.is_some() {
-            NAME_TTL
-        } else {
-            FAILURE_TTL
-        };
-        (at.elapsed() < ttl).then(|| name.clone())
-    }
-
-    fn remember(&self, site: SiteId, account: &str, name: Option<String>) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() > MAX_ENTRIES {
-            entries.retain(|_, (_, at)| at.elapsed() < NAME_TTL);
-        }
+    /// The name of `account`: kept, or the lookup under way, or a new lookup (its own task).
+    fn lookup(
+        &self,
+        source: &impl NameSource,
+        account: &str,
+    ) -> impl Future<Output = Result<String, NoName>> {
+        let site = source.site();
         let key = (site, account.to_string());
-        entries.insert(key, (name, Instant::now()));
+        let (source, account) = (source.clone(), account.to_string());
+        let (patience, budget) = (self.patience.clone(), self.budget);
+        let load = move || async move {
+            let started = Instant::now();
+            let found = source.display_name(account).await;
+            patience.answered(site, started.elapsed() <= budget);
+            match found {
+                Some(name) => Loaded {
+                    result: Ok(name),
+                    keep_for: NAME_TTL,
+                },
+                None => Loaded {
+                    result: Err(NoName),
+                    keep_for: FAILURE_TTL,
+                },
+            }
+        };
+        async move { self.names.get(&key, load, NoName).await }
     }
 }
 

@@ -19,14 +19,18 @@ pub const MAX_URL_BYTES: usize = 8 * 1024;
 /// Largest total size of request headers we serve.
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
+/// The log target of the access log.
+const ACCESS: &str = "todo_connect::access";
+
 /// Adds security headers and writes the access-log line.
 pub async fn secure_and_log<B: MessageBody + 'static>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<impl MessageBody + use<B>>, actix_web::Error> {
     let started = Instant::now();
-    let method = req.method().clone();
-    let path = req.path().to_owned();
+    // Copied only when the line will be written (not at RUST_LOG=warn).
+    let logged = log::log_enabled!(target: ACCESS, log::Level::Info)
+        .then(|| (req.method().clone(), req.path().to_owned()));
     let state = req.app_data::<web::Data<Web>>().cloned();
     let result = match oversized(&req) {
         Some(status) => Ok(req
@@ -41,12 +45,14 @@ pub async fn secure_and_log<B: MessageBody + 'static>(
         Ok(res) => res.status(),
         Err(err) => err.as_response_error().status_code(),
     };
-    log::info!(
-        target: "todo_connect::access",
-        "{method} {path} {} {:.2}ms",
-        status.as_u16(),
-        started.elapsed().as_secs_f64() * 1000.0
-    );
+    if let Some((method, path)) = logged {
+        log::info!(
+            target: ACCESS,
+            "{method} {path} {} {:.2}ms",
+            status.as_u16(),
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+    }
     let mut res = result?;
     if let Some(state) = state {
         add_security_headers(res.headers_mut(), &state);

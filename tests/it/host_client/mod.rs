@@ -437,6 +437,42 @@ async fn display_names_appear_in_the_macro_and_the_task_list() {
 }
 
 #[actix_web::test]
+async fn a_slow_site_is_asked_once_for_a_name_while_every_render_goes_ahead() {
+    let s = StandIn::start("slowsite", &[("account-1", "Ada Lovelace")]);
+    let app = s.app().await;
+    s.host.hold_lookups();
+    // The create starts the lookup and is the one request that waits for it: it gives up
+    // after the page budget and answers with the account id.
+    let task = create_task(&app, &s.site, "Slow names").await;
+    assert_eq!(task["created_by_name"], "account-1");
+    let macro_url = format!("/confluence/get_task?id={}", task["id"]);
+
+    let renders = (0..10).map(|_| s.site.get(&app, &macro_url));
+    for page in futures_util::future::join_all(renders).await {
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("by account-1"), "{html}");
+    }
+    assert_eq!(
+        s.seen_at("/wiki/rest/api/user").len(),
+        1,
+        "one lookup, held"
+    );
+
+    // Answered late, the lookup still fills the cache: later renders show the name.
+    s.host.release();
+    let named = poll_async(PATIENCE, async || {
+        let page = s.site.get(&app, &macro_url).await;
+        let html = page.text().await.unwrap();
+        html.contains("by Ada Lovelace").then_some(())
+    })
+    .await;
+    assert!(named.is_some(), "the name never reached a render");
+    assert_eq!(s.seen_at("/wiki/rest/api/user").len(), 1);
+    s.host.assert_all_verified();
+}
+
+#[actix_web::test]
 async fn a_hung_host_still_lets_the_list_and_the_macro_render_with_the_account_id() {
     let mut site = Site::new("hung");
     site.base_url = format!("http://127.0.0.1:{}/wiki", hung_host());

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::net::TcpListener;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -138,6 +138,9 @@ pub struct Host {
     pub exchanges: AtomicUsize,
     pub expires_in: AtomicU64,
     pub issued: Mutex<HashMap<String, (String, String)>>,
+    /// While set, user lookups are recorded but not answered (a slow Confluence).
+    hold_lookups: AtomicBool,
+    released: tokio::sync::Notify,
 }
 
 impl Host {
@@ -148,6 +151,28 @@ impl Host {
 
     pub fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
+    }
+
+    /// Holds every user lookup from now on (recorded, not answered) until [`Host::release`].
+    pub fn hold_lookups(&self) {
+        self.hold_lookups.store(true, Ordering::SeqCst);
+    }
+
+    /// Answers the held user lookups, and later ones at once.
+    pub fn release(&self) {
+        self.hold_lookups.store(false, Ordering::SeqCst);
+        self.released.notify_waiters();
+    }
+
+    async fn while_held(&self) {
+        loop {
+            // Created before the check, so a release in between is not missed.
+            let released = self.released.notified();
+            if !self.hold_lookups.load(Ordering::SeqCst) {
+                return;
+            }
+            released.await;
+        }
     }
 
     pub fn assert_all_verified(&self) {
@@ -217,6 +242,7 @@ impl Host {
         });
         match (req.method().as_str(), req.path()) {
             ("GET", "/wiki/rest/api/user") => {
+                self.while_held().await;
                 let query = web::Query::<HashMap<String, String>>::from_query(req.query_string());
                 let account = query.map(|q| q.get("accountId").cloned()).ok().flatten();
                 let Some(account) = account else {

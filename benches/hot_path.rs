@@ -1,0 +1,114 @@
+//! The pieces of the macro's path the second performance pass changed, one at a time, through
+//! APIs that both the first and the second pass have (so the same file measures both):
+//! reading one task (`Todo::find`, one request at a time on a real SQLite file in a temp dir)
+//! and resolving its creator's display name once the name is known (`DisplayNames::resolve`).
+
+use std::future::Future;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use actix_web::rt::System;
+use criterion::{Criterion, criterion_group, criterion_main};
+use todo_connect::connect::installations::{self, NewInstallation};
+use todo_connect::connect::jwt::Secret;
+use todo_connect::db::{self, Db};
+use todo_connect::site::SiteId;
+use todo_connect::todo::Todo;
+use todo_connect::todo::people::{DisplayNames, NameSource};
+use todo_connect::todo::task::{TaskId, TaskTitle};
+
+const ACCOUNT: &str = "557058:f1b2c3d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
+
+/// An installed site with one task, on a fresh database file.
+fn todo_with_a_task(dir: &std::path::Path) -> (Todo, SiteId, TaskId) {
+    let pool = db::open_pool(&dir.join("bench.sqlite3"), 16).expect("pool");
+    let site = {
+        let mut conn = pool.get().expect("connection");
+        db::migrate(&mut conn).expect("migrations");
+        let new = NewInstallation {
+            client_key: "bench-site".into(),
+            shared_secret: Secret::new("bench-secret"),
+            base_url: "https://bench.atlassian.net/wiki".into(),
+            display_url: None,
+            product_type: "confluence".into(),
+            description: None,
+            oauth_client_id: None,
+            server_version: None,
+            plugins_version: None,
+            sen: None,
+            installation_id: None,
+            cloud_id: None,
+        };
+        let now = "2026-11-28T00:00:00.000Z";
+        installations::upsert_installed(&conn, "bench-app", &new, now).expect("site")
+    };
+    let todo = Todo::new(Db::new(pool), 10_000);
+    let title = TaskTitle::parse("Benchmark the read").expect("title");
+    let task = System::new()
+        .block_on(todo.create(site, title, None, Some(ACCOUNT.into())))
+        .expect("task");
+    (todo, site, TaskId(task.id))
+}
+
+fn find(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (todo, site, id) = todo_with_a_task(dir.path());
+    let system = System::new();
+    c.bench_function("hot_path/todo_find", |b| {
+        b.iter_custom(|iters| {
+            system.block_on(async {
+                let started = Instant::now();
+                for _ in 0..iters {
+                    black_box(todo.find(site, id).await.expect("found"));
+                }
+                started.elapsed()
+            })
+        })
+    });
+}
+
+/// A site that knows every name at once.
+#[derive(Clone)]
+struct InstantSite;
+
+impl NameSource for InstantSite {
+    fn site(&self) -> SiteId {
+        SiteId(1)
+    }
+
+    fn display_name(&self, _account: String) -> impl Future<Output = Option<String>> + 'static {
+        std::future::ready(Some("Ada Lovelace".to_string()))
+    }
+}
+
+fn names(c: &mut Criterion) {
+    let system = System::new();
+    let names = DisplayNames::default();
+    let known = system.block_on(names.resolve(&InstantSite, [ACCOUNT]));
+    assert_eq!(known[ACCOUNT], "Ada Lovelace");
+    c.bench_function("hot_path/display_name_known", |b| {
+        b.iter_custom(|iters| {
+            system.block_on(async {
+                let started = Instant::now();
+                for _ in 0..iters {
+                    black_box(names.resolve(&InstantSite, [black_box(ACCOUNT)]).await);
+                }
+                started.elapsed()
+            })
+        })
+    });
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(50)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = find, names
+}
+criterion_main!(benches);

@@ -1,0 +1,106 @@
+//! The Confluence side of `scripts/loadtest.sh`.
+//!
+//! `setup`: plays Atlassian and three kinds of Confluence site on 127.0.0.1:<peer-port>: it
+//! serves a fresh RSA public key for a `kid` (the app's `CONNECT_KEYS_URL` is
+//! `http://127.0.0.1:<peer-port>`) and the sites' user API, which the macro asks for a task
+//! creator's display name — at once for the `mix` sites (`…/fast/wiki`), after `--slow-ms`
+//! for the `slow` sites (`…/slow/wiki`); the `down` sites' base URL is a loopback port
+//! nothing listens on. For each kind it installs `--sites` sites with real signed installs,
+//! creates `--tasks` tasks on each through the JSON API (as `--accounts` different users), and
+//! writes one file of macro URLs (path and query, one a line), `--tokens` per task, every one
+//! with its own token, as Confluence mints a fresh one for every iframe it renders. It also
+//! writes `single.txt` (one of those URLs: the first pass's one-token round) and
+//! `healthz.txt`, checks that a URL of every site renders, prints `SETUP_DONE`, and keeps
+//! serving until it is killed, so that restarted servers can look names up again.
+//!
+//! `ready`: starts the given server command several times and prints how long each start took
+//! until `/healthz` answered 200.
+//!
+//! ```sh
+//! cargo run --release --example loadtest_peer -- setup --app http://127.0.0.1:8080 --peer-port 8081 --out /tmp/targets &
+//! cargo run --release --example loadtest_peer -- ready --url http://127.0.0.1:8080/healthz -- target/release/todo-connect serve
+//! ```
+
+mod confluence;
+mod ready;
+mod setup;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::{Parser, Subcommand};
+
+#[path = "../../tests/it/harness/rsa.rs"]
+mod rsa;
+
+/// The `kid` the install key is served under.
+const KID: &str = "loadtest-kid-1";
+
+#[derive(Parser)]
+#[command(about = "The Confluence side of scripts/loadtest.sh")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve the install key and the sites, install them, create tasks, write the URL files.
+    Setup(setup::Plan),
+    /// Start a server command `times` times; print the milliseconds until /healthz answered.
+    Ready {
+        /// The healthz URL the started server answers on.
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value_t = 5)]
+        times: usize,
+        /// The server command and its arguments.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Cmd::Setup(plan) => actix_web::rt::System::new().block_on(run_setup(plan)),
+        Cmd::Ready {
+            url,
+            times,
+            command,
+        } => ready::ready(&url, times, &command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("loadtest_peer: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_setup(plan: setup::Plan) -> Result<()> {
+    let keys = rsa::new_rsa_keys()?;
+    let slow = Duration::from_millis(plan.slow_ms);
+    confluence::start(plan.peer_port, keys.public_pem, slow)?;
+    setup::run(&plan, &keys.private_pem).await?;
+    println!("SETUP_DONE");
+    // Keep serving the key and the sites for the servers started later in the run.
+    std::future::pending::<()>().await;
+    Ok(())
+}
+
+type Result<T> = std::result::Result<T, String>;
+
+/// Seconds since the epoch.
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Where the files of request targets go.
+fn target_file(dir: &std::path::Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.txt"))
+}
