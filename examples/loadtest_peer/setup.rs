@@ -133,7 +133,13 @@ impl<'p> Setup<'p> {
             .to_string();
         Ok(Self {
             plan,
-            http: reqwest::Client::new(),
+            // Idle connections are dropped well before the server's 5 s keep-alive ends them:
+            // reusing one the server is closing at that moment fails the request
+            // ("error sending request"), which once failed a whole run.
+            http: reqwest::Client::builder()
+                .pool_idle_timeout(std::time::Duration::from_secs(2))
+                .build()
+                .map_err(|e| e.to_string())?,
             rsa: EncodingKey::from_rsa_pem(private_pem.as_bytes()).map_err(|e| e.to_string())?,
             base_path,
         })
