@@ -171,9 +171,15 @@ run_wrk() {
 
 # The first request to each site of the kind in file $1 (the first SITES lines: one per site),
 # all at once; prints "slowest_ms non200".
+# With several replicas, every replica gets its first requests (display names are remembered
+# per instance).
 first_requests() {
-  head -n "$SITES" "$1" |
-    xargs -P "$SITES" -I{} curl -s -o /dev/null -w '%{http_code} %{time_total}\n' "$APP{}" |
+  local port ports=${LOADTEST_PORTS:-$APP_PORT}
+  for port in $ports; do
+    head -n "$SITES" "$1" | sed "s|^|http://127.0.0.1:$port|"
+  done |
+    xargs -P "$((SITES * $(wc -w <<<"$ports")))" -I{} \
+      curl -s -o /dev/null -w '%{http_code} %{time_total}\n' "{}" |
     awk '{ if ($2 * 1000 > m) m = $2 * 1000; if ($1 != 200) bad++ } END { printf "%.1f %d\n", m, bad }'
 }
 
