@@ -131,21 +131,27 @@ async fn write_pg(pg: &PgPool, rows: &[(SiteId, String)]) -> crate::error::Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::{migrate, open_pool};
+    use crate::db::{Pool, migrate, open_pool};
+
+    /// An installed site with this id.
+    fn add_site(pool: &Pool, id: i64) {
+        pool.get()
+            .unwrap()
+            .execute(
+                "INSERT INTO jwt_tokens (id, addon_key, client_key, base_url, product_type,
+                     installed, enabled, installed_at, updated_at)
+                 VALUES (?1, 'app', 'site', 'https://s.example', 'confluence', 1, 1, 'x', 'x')",
+                [id],
+            )
+            .unwrap();
+    }
 
     #[actix_web::test]
     async fn concurrent_records_are_committed_before_their_callers_return() {
         let dir = tempfile::tempdir().unwrap();
         let pool = open_pool(&dir.path().join("t.sqlite3"), 4).unwrap();
         migrate(&mut pool.get().unwrap()).unwrap();
-        pool.get()
-            .unwrap()
-            .execute_batch(
-                "INSERT INTO jwt_tokens (id, addon_key, client_key, base_url, product_type,
-                     installed, enabled, installed_at, updated_at)
-                 VALUES (1, 'app', 'site', 'https://s.example', 'confluence', 1, 1, 'x', 'x')",
-            )
-            .unwrap();
+        add_site(&pool, 1);
         let records = UserRecords::new(Db::new(pool.clone()));
         let accounts: Vec<String> = (0..300).map(|i| format!("account-{i}")).collect();
         let all = accounts.iter().map(|a| records.record(SiteId(1), a));
@@ -172,14 +178,29 @@ mod tests {
         let records = UserRecords::new(Db::new(pool.clone()));
         // No such site: the foreign key refuses the row.
         assert!(!records.record(SiteId(42), "nobody").await);
-        pool.get()
-            .unwrap()
-            .execute_batch(
-                "INSERT INTO jwt_tokens (id, addon_key, client_key, base_url, product_type,
-                     installed, enabled, installed_at, updated_at)
-                 VALUES (42, 'app', 'site', 'https://s.example', 'confluence', 1, 1, 'x', 'x')",
-            )
-            .unwrap();
+        add_site(&pool, 42);
         assert!(records.record(SiteId(42), "somebody").await);
+    }
+
+    #[actix_web::test]
+    async fn the_same_user_twice_in_one_batch_is_one_row_and_both_callers_hear_yes() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = open_pool(&dir.path().join("t.sqlite3"), 4).unwrap();
+        migrate(&mut pool.get().unwrap()).unwrap();
+        add_site(&pool, 7);
+        let records = UserRecords::new(Db::new(pool.clone()));
+        let all = ["twice", "twice", "once"].map(|a| records.record(SiteId(7), a));
+        let results = futures_util::future::join_all(all).await;
+        assert_eq!(results, [true, true, true]);
+        let rows: Vec<String> = pool
+            .get()
+            .unwrap()
+            .prepare("SELECT account_id FROM jwt_users WHERE site_id = 7 ORDER BY account_id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows, ["once", "twice"]);
     }
 }
