@@ -1,0 +1,115 @@
+//! Users seen for the first time all at once (after a restart, every viewer's first request
+//! writes a `jwt_users` row), on a real SQLite file with the server's pragmas (WAL,
+//! `synchronous=FULL`): one transaction per record through the blocking pool, as the first pass
+//! wrote them, against `connect::user_records::UserRecords`, which commits the records that
+//! arrive together in one transaction. Each iteration records `USERS` new accounts at once.
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use actix_web::rt::System;
+use criterion::{Criterion, criterion_group, criterion_main};
+use futures_util::future::join_all;
+use todo_connect::connect::installations::{self, NewInstallation};
+use todo_connect::connect::jwt::Secret;
+use todo_connect::connect::user_records::UserRecords;
+use todo_connect::db::{self, Db};
+use todo_connect::site::SiteId;
+use todo_connect::util::time::now_rfc3339;
+
+/// Accounts first seen at the same moment, per iteration.
+const USERS: u64 = 100;
+
+/// A fresh database file with one installed site.
+fn site_db(dir: &std::path::Path) -> (Db, SiteId) {
+    let pool = db::open_pool(&dir.join("bench.sqlite3"), 16).expect("pool");
+    let mut conn = pool.get().expect("connection");
+    db::migrate(&mut conn).expect("migrations");
+    let new = NewInstallation {
+        client_key: "bench-site".into(),
+        shared_secret: Secret::new("bench-secret"),
+        base_url: "https://bench.atlassian.net/wiki".into(),
+        display_url: None,
+        product_type: "confluence".into(),
+        description: None,
+        oauth_client_id: None,
+        server_version: None,
+        plugins_version: None,
+        sen: None,
+        installation_id: None,
+        cloud_id: None,
+    };
+    let site = installations::upsert_installed(&conn, "bench-app", &new, "2026-11-29T00:00:00Z")
+        .expect("site");
+    drop(conn);
+    (Db::new(pool), site)
+}
+
+fn records(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (db, site) = site_db(dir.path());
+    let batches = UserRecords::new(db.clone());
+    let system = System::new();
+    // Every record is of an account not seen before (an insert, not an update).
+    let next = AtomicU64::new(0);
+    let fresh = || {
+        (0..USERS)
+            .map(|_| format!("account-{}", next.fetch_add(1, Ordering::Relaxed)))
+            .collect::<Vec<_>>()
+    };
+    let mut group = c.benchmark_group("user_records");
+    group.bench_function("one_transaction_each", |b| {
+        b.iter_custom(|iters| {
+            system.block_on(async {
+                let mut spent = Duration::ZERO;
+                for _ in 0..iters {
+                    let accounts = fresh();
+                    let started = Instant::now();
+                    let writes = accounts.into_iter().map(|account| {
+                        db.run(move |conn| {
+                            let now = now_rfc3339();
+                            Ok(installations::record_user(conn, site, &account, &now)?)
+                        })
+                    });
+                    for written in join_all(writes).await {
+                        written.expect("recorded");
+                    }
+                    spent += started.elapsed();
+                }
+                spent
+            })
+        })
+    });
+    group.bench_function("batched", |b| {
+        b.iter_custom(|iters| {
+            system.block_on(async {
+                let mut spent = Duration::ZERO;
+                for _ in 0..iters {
+                    let accounts = fresh();
+                    let started = Instant::now();
+                    let writes = accounts.iter().map(|account| batches.record(site, account));
+                    let written = join_all(writes).await;
+                    assert!(black_box(written).iter().all(|ok| *ok));
+                    spent += started.elapsed();
+                }
+                spent
+            })
+        })
+    });
+    group.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5))
+        .sample_size(10)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = records
+}
+criterion_main!(benches);
