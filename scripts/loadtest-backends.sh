@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/loadtest.sh: the PostgreSQL and several-replica variants of the load test.
 #   BACKEND=postgres  a throwaway PostgreSQL cluster in $WORK (Debian's packages; initdb as the
 #                     postgres user when run as root, default durability settings), DATABASE_URL
@@ -17,6 +18,7 @@ backend_start() {
     if [ "$REPLICAS" -gt 1 ]; then echo "REPLICAS>1 needs BACKEND=postgres" >&2; exit 1; fi
     return
   fi
+  # shellcheck disable=SC2012 # Debian's fixed layout: /usr/lib/postgresql/<major>/bin
   PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
   [ -x "$PG_BIN/initdb" ] || { echo "no PostgreSQL server: bash scripts/setup.sh" >&2; exit 1; }
   local as=() port

