@@ -14,9 +14,10 @@ use actix_web::{HttpResponse, ResponseError};
 pub enum AppError {
     #[error("{0}")]
     BadRequest(String),
-    /// Any authentication failure; `realm` is our app key, for `WWW-Authenticate`.
+    /// Any authentication failure: `WWW-Authenticate: <scheme> realm="<realm>"`, the scheme
+    /// of the way in (`JWT` for Connect, `Bearer` for Forge), the realm our app key.
     #[error("authentication required")]
-    Unauthorized { realm: String },
+    Unauthorized { scheme: &'static str, realm: String },
     #[error("not found")]
     NotFound,
     #[error("request body is too large")]
@@ -78,8 +79,8 @@ impl AppError {
             log::error!("internal error: {cause}");
         }
         let mut builder = HttpResponse::build(self.status());
-        if let Self::Unauthorized { realm } = self {
-            let challenge = format!("JWT realm=\"{realm}\"");
+        if let Self::Unauthorized { scheme, realm } = self {
+            let challenge = format!("{scheme} realm=\"{realm}\"");
             if let Ok(value) = HeaderValue::from_str(&challenge) {
                 builder.insert_header((header::WWW_AUTHENTICATE, value));
             }
@@ -235,6 +236,7 @@ mod tests {
     #[actix_web::test]
     async fn unauthorized_names_the_realm() {
         let response = AppError::Unauthorized {
+            scheme: "JWT",
             realm: "my-app".into(),
         }
         .error_response();

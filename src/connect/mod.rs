@@ -130,6 +130,7 @@ impl Connect {
     /// The 401 every authentication failure answers with.
     pub fn unauthorized(&self) -> AppError {
         AppError::Unauthorized {
+            scheme: "JWT",
             realm: self.settings.addon_key.clone(),
         }
     }

@@ -69,9 +69,11 @@ impl Forge {
         self.app_id.as_deref()
     }
 
-    /// The 401 every Forge authentication failure answers with (a JSON body).
+    /// The 401 every Forge authentication failure answers with (a JSON body, and the bearer
+    /// scheme the token comes in).
     pub fn unauthorized(&self) -> AppError {
         AppError::Unauthorized {
+            scheme: "Bearer",
             realm: self.addon_key.clone(),
         }
     }

@@ -22,6 +22,14 @@ use crate::harness::*;
 /// JSON body on every non-2xx answer).
 async fn assert_refused(res: reqwest::Response, what: &str) {
     assert_eq!(res.status(), 401, "{what}");
+    let challenge = res
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap());
+    assert!(
+        challenge.is_some_and(|c| c.starts_with("Bearer realm=")),
+        "{what}: WWW-Authenticate {challenge:?}"
+    );
     assert_json_error(res, what).await;
 }
 
