@@ -50,6 +50,28 @@
     });
   }
 
+  /**
+   * One page of a task list, filled: a search scans a bounded number of a site's tasks per
+   * request and says where it stopped (`next_before`), so a page may come back short although
+   * older tasks match; this goes on from there (at most MAX_FOLLOW_UPS more requests) until
+   * the page holds `limit` tasks or the site's tasks are all searched. `pathFor(before, limit)`
+   * gives the list path. Resolves with `{ tasks, next_before }` like one request.
+   */
+  var MAX_FOLLOW_UPS = 10;
+  function fillPage(pathFor, limit, before) {
+    var tasks = [];
+    function step(from, followUps) {
+      return request("GET", pathFor(from, limit - tasks.length)).then(function (page) {
+        tasks = tasks.concat(page.tasks);
+        if (tasks.length < limit && page.next_before && followUps < MAX_FOLLOW_UPS) {
+          return step(page.next_before, followUps + 1);
+        }
+        return { tasks: tasks, next_before: page.next_before };
+      });
+    }
+    return step(before || null, 0);
+  }
+
   var infoTimer = null;
 
   /** Shows a message; confirmations ("info") fade after a few seconds, errors stay. */
@@ -64,5 +86,5 @@
     }
   }
 
-  window.TodoApi = { request: request, whenAP: whenAP, showMessage: showMessage };
+  window.TodoApi = { request: request, fillPage: fillPage, whenAP: whenAP, showMessage: showMessage };
 })();

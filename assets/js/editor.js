@@ -43,8 +43,11 @@
   function find() {
     var mine = ++generation;
     var q = searchBox.value.trim();
-    var path = "/api/tasks?limit=20" + (q ? "&q=" + encodeURIComponent(q) : "");
-    return api.request("GET", path).then(function (page) {
+    function path(before, limit) {
+      return "/api/tasks?limit=" + limit + (q ? "&q=" + encodeURIComponent(q) : "") +
+        (before ? "&before=" + before : "");
+    }
+    return api.fillPage(path, 20).then(function (page) {
       if (mine === generation) { render(page.tasks); }
     }).catch(function (err) { api.showMessage(err.message); });
   }

@@ -9,9 +9,10 @@
   var filter = document.getElementById("filter");
   var nextBefore = null;
   var generation = 0;
+  var PAGE = 50;
 
-  function query(before) {
-    var params = ["limit=50"];
+  function query(before, limit) {
+    var params = ["limit=" + limit];
     if (search.value.trim()) { params.push("q=" + encodeURIComponent(search.value.trim())); }
     if (filter.value) { params.push("done=" + filter.value); }
     if (before) { params.push("before=" + before); }
@@ -20,7 +21,7 @@
 
   function load(append) {
     var mine = ++generation;
-    return api.request("GET", query(append ? nextBefore : null)).then(function (page) {
+    return api.fillPage(query, PAGE, append ? nextBefore : null).then(function (page) {
       if (mine !== generation) { return; }
       if (!append) { list.textContent = ""; }
       page.tasks.forEach(function (task) { list.appendChild(row(task)); });

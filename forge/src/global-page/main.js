@@ -1,6 +1,6 @@
 // The Todo global page: list, add, rename, complete, reopen, delete and search the site's tasks
 // without reloading, as the Connect Todo page does.
-import { listPath, request, taskPath, TASKS } from "../shared/api.js";
+import { fillPage, request, taskPath, TASKS } from "../shared/api.js";
 import { button, el, followTheme, showMessage } from "../shared/ui.js";
 
 const list = document.getElementById("task-list");
@@ -17,14 +17,13 @@ function filtered() {
 
 async function load(append) {
   const mine = ++generation;
-  const path = listPath({
-    limit: 50,
-    q: search.value.trim(),
-    done: filter.value,
-    before: append ? nextBefore : null,
-  });
   try {
-    const page = await request("GET", path);
+    const page = await fillPage({
+      limit: 50,
+      q: search.value.trim(),
+      done: filter.value,
+      before: append ? nextBefore : null,
+    });
     if (mine !== generation) { return; }
     if (!append) { list.textContent = ""; }
     page.tasks.forEach((task) => list.appendChild(row(task)));

@@ -2,7 +2,7 @@
 // config (`view.submit({config: {id}})`). `id` is also the Connect macro's parameter name, so a
 // Forge macro that takes over a Connect macro's key reads the old macros unchanged.
 import { view } from "@forge/bridge";
-import { listPath, request, taskPath, TASKS } from "../shared/api.js";
+import { fillPage, request, taskPath, TASKS } from "../shared/api.js";
 import { context, el, followTheme, showMessage } from "../shared/ui.js";
 
 const results = document.getElementById("results");
@@ -45,7 +45,7 @@ function render(tasks) {
 async function find() {
   const mine = ++generation;
   try {
-    const page = await request("GET", listPath({ limit: 20, q: searchBox.value.trim() }));
+    const page = await fillPage({ limit: 20, q: searchBox.value.trim() });
     if (mine === generation) { render(page.tasks); }
   } catch (err) {
     showMessage(err.message);

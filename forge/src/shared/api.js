@@ -48,6 +48,28 @@ export function taskPath(id) {
   return TASKS + "/" + encodeURIComponent(String(id));
 }
 
+/** More requests than the first that [`fillPage`] makes at most. */
+const MAX_FOLLOW_UPS = 10;
+
+/**
+ * One page of a task list, filled: a search scans a bounded number of a site's tasks per
+ * request and says where it stopped (`next_before`), so a page may come back short although
+ * older tasks match; this goes on from there until the page holds `params.limit` tasks or the
+ * site's tasks are all searched. Resolves with `{ tasks, next_before }` like one request.
+ */
+export async function fillPage(params) {
+  let tasks = [];
+  let before = params.before;
+  for (let followUps = 0; ; followUps++) {
+    const page = await request("GET", listPath({ ...params, before, limit: params.limit - tasks.length }));
+    tasks = tasks.concat(page.tasks);
+    if (tasks.length >= params.limit || !page.next_before || followUps >= MAX_FOLLOW_UPS) {
+      return { tasks, next_before: page.next_before };
+    }
+    before = page.next_before;
+  }
+}
+
 /** The path of a task list query; `params` values that are empty are left out. */
 export function listPath(params) {
   const query = Object.keys(params)

@@ -605,6 +605,75 @@ async fn render_the_macro(w: &mut World, task: &Row) {
     save_screenshot(&w.session, "macro.png", 420, 32, 2.0).await;
 }
 
+/// A search whose one match is older than the 5,000 tasks one request examines: the editor
+/// and the Todo page go on from where the server stopped (`next_before`) and list it, where
+/// showing the first answer alone would say "no results".
+async fn a_search_finds_a_task_behind_5000_newer_ones(w: &mut World) {
+    let client = reqwest::Client::new();
+    let res = client
+        .post(format!("{}/api/tasks", w.app.address()))
+        .header("Authorization", format!("JWT {}", w.context_token))
+        .json(&json!({"title": "Zebra crossing"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let needle = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let site: i64 = w
+        .conn
+        .query_row(
+            "SELECT id FROM jwt_tokens WHERE client_key = ?1",
+            [&w.site.client_key],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let newer = w
+        .conn
+        .execute(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < 5100)
+             INSERT INTO tasks (site_id, title, created_at, updated_at)
+             SELECT ?1, 'newer task number ' || i, '2026-01-01T00:00:00.000Z',
+                    '2026-01-01T00:00:00.000Z'
+             FROM n ORDER BY i",
+            [site],
+        )
+        .unwrap();
+    assert_eq!(newer, 5100);
+    let ids_in = |list: &str| {
+        format!(
+            "return Array.prototype.map.call(document.querySelectorAll('{list} li'),
+                 function (li) {{ return li.getAttribute('data-id'); }});"
+        )
+    };
+
+    w.open("/confluence/macro_editor?page_id=12345", Value::Null)
+        .await;
+    let search = w.session.find("#editor-search").await;
+    w.session.type_text(&search, "Zebra").await;
+    w.session
+        .find(&format!("#results li[data-id=\"{needle}\"]"))
+        .await;
+    let listed = w.session.script(&ids_in("#results"), json!([])).await;
+    assert_eq!(
+        listed,
+        json!([needle.to_string()]),
+        "the editor lists the match"
+    );
+    assert_no_page_errors(&w.session, "the macro editor (deep search)").await;
+
+    w.open("/confluence/tasks", Value::Null).await;
+    let search = w.session.find("#search").await;
+    w.session.type_text(&search, "Zebra").await;
+    w.session.find(&li(needle)).await;
+    let listed = w.session.script(&ids_in("#task-list"), json!([])).await;
+    assert_eq!(
+        listed,
+        json!([needle.to_string()]),
+        "the Todo page lists the match"
+    );
+    assert_no_page_errors(&w.session, "the Todo page (deep search)").await;
+}
+
 #[actix_web::test]
 async fn a_person_manages_tasks_and_inserts_a_macro_in_a_real_browser() {
     let mut w = World::start().await;
@@ -615,5 +684,6 @@ async fn a_person_manages_tasks_and_inserts_a_macro_in_a_real_browser() {
     editing_a_macro_preselects_its_task(&mut w, first.id, created.id).await;
     a_macro_of_a_deleted_task_preselects_nothing(&mut w, deleted).await;
     render_the_macro(&mut w, &created).await;
+    a_search_finds_a_task_behind_5000_newer_ones(&mut w).await;
     w.session.quit().await;
 }

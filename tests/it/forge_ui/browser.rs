@@ -370,11 +370,69 @@ async fn render_the_macro(w: &mut World, done: &Row, markup: &Row, created: &Row
     assert_no_page_errors(&w.session, "the macro (missing task)").await;
 }
 
+/// A search whose one match is older than the 5,000 tasks one request examines: the macro
+/// config and the Todo page go on from where the server stopped and list it.
+async fn a_search_finds_a_task_behind_5000_newer_ones(w: &mut World) {
+    w.open(global_page()).await;
+    let needle = add(w, "Zebra crossing").await;
+    let site: i64 = w
+        .conn
+        .query_row(
+            "SELECT site_id FROM tasks WHERE id = ?1",
+            [needle.id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let newer = w
+        .conn
+        .execute(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < 5100)
+             INSERT INTO tasks (site_id, title, created_at, updated_at)
+             SELECT ?1, 'newer task number ' || i, '2026-01-01T00:00:00.000Z',
+                    '2026-01-01T00:00:00.000Z'
+             FROM n ORDER BY i",
+            [site],
+        )
+        .unwrap();
+    assert_eq!(newer, 5100);
+    let ids_in = |list: &str| {
+        format!(
+            "return Array.prototype.map.call(document.querySelectorAll('{list} li'),
+                 function (li) {{ return li.getAttribute('data-id'); }});"
+        )
+    };
+
+    w.open(macro_view("macro-config", json!({}))).await;
+    w.type_into("#editor-search", "Zebra").await;
+    w.session
+        .find(&format!("#results li[data-id=\"{}\"]", needle.id))
+        .await;
+    let listed = w.session.script(&ids_in("#results"), json!([])).await;
+    assert_eq!(
+        listed,
+        json!([needle.id.to_string()]),
+        "the config lists it"
+    );
+    assert_no_page_errors(&w.session, "the macro config (deep search)").await;
+
+    w.open(global_page()).await;
+    w.type_into("#search", "Zebra").await;
+    w.session.find(&li(needle.id)).await;
+    let listed = w.session.script(&ids_in("#task-list"), json!([])).await;
+    assert_eq!(
+        listed,
+        json!([needle.id.to_string()]),
+        "the Todo page lists it"
+    );
+    assert_no_page_errors(&w.session, "the Todo page (deep search)").await;
+}
+
 #[actix_web::test]
 async fn a_person_uses_the_forge_custom_ui_in_a_real_browser() {
     let mut w = World::start().await;
     let (done, markup) = manage_tasks_on_the_global_page(&mut w).await;
     let created = configure_the_macro(&mut w, &markup).await;
     render_the_macro(&mut w, &done, &markup, &created).await;
+    a_search_finds_a_task_behind_5000_newer_ones(&mut w).await;
     w.session.quit().await;
 }
