@@ -9,39 +9,19 @@ use std::time::{Duration, Instant};
 
 use actix_web::rt::System;
 use criterion::{Criterion, criterion_group, criterion_main};
-use todo_connect::connect::installations::{self, NewInstallation};
-use todo_connect::connect::jwt::Secret;
-use todo_connect::db::{self, Db};
+use todo_connect::db::Db;
 use todo_connect::site::SiteId;
 use todo_connect::todo::Todo;
 use todo_connect::todo::people::{DisplayNames, NameSource};
 use todo_connect::todo::task::{TaskId, TaskTitle};
 
+mod common;
+
 const ACCOUNT: &str = "557058:f1b2c3d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
 
 /// An installed site with one task, on a fresh database file.
 fn todo_with_a_task(dir: &std::path::Path) -> (Todo, SiteId, TaskId) {
-    let pool = db::open_pool(&dir.join("bench.sqlite3"), 16).expect("pool");
-    let site = {
-        let mut conn = pool.get().expect("connection");
-        db::migrate(&mut conn).expect("migrations");
-        let new = NewInstallation {
-            client_key: "bench-site".into(),
-            shared_secret: Secret::new("bench-secret"),
-            base_url: "https://bench.atlassian.net/wiki".into(),
-            display_url: None,
-            product_type: "confluence".into(),
-            description: None,
-            oauth_client_id: None,
-            server_version: None,
-            plugins_version: None,
-            sen: None,
-            installation_id: None,
-            cloud_id: None,
-        };
-        let now = "2026-11-28T00:00:00.000Z";
-        installations::upsert_installed(&conn, "bench-app", &new, now).expect("site")
-    };
+    let (pool, site) = common::installed_site(dir);
     let todo = Todo::new(Db::new(pool), 10_000);
     let title = TaskTitle::parse("Benchmark the read").expect("title");
     let task = System::new()

@@ -11,44 +11,20 @@ use std::time::{Duration, Instant};
 use actix_web::rt::System;
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures_util::future::join_all;
-use todo_connect::connect::installations::{self, NewInstallation};
-use todo_connect::connect::jwt::Secret;
+use todo_connect::connect::installations;
 use todo_connect::connect::user_records::UserRecords;
-use todo_connect::db::{self, Db};
-use todo_connect::site::SiteId;
+use todo_connect::db::Db;
 use todo_connect::util::time::now_rfc3339;
+
+mod common;
 
 /// Accounts first seen at the same moment, per iteration.
 const USERS: u64 = 100;
 
-/// A fresh database file with one installed site.
-fn site_db(dir: &std::path::Path) -> (Db, SiteId) {
-    let pool = db::open_pool(&dir.join("bench.sqlite3"), 16).expect("pool");
-    let mut conn = pool.get().expect("connection");
-    db::migrate(&mut conn).expect("migrations");
-    let new = NewInstallation {
-        client_key: "bench-site".into(),
-        shared_secret: Secret::new("bench-secret"),
-        base_url: "https://bench.atlassian.net/wiki".into(),
-        display_url: None,
-        product_type: "confluence".into(),
-        description: None,
-        oauth_client_id: None,
-        server_version: None,
-        plugins_version: None,
-        sen: None,
-        installation_id: None,
-        cloud_id: None,
-    };
-    let site = installations::upsert_installed(&conn, "bench-app", &new, "2026-11-29T00:00:00Z")
-        .expect("site");
-    drop(conn);
-    (Db::new(pool), site)
-}
-
 fn records(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (db, site) = site_db(dir.path());
+    let (pool, site) = common::installed_site(dir.path());
+    let db = Db::new(pool);
     let batches = UserRecords::new(db.clone());
     let system = System::new();
     // Every record is of an account not seen before (an insert, not an update).

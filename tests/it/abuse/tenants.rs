@@ -19,20 +19,10 @@ fn site_id(app: &TestApp, site: &Site) -> i64 {
         .unwrap()
 }
 
-/// Stores `n` tasks for `site` straight into the database, in one statement either backend
-/// runs (fast, and not what is tested); titles `filler task number 0..n`, oldest first.
+/// Stores `n` tasks for `site` straight into the database; titles `filler task number 0..n`,
+/// oldest first.
 fn fill(app: &TestApp, site: &Site, n: i64) {
-    let stored = db(app)
-        .execute(
-            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?2)
-             INSERT INTO tasks (site_id, title, created_at, updated_at)
-             SELECT ?1, 'filler task number ' || i, '2026-01-01T00:00:00.000Z',
-                    '2026-01-01T00:00:00.000Z'
-             FROM n ORDER BY i",
-            [site_id(app, site), n],
-        )
-        .unwrap();
-    assert_eq!(stored, n as u64);
+    db(app).fill_tasks(site_id(app, site), n, "filler task number ");
 }
 
 #[actix_web::test]

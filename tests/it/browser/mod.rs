@@ -215,6 +215,14 @@ pub async fn save_screenshot(session: &Session, name: &str, width: u32, height: 
     std::fs::write(dir.join(name), png).unwrap();
 }
 
+/// A script answering the `data-id`s of the items of the list `list` (a CSS selector), in order.
+pub fn ids_in(list: &str) -> String {
+    format!(
+        "return Array.prototype.map.call(document.querySelectorAll('{list} li'),
+             function (li) {{ return li.getAttribute('data-id'); }});"
+    )
+}
+
 fn li(id: i64) -> String {
     format!("#task-list li[data-id=\"{id}\"]")
 }
@@ -627,24 +635,7 @@ async fn a_search_finds_a_task_behind_5000_newer_ones(w: &mut World) {
             |r| r.get(0),
         )
         .unwrap();
-    let newer = w
-        .conn
-        .execute(
-            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < 5100)
-             INSERT INTO tasks (site_id, title, created_at, updated_at)
-             SELECT ?1, 'newer task number ' || i, '2026-01-01T00:00:00.000Z',
-                    '2026-01-01T00:00:00.000Z'
-             FROM n ORDER BY i",
-            [site],
-        )
-        .unwrap();
-    assert_eq!(newer, 5100);
-    let ids_in = |list: &str| {
-        format!(
-            "return Array.prototype.map.call(document.querySelectorAll('{list} li'),
-                 function (li) {{ return li.getAttribute('data-id'); }});"
-        )
-    };
+    w.conn.fill_tasks(site, 5100, "newer task number ");
 
     w.open("/confluence/macro_editor?page_id=12345", Value::Null)
         .await;

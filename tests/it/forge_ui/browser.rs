@@ -9,7 +9,8 @@ use super::built_ui;
 use super::host::{ForgeHost, View};
 use crate::browser::webdriver::{Driver, Session, require_browser};
 use crate::browser::{
-    Row, assert_no_page_errors, browser_args, inject_ap, row, rows, save_screenshot, wait_db,
+    Row, assert_no_page_errors, browser_args, ids_in, inject_ap, row, rows, save_screenshot,
+    wait_db,
 };
 use crate::harness::*;
 
@@ -383,24 +384,7 @@ async fn a_search_finds_a_task_behind_5000_newer_ones(w: &mut World) {
             |r| r.get(0),
         )
         .unwrap();
-    let newer = w
-        .conn
-        .execute(
-            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < 5100)
-             INSERT INTO tasks (site_id, title, created_at, updated_at)
-             SELECT ?1, 'newer task number ' || i, '2026-01-01T00:00:00.000Z',
-                    '2026-01-01T00:00:00.000Z'
-             FROM n ORDER BY i",
-            [site],
-        )
-        .unwrap();
-    assert_eq!(newer, 5100);
-    let ids_in = |list: &str| {
-        format!(
-            "return Array.prototype.map.call(document.querySelectorAll('{list} li'),
-                 function (li) {{ return li.getAttribute('data-id'); }});"
-        )
-    };
+    w.conn.fill_tasks(site, 5100, "newer task number ");
 
     w.open(macro_view("macro-config", json!({}))).await;
     w.type_into("#editor-search", "Zebra").await;

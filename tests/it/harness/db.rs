@@ -253,6 +253,25 @@ impl TestDb {
         }
     }
 
+    /// Stores `n` tasks for site `site` straight into the database, in one statement either
+    /// backend runs (fast, and not what a test tests); titles `<prefix>0..n`, oldest first.
+    pub fn fill_tasks(&self, site: i64, n: i64, prefix: &str) {
+        assert!(!prefix.contains('\''), "a plain title prefix");
+        let stored = self
+            .execute(
+                &format!(
+                    "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?2)
+                     INSERT INTO tasks (site_id, title, created_at, updated_at)
+                     SELECT ?1, '{prefix}' || i, '2026-01-01T00:00:00.000Z',
+                            '2026-01-01T00:00:00.000Z'
+                     FROM n ORDER BY i"
+                ),
+                [site, n],
+            )
+            .unwrap();
+        assert_eq!(stored, n as u64);
+    }
+
     /// The columns of a table, by name (the backends may order them differently: PostgreSQL
     /// adds a column at the end, SQLite rebuilds the table).
     pub fn columns(&self, table: &str) -> Vec<String> {

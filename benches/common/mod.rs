@@ -1,0 +1,33 @@
+//! What several benchmarks set up the same way (each bench is its own crate and includes this
+//! module).
+
+use todo_connect::connect::installations::{self, NewInstallation};
+use todo_connect::connect::jwt::Secret;
+use todo_connect::db::{self, Pool};
+use todo_connect::site::SiteId;
+
+/// A fresh, migrated database file in `dir` with one installed site.
+pub fn installed_site(dir: &std::path::Path) -> (Pool, SiteId) {
+    let pool = db::open_pool(&dir.join("bench.sqlite3"), 16).expect("pool");
+    let mut conn = pool.get().expect("connection");
+    db::migrate(&mut conn).expect("migrations");
+    let new = NewInstallation {
+        client_key: "bench-site".into(),
+        shared_secret: Secret::new("bench-secret"),
+        base_url: "https://bench.atlassian.net/wiki".into(),
+        display_url: None,
+        product_type: "confluence".into(),
+        description: None,
+        oauth_client_id: None,
+        server_version: None,
+        plugins_version: None,
+        sen: None,
+        installation_id: None,
+        cloud_id: None,
+    };
+    let site =
+        installations::upsert_installed(&conn, "bench-app", &new, "2026-11-28T00:00:00.000Z")
+            .expect("site");
+    drop(conn);
+    (pool, site)
+}
