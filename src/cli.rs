@@ -48,7 +48,8 @@ pub enum Command {
     ///                              Connect's end of support (2027-01-31). Keeps app.connect, drops
     ///                              every Connect module, the lifecycle and the Connect scopes, and
     ///                              gives the Forge macro the Connect macro's key, so the macros
-    ///                              saved in pages render through Forge.
+    ///                              saved in pages render through Forge (todo-task stays, hidden,
+    ///                              for the macros inserted through it meanwhile).
     ///
     /// Every form declares the Forge uninstall signal (preUninstall). The README's runbook
     /// "Moving a Connect install base to Forge" walks through the stages and how to roll back.

@@ -34,7 +34,8 @@ pub const LIFECYCLE_TRIGGER: &str = "todo-lifecycle";
 /// The events that trigger delivers (Forge has no uninstall event).
 pub const LIFECYCLE_EVENTS: [&str; 2] = ["avi:forge:installed:app", "avi:forge:upgraded:app"];
 /// The Forge macro's key while Connect's macro is still declared (a Forge module and a Connect
-/// module may not share one); once Connect is retired it takes the Connect macro's key instead.
+/// module may not share one). Once Connect is retired the Forge macro takes the Connect macro's
+/// key, and this one stays, hidden, for the macros saved under it in the meantime.
 pub const MACRO: &str = "todo-task";
 /// The Forge global page: the Todo list.
 pub const GLOBAL_PAGE: &str = "todo-global-page";

@@ -22,12 +22,31 @@ pub(super) fn forge_modules(descriptor: &Value, form: Form) -> Result<Value, Man
         "block" => "block",
         _ => "inline",
     };
+    let forge_macro = |key: &str| -> Result<Value, ManifestError> {
+        Ok(json!({
+            "key": key,
+            "title": text(connect_macro, "/name/value")?,
+            "description": text(connect_macro, "/description/value")?,
+            "resource": MACRO_VIEW,
+            "resolver": {"endpoint": UI_ENDPOINT},
+            "layout": layout,
+            "config": {
+                "resource": MACRO_CONFIG,
+                "title": text(connect_macro, "/editor/insertTitle/value")?,
+                "viewportSize": "medium",
+                "openOnInsert": true,
+            },
+        }))
+    };
     // Once Connect is retired, the Forge macro answers for the macros saved under the Connect
-    // key; before, it needs a key of its own.
-    let macro_key = if form.macro_takes_connect_key() {
-        text(connect_macro, "/key")?
+    // key; before, it needs a key of its own. The macros inserted under that key meanwhile must
+    // go on rendering, so it stays, hidden from the insert menu: one TODO macro is offered.
+    let macros = if form.macro_takes_connect_key() {
+        let mut earlier = forge_macro(MACRO)?;
+        earlier["hidden"] = true.into();
+        vec![forge_macro(text(connect_macro, "/key")?)?, earlier]
     } else {
-        MACRO
+        vec![forge_macro(MACRO)?]
     };
     Ok(json!({
         "endpoint": [
@@ -51,20 +70,7 @@ pub(super) fn forge_modules(descriptor: &Value, form: Form) -> Result<Value, Man
             "events": LIFECYCLE_EVENTS,
         }],
         "preUninstall": [{"key": PRE_UNINSTALL, "endpoint": UNINSTALL_ENDPOINT}],
-        "macro": [{
-            "key": macro_key,
-            "title": text(connect_macro, "/name/value")?,
-            "description": text(connect_macro, "/description/value")?,
-            "resource": MACRO_VIEW,
-            "resolver": {"endpoint": UI_ENDPOINT},
-            "layout": layout,
-            "config": {
-                "resource": MACRO_CONFIG,
-                "title": text(connect_macro, "/editor/insertTitle/value")?,
-                "viewportSize": "medium",
-                "openOnInsert": true,
-            },
-        }],
+        "macro": macros,
         "confluence:globalPage": [{
             "key": GLOBAL_PAGE,
             "title": text(connect_page, "/name/value")?,
@@ -100,7 +106,22 @@ mod tests {
             let modules = forge_modules(&descriptor(), form).unwrap();
             assert_eq!(modules["macro"][0]["key"], key, "{form:?}");
             assert_eq!(modules["macro"][0]["title"], "TODO", "{form:?}");
+            assert_eq!(modules["macro"][0].get("hidden"), None, "{form:?}");
         }
+    }
+
+    #[test]
+    fn retiring_connect_keeps_the_earlier_forge_macro_hidden_so_its_pages_still_render() {
+        let modules = forge_modules(&descriptor(), Form::RetireConnect).unwrap();
+        let macros = modules["macro"].as_array().unwrap();
+        assert_eq!(macros.len(), 2);
+        let mut earlier = macros[0].clone();
+        earlier["key"] = MACRO.into();
+        earlier["hidden"] = true.into();
+        assert_eq!(
+            macros[1], earlier,
+            "the same macro under its earlier key, hidden"
+        );
     }
 
     #[test]

@@ -315,15 +315,18 @@ fn retiring_connect_keeps_the_connect_key_and_hands_the_saved_macros_to_forge() 
             .all(|s| !s.as_str().unwrap().ends_with(":connect-confluence")),
         "no Connect scope: {scopes:?}"
     );
-    // The macro is the Forge form's, under the key the saved Connect macros carry.
+    // The macro is the Forge form's, under the key the saved Connect macros carry; the Forge
+    // form's own stays, hidden, for the macros inserted through it while Connect's was there.
     let connect_macros = descriptor["modules"]["dynamicContentMacros"]
         .as_array()
         .unwrap();
     assert_eq!(connect_macros.len(), 1);
     assert_eq!(m["modules"]["macro"][0]["key"], connect_macros[0]["key"]);
-    let mut expected_macro = forge["modules"]["macro"][0].clone();
-    expected_macro["key"] = connect_macros[0]["key"].clone();
-    assert_eq!(m["modules"]["macro"], json!([expected_macro]));
+    let mut taking_over = forge["modules"]["macro"][0].clone();
+    taking_over["key"] = connect_macros[0]["key"].clone();
+    let mut earlier = forge["modules"]["macro"][0].clone();
+    earlier["hidden"] = json!(true);
+    assert_eq!(m["modules"]["macro"], json!([taking_over, earlier]));
     // Everything else is the plain Forge manifest's.
     for part in [
         "endpoint",
