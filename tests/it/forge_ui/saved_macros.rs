@@ -157,16 +157,23 @@ async fn the_inline_macro_is_as_narrow_as_its_task(w: &mut World) {
         wide > 600.0,
         "without the stylesheet's rule it fills the window: {widths}"
     );
+    assert_no_page_errors(&w.session, "the narrow macro (no CSP violation)").await;
 }
 
 async fn editing_a_saved_macro_keeps_its_task(w: &mut World, foreign: i64) {
     let before = rows(&w.conn).len();
-    w.open(saved_by_connect("macro-config", json!({"id": " 7 "})))
-        .await;
-    w.session.find("#results li[data-id=\"7\"].selected").await;
-    w.click("#editor-save").await;
-    assert_eq!(w.submitted().await, json!([{"config": {"id": "7"}}]));
-    assert_no_page_errors(&w.session, "the config of a Connect-saved macro").await;
+    for config in [json!({"id": " 7 "}), json!({"id": 7})] {
+        w.open(saved_by_connect("macro-config", config.clone()))
+            .await;
+        w.session.find("#results li[data-id=\"7\"].selected").await;
+        w.click("#editor-save").await;
+        assert_eq!(
+            w.submitted().await,
+            json!([{"config": {"id": "7"}}]),
+            "{config} is saved back as the Forge config stores it"
+        );
+        assert_no_page_errors(&w.session, "the config of a Connect-saved macro").await;
+    }
 
     for (config, message) in [
         (
