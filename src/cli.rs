@@ -33,11 +33,36 @@ pub enum Command {
     /// Print the rendered app descriptor JSON and exit.
     Descriptor,
     /// Print the Forge manifest.yml (needs FORGE_APP_ID and an https SITE_URL) and exit.
+    ///
+    /// Three forms, one per stage of an app's life on Forge; deploy the one for your stage:
+    ///
+    ///   manifest                   Stage "new Forge app": a vendor with no Connect installs.
+    ///                              Forge modules only (macro todo-task, the Todo global page).
+    ///   manifest --with-connect    Stage "Connect on Forge": an existing Connect app moving its
+    ///                              installs to Forge. Adds app.connect (key = ADDON_KEY, frozen
+    ///                              after the first production deploy), the descriptor's modules
+    ///                              as connectModules and the Connect scopes. Saved macros keep
+    ///                              rendering through Connect; deploy it first and keep it until
+    ///                              every site has taken it (`todo-connect sites`).
+    ///   manifest --retire-connect  Stage "Connect retired": the release after the move, before
+    ///                              Connect's end of support (2027-01-31). Keeps app.connect, drops
+    ///                              every Connect module, the lifecycle and the Connect scopes, and
+    ///                              gives the Forge macro the Connect macro's key, so the macros
+    ///                              saved in pages render through Forge (todo-task stays, hidden,
+    ///                              for the macros inserted through it meanwhile).
+    ///
+    /// Every form declares the Forge uninstall signal (preUninstall). The README's runbook
+    /// "Moving a Connect install base to Forge" walks through the stages and how to roll back.
+    #[command(verbatim_doc_comment)]
     Manifest {
-        /// Also declare the Connect app (app.connect, connectModules): for an existing Connect
-        /// app moving its installations to Forge.
-        #[arg(long)]
+        /// Stage "Connect on Forge": also declare the Connect app (app.connect, connectModules),
+        /// for an existing Connect app moving its installations to Forge.
+        #[arg(long, conflicts_with = "retire_connect")]
         with_connect: bool,
+        /// Stage "Connect retired": keep app.connect, declare no Connect modules or scopes, and
+        /// let the Forge macro take over the Connect macro's key and its saved macros.
+        #[arg(long)]
+        retire_connect: bool,
     },
     /// Exit 0 when the local server answers GET /healthz with 200, else 1 (container HEALTHCHECK).
     Healthcheck,
@@ -128,14 +153,13 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             println!("{}", startup::render_descriptor(&web, &settings)?);
             Ok(())
         }
-        Command::Manifest { with_connect } => {
+        Command::Manifest {
+            with_connect,
+            retire_connect,
+        } => {
             let web = startup::build_web(&settings)?;
             let descriptor = startup::render_descriptor(&web, &settings)?;
-            let form = if with_connect {
-                manifest::Form::WithConnect
-            } else {
-                manifest::Form::Forge
-            };
+            let form = manifest::Form::from_flags(with_connect, retire_connect);
             print!("{}", manifest::render(&settings, &descriptor, form)?);
             Ok(())
         }

@@ -1,18 +1,23 @@
-//! The Forge manifest (`todo-connect manifest [--with-connect]`), rendered from configuration
-//! as the descriptor is, and from the descriptor itself: the descriptor template is the one
-//! list of what the app offers Confluence. Its modules, lifecycle and scopes become
-//! `connectModules` and Connect scopes; the Forge modules mirror its macro and general page
-//! (title, description, layout) with the Custom UI built from `forge/`. Paths come from the
-//! route table, so the manifest names exactly what we serve.
+//! The Forge manifest (`todo-connect manifest [--with-connect | --retire-connect]`), rendered
+//! from configuration as the descriptor is, and from the descriptor itself: the descriptor
+//! template is the one list of what the app offers Confluence. Its modules, lifecycle and
+//! scopes become `connectModules` and Connect scopes; the Forge modules mirror its macro and
+//! general page (title, description, layout) with the Custom UI built from `forge/`. Paths come
+//! from the route table, so the manifest names exactly what we serve. The three forms are the
+//! three stages of the move from Connect to Forge ([`Form`]).
 
 use serde_json::{Value, json};
 
-use self::connect::{connect_module, connect_modules, connect_scopes, descriptor_str};
-use super::routes::paths;
+use self::connect::{connect_modules, connect_scopes, descriptor_str};
+use self::modules::forge_modules;
 use crate::config::Settings;
 use crate::util::yaml::{YamlError, to_yaml};
 
 mod connect;
+mod form;
+mod modules;
+
+pub use form::Form;
 
 /// The `remotes` entry for this server (`baseUrl` = `SITE_URL`).
 pub const REMOTE: &str = "todo-backend";
@@ -20,12 +25,17 @@ pub const REMOTE: &str = "todo-backend";
 pub const UI_ENDPOINT: &str = "todo-ui";
 /// The endpoint Forge delivers lifecycle events to.
 pub const EVENTS_ENDPOINT: &str = "todo-events";
+/// The endpoint Forge's `preUninstall` module calls (route `paths::FORGE_PRE_UNINSTALL`).
+pub const UNINSTALL_ENDPOINT: &str = "todo-uninstall";
+/// The `preUninstall` module: Forge's only signal that an admin uninstalled the app.
+pub const PRE_UNINSTALL: &str = "todo-pre-uninstall";
 /// The Forge lifecycle trigger.
 pub const LIFECYCLE_TRIGGER: &str = "todo-lifecycle";
 /// The events that trigger delivers (Forge has no uninstall event).
 pub const LIFECYCLE_EVENTS: [&str; 2] = ["avi:forge:installed:app", "avi:forge:upgraded:app"];
-/// The Forge macro: one task inline in a page. Not the Connect macro's key: a Forge module and
-/// a Connect module may not share one.
+/// The Forge macro's key while Connect's macro is still declared (a Forge module and a Connect
+/// module may not share one). Once Connect is retired the Forge macro takes the Connect macro's
+/// key, and this one stays, hidden, for the macros saved under it in the meantime.
 pub const MACRO: &str = "todo-task";
 /// The Forge global page: the Todo list.
 pub const GLOBAL_PAGE: &str = "todo-global-page";
@@ -51,15 +61,6 @@ pub const FORGE_SCOPES: [&str; 2] = ["read:app-system-token", "read:confluence-u
 /// The Connect modules the Forge modules mirror.
 const CONNECT_MACRO: (&str, &str) = ("dynamicContentMacros", "dynamic-task-macro");
 const CONNECT_PAGE: (&str, &str) = ("generalPages", "todo-page");
-
-/// Which manifest to print.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Form {
-    /// A new Forge app whose backend is this server.
-    Forge,
-    /// The same, plus `app.connect` and `connectModules`: an existing Connect app moving to Forge.
-    WithConnect,
-}
 
 /// Why the manifest cannot be printed; one line.
 #[derive(Debug, thiserror::Error)]
@@ -112,7 +113,7 @@ pub fn build(settings: &Settings, descriptor: &Value, form: Form) -> Result<Valu
             "operations": ["storage", "compute"],
             "storage": {"inScopeEUD": true},
         }],
-        "modules": forge_modules(descriptor)?,
+        "modules": forge_modules(descriptor, form)?,
         "resources": RESOURCES
             .iter()
             .map(|(key, path)| json!({"key": key, "path": path}))
@@ -122,12 +123,13 @@ pub fn build(settings: &Settings, descriptor: &Value, form: Form) -> Result<Valu
             "external": {"fetch": {"backend": [{"remote": REMOTE}]}},
         },
     });
-    if form == Form::WithConnect {
-        app["connect"] = json!({
-            "key": settings.addon_key,
-            "remote": REMOTE,
-            "authentication": descriptor_str(descriptor, "/authentication/type")?,
-        });
+    if form.declares_connect_app() {
+        app["connect"] = json!({"key": settings.addon_key, "remote": REMOTE});
+    }
+    if form.carries_connect_modules() {
+        // How Connect modules are authenticated: said only while there are some.
+        app["connect"]["authentication"] =
+            descriptor_str(descriptor, "/authentication/type")?.into();
         manifest["connectModules"] = connect_modules(descriptor)?;
         let scopes = manifest["permissions"]["scopes"]
             .as_array_mut()
@@ -136,55 +138,6 @@ pub fn build(settings: &Settings, descriptor: &Value, form: Form) -> Result<Valu
     }
     manifest["app"] = app;
     Ok(manifest)
-}
-
-/// The endpoints, the lifecycle trigger, and the Forge twins of the Connect macro and page.
-fn forge_modules(descriptor: &Value) -> Result<Value, ManifestError> {
-    let connect_macro = connect_module(descriptor, CONNECT_MACRO)?;
-    let connect_page = connect_module(descriptor, CONNECT_PAGE)?;
-    let text = descriptor_str;
-    let system_token = json!({"appSystemToken": {"enabled": true}});
-    let layout = match text(connect_macro, "/outputType")? {
-        "block" => "block",
-        _ => "inline",
-    };
-    Ok(json!({
-        "endpoint": [
-            {"key": UI_ENDPOINT, "remote": REMOTE, "auth": system_token},
-            {
-                "key": EVENTS_ENDPOINT,
-                "remote": REMOTE,
-                "route": {"path": paths::FORGE_EVENTS},
-                "auth": system_token,
-            },
-        ],
-        "trigger": [{
-            "key": LIFECYCLE_TRIGGER,
-            "endpoint": EVENTS_ENDPOINT,
-            "events": LIFECYCLE_EVENTS,
-        }],
-        "macro": [{
-            "key": MACRO,
-            "title": text(connect_macro, "/name/value")?,
-            "description": text(connect_macro, "/description/value")?,
-            "resource": MACRO_VIEW,
-            "resolver": {"endpoint": UI_ENDPOINT},
-            "layout": layout,
-            "config": {
-                "resource": MACRO_CONFIG,
-                "title": text(connect_macro, "/editor/insertTitle/value")?,
-                "viewportSize": "medium",
-                "openOnInsert": true,
-            },
-        }],
-        "confluence:globalPage": [{
-            "key": GLOBAL_PAGE,
-            "title": text(connect_page, "/name/value")?,
-            "route": GLOBAL_PAGE_ROUTE,
-            "resource": GLOBAL_PAGE_VIEW,
-            "resolver": {"endpoint": UI_ENDPOINT},
-        }],
-    }))
 }
 
 /// Forge refuses a manifest where two modules (Forge or Connect) share a key; so do we, before
@@ -224,15 +177,5 @@ mod tests {
         let fine =
             json!({"modules": {"macro": [{"key": "a"}]}, "connectModules": {"x": [{"key": "b"}]}});
         assert!(check_unique_keys(&fine).is_ok());
-    }
-
-    #[test]
-    fn a_descriptor_without_the_mirrored_macro_is_a_clear_error() {
-        let descriptor = json!({"modules": {"generalPages": [{"key": "todo-page"}]}});
-        let err = forge_modules(&descriptor).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "the descriptor has no dynamicContentMacros module \"dynamic-task-macro\""
-        );
     }
 }

@@ -41,6 +41,9 @@ pub mod paths {
     pub const FORGE_API_TASK: &str = "/forge/api/tasks/{id}";
     /// Forge lifecycle triggers (`avi:forge:installed:app`, `avi:forge:upgraded:app`).
     pub const FORGE_EVENTS: &str = "/forge/events";
+    /// Forge's uninstall signal: the `preUninstall` module calls it when an admin uninstalls
+    /// the app (Forge has no uninstall event); every manifest form routes its endpoint here.
+    pub const FORGE_PRE_UNINSTALL: &str = "/forge/pre-uninstall";
     /// Everything Forge calls lives under this; any other path under it is a JSON 404.
     pub const FORGE_PREFIX: &str = "/forge/";
     /// The app icon the descriptor names (an embedded asset).

@@ -1,8 +1,11 @@
 // The TODO macro's configuration: find or create a task, then save its id into the macro's
 // config (`view.submit({config: {id}})`). `id` is also the Connect macro's parameter name, so a
-// Forge macro that takes over a Connect macro's key reads the old macros unchanged.
+// Forge macro that takes over a Connect macro's key reads the old macros unchanged; and since
+// only what this view saves survives a macro's first save through Forge, a macro's current
+// task (Connect's or Forge's) opens selected, ready to be saved again as it is.
 import { view } from "@forge/bridge";
 import { fillPage, request, taskPath, TASKS } from "../shared/api.js";
+import { BAD_TASK_ID, macroTaskId } from "../shared/macro.js";
 import { context, el, followTheme, showMessage } from "../shared/ui.js";
 
 const results = document.getElementById("results");
@@ -116,9 +119,11 @@ async function main() {
   const content = extension.content || {};
   // The page being edited: a new task remembers where it was created, as in Connect.
   if (content.id !== undefined && /^[A-Za-z0-9_-]{1,64}$/.test(String(content.id))) { pageId = String(content.id); }
-  const config = extension.config || {};
-  if (config.id !== undefined && config.id !== null && String(config.id).trim()) {
-    preselect(String(config.id).trim());
+  const { id, problem } = macroTaskId(extension.config);
+  if (id) {
+    preselect(id);
+  } else if (problem === BAD_TASK_ID) {
+    showMessage(BAD_TASK_ID);
   }
   find();
 }

@@ -1,7 +1,10 @@
-// The TODO macro: the task whose id the macro configuration saved, inline in the page, as the
-// Connect macro (templates/get_task.html) shows it: a badge with the title, Open or Done, and
-// who created it. The id travels in the path and the server checks it against the site.
+// The TODO macro: the task whose id the macro configuration saved (the Forge config, or the
+// Connect editor before the move), inline in the page, as the Connect macro
+// (templates/get_task.html) shows it: a badge with the title, Open or Done, and who created it.
+// The id travels in the path and the server checks it against the site: a task of another site
+// is as absent as a deleted one. Whatever goes wrong, the frame says so; it is never blank.
 import { request, taskPath } from "../shared/api.js";
+import { macroTaskId } from "../shared/macro.js";
 import { context, el, followTheme } from "../shared/ui.js";
 
 const content = document.getElementById("content");
@@ -30,10 +33,9 @@ function render(task) {
 async function main() {
   followTheme();
   const ctx = await context();
-  const config = (ctx.extension && ctx.extension.config) || {};
-  const id = config.id === undefined || config.id === null ? "" : String(config.id).trim();
-  if (!/^[1-9][0-9]{0,17}$/.test(id)) {
-    show(note("No task chosen yet. Edit this macro to pick or create one."));
+  const { id, problem } = macroTaskId(ctx.extension && ctx.extension.config);
+  if (problem) {
+    show(note(problem));
     return;
   }
   try {
@@ -43,4 +45,4 @@ async function main() {
   }
 }
 
-main();
+main().catch(() => show(note("The task cannot be shown. Reload the page to try again.")));

@@ -18,14 +18,14 @@ use crate::harness::*;
 const PAGE_ID: &str = "4242";
 
 /// Everything one test needs; fields drop in order (browser, driver, host, then the server).
-struct World {
-    session: Session,
+pub(super) struct World {
+    pub(super) session: Session,
     _driver: Driver,
     _profile: tempfile::TempDir,
     stand_in: Option<Value>,
-    host: ForgeHost,
-    conn: TestDb,
-    site: ForgeSite,
+    pub(super) host: ForgeHost,
+    pub(super) conn: TestDb,
+    pub(super) site: ForgeSite,
     _server: Server,
     _jwks: JwksServer,
     _dir: tempfile::TempDir,
@@ -33,7 +33,7 @@ struct World {
 
 impl World {
     /// The real binary with Forge on, the stand-in host in front of the built UI, a browser.
-    async fn start() -> Self {
+    pub(super) async fn start() -> Self {
         require_browser();
         let build = built_ui();
         let jwks = JwksServer::start();
@@ -64,14 +64,14 @@ impl World {
     }
 
     /// Opens a view as Confluence would: a fresh bridge for its context, then the page.
-    async fn open(&mut self, view: View) {
+    pub(super) async fn open(&mut self, view: View) {
         let (url, script) = self.host.open(view);
         let previous = self.stand_in.take();
         self.stand_in = Some(inject_ap(&self.session, previous, script).await);
         self.session.goto(&url).await;
     }
 
-    async fn click(&self, css: &str) {
+    pub(super) async fn click(&self, css: &str) {
         self.session.click(&self.session.find(css).await).await;
     }
 
@@ -93,7 +93,7 @@ impl World {
     }
 
     /// What the page handed to `view.submit`, once it has.
-    async fn submitted(&self) -> Value {
+    pub(super) async fn submitted(&self) -> Value {
         self.session
             .wait_for(
                 "view.submit",

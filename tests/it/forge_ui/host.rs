@@ -106,6 +106,30 @@ impl ForgeHost {
         (url, script)
     }
 
+    /// A call to the server as a user of `site` would make it through Forge (a fresh token, no
+    /// view): how a test gives `site` tasks of its own, another site's included. Answers the
+    /// status and the JSON body.
+    pub async fn call_as(
+        &self,
+        site: &ForgeSite,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let token = sign_fit(&site.claims(), forge_key(), Some(FORGE_KID));
+        let mut req = self
+            .shared
+            .client
+            .request(method, format!("{}{path}", self.shared.server))
+            .header("Authorization", format!("Bearer {token}"));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.expect("the server answers");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
     /// Every invocation so far, in order.
     pub fn calls(&self) -> Vec<Invocation> {
         self.shared.calls.lock().unwrap().clone()

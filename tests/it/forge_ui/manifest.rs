@@ -1,6 +1,7 @@
-//! `todo-connect manifest [--with-connect]`: the real binary prints each form, Atlassian's
-//! validator (`@forge/manifest`, through `forge/scripts/validate-manifest.mjs`) accepts both,
-//! and what they declare is checked against the descriptor and the route table.
+//! `todo-connect manifest [--with-connect | --retire-connect]`: the real binary prints each of
+//! the three forms (the three stages of the move from Connect), Atlassian's validator
+//! (`@forge/manifest`, through `forge/scripts/validate-manifest.mjs`) accepts all three, and
+//! what they declare is checked against the descriptor and the route table.
 
 use std::path::Path;
 use std::process::Command;
@@ -91,15 +92,65 @@ fn validate(folders: &[&Path]) -> Vec<Value> {
     results
 }
 
+/// The three forms, in the order of the stages: new Forge app, Connect on Forge, Connect retired.
+const FORMS: [&[&str]; 3] = [&[], &["--with-connect"], &["--retire-connect"]];
+
 #[test]
-fn both_manifest_forms_pass_atlassians_validator() {
+fn all_three_manifest_forms_pass_atlassians_validator() {
     let dir = tempfile::tempdir().unwrap();
     let bin = binary(dir.path());
-    let forge = manifest_folder(&manifest(&bin, &[]));
-    let connect = manifest_folder(&manifest(&bin, &["--with-connect"]));
-    for result in validate(&[forge.path(), connect.path()]) {
+    let folders: Vec<_> = FORMS
+        .iter()
+        .map(|args| manifest_folder(&manifest(&bin, args)))
+        .collect();
+    let paths: Vec<&Path> = folders.iter().map(|f| f.path()).collect();
+    for result in validate(&paths) {
         assert_eq!(result["success"], true, "{result}");
         assert_eq!(result["errors"], json!([]), "{result}");
+    }
+}
+
+#[test]
+fn the_validator_checks_where_the_uninstall_signal_goes() {
+    // The uninstall signal passes above only if the validator knows it: pointed at an endpoint
+    // that does not exist, it must fail.
+    let dir = tempfile::tempdir().unwrap();
+    let text = manifest(&binary(dir.path()), &["--retire-connect"]);
+    let broken = text.replace("endpoint: todo-uninstall\n", "endpoint: todo-nowhere\n");
+    assert_ne!(broken, text);
+    let folder = manifest_folder(&broken);
+    let result = &validate(&[folder.path()])[0];
+    assert_eq!(result["success"], false, "{result}");
+    let message = result["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("preUninstall") && message.contains("todo-nowhere"),
+        "{result}"
+    );
+}
+
+#[test]
+fn every_form_declares_the_uninstall_signal_on_its_own_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = binary(dir.path());
+    for args in FORMS {
+        let m = parse(&manifest(&bin, args));
+        assert_eq!(
+            m["modules"]["preUninstall"],
+            json!([{"key": "todo-pre-uninstall", "endpoint": "todo-uninstall"}]),
+            "{args:?}"
+        );
+        let endpoint = m["modules"]["endpoint"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["key"] == "todo-uninstall")
+            .cloned();
+        assert_eq!(
+            endpoint,
+            Some(json!({"key": "todo-uninstall", "remote": "todo-backend",
+                        "route": {"path": paths::FORGE_PRE_UNINSTALL}})),
+            "{args:?}: no app token of its own"
+        );
     }
 }
 
@@ -138,6 +189,8 @@ fn the_forge_manifest_declares_the_remote_its_endpoints_modules_and_least_privil
             {"key": "todo-ui", "remote": "todo-backend", "auth": token},
             {"key": "todo-events", "remote": "todo-backend", "auth": token,
              "route": {"path": paths::FORGE_EVENTS}},
+            {"key": "todo-uninstall", "remote": "todo-backend",
+             "route": {"path": paths::FORGE_PRE_UNINSTALL}},
         ])
     );
     assert_eq!(
@@ -217,6 +270,12 @@ fn with_connect_the_connect_modules_are_the_descriptors_own() {
             "act-as-user:connect-confluence"
         ])
     );
+    // Both macros are offered, under different keys: Connect's renders the saved macros.
+    assert_eq!(m["modules"]["macro"][0]["key"], "todo-task");
+    assert_eq!(
+        connect["confluence:dynamicContentMacros"][0]["key"],
+        "dynamic-task-macro"
+    );
     // The Forge form's modules are all there too, and no key is used twice.
     let forge = parse(&manifest(&bin, &[]));
     assert_eq!(m["modules"], forge["modules"]);
@@ -230,6 +289,89 @@ fn with_connect_the_connect_modules_are_the_descriptors_own() {
     keys.sort_unstable();
     keys.dedup();
     assert_eq!(keys.len(), count, "module keys are unique: {keys:?}");
+}
+
+#[test]
+fn retiring_connect_keeps_the_connect_key_and_hands_the_saved_macros_to_forge() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = binary(dir.path());
+    let m = parse(&manifest(&bin, &["--retire-connect"]));
+    let forge = parse(&manifest(&bin, &[]));
+    let descriptor: Value = serde_json::from_str(&stdout(&bin.run(&["descriptor"]))).unwrap();
+    assert_eq!(
+        m["app"]["connect"],
+        json!({"key": ADDON_KEY, "remote": "todo-backend"}),
+        "app.connect.key can never go once deployed"
+    );
+    assert_eq!(
+        m.get("connectModules"),
+        None,
+        "no Connect module, lifecycle included"
+    );
+    let scopes = m["permissions"]["scopes"].as_array().unwrap();
+    assert!(
+        scopes
+            .iter()
+            .all(|s| !s.as_str().unwrap().ends_with(":connect-confluence")),
+        "no Connect scope: {scopes:?}"
+    );
+    // The macro is the Forge form's, under the key the saved Connect macros carry; the Forge
+    // form's own stays, hidden, for the macros inserted through it while Connect's was there.
+    let connect_macros = descriptor["modules"]["dynamicContentMacros"]
+        .as_array()
+        .unwrap();
+    assert_eq!(connect_macros.len(), 1);
+    assert_eq!(m["modules"]["macro"][0]["key"], connect_macros[0]["key"]);
+    let mut taking_over = forge["modules"]["macro"][0].clone();
+    taking_over["key"] = connect_macros[0]["key"].clone();
+    let mut earlier = forge["modules"]["macro"][0].clone();
+    earlier["hidden"] = json!(true);
+    assert_eq!(m["modules"]["macro"], json!([taking_over, earlier]));
+    // Everything else is the plain Forge manifest's.
+    for part in [
+        "endpoint",
+        "trigger",
+        "preUninstall",
+        "confluence:globalPage",
+    ] {
+        assert_eq!(m["modules"][part], forge["modules"][part], "{part}");
+    }
+    let kinds = |v: &Value| v["modules"].as_object().unwrap().len();
+    assert_eq!(kinds(&m), kinds(&forge), "no module kind of its own");
+    for part in ["remotes", "resources", "permissions"] {
+        assert_eq!(m[part], forge[part], "{part}");
+    }
+    assert_eq!(m["app"]["id"], forge["app"]["id"]);
+    assert_eq!(m["app"]["runtime"], forge["app"]["runtime"]);
+}
+
+#[test]
+fn the_two_connect_flags_are_refused_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = binary(dir.path()).run(&["manifest", "--with-connect", "--retire-connect"]);
+    assert!(!out.status.success());
+    assert_eq!(stdout(&out), "", "no manifest printed");
+    assert!(
+        stderr(&out).contains("cannot be used with"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn manifest_help_explains_the_three_stages() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = binary(dir.path()).run(&["manifest", "--help"]);
+    assert!(out.status.success());
+    let help = stdout(&out);
+    for stage in [
+        "\"new Forge app\"",
+        "\"Connect on Forge\"",
+        "\"Connect retired\"",
+    ] {
+        assert!(help.contains(stage), "{stage} in {help}");
+    }
+    assert!(help.contains("--retire-connect") && help.contains("--with-connect"));
 }
 
 #[test]
@@ -261,7 +403,11 @@ fn without_a_forge_app_id_or_https_the_manifest_is_refused_in_one_line() {
             "SITE_URL",
         ),
     ] {
-        for args in [&["manifest"][..], &["manifest", "--with-connect"]] {
+        for args in [
+            &["manifest"][..],
+            &["manifest", "--with-connect"],
+            &["manifest", "--retire-connect"],
+        ] {
             let out = bin.run(args);
             assert!(
                 !out.status.success(),

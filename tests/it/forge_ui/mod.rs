@@ -1,9 +1,11 @@
-//! The Forge app's own parts: the generated manifest (both forms, checked by Atlassian's
-//! validator) and the Custom UI built from `forge/`, loaded in a real browser.
+//! The Forge app's own parts: the generated manifest (all three forms, checked by Atlassian's
+//! validator) and the Custom UI built from `forge/`, loaded in a real browser, including as it
+//! renders the macros the Connect editor saved once Connect is retired.
 
 mod browser;
 mod host;
 mod manifest;
+mod saved_macros;
 
 use std::path::{Path, PathBuf};
 
