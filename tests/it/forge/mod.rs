@@ -11,6 +11,7 @@ mod migration;
 mod names;
 mod tenants;
 mod token_matrix;
+mod users;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::Method;
