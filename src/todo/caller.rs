@@ -5,6 +5,8 @@
 use actix_web::FromRequest;
 
 use super::people::NameSource;
+use super::publish::PageTarget;
+use super::publish::target::AsUser;
 use crate::connect::host_client::HostClient;
 use crate::connect::{ApiRoute, ConnectContext};
 use crate::error::AppError;
@@ -21,6 +23,10 @@ pub trait Caller: FromRequest<Error = AppError> + 'static {
     fn account_id(&self) -> Option<&str>;
     /// The site, as a source of display names.
     fn names(&self) -> Self::Names;
+    /// Where a page published by `account` is created.
+    type Pages: PageTarget;
+    /// The site, as a place to create a page published by the calling `account`.
+    fn pages(&self, account: &str) -> Self::Pages;
 }
 
 /// Connect: the browser's context token.
@@ -38,6 +44,16 @@ impl Caller for ConnectContext<ApiRoute> {
     fn names(&self) -> HostClient {
         self.host_client()
     }
+
+    /// As the user, with an act-as-user token.
+    type Pages = AsUser;
+
+    fn pages(&self, account: &str) -> AsUser {
+        AsUser {
+            host: self.host_client(),
+            account: account.to_string(),
+        }
+    }
 }
 
 /// Forge: `invokeRemote` from the Custom UI; the user is the token's `principal`.
@@ -53,6 +69,13 @@ impl Caller for ForgeContext {
     }
 
     fn names(&self) -> ForgeClient {
+        self.client.clone()
+    }
+
+    /// As the app, with its system token: Forge gives a remote no user token to act with.
+    type Pages = ForgeClient;
+
+    fn pages(&self, _account: &str) -> ForgeClient {
         self.client.clone()
     }
 }

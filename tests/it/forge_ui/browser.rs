@@ -13,6 +13,8 @@ use crate::browser::{
     wait_db,
 };
 use crate::harness::*;
+use crate::host_client::publish::system_token;
+use crate::host_client::stand_in::{Caller, StandIn};
 
 /// The page the macro sits on (its `content.id`).
 const PAGE_ID: &str = "4242";
@@ -26,6 +28,9 @@ struct World {
     host: ForgeHost,
     conn: TestDb,
     site: ForgeSite,
+    /// The site's Confluence behind its `apiBaseUrl`, and the app system token it accepts.
+    confluence: StandIn,
+    system_token: String,
     _server: Server,
     _jwks: JwksServer,
     _dir: tempfile::TempDir,
@@ -44,7 +49,9 @@ impl World {
             bin = bin.env(key, value);
         }
         let server = bin.serve();
-        let site = ForgeSite::new();
+        let confluence = StandIn::start("forge-ui", &[]);
+        let system_token = system_token();
+        let site = confluence.forge_site(&system_token);
         let host = ForgeHost::start(build, server.address(), site.clone());
         let driver = Driver::start().await;
         let profile = tempfile::tempdir().unwrap();
@@ -57,6 +64,8 @@ impl World {
             host,
             conn: TestDb::at(&db_path),
             site,
+            confluence,
+            system_token,
             _server: server,
             _jwks: jwks,
             _dir: dir,
@@ -411,6 +420,71 @@ async fn a_search_finds_a_task_behind_5000_newer_ones(w: &mut World) {
     assert_no_page_errors(&w.session, "the Todo page (deep search)").await;
 }
 
+/// "Publish to Confluence" on the Todo page: without an app system token the page says so and
+/// nothing is sent; a bad space key is the server's message; then, with the token Forge sends,
+/// the open tasks become a page on the site's Confluence, created as the app, and the page
+/// links to it. (Last: from here on the server knows a system token, so names are looked up.)
+async fn publish_the_open_tasks(w: &mut World) {
+    w.open(global_page()).await;
+    w.session.find("#task-list li").await;
+    let message = "var m = document.getElementById('message');
+                   return m && !m.classList.contains('hidden') && m.textContent.indexOf(arguments[0]) >= 0
+                       && m.textContent;";
+    w.type_into("#publish-space", "DOCS").await;
+    w.click("#publish-button").await;
+    w.session
+        .wait_for("the no-token message", message, json!(["system token"]))
+        .await;
+    w.host.send_system_token(&w.system_token);
+    w.type_into("#publish-space", "no spaces").await;
+    w.click("#publish-button").await;
+    w.session
+        .wait_for("the server's refusal", message, json!(["such as DOCS"]))
+        .await;
+    assert!(w.confluence.host.seen().is_empty(), "nothing sent so far");
+
+    w.type_into("#publish-space", "DOCS").await;
+    w.type_into("#publish-title", "From <Forge>").await;
+    w.click("#publish-button").await;
+    let shown = w
+        .session
+        .wait_for(
+            "the published page",
+            "var r = document.getElementById('publish-result');
+             var a = r && r.querySelector('a');
+             return r && !r.classList.contains('hidden') && a && [r.textContent, a.href];",
+            json!([]),
+        )
+        .await;
+    let url = format!("{}/spaces/DOCS/pages/4242", w.confluence.site.base_url);
+    assert_eq!(
+        shown,
+        json!(["Published \u{201c}From <Forge>\u{201d}. Open the page", url])
+    );
+    let pages = w.confluence.seen_at("/wiki/rest/api/content");
+    assert_eq!(pages.len(), 1, "one page created");
+    let token = w.system_token.clone();
+    assert_eq!(pages[0].caller, Caller::System { token }, "as the app");
+    let page: Value = serde_json::from_str(&pages[0].body).unwrap();
+    assert_eq!(
+        (&page["title"], &page["space"]["key"]),
+        (&json!("From <Forge>"), &json!("DOCS"))
+    );
+    let storage = page["body"]["storage"]["value"].as_str().unwrap();
+    assert!(
+        storage.contains("newer task number 5099 (#"),
+        "the newest open task: {storage}"
+    );
+    assert!(
+        storage.contains("Only the newest 500 open tasks are listed."),
+        "{storage}"
+    );
+    assert!(!storage.contains("Buy milk"), "done: {storage}");
+    w.confluence.host.assert_all_verified();
+    assert_no_page_errors(&w.session, "the Todo page (publish)").await;
+    save_screenshot(&w.session, "forge-global-page-published.png", 960, 420, 1.0).await;
+}
+
 #[actix_web::test]
 async fn a_person_uses_the_forge_custom_ui_in_a_real_browser() {
     let mut w = World::start().await;
@@ -418,5 +492,6 @@ async fn a_person_uses_the_forge_custom_ui_in_a_real_browser() {
     let created = configure_the_macro(&mut w, &markup).await;
     render_the_macro(&mut w, &done, &markup, &created).await;
     a_search_finds_a_task_behind_5000_newer_ones(&mut w).await;
+    publish_the_open_tasks(&mut w).await;
     w.session.quit().await;
 }
