@@ -420,6 +420,104 @@ async fn a_search_finds_a_task_behind_5000_newer_ones(w: &mut World) {
     assert_no_page_errors(&w.session, "the Todo page (deep search)").await;
 }
 
+/// The listing behaviours of the Connect Todo page on a site with thousands of tasks: "Show
+/// more" pages on from `next_before` (newest first, no task twice), the Open/Done filter, a
+/// task reopened and completed again, and a rename cancelled with Escape and then saved — each
+/// checked in the database.
+async fn page_filter_reopen_and_rename(w: &mut World, done: &Row) {
+    w.open(global_page()).await;
+    let count = "return document.querySelectorAll('#task-list li').length === arguments[0]
+                     && !document.getElementById('more').classList.contains('hidden');";
+    w.session
+        .wait_for("the first page", count, json!([50]))
+        .await;
+    w.click("#more").await;
+    w.session
+        .wait_for("the second page", count, json!([100]))
+        .await;
+    let listed = w.session.script(&ids_in("#task-list"), json!([])).await;
+    let newest: Vec<String> = w
+        .conn
+        .rows("SELECT id FROM tasks ORDER BY id DESC LIMIT 100", ())
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<i64>(0).unwrap().to_string())
+        .collect();
+    assert_eq!(
+        listed,
+        json!(newest),
+        "the newest 100, in order, none twice"
+    );
+
+    let set_filter = "var f = document.getElementById('filter'); f.value = arguments[0];
+                      f.dispatchEvent(new Event('change')); return true;";
+    let only = "var ids = Array.prototype.map.call(document.querySelectorAll('#task-list li'),
+                    function (li) { return li.getAttribute('data-id'); });
+                return ids.length === 1 && ids[0] === arguments[0];";
+    w.session.script(set_filter, json!(["true"])).await;
+    let id = done.id.to_string();
+    w.session
+        .wait_for("the done filter", only, json!([id]))
+        .await;
+    let toggle = format!("{} [data-action=toggle]", li(done.id));
+    w.click(&toggle).await;
+    wait_db(&w.conn, "the task reopened", |c| {
+        row(c, done.id).filter(|r| !r.done)
+    })
+    .await;
+    let message = "return document.getElementById('message').textContent === arguments[0];";
+    w.session
+        .wait_for("the reopen message", message, json!(["Task reopened."]))
+        .await;
+    w.click(&toggle).await;
+    wait_db(&w.conn, "the task completed again", |c| {
+        row(c, done.id).filter(|r| r.done)
+    })
+    .await;
+    w.session.script(set_filter, json!(["false"])).await;
+    w.session
+        .wait_for(
+            "the open filter",
+            "return document.querySelectorAll('#task-list li').length === 50
+                 && document.querySelector(arguments[0]) === null;",
+            json!([li(done.id)]),
+        )
+        .await;
+    w.session.script(set_filter, json!([""])).await;
+
+    let newest: i64 = newest[0].parse().unwrap();
+    let before = row(&w.conn, newest).unwrap();
+    let rename = format!("{} [data-action=rename]", li(newest));
+    let input = format!("{} form.rename-form input", li(newest));
+    w.click(&rename).await;
+    let field = w.session.find(&input).await;
+    w.session.type_text(&field, " changed\u{E00C}").await;
+    let shown = w
+        .session
+        .wait_for(
+            "the rename to be cancelled",
+            "return !document.querySelector(arguments[0] + ' form')
+                 && document.querySelector(arguments[0] + ' .title').textContent;",
+            json!([li(newest)]),
+        )
+        .await;
+    assert_eq!(shown, json!(before.title));
+    assert_eq!(row(&w.conn, newest), Some(before), "Escape writes nothing");
+    w.click(&rename).await;
+    let field = w.session.find(&input).await;
+    w.session.clear(&field).await;
+    w.session.type_text(&field, "Water the <plants>").await;
+    w.click(&format!("{} [data-action=save]", li(newest))).await;
+    wait_db(&w.conn, "the renamed title", |c| {
+        row(c, newest).filter(|r| r.title == "Water the <plants>")
+    })
+    .await;
+    w.session
+        .wait_for("the rename message", message, json!(["Task renamed."]))
+        .await;
+    assert_no_page_errors(&w.session, "the Todo page (paging, filter, rename)").await;
+}
+
 /// "Publish to Confluence" on the Todo page: without an app system token the page says so and
 /// nothing is sent; a bad space key is the server's message; then, with the token Forge sends,
 /// the open tasks become a page on the site's Confluence, created as the app, and the page
@@ -472,7 +570,7 @@ async fn publish_the_open_tasks(w: &mut World) {
     );
     let storage = page["body"]["storage"]["value"].as_str().unwrap();
     assert!(
-        storage.contains("newer task number 5099 (#"),
+        storage.contains("<li>Water the &lt;plants&gt; (#"),
         "the newest open task: {storage}"
     );
     assert!(
@@ -492,6 +590,7 @@ async fn a_person_uses_the_forge_custom_ui_in_a_real_browser() {
     let created = configure_the_macro(&mut w, &markup).await;
     render_the_macro(&mut w, &done, &markup, &created).await;
     a_search_finds_a_task_behind_5000_newer_ones(&mut w).await;
+    page_filter_reopen_and_rename(&mut w, &done).await;
     publish_the_open_tasks(&mut w).await;
     w.session.quit().await;
 }
