@@ -260,3 +260,38 @@ async fn forge_publish_lists_an_open_task_behind_more_done_tasks_than_one_scan()
     assert!(!storage.contains("done-"), "{storage}");
     s.host.assert_all_verified();
 }
+
+#[actix_web::test]
+async fn a_page_lists_at_most_500_open_tasks_and_says_so_only_when_there_are_more() {
+    let s = StandIn::start("capped", &[]);
+    let app = s.app().await;
+    let site = site_by(&app, "client_key", &s.site.client_key);
+    db(&app).fill_tasks(site, 500, "open-");
+    let publish = || async {
+        let body = Some(json!({"space_key": "DOCS"}));
+        let res = s
+            .site
+            .api_as(&app, "account-1", Method::POST, "/api/publish", body)
+            .await;
+        assert_eq!(res.status(), 201);
+        res.json::<Value>().await.unwrap()["tasks"].clone()
+    };
+    assert_eq!(publish().await, 500);
+    db(&app).fill_tasks(site, 1, "newest-");
+    assert_eq!(publish().await, 500);
+    let pages = s.seen_at("/wiki/rest/api/content");
+    let bodies: Vec<String> = pages
+        .iter()
+        .map(|p| {
+            let page: Value = serde_json::from_str(&p.body).unwrap();
+            storage(&page).to_string()
+        })
+        .collect();
+    let note = "Only the newest 500 open tasks are listed.";
+    assert!(!bodies[0].contains(note), "exactly 500: all listed");
+    assert!(bodies[0].contains(">open-0 (#") && bodies[0].contains(">open-499 (#"));
+    assert!(bodies[1].contains(note), "501: the note");
+    assert!(bodies[1].contains(">newest-0 (#") && !bodies[1].contains(">open-0 (#"));
+    assert_eq!(bodies[1].matches("<li>").count(), 500);
+    s.host.assert_all_verified();
+}
