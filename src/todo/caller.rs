@@ -1,4 +1,4 @@
-//! [`Caller`]: who is calling the task API, however the call arrived — a Connect context token
+//! [`Caller`]: who is calling the task API (and publishing), however the call arrived — a Connect context token
 //! (`/api/tasks…`) or a Forge Invocation Token (`/forge/api/tasks…`). The handlers in
 //! [`super::api`] are written once against it; each way in implements it on its extractor.
 
@@ -17,14 +17,14 @@ use crate::site::SiteId;
 pub trait Caller: FromRequest<Error = AppError> + 'static {
     /// Where the site's users' display names are asked for.
     type Names: NameSource;
+    /// Where a published page is created (the one part of publishing that differs).
+    type Pages: PageTarget;
     /// The tenant every task operation is scoped to.
     fn site(&self) -> SiteId;
     /// The calling user, when known (`created_by` of new tasks).
     fn account_id(&self) -> Option<&str>;
     /// The site, as a source of display names.
     fn names(&self) -> Self::Names;
-    /// Where a page published by `account` is created.
-    type Pages: PageTarget;
     /// The site, as a place to create a page published by the calling `account`.
     fn pages(&self, account: &str) -> Self::Pages;
 }
@@ -32,6 +32,8 @@ pub trait Caller: FromRequest<Error = AppError> + 'static {
 /// Connect: the browser's context token.
 impl Caller for ConnectContext<ApiRoute> {
     type Names = HostClient;
+    /// As the user, with an act-as-user token.
+    type Pages = AsUser;
 
     fn site(&self) -> SiteId {
         self.installation.site
@@ -45,9 +47,6 @@ impl Caller for ConnectContext<ApiRoute> {
         self.host_client()
     }
 
-    /// As the user, with an act-as-user token.
-    type Pages = AsUser;
-
     fn pages(&self, account: &str) -> AsUser {
         AsUser {
             host: self.host_client(),
@@ -59,6 +58,8 @@ impl Caller for ConnectContext<ApiRoute> {
 /// Forge: `invokeRemote` from the Custom UI; the user is the token's `principal`.
 impl Caller for ForgeContext {
     type Names = ForgeClient;
+    /// As the app, with its system token (see `publish::target`).
+    type Pages = ForgeClient;
 
     fn site(&self) -> SiteId {
         self.site
@@ -71,9 +72,6 @@ impl Caller for ForgeContext {
     fn names(&self) -> ForgeClient {
         self.client.clone()
     }
-
-    /// As the app, with its system token: Forge gives a remote no user token to act with.
-    type Pages = ForgeClient;
 
     fn pages(&self, _account: &str) -> ForgeClient {
         self.client.clone()
