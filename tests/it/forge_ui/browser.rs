@@ -580,7 +580,16 @@ async fn publish_the_open_tasks(w: &mut World) {
     assert!(!storage.contains("Buy milk"), "done: {storage}");
     w.confluence.host.assert_all_verified();
     assert_no_page_errors(&w.session, "the Todo page (publish)").await;
-    save_screenshot(&w.session, "forge-global-page-published.png", 960, 420, 1.0).await;
+    // A short list for the picture: the form and its result in view.
+    w.type_into("#search", "plants").await;
+    w.session
+        .wait_for(
+            "the one match",
+            "return document.querySelectorAll('#task-list li').length === 1;",
+            json!([]),
+        )
+        .await;
+    save_screenshot(&w.session, "forge-global-page-published.png", 960, 460, 1.0).await;
 }
 
 #[actix_web::test]
