@@ -1,7 +1,7 @@
 //! Users seen for the first time all at once (after a restart, every viewer's first request
 //! writes a `jwt_users` row), on a real SQLite file with the server's pragmas (WAL,
 //! `synchronous=FULL`): one transaction per record through the blocking pool, as the first pass
-//! wrote them, against `connect::user_records::UserRecords`, which commits the records that
+//! wrote them, against `users::batch::UserRecords`, which commits the records that
 //! arrive together in one transaction. Each iteration records `USERS` new accounts at once.
 
 use std::hint::black_box;
@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use actix_web::rt::System;
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures_util::future::join_all;
-use todo_connect::connect::installations;
-use todo_connect::connect::user_records::UserRecords;
 use todo_connect::db::Db;
+use todo_connect::users::batch::UserRecords;
+use todo_connect::users::store;
 use todo_connect::util::time::now_rfc3339;
 
 mod common;
@@ -45,7 +45,7 @@ fn records(c: &mut Criterion) {
                     let writes = accounts.into_iter().map(|account| {
                         db.run(move |conn| {
                             let now = now_rfc3339();
-                            Ok(installations::record_user(conn, site, &account, &now)?)
+                            Ok(store::record_user(conn, site, &account, &now)?)
                         })
                     });
                     for written in join_all(writes).await {

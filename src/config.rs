@@ -379,27 +379,14 @@ fn url_value(
 
 /// The ARI of a Forge app id given as `ari:cloud:ecosystem::app/<uuid>` or a bare uuid.
 fn forge_app_ari(value: &str) -> Result<String, ConfigError> {
-    let trimmed = value.trim();
-    let uuid = trimmed
-        .strip_prefix("ari:cloud:ecosystem::app/")
-        .unwrap_or(trimmed);
-    let groups: Vec<&str> = uuid.split('-').collect();
-    let shape = [8, 4, 4, 4, 12];
-    let is_uuid = groups.len() == shape.len()
-        && groups
-            .iter()
-            .zip(shape)
-            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()));
-    if !is_uuid {
-        return Err(ConfigError::new(
+    let app = crate::util::ari::Ecosystem::App;
+    match crate::util::ari::ecosystem_uuid(value.trim(), app) {
+        Some(uuid) => Ok(app.ari(&uuid)),
+        None => Err(ConfigError::new(
             "FORGE_APP_ID",
             format!("must be ari:cloud:ecosystem::app/<uuid> or a uuid (got {value:?})"),
-        ));
+        )),
     }
-    Ok(format!(
-        "ari:cloud:ecosystem::app/{}",
-        uuid.to_ascii_lowercase()
-    ))
 }
 
 fn validate_addon_key(key: &str) -> Result<(), ConfigError> {

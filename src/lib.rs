@@ -17,6 +17,7 @@ pub mod forge;
 pub mod ops;
 pub mod site;
 pub mod todo;
+pub mod users;
 pub mod util;
 pub mod web;
 

@@ -56,8 +56,13 @@ const MACRO_VIEW: &str = "macro-view";
 const MACRO_CONFIG: &str = "macro-config";
 const GLOBAL_PAGE_VIEW: &str = "global-page";
 /// What the backend needs on a Forge site: the app system token, used only to read creators'
-/// display names (`GET /wiki/rest/api/user`). Nothing else.
-pub const FORGE_SCOPES: [&str; 2] = ["read:app-system-token", "read:confluence-user"];
+/// display names (`GET /wiki/rest/api/user`) and to create the page "Publish to Confluence"
+/// asks for (`POST /wiki/rest/api/content`). Nothing else.
+pub const FORGE_SCOPES: [&str; 3] = [
+    "read:app-system-token",
+    "read:confluence-user",
+    "write:confluence-content",
+];
 /// The Connect modules the Forge modules mirror.
 const CONNECT_MACRO: (&str, &str) = ("dynamicContentMacros", "dynamic-task-macro");
 const CONNECT_PAGE: (&str, &str) = ("generalPages", "todo-page");

@@ -39,6 +39,8 @@ pub mod paths {
     /// The task API as Forge Custom UI reaches it (`invokeRemote`, Forge Invocation Token).
     pub const FORGE_API_TASKS: &str = "/forge/api/tasks";
     pub const FORGE_API_TASK: &str = "/forge/api/tasks/{id}";
+    /// "Publish to Confluence" from the Forge global page (as the app, with its system token).
+    pub const FORGE_API_PUBLISH: &str = "/forge/api/publish";
     /// Forge lifecycle triggers (`avi:forge:installed:app`, `avi:forge:upgraded:app`).
     pub const FORGE_EVENTS: &str = "/forge/events";
     /// Forge's uninstall signal: the `preUninstall` module calls it when an admin uninstalls
@@ -88,7 +90,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(API_TASK, web::get().to(api::show::<ConnectApi>))
         .route(API_TASK, web::patch().to(api::update::<ConnectApi>))
         .route(API_TASK, web::delete().to(api::delete::<ConnectApi>))
-        .route(API_PUBLISH, web::post().to(publish::publish))
+        .route(API_PUBLISH, web::post().to(publish::publish::<ConnectApi>))
         .route(FORGE_API_TASKS, web::get().to(api::list::<ForgeContext>))
         .route(FORGE_API_TASKS, web::post().to(api::create::<ForgeContext>))
         .route(FORGE_API_TASK, web::get().to(api::show::<ForgeContext>))
@@ -96,6 +98,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             FORGE_API_TASK,
             web::delete().to(api::delete::<ForgeContext>),
+        )
+        .route(
+            FORGE_API_PUBLISH,
+            web::post().to(publish::publish::<ForgeContext>),
         )
         .route(FORGE_EVENTS, web::post().to(forge_events::events))
         .default_service(web::to(pages::asset_or_404));

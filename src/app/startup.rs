@@ -16,6 +16,7 @@ use crate::db::{self, Db};
 use crate::forge::Forge;
 use crate::site::SiteChanges;
 use crate::todo::Todo;
+use crate::users::Users;
 use crate::util::http;
 use crate::web::connections::PerAddressLimit;
 use crate::web::{self, Web};
@@ -73,8 +74,23 @@ impl AppState {
         let descriptor = render_descriptor(&web, &settings)?;
         // One count of site changes, so each way in sees the other's lifecycle changes.
         let changes = SiteChanges::default();
-        let forge = Forge::new(&settings, db.clone(), http.clone(), changes.clone());
-        let connect = Connect::new(settings.clone(), db.clone(), http, descriptor, changes);
+        // One record of the users seen, so each way in counts the other's visits.
+        let users = Users::new(db.clone());
+        let forge = Forge::new(
+            &settings,
+            db.clone(),
+            http.clone(),
+            changes.clone(),
+            users.clone(),
+        );
+        let connect = Connect::new(
+            settings.clone(),
+            db.clone(),
+            http,
+            descriptor,
+            changes,
+            users,
+        );
         connect.watch_changes();
         Ok(Self {
             todo: aweb::Data::new(Todo::new(db.clone(), settings.max_tasks_per_site)),

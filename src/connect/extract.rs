@@ -20,7 +20,6 @@ use super::jwt::{self, TokenError};
 use super::token_source::{expected_qsh, form_jwts, single_token, take_form_body};
 use super::{Connect, qsh};
 use crate::error::{AppError, HtmlError};
-use crate::site::SiteId;
 
 /// What a route accepts and how it answers a refusal.
 pub trait RoutePolicy: 'static {
@@ -150,7 +149,7 @@ async fn verify<P: RoutePolicy>(
     }
     let account_id = claims.account_id().map(str::to_string);
     if let Some(account) = account_id.as_ref().filter(|_| P::RECORDS_USER) {
-        record_user(connect, installation.site, account).await;
+        connect.users.record(installation.site, account).await;
     }
     Ok(ConnectContext {
         installation,
@@ -158,15 +157,4 @@ async fn verify<P: RoutePolicy>(
         hosts: connect.hosts.clone(),
         _policy: PhantomData,
     })
-}
-
-/// Writes the user to `jwt_users` at most once per window (in a batch with the other users
-/// recorded at the same moment); a failure is logged, not fatal.
-async fn record_user(connect: &Connect, site: SiteId, account_id: &str) {
-    if !connect.seen_users.should_record(site, account_id) {
-        return;
-    }
-    if !connect.user_records.record(site, account_id).await {
-        log::warn!("could not record a user of site {site}");
-    }
 }

@@ -1,8 +1,9 @@
-//! Installations (`jwt_tokens`) and the accounts seen per installation (`jwt_users`): SQL and an
-//! in-memory cache so a verified request reads no database row for its installation.
+//! Installations (`jwt_tokens`): SQL and an in-memory cache so a verified request reads no
+//! database row for its installation. (The accounts seen per site, `jwt_users`, are
+//! [`crate::users`]'.)
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::DecodingKey;
@@ -267,21 +268,6 @@ impl SiteChange {
     }
 }
 
-/// Records that an account used the app on a site.
-pub fn record_user(
-    conn: &Connection,
-    site: SiteId,
-    account_id: &str,
-    now: &str,
-) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO jwt_users (site_id, account_id, first_seen_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)
-         ON CONFLICT (site_id, account_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
-    )?
-    .execute(params![site, account_id, now])?;
-    Ok(())
-}
-
 /// Installed sites by client key, so a verified request reads no row for its installation.
 ///
 /// Every lifecycle change calls [`InstallationCache::invalidate`] after its commit. A load that
@@ -371,37 +357,6 @@ impl InstallationCache {
         inner.generation += 1;
         inner.sites.clear();
         inner.trusted = listening;
-    }
-}
-
-/// Remembers which users were recorded recently, so a hot route makes no database write.
-pub struct SeenUsers {
-    window: Duration,
-    seen: Mutex<HashMap<(SiteId, String), Instant>>,
-}
-
-impl SeenUsers {
-    /// Records at most once per `window` per user.
-    pub fn new(window: Duration) -> Self {
-        Self {
-            window,
-            seen: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// True when this user should be written now (and marks it as written).
-    pub fn should_record(&self, site: SiteId, account_id: &str) -> bool {
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (site, account_id.to_string());
-        if seen.get(&key).is_some_and(|at| at.elapsed() < self.window) {
-            return false;
-        }
-        if seen.len() > 100_000 {
-            let window = self.window;
-            seen.retain(|_, at| at.elapsed() < window);
-        }
-        seen.insert(key, Instant::now());
-        true
     }
 }
 

@@ -191,24 +191,6 @@ pub async fn notify_changed(client: &impl GenericClient, client_key: &str) -> Re
     crate::db::postgres::notify_site_changed(client, client_key).await
 }
 
-/// Records that an account used the app on a site.
-pub async fn record_user(
-    client: &impl GenericClient,
-    site: SiteId,
-    account_id: &str,
-    now: OffsetDateTime,
-) -> Result<(), PgError> {
-    let stmt = client
-        .prepare_cached(
-            "INSERT INTO jwt_users (site_id, account_id, first_seen_at, last_seen_at)
-             VALUES ($1, $2, $3, $3)
-             ON CONFLICT (site_id, account_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
-        )
-        .await?;
-    client.execute(&stmt, &[&site.0, &account_id, &now]).await?;
-    Ok(())
-}
-
 /// Whether an error is the unique violation of a Forge installation id or cloud id (a
 /// concurrent change of another site with the same id got there first).
 pub fn is_forge_identity_conflict(err: &PgError) -> bool {

@@ -11,7 +11,6 @@ pub mod jwt;
 pub mod lifecycle;
 pub mod qsh;
 pub mod token_source;
-pub mod user_records;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,12 +19,10 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{AppError, Result};
 use crate::site::SiteChanges;
+use crate::users::Users;
 
 pub use extract::{ApiRoute, ConnectContext, IframeRoute, LifecycleRoute};
 pub use installations::Installation;
-
-/// How often one user's visit is written to `jwt_users` at most.
-pub const USER_RECORD_WINDOW: Duration = Duration::from_secs(5 * 60);
 
 /// How long a replica keeps an installation at most (PostgreSQL): the safety net behind the
 /// change notifications, for one lost in between.
@@ -37,9 +34,8 @@ pub struct Connect {
     pub settings: Settings,
     pub db: Db,
     pub installations: Arc<installations::InstallationCache>,
-    pub seen_users: installations::SeenUsers,
-    /// Writes `jwt_users` rows in batches.
-    pub user_records: user_records::UserRecords,
+    /// Where the calling users are recorded (shared with the Forge side).
+    pub users: Users,
     pub install_keys: install_keys::InstallKeys,
     /// Signed calls back to installed sites.
     pub hosts: host_client::HostClients,
@@ -58,6 +54,7 @@ impl Connect {
         http: reqwest::Client,
         descriptor: String,
         site_changes: SiteChanges,
+        users: Users,
     ) -> Self {
         Self {
             install_keys: install_keys::InstallKeys::new(&settings.connect_keys_url, http.clone()),
@@ -66,8 +63,7 @@ impl Connect {
                 Some(_) => installations::InstallationCache::shared(SHARED_CACHE_TTL),
                 None => installations::InstallationCache::default(),
             }),
-            seen_users: installations::SeenUsers::new(USER_RECORD_WINDOW),
-            user_records: user_records::UserRecords::new(db.clone()),
+            users,
             settings,
             db,
             descriptor,

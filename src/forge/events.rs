@@ -2,7 +2,9 @@
 //! (`avi:forge:installed:app`, `avi:forge:upgraded:app`). The token is verified first; the
 //! event is accepted at the top level of the body or under `payload`; a body that is not an
 //! event is a 400 and one naming another installation or app than its token a 401, both with
-//! nothing stored. Otherwise the installation is recorded (ids, `apiBaseUrl`, cloud id — from
+//! nothing stored. The body may name the installation and the app by bare uuid (as Atlassian
+//! documents the events) or by ARI (as the token does): both sides are normalised
+//! ([`ecosystem_uuid`]) before they are compared. Otherwise the installation is recorded (ids, `apiBaseUrl`, cloud id — from
 //! the signed token, never from the body) and the answer is a quick 200: Forge waits 5 s and
 //! retries. There is no uninstall event.
 
@@ -13,6 +15,7 @@ use super::extract::refuse;
 use super::fit::FitError;
 use super::{Forge, ForgeCall};
 use crate::error::{AppError, Result};
+use crate::util::ari::{Ecosystem, ecosystem_uuid};
 use crate::web::json::read_json;
 
 /// Event bodies are a few hundred bytes; this leaves ample room.
@@ -80,6 +83,27 @@ fn parse(body: &Value) -> Result<Event> {
     })
 }
 
+impl Event {
+    /// Whether the event names the token's installation and (when it names one) our app: the
+    /// same uuids, however each side spells them. An id either side cannot read is a mismatch.
+    fn is_for(&self, installation_id: &str, our_app: Option<&str>) -> bool {
+        let same = |a: &str, b: &str, kind| {
+            ecosystem_uuid(a, kind).is_some_and(|a| Some(a) == ecosystem_uuid(b, kind))
+        };
+        let installation = same(
+            &self.installation_id,
+            installation_id,
+            Ecosystem::Installation,
+        );
+        let app = match (&self.app_id, our_app) {
+            (None, _) => true,
+            (Some(theirs), Some(ours)) => same(theirs, ours, Ecosystem::App),
+            (Some(_), None) => false,
+        };
+        installation && app
+    }
+}
+
 /// `POST /forge/events`.
 pub async fn events(
     call: ForgeCall,
@@ -89,11 +113,7 @@ pub async fn events(
 ) -> Result<HttpResponse> {
     let body: Value = read_json(&req, body, MAX_EVENT_BYTES).await?;
     let event = parse(&body)?;
-    let foreign_app = event
-        .app_id
-        .as_deref()
-        .is_some_and(|id| Some(id) != forge.app_id());
-    if event.installation_id != call.identity.installation_id || foreign_app {
+    if !event.is_for(&call.identity.installation_id, forge.app_id()) {
         return Err(refuse(&req, &forge, FitError::BodyMismatch));
     }
     if let Kind::Ignored(name) = &event.kind {
@@ -132,6 +152,52 @@ mod tests {
         assert_eq!(upgraded.kind, Kind::Record);
         let other = parse(&json!({"eventType": "avi:jira:created:issue", "id": "i"})).unwrap();
         assert_eq!(other.kind, Kind::Ignored("avi:jira:created:issue".into()));
+    }
+
+    #[test]
+    fn an_event_matches_its_token_by_uuid_whether_either_side_is_bare_or_an_ari() {
+        let uuid = "fff8e466-0b1c-4a5e-9d2f-0123456789ab";
+        let app = "406d303d-1111-4222-8333-444455556666";
+        let token_installation = format!("ari:cloud:ecosystem::installation/{uuid}");
+        let ours = format!("ari:cloud:ecosystem::app/{app}");
+        let event = |id: String, app_id: Option<String>| Event {
+            kind: Kind::Record,
+            installation_id: id,
+            app_id,
+        };
+        for (id, app_id) in [
+            (uuid.to_string(), Some(app.to_string())),
+            (uuid.to_uppercase(), Some(ours.clone())),
+            (token_installation.clone(), Some(app.to_uppercase())),
+            (token_installation.clone(), None),
+        ] {
+            let e = event(id, app_id);
+            assert!(e.is_for(&token_installation, Some(&ours)), "{e:?}");
+            assert!(
+                e.is_for(uuid, Some(app)),
+                "bare on the token side too: {e:?}"
+            );
+        }
+        let other = "0a0b0c0d-1111-4222-8333-444455556666";
+        for (id, app_id) in [
+            (other.to_string(), None),
+            (format!("ari:cloud:ecosystem::app/{uuid}"), None),
+            (uuid.to_string(), Some(other.to_string())),
+            (
+                uuid.to_string(),
+                Some(format!("ari:cloud:ecosystem::installation/{app}")),
+            ),
+            (uuid.to_string(), Some("not-an-id".to_string())),
+        ] {
+            let e = event(id, app_id);
+            assert!(!e.is_for(&token_installation, Some(&ours)), "{e:?}");
+        }
+        let unreadable = event("installation-1".into(), None);
+        assert!(
+            !unreadable.is_for("installation-1", Some(&ours)),
+            "ids that are not uuids never match, even when equal"
+        );
+        assert!(!event(uuid.into(), Some(app.into())).is_for(uuid, None));
     }
 
     #[test]

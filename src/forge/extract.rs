@@ -1,6 +1,7 @@
 //! The extractors a Forge route declares: [`ForgeCall`], a verified Forge Invocation Token
 //! (nothing stored yet — what the events route starts from), and [`ForgeContext`], a verified
-//! call mapped to its site and user. With Forge off both answer 404; every authentication
+//! call mapped to its site and user, whose user is then recorded like a Connect caller
+//! ([`crate::users`]). With Forge off both answer 404; every authentication
 //! failure is a 401 with a JSON body, its reason logged at debug level without the token.
 
 use actix_web::dev::Payload;
@@ -124,7 +125,14 @@ impl FromRequest for ForgeContext {
         let req = req.clone();
         Box::pin(async move {
             let call = ForgeCall::extract(req.clone()).await?;
-            forge_of(&req)?.enter(&req, call).await
+            let forge = forge_of(&req)?;
+            let ctx = forge.enter(&req, call).await?;
+            // A user's UI call is a visit, recorded as Connect records its callers (events
+            // carry no principal, and do not come through here).
+            if let Some(account) = &ctx.account_id {
+                forge.users.record(ctx.site, account).await;
+            }
+            Ok(ctx)
         })
     }
 }

@@ -18,6 +18,7 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{AppError, Result};
 use crate::site::{SiteChanges, SiteId};
+use crate::users::Users;
 use crate::util::time::{now_millis, now_rfc3339};
 use crate::util::url::BaseUrl;
 
@@ -39,12 +40,20 @@ pub struct Forge {
     changes: SiteChanges,
     system_tokens: Arc<system_token::SystemTokens>,
     http: reqwest::Client,
+    /// Where UI callers (`principal`) are recorded, as Connect records its callers.
+    users: Users,
 }
 
 impl Forge {
-    /// The Forge state for these settings, sharing the database, the outbound client and the
-    /// site change count with the Connect side.
-    pub fn new(settings: &Settings, db: Db, http: reqwest::Client, changes: SiteChanges) -> Self {
+    /// The Forge state for these settings, sharing the database, the outbound client, the
+    /// site change count and the record of users with the Connect side.
+    pub fn new(
+        settings: &Settings,
+        db: Db,
+        http: reqwest::Client,
+        changes: SiteChanges,
+        users: Users,
+    ) -> Self {
         Self {
             app_id: settings.forge_app_id.clone(),
             jwks_url: settings.forge_jwks_url.clone(),
@@ -56,6 +65,7 @@ impl Forge {
             changes,
             system_tokens: Arc::default(),
             http,
+            users,
         }
     }
 

@@ -1,7 +1,8 @@
 // The Todo global page: list, add, rename, complete, reopen, delete and search the site's tasks
-// without reloading, as the Connect Todo page does.
+// without reloading, and publish the open ones to a Confluence page, as the Connect Todo page does.
 import { fillPage, request, taskPath, TASKS } from "../shared/api.js";
 import { button, el, followTheme, showMessage } from "../shared/ui.js";
+import { startPublishing } from "./publish.js";
 
 const list = document.getElementById("task-list");
 const empty = document.getElementById("empty-state");
@@ -154,4 +155,5 @@ filter.addEventListener("change", () => load(false));
 more.addEventListener("click", () => load(true));
 
 followTheme();
+startPublishing();
 load(false);

@@ -5,6 +5,8 @@ import { invokeRemote } from "@forge/bridge";
 
 /** The task API on the server: app::routes::paths::FORGE_API_TASKS (the browser test fails if they differ). */
 export const TASKS = "/forge/api/tasks";
+/** "Publish to Confluence": app::routes::paths::FORGE_API_PUBLISH. */
+export const PUBLISH = "/forge/api/publish";
 
 function messageFor(status, body, path) {
   if (status === 401) { return "Your session expired. Reload the page to continue."; }

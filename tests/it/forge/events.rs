@@ -250,3 +250,119 @@ async fn an_installed_event_brings_back_a_site_connect_had_uninstalled() {
     let res = connect.api(app, Method::GET, "/api/tasks", None).await;
     assert_eq!(res.status(), 401);
 }
+
+/// The uuid at the end of an ecosystem ARI.
+fn bare(ari: &str) -> String {
+    ari.rsplit_once('/').unwrap().1.to_string()
+}
+
+/// How a body spells the installation (from the token's ARI), the app id it names, and whether
+/// the event comes under `payload`.
+type Spelling = (fn(&str) -> String, String, bool);
+
+#[actix_web::test]
+async fn events_naming_the_installation_and_app_by_bare_uuid_or_ari_are_recorded() {
+    let forge = spawn_forge_app().await;
+    let app = &forge.app;
+    let app_uuid = bare(FORGE_APP_ARI);
+    let mut expected = Vec::new();
+    let spellings: [Spelling; 6] = [
+        (bare, app_uuid.clone(), false),
+        (bare, app_uuid.clone(), true),
+        (|ari| ari.to_string(), FORGE_APP_ARI.to_string(), false),
+        (|ari| ari.to_string(), app_uuid.to_uppercase(), true),
+        (
+            |ari| bare(ari).to_uppercase(),
+            FORGE_APP_ARI.to_uppercase(),
+            false,
+        ),
+        (|ari| ari.to_uppercase(), app_uuid.clone(), true),
+    ];
+    for (installation, app_id, wrapped) in spellings {
+        let site = ForgeSite::new();
+        let event = json!({
+            "eventType": "avi:forge:installed:app",
+            "id": installation(&site.installation_id),
+            "installerAccountId": "forge-admin-1",
+            "app": {"id": app_id, "version": "1.0.0"},
+        });
+        let what = format!("{event} wrapped: {wrapped}");
+        let body = if wrapped {
+            json!({"payload": event, "context": {"cloudId": site.cloud_id}})
+        } else {
+            event
+        };
+        assert_recorded(post_event(app, &site, body).await, &what).await;
+        // What is stored comes from the token: the ARI, as every later UI call names it.
+        expected.push((
+            Some(site.installation_id.clone()),
+            Some(site.cloud_id.clone()),
+        ));
+        let stored: Vec<_> = site_rows(app).into_iter().map(|r| (r.1, r.2)).collect();
+        assert_eq!(stored, expected, "{what}");
+    }
+}
+
+#[actix_web::test]
+async fn an_event_naming_another_installation_or_app_in_either_spelling_is_401_with_nothing_stored()
+{
+    let forge = spawn_forge_app().await;
+    let app = &forge.app;
+    let site = ForgeSite::new();
+    let other_site = ForgeSite::new();
+    let mismatches = [
+        (
+            "another installation, bare",
+            json!(bare(&other_site.installation_id)),
+            json!(FORGE_APP_ARI),
+        ),
+        (
+            "another installation, ARI",
+            json!(other_site.installation_id),
+            json!(bare(FORGE_APP_ARI)),
+        ),
+        (
+            "our installation as an app ARI",
+            json!(format!(
+                "ari:cloud:ecosystem::app/{}",
+                bare(&site.installation_id)
+            )),
+            json!(FORGE_APP_ARI),
+        ),
+        (
+            "another app, bare",
+            json!(bare(&site.installation_id)),
+            json!(bare(OTHER_APP_ARI)),
+        ),
+        (
+            "another app, ARI",
+            json!(site.installation_id),
+            json!(OTHER_APP_ARI),
+        ),
+        (
+            "our app as an installation ARI",
+            json!(site.installation_id),
+            json!(format!(
+                "ari:cloud:ecosystem::installation/{}",
+                bare(FORGE_APP_ARI)
+            )),
+        ),
+        (
+            "an id that is no uuid",
+            json!("installation-1"),
+            json!(FORGE_APP_ARI),
+        ),
+    ];
+    for (what, id, app_id) in mismatches {
+        let event =
+            json!({"eventType": "avi:forge:installed:app", "id": id, "app": {"id": app_id}});
+        for body in [event.clone(), json!({"payload": event})] {
+            assert_refused(post_event(app, &site, body).await, what).await;
+        }
+    }
+    assert_eq!(site_rows(app), vec![], "nothing stored by any mismatch");
+    let tasks: i64 = db(app)
+        .query_row("SELECT count(*) FROM tasks", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tasks, 0);
+}

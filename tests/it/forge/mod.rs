@@ -11,6 +11,7 @@ mod migration;
 mod names;
 mod tenants;
 mod token_matrix;
+mod users;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::Method;
@@ -142,6 +143,7 @@ async fn with_forge_off_the_forge_routes_answer_404_and_connect_works_as_before(
         (Method::GET, "/forge/api/tasks/1"),
         (Method::PATCH, "/forge/api/tasks/1"),
         (Method::DELETE, "/forge/api/tasks/1"),
+        (Method::POST, "/forge/api/publish"),
         (Method::POST, "/forge/events"),
         (Method::GET, "/forge/anything"),
     ] {

@@ -13,6 +13,11 @@ use crate::browser::{
     wait_db,
 };
 use crate::harness::*;
+use crate::host_client::publish::system_token;
+use crate::host_client::stand_in::StandIn;
+use global_page::{page_filter_reopen_and_rename, publish_the_open_tasks};
+
+mod global_page;
 
 /// The page the macro sits on (its `content.id`).
 const PAGE_ID: &str = "4242";
@@ -26,6 +31,9 @@ pub(super) struct World {
     pub(super) host: ForgeHost,
     pub(super) conn: TestDb,
     pub(super) site: ForgeSite,
+    /// The site's Confluence behind its `apiBaseUrl`, and the app system token it accepts.
+    confluence: StandIn,
+    system_token: String,
     _server: Server,
     _jwks: JwksServer,
     _dir: tempfile::TempDir,
@@ -44,7 +52,9 @@ impl World {
             bin = bin.env(key, value);
         }
         let server = bin.serve();
-        let site = ForgeSite::new();
+        let confluence = StandIn::start("forge-ui", &[]);
+        let system_token = system_token();
+        let site = confluence.forge_site(&system_token);
         let host = ForgeHost::start(build, server.address(), site.clone());
         let driver = Driver::start().await;
         let profile = tempfile::tempdir().unwrap();
@@ -57,6 +67,8 @@ impl World {
             host,
             conn: TestDb::at(&db_path),
             site,
+            confluence,
+            system_token,
             _server: server,
             _jwks: jwks,
             _dir: dir,
@@ -418,5 +430,7 @@ async fn a_person_uses_the_forge_custom_ui_in_a_real_browser() {
     let created = configure_the_macro(&mut w, &markup).await;
     render_the_macro(&mut w, &done, &markup, &created).await;
     a_search_finds_a_task_behind_5000_newer_ones(&mut w).await;
+    page_filter_reopen_and_rename(&mut w, &done).await;
+    publish_the_open_tasks(&mut w).await;
     w.session.quit().await;
 }

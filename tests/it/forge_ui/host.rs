@@ -42,6 +42,9 @@ struct Shared {
     view: Mutex<View>,
     calls: Mutex<Vec<Invocation>>,
     client: reqwest::Client,
+    /// Sent as `x-forge-oauth-system` with every call once set (an endpoint with
+    /// `appSystemToken` enabled).
+    system_token: Mutex<Option<String>>,
 }
 
 /// The module a page is and the context Forge gives it.
@@ -75,6 +78,7 @@ impl ForgeHost {
             }),
             calls: Mutex::default(),
             client: reqwest::Client::new(),
+            system_token: Mutex::default(),
         });
         let data = web::Data::from(shared.clone());
         let http = HttpServer::new(move || {
@@ -130,6 +134,11 @@ impl ForgeHost {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    /// From now on every call carries `token` as the app system token.
+    pub fn send_system_token(&self, token: &str) {
+        *self.shared.system_token.lock().unwrap() = Some(token.to_string());
+    }
+
     /// Every invocation so far, in order.
     pub fn calls(&self) -> Vec<Invocation> {
         self.shared.calls.lock().unwrap().clone()
@@ -164,6 +173,9 @@ async fn invoke(shared: web::Data<Shared>, input: web::Json<Value>) -> HttpRespo
             format!("{}{path}", shared.server),
         )
         .header("Authorization", format!("Bearer {token}"));
+    if let Some(system) = shared.system_token.lock().unwrap().clone() {
+        req = req.header("x-forge-oauth-system", system);
+    }
     if let Some(headers) = input["headers"].as_object() {
         for (name, value) in headers {
             req = req.header(name.as_str(), value.as_str().unwrap_or_default());

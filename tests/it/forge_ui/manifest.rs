@@ -223,7 +223,7 @@ fn the_forge_manifest_declares_the_remote_its_endpoints_modules_and_least_privil
     );
     assert_eq!(
         m["permissions"],
-        json!({"scopes": ["read:app-system-token", "read:confluence-user"],
+        json!({"scopes": ["read:app-system-token", "read:confluence-user", "write:confluence-content"],
                "external": {"fetch": {"backend": [{"remote": "todo-backend"}]}}})
     );
     assert_eq!(
@@ -265,6 +265,7 @@ fn with_connect_the_connect_modules_are_the_descriptors_own() {
         json!([
             "read:app-system-token",
             "read:confluence-user",
+            "write:confluence-content",
             "read:connect-confluence",
             "write:connect-confluence",
             "act-as-user:connect-confluence"

@@ -3,7 +3,8 @@
 //! secret, `iss`, `exp`, and a qsh recomputed here, independently of the app's code), the
 //! assertion of every token exchange, and the bearer tokens they issued.
 
-mod stand_in;
+pub mod publish;
+pub mod stand_in;
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -245,7 +246,7 @@ async fn a_user_token_is_reused_from_the_cache_and_refreshed_after_expiry() {
             scope,
             token,
         } => (account.clone(), scope.clone(), token.clone()),
-        Caller::App => panic!("app call where a user call was expected"),
+        other => panic!("{other:?} where a user call was expected"),
     };
     let (account, scope, first) = user(&callers[0]);
     assert_eq!((account.as_str(), scope.as_str()), ("acct-a", "READ WRITE"));

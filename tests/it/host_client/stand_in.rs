@@ -1,7 +1,9 @@
 //! The stand-ins the host-client tests call: a Confluence and an authorization server on
 //! loopback that verify every request themselves — the app's JWT (HS256 with the site's secret,
 //! `iss`, `exp`, and a qsh recomputed here, independently of the app's code), the assertion of
-//! every token exchange, and the bearer tokens they issued.
+//! every token exchange, and the bearer tokens they issued. The same Confluence also stands in
+//! for a Forge site behind Atlassian's API gateway (`/ex/confluence/<cloudId>/wiki/…`), where
+//! the app calls with an app system token this stand-in was told about.
 
 use std::collections::HashMap;
 use std::net::TcpListener;
@@ -113,6 +115,10 @@ pub enum Caller {
         scope: String,
         token: String,
     },
+    /// A Forge app system token (`Authorization: Bearer`) given to [`Host::accept_system_token`].
+    System {
+        token: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -138,6 +144,8 @@ pub struct Host {
     pub exchanges: AtomicUsize,
     pub expires_in: AtomicU64,
     pub issued: Mutex<HashMap<String, (String, String)>>,
+    /// Forge app system tokens accepted as the app.
+    system_tokens: Mutex<Vec<String>>,
     /// While set, user lookups are recorded but not answered (a slow Confluence).
     hold_lookups: AtomicBool,
     released: tokio::sync::Notify,
@@ -147,6 +155,11 @@ impl Host {
     pub fn fail(&self, why: String) -> HttpResponse {
         self.failures.lock().unwrap().push(why.clone());
         HttpResponse::Unauthorized().body(why)
+    }
+
+    /// Accepts `token` as a Forge app system token from now on.
+    pub fn accept_system_token(&self, token: &str) {
+        self.system_tokens.lock().unwrap().push(token.to_string());
     }
 
     pub fn seen(&self) -> Vec<Seen> {
@@ -190,6 +203,17 @@ impl Host {
             .and_then(|v| v.to_str().ok())
             .ok_or("no Authorization header")?;
         if let Some(token) = header.strip_prefix("Bearer ") {
+            if self
+                .system_tokens
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|t| t == token)
+            {
+                return Ok(Caller::System {
+                    token: token.to_string(),
+                });
+            }
             let issued = self.issued.lock().unwrap();
             let (account, scope) = issued.get(token).ok_or("unknown bearer token")?;
             return Ok(Caller::User {
@@ -233,14 +257,18 @@ impl Host {
             Err(why) => return self.fail(why),
         };
         let body = String::from_utf8_lossy(&body).into_owned();
+        let path = gateway_path(req.path());
+        if matches!(caller, Caller::System { .. }) != (path != req.path()) {
+            return self.fail(format!("{} through the wrong door", req.path()));
+        }
         self.seen.lock().unwrap().push(Seen {
             method: req.method().to_string(),
-            path: req.path().to_string(),
+            path: path.to_string(),
             query: req.query_string().to_string(),
             body: body.clone(),
             caller,
         });
-        match (req.method().as_str(), req.path()) {
+        match (req.method().as_str(), path) {
             ("GET", "/wiki/rest/api/user") => {
                 self.while_held().await;
                 let query = web::Query::<HashMap<String, String>>::from_query(req.query_string());
@@ -322,6 +350,14 @@ impl Host {
     }
 }
 
+/// The site path of a request through the API gateway (`/ex/confluence/<cloudId>/wiki/…` →
+/// `/wiki/…`); other paths as they are.
+fn gateway_path(path: &str) -> &str {
+    path.strip_prefix("/ex/confluence/")
+        .and_then(|rest| rest.find('/').map(|i| &rest[i..]))
+        .unwrap_or(path)
+}
+
 /// A site whose Confluence and authorization server are stand-ins on loopback.
 pub struct StandIn {
     pub site: Site,
@@ -395,6 +431,16 @@ impl StandIn {
             ADDON_KEY,
             &BaseUrl::parse(&self.oauth_url, false).unwrap(),
         )
+    }
+
+    /// The same site reached through Forge: its `apiBaseUrl` is this Confluence behind the
+    /// gateway path, and `system_token` is accepted as the app.
+    pub fn forge_site(&self, system_token: &str) -> ForgeSite {
+        self.host.accept_system_token(system_token);
+        let origin = self.site.base_url.trim_end_matches("/wiki");
+        let mut site = ForgeSite::new();
+        site.api_base_url = format!("{origin}/ex/confluence/{}", site.cloud_id);
+        site
     }
 
     pub fn seen_at(&self, path: &str) -> Vec<Seen> {

@@ -3,7 +3,7 @@
 //! while a commit is under way go together into the next transaction — one commit (one fsync)
 //! for all of them, and one writer instead of many.
 //!
-//! Why: after a restart every user's first view writes a row (see [`super::installations::SeenUsers`]).
+//! Why: after a restart every user's first view writes a row (see [`super::SeenUsers`]).
 //! Written one transaction each, hundreds of concurrent first views became hundreds of writers
 //! taking turns on SQLite's write lock through its busy handler, which sleeps up to 100 ms
 //! between tries: views waited up to 1.3 s for their turn (docs/performance.md). PostgreSQL
@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use rusqlite::TransactionBehavior;
 use tokio::sync::oneshot;
 
-use super::{installations, installations_pg};
+use super::{store, store_pg};
 use crate::db::Db;
 use crate::db::postgres::PgPool;
 use crate::error::AppError;
@@ -97,7 +97,7 @@ impl UserRecords {
                                 conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                             let now = now_rfc3339();
                             for (site, account) in &rows {
-                                installations::record_user(&tx, *site, account, &now)?;
+                                store::record_user(&tx, *site, account, &now)?;
                             }
                             tx.commit()?;
                             Ok(())
@@ -121,7 +121,7 @@ async fn write_pg(pg: &PgPool, rows: &[(SiteId, String)]) -> crate::error::Resul
     let tx = client.transaction().await.map_err(AppError::from)?;
     let now = now_millis();
     for (site, account) in rows {
-        installations_pg::record_user(&tx, *site, account, now)
+        store_pg::record_user(&tx, *site, account, now)
             .await
             .map_err(AppError::from)?;
     }

@@ -1,0 +1,98 @@
+//! The site's users, whichever way they came in: every verified call that names its user (a
+//! Connect context token's `sub`, a Forge Invocation Token's `principal`) records that account
+//! in `jwt_users` for its site, through one rate-limited path ([`Users::record`]): at most once
+//! per [`USER_RECORD_WINDOW`] per user and site in memory ([`SeenUsers`]), and the rows that
+//! arrive together written in one transaction ([`batch::UserRecords`]). One instance serves
+//! both ways in, so a user seen through Connect is not written again when the same user comes
+//! through Forge within the window. Knows nothing of Connect, Forge or todos.
+
+pub mod batch;
+pub mod store;
+pub mod store_pg;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::db::Db;
+use crate::site::SiteId;
+
+/// How often one user's visit is written to `jwt_users` at most.
+pub const USER_RECORD_WINDOW: Duration = Duration::from_secs(5 * 60);
+
+/// Users seen per site: what both ways in record their callers through.
+#[derive(Clone)]
+pub struct Users {
+    seen: Arc<SeenUsers>,
+    records: batch::UserRecords,
+}
+
+impl Users {
+    /// Writes through `db`, at most once per [`USER_RECORD_WINDOW`] per user.
+    pub fn new(db: Db) -> Self {
+        Self {
+            seen: Arc::new(SeenUsers::new(USER_RECORD_WINDOW)),
+            records: batch::UserRecords::new(db),
+        }
+    }
+
+    /// Records that `account` used the app on `site`, unless it was recorded within the
+    /// window (then nothing is written); returns once a write is committed. A failure is
+    /// logged, not fatal: the call it came with goes on.
+    pub async fn record(&self, site: SiteId, account: &str) {
+        if !self.seen.should_record(site, account) {
+            return;
+        }
+        if !self.records.record(site, account).await {
+            log::warn!("could not record a user of site {site}");
+        }
+    }
+}
+
+/// Remembers which users were recorded recently, so a hot route makes no database write.
+pub struct SeenUsers {
+    window: Duration,
+    seen: Mutex<HashMap<(SiteId, String), Instant>>,
+}
+
+impl SeenUsers {
+    /// Records at most once per `window` per user.
+    pub fn new(window: Duration) -> Self {
+        Self {
+            window,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// True when this user should be written now (and marks it as written).
+    pub fn should_record(&self, site: SiteId, account_id: &str) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (site, account_id.to_string());
+        if seen.get(&key).is_some_and(|at| at.elapsed() < self.window) {
+            return false;
+        }
+        if seen.len() > 100_000 {
+            let window = self.window;
+            seen.retain(|_, at| at.elapsed() < window);
+        }
+        seen.insert(key, Instant::now());
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_is_recorded_once_per_window_per_site() {
+        let seen = SeenUsers::new(Duration::from_secs(60));
+        assert!(seen.should_record(SiteId(1), "a"));
+        assert!(!seen.should_record(SiteId(1), "a"));
+        assert!(seen.should_record(SiteId(2), "a"), "another site");
+        assert!(seen.should_record(SiteId(1), "b"), "another user");
+        let none = SeenUsers::new(Duration::ZERO);
+        assert!(none.should_record(SiteId(1), "a"));
+        assert!(none.should_record(SiteId(1), "a"), "the window has passed");
+    }
+}
