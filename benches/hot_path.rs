@@ -25,7 +25,7 @@ fn todo_with_a_task(dir: &std::path::Path) -> (Todo, SiteId, TaskId) {
     let todo = Todo::new(Db::new(pool), 10_000);
     let title = TaskTitle::parse("Benchmark the read").expect("title");
     let task = System::new()
-        .block_on(todo.create(site, title, None, Some(ACCOUNT.into())))
+        .block_on(todo.create(site, title, None, None, Some(ACCOUNT.into())))
         .expect("task");
     (todo, site, TaskId(task.id))
 }

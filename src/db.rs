@@ -48,6 +48,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_forge",
         include_str!("../db/migrations/0003_forge.sql"),
     ),
+    (
+        "0005_jira_issues",
+        include_str!("../db/migrations/0005_jira_issues.sql"),
+    ),
 ];
 
 /// Why the database could not be opened or migrated.
@@ -407,7 +411,12 @@ mod tests {
         let mut conn = memory();
         assert_eq!(
             migrate(&mut conn).unwrap(),
-            vec!["0001_initial", "0002_site_id", "0003_forge"]
+            vec![
+                "0001_initial",
+                "0002_site_id",
+                "0003_forge",
+                "0005_jira_issues"
+            ]
         );
         assert!(migrate(&mut conn).unwrap().is_empty());
         assert_eq!(schema_version(&conn).unwrap(), latest_version());
@@ -473,7 +482,10 @@ mod tests {
                  installation_id, installed, enabled, installed_at, updated_at, uninstalled_at",
             ),
             ("jwt_users", "*"),
-            ("tasks", "*"),
+            (
+                "tasks",
+                "id, site_id, title, done, created_by, page_id, created_at, updated_at",
+            ),
         ] {
             let sql = format!("SELECT {columns} FROM {table} ORDER BY id");
             let mut stmt = conn.prepare(&sql).unwrap();
@@ -514,7 +526,10 @@ mod tests {
         let before = rows(&conn);
         assert_eq!(before.len(), 6, "{before:?}");
 
-        assert_eq!(migrate(&mut conn).unwrap(), vec!["0003_forge"]);
+        assert_eq!(
+            migrate(&mut conn).unwrap(),
+            vec!["0003_forge", "0005_jira_issues"]
+        );
         assert_eq!(rows(&conn), before, "every row unchanged");
         let enforced: bool = conn
             .query_row("PRAGMA foreign_keys", [], |r| r.get(0))

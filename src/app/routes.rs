@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::pages;
 use crate::connect::{ApiRoute, ConnectContext, descriptor, lifecycle};
 use crate::forge::{ForgeContext, events as forge_events};
-use crate::todo::{api, pages as todo_pages, publish};
+use crate::todo::{api, issue_api, pages as todo_pages, publish};
 
 /// The task API's caller through Connect (a context token); through Forge it is
 /// [`ForgeContext`]. The same handlers serve both.
@@ -39,6 +39,8 @@ pub mod paths {
     /// The task API as Forge Custom UI reaches it (`invokeRemote`, Forge Invocation Token).
     pub const FORGE_API_TASKS: &str = "/forge/api/tasks";
     pub const FORGE_API_TASK: &str = "/forge/api/tasks/{id}";
+    /// The tasks of the Jira issue the token names (a Jira issue panel).
+    pub const FORGE_API_ISSUE_TASKS: &str = "/forge/api/issue/tasks";
     /// "Publish to Confluence" from the Forge global page (as the app, with its system token).
     pub const FORGE_API_PUBLISH: &str = "/forge/api/publish";
     /// Forge lifecycle triggers (`avi:forge:installed:app`, `avi:forge:upgraded:app`).
@@ -99,6 +101,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             FORGE_API_TASK,
             web::delete().to(api::delete::<ForgeContext>),
         )
+        .route(FORGE_API_ISSUE_TASKS, web::get().to(issue_api::list))
+        .route(FORGE_API_ISSUE_TASKS, web::post().to(issue_api::create))
         .route(
             FORGE_API_PUBLISH,
             web::post().to(publish::publish::<ForgeContext>),

@@ -38,6 +38,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0003_forge",
         include_str!("../../db/migrations/postgres/0003_forge.sql"),
     ),
+    (
+        "0005_jira_issues",
+        include_str!("../../db/migrations/postgres/0005_jira_issues.sql"),
+    ),
 ];
 
 /// The advisory lock migrations run under (`pg_advisory_xact_lock`): "todo-con" as a number.

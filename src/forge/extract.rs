@@ -25,6 +25,8 @@ pub struct ForgeCall {
 pub struct ForgeContext {
     pub site: SiteId,
     pub account_id: Option<String>,
+    /// The Jira issue of a call from an issue panel, from the signed `context.extension`.
+    pub issue: Option<super::JiraIssue>,
     pub client: ForgeClient,
 }
 
@@ -103,6 +105,7 @@ impl Forge {
         Ok(ForgeContext {
             site,
             account_id: call.identity.account_id,
+            issue: call.identity.issue,
             client: self.client(site),
         })
     }

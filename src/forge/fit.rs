@@ -8,6 +8,8 @@
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
+use super::jira::{JiraIssue, Product, confluence_api_base, issue_of_extension};
+
 /// The issuer of every FIT.
 pub const ISSUER: &str = "forge/invocation-token";
 /// FITs longer than this are refused before any parsing (real ones are a few KiB; this stays
@@ -73,6 +75,9 @@ pub struct FitApp {
     pub installation_id: Option<String>,
     #[serde(default)]
     pub api_base_url: Option<String>,
+    /// `{contexts: [{name, apiBaseUrl, cloudId}, …]}` in a multi-product app.
+    #[serde(default)]
+    pub installation: Option<serde_json::Value>,
 }
 
 /// `context` of a FIT (UI calls; optional on triggers).
@@ -81,6 +86,9 @@ pub struct FitApp {
 pub struct FitContext {
     #[serde(default)]
     pub cloud_id: Option<String>,
+    /// Where the module is: a Jira issue panel's names the issue and its project.
+    #[serde(default)]
+    pub extension: Option<serde_json::Value>,
 }
 
 /// Who a verified FIT says is calling: the installation, its site, and the user.
@@ -89,9 +97,17 @@ pub struct Identity {
     pub installation_id: String,
     /// `context.cloudId`, else the cloud id in `app.apiBaseUrl`.
     pub cloud_id: Option<String>,
+    /// The token's own `app.apiBaseUrl` (Confluence's or Jira's).
     pub api_base_url: Option<String>,
+    /// The product the token's `apiBaseUrl` belongs to, when it names one we know.
+    pub product: Option<Product>,
+    /// The site's Confluence API base URL: the token's own, or the Confluence entry of
+    /// `app.installation.contexts` on a Jira call; never a Jira URL.
+    pub confluence_api_base_url: Option<String>,
     /// `principal`, when the call is a user's.
     pub account_id: Option<String>,
+    /// The Jira issue a panel was opened on (`context.extension.issue`).
+    pub issue: Option<JiraIssue>,
 }
 
 /// The `kid` of a token after the size and algorithm checks; nothing is verified yet.
@@ -175,11 +191,22 @@ impl FitClaims {
             Some(_) => return Err(FitError::BadClaim("principal")),
             None => None,
         };
+        let extension = self.context.as_ref().and_then(|c| c.extension.as_ref());
+        let issue = issue_of_extension(extension)?;
+        let product = api_base_url
+            .as_deref()
+            .and_then(Product::of_api_base)
+            .map(|(product, _)| product);
+        let confluence_api_base_url =
+            confluence_api_base(api_base_url.as_deref(), app.installation.as_ref());
         Ok(Identity {
             installation_id,
             cloud_id,
             api_base_url,
+            product,
+            confluence_api_base_url,
             account_id,
+            issue,
         })
     }
 }
@@ -194,9 +221,9 @@ fn valid_cloud_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
-/// The cloud id at the end of a Confluence API base URL (`…/ex/confluence/<cloudId>`).
+/// The cloud id at the end of a Confluence or Jira API base URL (`…/ex/<product>/<cloudId>`).
 fn cloud_id_of_api_base(url: &str) -> Option<String> {
-    let (_, id) = url.trim_end_matches('/').rsplit_once("/ex/confluence/")?;
+    let (_, id) = Product::of_api_base(url)?;
     valid_cloud_id(id).then(|| id.to_string())
 }
 

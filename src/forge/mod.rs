@@ -7,6 +7,7 @@
 pub mod events;
 pub mod extract;
 pub mod fit;
+pub mod jira;
 pub mod jwks;
 pub mod system_token;
 pub mod tenants;
@@ -24,6 +25,7 @@ use crate::util::url::BaseUrl;
 
 pub use extract::{ForgeCall, ForgeContext};
 pub use fit::{FitError, Identity};
+pub use jira::{JiraIssue, Product};
 pub use system_token::{CallError, ForgeClient};
 
 /// Everything the Forge side needs at request time, built once at start-up; the extractors

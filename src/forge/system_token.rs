@@ -12,6 +12,7 @@ use reqwest::Method;
 use reqwest::header::AUTHORIZATION;
 use serde::Deserialize;
 
+use super::jira::Product;
 use crate::site::SiteId;
 use crate::util::http::OUTBOUND_TIMEOUT;
 use crate::util::secret::Secret;
@@ -36,10 +37,18 @@ struct Held {
     until: Instant,
 }
 
-/// The newest system token of each site, with the API base URL it is for.
+/// The newest system token of each site and product, with the API base URL it is for: a Jira
+/// call's token names Jira's API (`/ex/jira/<cloudId>`), a Confluence call's Confluence's, and
+/// one never stands in for the other.
 #[derive(Default)]
 pub struct SystemTokens {
-    held: Mutex<HashMap<SiteId, Held>>,
+    held: Mutex<HashMap<(SiteId, Product), Held>>,
+}
+
+/// The product an API base URL is for; Confluence (the app's required product) when the URL
+/// names none.
+fn product_of(api: &BaseUrl) -> Product {
+    Product::of_api_base(api.as_str()).map_or(Product::Confluence, |(p, _)| p)
 }
 
 #[derive(Deserialize)]
@@ -67,27 +76,31 @@ impl SystemTokens {
             return;
         }
         let until = Instant::now() + lifetime;
+        let key = (site, product_of(&api));
         let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-        if held.get(&site).is_some_and(|h| h.until > until) {
+        if held.get(&key).is_some_and(|h| h.until > until) {
             return;
         }
         let token = Secret::new(token);
-        held.insert(site, Held { token, api, until });
+        held.insert(key, Held { token, api, until });
     }
 
-    /// The site's token and API base URL, while the token lives.
-    pub fn get(&self, site: SiteId) -> Option<(Secret, BaseUrl)> {
+    /// The site's token and API base URL for `product`, while the token lives.
+    pub fn get(&self, site: SiteId, product: Product) -> Option<(Secret, BaseUrl)> {
         let held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-        held.get(&site)
+        held.get(&(site, product))
             .filter(|h| Instant::now() < h.until)
             .map(|h| (h.token.clone(), h.api.clone()))
     }
 
-    /// Forgets `token` (Confluence refused it).
-    pub fn forget(&self, site: SiteId, token: &Secret) {
+    /// Forgets `token` (the product refused it).
+    pub fn forget(&self, site: SiteId, product: Product, token: &Secret) {
         let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-        if held.get(&site).is_some_and(|h| h.token == *token) {
-            held.remove(&site);
+        if held
+            .get(&(site, product))
+            .is_some_and(|h| h.token == *token)
+        {
+            held.remove(&(site, product));
         }
     }
 }
@@ -101,10 +114,12 @@ pub enum CallError {
     Host(#[from] HostError),
 }
 
-/// Calls one Forge site's REST API as the app, with its system token.
+/// Calls one Forge site's REST API (Confluence's unless [`ForgeClient::jira`]) as the app,
+/// with its system token for that product.
 #[derive(Clone)]
 pub struct ForgeClient {
     site: SiteId,
+    product: Product,
     tokens: Arc<SystemTokens>,
     http: reqwest::Client,
     timeout: Duration,
@@ -115,9 +130,19 @@ impl ForgeClient {
     pub fn new(site: SiteId, tokens: Arc<SystemTokens>, http: reqwest::Client) -> Self {
         Self {
             site,
+            product: Product::Confluence,
             tokens,
             http,
             timeout: OUTBOUND_TIMEOUT,
+        }
+    }
+
+    /// The same site's Jira API (`{jiraApiBaseUrl}/rest/api/3/…`), with the token a Jira call
+    /// carried.
+    pub fn jira(&self) -> Self {
+        Self {
+            product: Product::Jira,
+            ..self.clone()
         }
     }
 
@@ -136,7 +161,7 @@ impl ForgeClient {
     ) -> Result<HostResponse, CallError> {
         let (token, base) = self
             .tokens
-            .get(self.site)
+            .get(self.site, self.product)
             .ok_or(CallError::NoSystemToken(self.site))?;
         let api = SiteApi::new(self.http.clone(), base, self.timeout);
         let (url, endpoint) = api.resolve(&method, target)?;
@@ -145,7 +170,7 @@ impl ForgeClient {
             .header(AUTHORIZATION, format!("Bearer {}", token.expose()));
         let result = api.send(request, endpoint).await;
         if result.as_ref().err().and_then(HostError::status) == Some(401) {
-            self.tokens.forget(self.site, &token);
+            self.tokens.forget(self.site, self.product, &token);
         }
         Ok(result?)
     }
@@ -167,6 +192,8 @@ mod tests {
         )
     }
 
+    const C: Product = Product::Confluence;
+
     fn api() -> BaseUrl {
         BaseUrl::parse("https://api.atlassian.com/ex/confluence/c", true).unwrap()
     }
@@ -179,20 +206,23 @@ mod tests {
         tokens.remember(SiteId(2), &jwt_with_exp(unix_now() + 30), api());
         tokens.remember(SiteId(3), &"x".repeat(MAX_SYSTEM_TOKEN_LEN + 1), api());
         tokens.remember(SiteId(4), "opaque-token", api());
-        assert_eq!(tokens.get(SiteId(1)).unwrap().0.expose(), live);
-        assert!(tokens.get(SiteId(2)).is_none(), "inside the expiry margin");
-        assert!(tokens.get(SiteId(3)).is_none());
+        assert_eq!(tokens.get(SiteId(1), C).unwrap().0.expose(), live);
         assert!(
-            tokens.get(SiteId(4)).is_some(),
+            tokens.get(SiteId(2), C).is_none(),
+            "inside the expiry margin"
+        );
+        assert!(tokens.get(SiteId(3), C).is_none());
+        assert!(
+            tokens.get(SiteId(4), C).is_some(),
             "unreadable expiry: kept a while"
         );
-        tokens.forget(SiteId(1), &Secret::new("another"));
+        tokens.forget(SiteId(1), C, &Secret::new("another"));
         assert!(
-            tokens.get(SiteId(1)).is_some(),
+            tokens.get(SiteId(1), C).is_some(),
             "only the refused token is forgotten"
         );
-        tokens.forget(SiteId(1), &Secret::new(live));
-        assert!(tokens.get(SiteId(1)).is_none());
+        tokens.forget(SiteId(1), C, &Secret::new(live));
+        assert!(tokens.get(SiteId(1), C).is_none());
     }
 
     #[test]
@@ -201,6 +231,25 @@ mod tests {
         let long = jwt_with_exp(unix_now() + 3 * 3600);
         tokens.remember(SiteId(1), &long, api());
         tokens.remember(SiteId(1), &jwt_with_exp(unix_now() + 600), api());
-        assert_eq!(tokens.get(SiteId(1)).unwrap().0.expose(), long);
+        assert_eq!(tokens.get(SiteId(1), C).unwrap().0.expose(), long);
+    }
+
+    #[test]
+    fn a_jira_token_is_kept_beside_the_confluence_one_never_in_its_place() {
+        let tokens = SystemTokens::default();
+        let jira = BaseUrl::parse("https://api.atlassian.com/ex/jira/c", true).unwrap();
+        let (c, j) = (
+            jwt_with_exp(unix_now() + 3600),
+            jwt_with_exp(unix_now() + 7200),
+        );
+        tokens.remember(SiteId(1), &c, api());
+        tokens.remember(SiteId(1), &j, jira.clone());
+        let (token, base) = tokens.get(SiteId(1), C).unwrap();
+        assert_eq!(
+            (token.expose(), base.as_str()),
+            (c.as_str(), api().as_str())
+        );
+        let (token, base) = tokens.get(SiteId(1), Product::Jira).unwrap();
+        assert_eq!((token.expose(), base.as_str()), (j.as_str(), jira.as_str()));
     }
 }

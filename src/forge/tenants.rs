@@ -67,7 +67,12 @@ pub fn resolve(
                      api_base_url = COALESCE(?3, api_base_url), updated_at = ?4
                  WHERE id = ?1 AND (cloud_id IS NULL AND ?2 IS NOT NULL
                                     OR ?3 IS NOT NULL AND api_base_url IS NOT ?3)",
-                params![site, identity.cloud_id, identity.api_base_url, now],
+                params![
+                    site,
+                    identity.cloud_id,
+                    identity.confluence_api_base_url,
+                    now
+                ],
             )?;
             site
         }
@@ -76,7 +81,12 @@ pub fn resolve(
                 "UPDATE jwt_tokens SET installation_id = ?2,
                      api_base_url = COALESCE(?3, api_base_url), updated_at = ?4
                  WHERE id = ?1",
-                params![site, identity.installation_id, identity.api_base_url, now],
+                params![
+                    site,
+                    identity.installation_id,
+                    identity.confluence_api_base_url,
+                    now
+                ],
             )?;
             log::info!(
                 "site {site} now reached through Forge installation {}",
@@ -89,14 +99,15 @@ pub fn resolve(
             let site = tx.query_row(
                 "INSERT INTO jwt_tokens (addon_key, product_type, installation_id, cloud_id,
                      api_base_url, installed, enabled, installed_at, updated_at)
-                 VALUES (?1, 'confluence', ?2, ?3, ?4, 1, 1, ?5, ?5)
+                 VALUES (?1, ?6, ?2, ?3, ?4, 1, 1, ?5, ?5)
                  RETURNING id",
                 params![
                     addon_key,
                     identity.installation_id,
                     identity.cloud_id,
-                    identity.api_base_url,
-                    now
+                    identity.confluence_api_base_url,
+                    now,
+                    first_product(identity)
                 ],
                 |row| row.get(0),
             )?;
@@ -106,6 +117,16 @@ pub fn resolve(
     };
     tx.commit()?;
     Ok(Ok(Resolved { site, moved }))
+}
+
+/// The product a Forge-first site is recorded under: the one its first call came from (a Jira
+/// panel may be the first to call), Confluence when the token names none (the app's required
+/// product).
+pub fn first_product(identity: &Identity) -> &'static str {
+    identity
+        .product
+        .unwrap_or(crate::forge::Product::Confluence)
+        .as_str()
 }
 
 /// Marks a site installed again (a Forge `installed` event after a Connect uninstall): it is in
@@ -193,7 +214,11 @@ mod tests {
             installation_id: installation.into(),
             cloud_id: cloud.map(str::to_string),
             api_base_url: cloud.map(|c| format!("https://api.atlassian.com/ex/confluence/{c}")),
+            product: Some(crate::forge::Product::Confluence),
+            confluence_api_base_url: cloud
+                .map(|c| format!("https://api.atlassian.com/ex/confluence/{c}")),
             account_id: None,
+            issue: None,
         }
     }
 

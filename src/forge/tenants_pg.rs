@@ -49,7 +49,12 @@ pub async fn resolve(
                      api_base_url = COALESCE($3, api_base_url), updated_at = $4
                  WHERE id = $1 AND (cloud_id IS NULL AND $2::text IS NOT NULL
                      OR $3::text IS NOT NULL AND api_base_url IS DISTINCT FROM $3)",
-                &[&site.0, &identity.cloud_id, &identity.api_base_url, &now],
+                &[
+                    &site.0,
+                    &identity.cloud_id,
+                    &identity.confluence_api_base_url,
+                    &now,
+                ],
             )
             .await?;
             site
@@ -62,7 +67,7 @@ pub async fn resolve(
                 &[
                     &site.0,
                     &identity.installation_id,
-                    &identity.api_base_url,
+                    &identity.confluence_api_base_url,
                     &now,
                 ],
             )
@@ -79,14 +84,15 @@ pub async fn resolve(
                 .query_one(
                     "INSERT INTO jwt_tokens (addon_key, product_type, installation_id, cloud_id,
                          api_base_url, installed, enabled, installed_at, updated_at)
-                     VALUES ($1, 'confluence', $2, $3, $4, true, true, $5, $5)
+                     VALUES ($1, $6, $2, $3, $4, true, true, $5, $5)
                      RETURNING id",
                     &[
                         &addon_key,
                         &identity.installation_id,
                         &identity.cloud_id,
-                        &identity.api_base_url,
+                        &identity.confluence_api_base_url,
                         &now,
+                        &super::tenants::first_product(identity),
                     ],
                 )
                 .await?;

@@ -80,7 +80,9 @@ pub async fn create<C: Caller>(
         .transpose()
         .map_err(AppError::unprocessable)?;
     let account = ctx.account_id().map(str::to_string);
-    let task = todo.create(ctx.site(), title, page_id, account).await?;
+    let task = todo
+        .create(ctx.site(), title, page_id, None, account)
+        .await?;
     let body = with_name(&ctx, &todo, &task).await?;
     let location = format!("{}/{}", req.path().trim_end_matches('/'), task.id);
     Ok(HttpResponse::Created()
@@ -90,7 +92,11 @@ pub async fn create<C: Caller>(
 }
 
 /// One task as the API shows it, with `created_by_name` like the list has.
-async fn with_name<C: Caller>(ctx: &C, todo: &Todo, task: &Task) -> Result<serde_json::Value> {
+pub(super) async fn with_name<C: Caller>(
+    ctx: &C,
+    todo: &Todo,
+    task: &Task,
+) -> Result<serde_json::Value> {
     let names = todo
         .names
         .resolve(&ctx.names(), task.created_by.as_deref())
@@ -144,7 +150,7 @@ pub async fn delete<C: Caller>(
     Ok(HttpResponse::NoContent().finish())
 }
 
-fn json_ok(value: impl serde::Serialize) -> HttpResponse {
+pub(super) fn json_ok(value: impl serde::Serialize) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(value)

@@ -4,6 +4,10 @@
 
 pub mod api;
 pub mod caller;
+pub mod issue_api;
+mod issue_ops;
+pub mod issues;
+pub mod issues_pg;
 pub mod pages;
 pub mod people;
 pub mod publish;
@@ -15,6 +19,7 @@ use std::time::Duration;
 
 use crate::db::Db;
 use crate::error::{AppError, Result};
+use crate::forge::JiraIssue;
 use crate::site::SiteId;
 use crate::util::budget::{BudgetLimits, KeyedBudget, Place};
 use crate::util::time::{now_millis, now_rfc3339};
@@ -106,6 +111,7 @@ impl Todo {
         site: SiteId,
         title: TaskTitle,
         page_id: Option<PageId>,
+        issue: Option<JiraIssue>,
         account: Option<String>,
     ) -> Result<Task> {
         let _place = self.enter(site).await?;
@@ -115,14 +121,18 @@ impl Todo {
                 let (page, by) = (page_id.as_ref(), account.as_deref());
                 let mut client = pg.get().await?;
                 let now = now_millis();
-                store_pg::create(&mut client, site, &title, page, by, now, quota).await?
+                let issue = issue.as_ref();
+                store_pg::create(&mut client, site, &title, page, issue, by, now, quota).await?
             }
             None => {
                 self.db
                     .run(move |conn| {
                         let (page, by) = (page_id.as_ref(), account.as_deref());
                         let now = now_rfc3339();
-                        Ok(store::create(conn, site, &title, page, by, &now, quota)?)
+                        let issue = issue.as_ref();
+                        Ok(store::create(
+                            conn, site, &title, page, issue, by, &now, quota,
+                        )?)
                     })
                     .await?
             }

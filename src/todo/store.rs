@@ -3,13 +3,16 @@
 
 use rusqlite::{Connection, Row, params};
 
-use super::task::{PageId, Task, TaskId, TaskTitle};
+use super::task::{IssueRef, PageId, Task, TaskId, TaskTitle};
 use crate::db::one_row;
+use crate::forge::JiraIssue;
 use crate::site::SiteId;
 
-const COLUMNS: &str = "id, title, done, created_by, page_id, created_at, updated_at";
+/// Every reader names these, in this order ([`from_row`]).
+pub(super) const COLUMNS: &str =
+    "id, title, done, created_by, page_id, created_at, updated_at, issue_id, issue_key";
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<Task> {
+pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<Task> {
     Ok(Task {
         id: row.get(0)?,
         title: row.get(1)?,
@@ -18,6 +21,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Task> {
         page_id: row.get(4)?,
         created_at: row.get(5)?,
         updated_at: row.get(6)?,
+        issue: IssueRef::from_columns(row.get(7)?, row.get(8)?),
     })
 }
 
@@ -114,11 +118,14 @@ pub(super) fn escape_like(text: &str) -> String {
 
 /// Creates a task for this site, unless it already holds `quota` tasks (`None`): the count
 /// and the insert are one statement, so concurrent creates cannot pass the quota together.
+/// A task is on a page, an issue, or neither; `issue` stores its id, project and key.
+#[allow(clippy::too_many_arguments)] // one column each; a struct would only rename them
 pub fn create(
     conn: &Connection,
     site: SiteId,
     title: &TaskTitle,
     page_id: Option<&PageId>,
+    issue: Option<&JiraIssue>,
     created_by: Option<&str>,
     now: &str,
     quota: usize,
@@ -127,8 +134,9 @@ pub fn create(
     // Connect install): then nothing is inserted, and the caller retries on the site it
     // resolves to now.
     let mut stmt = conn.prepare_cached(&format!(
-        "INSERT INTO tasks (site_id, title, done, created_by, page_id, created_at, updated_at)
-         SELECT ?1, ?2, 0, ?3, ?4, ?5, ?5
+        "INSERT INTO tasks (site_id, title, done, created_by, page_id, created_at, updated_at,
+             issue_id, issue_project_id, issue_key)
+         SELECT ?1, ?2, 0, ?3, ?4, ?5, ?5, ?7, ?8, ?9
          WHERE EXISTS (SELECT 1 FROM jwt_tokens WHERE id = ?1)
            AND (SELECT count(*) FROM tasks WHERE site_id = ?1) < ?6
          RETURNING {COLUMNS}"
@@ -140,7 +148,10 @@ pub fn create(
         created_by,
         page_id.map(PageId::as_str),
         now,
-        quota
+        quota,
+        issue.map(|i| &i.id),
+        issue.map(|i| &i.project_id),
+        issue.map(|i| &i.key)
     ];
     if let Some(task) = one_row(&mut stmt, params, from_row)? {
         return Ok(Created::Task(task));
@@ -230,7 +241,7 @@ mod tests {
         conn.execute("DELETE FROM jwt_tokens WHERE id = ?1", [A])
             .unwrap();
         assert_eq!(
-            create(&conn, A, &title("lost?"), None, None, "now", 10).unwrap(),
+            create(&conn, A, &title("lost?"), None, None, None, "now", 10).unwrap(),
             Created::SiteGone
         );
         let count: i64 = conn
@@ -246,6 +257,7 @@ mod tests {
             &conn,
             A,
             &title("mine"),
+            None,
             None,
             Some("acc"),
             "now",
@@ -271,6 +283,7 @@ mod tests {
                 &title(&format!("task {i} 100%")),
                 None,
                 None,
+                None,
                 "now",
                 10,
             ));
@@ -278,7 +291,7 @@ mod tests {
                 update(&conn, A, TaskId(t.id), None, Some(true), "now").unwrap();
             }
         }
-        create(&conn, B, &title("other site"), None, None, "now", 10).unwrap();
+        create(&conn, B, &title("other site"), None, None, None, "now", 10).unwrap();
         let (page, next) = list(
             &conn,
             A,
@@ -339,13 +352,13 @@ mod tests {
         let conn = db_with_two_sites();
         for i in 0..3 {
             let t = title(&format!("t{i}"));
-            created(create(&conn, A, &t, None, None, "now", 3));
+            created(create(&conn, A, &t, None, None, None, "now", 3));
         }
         assert_eq!(
-            create(&conn, A, &title("t3"), None, None, "now", 3).unwrap(),
+            create(&conn, A, &title("t3"), None, None, None, "now", 3).unwrap(),
             Created::QuotaReached
         );
-        created(create(&conn, B, &title("b"), None, None, "now", 3));
+        created(create(&conn, B, &title("b"), None, None, None, "now", 3));
         let count: i64 = conn
             .query_row("SELECT count(*) FROM tasks WHERE site_id = 1", [], |r| {
                 r.get(0)
@@ -360,7 +373,7 @@ mod tests {
         let mut ids = Vec::new();
         for i in 0..10 {
             let name = if i == 1 { "needle" } else { "hay" };
-            let t = create(&conn, A, &title(name), None, None, "now", 100);
+            let t = create(&conn, A, &title(name), None, None, None, "now", 100);
             ids.push(created(t).id);
         }
         let query = ListQuery {

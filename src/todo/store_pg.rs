@@ -8,14 +8,17 @@ use time::OffsetDateTime;
 use tokio_postgres::Row;
 
 use super::store::{Created, ListQuery, SCAN_ROWS};
-use super::task::{PageId, Task, TaskId, TaskTitle};
+use super::task::{IssueRef, PageId, Task, TaskId, TaskTitle};
 use crate::db::postgres::{GenericClient, PgError};
+use crate::forge::JiraIssue;
 use crate::site::SiteId;
 use crate::util::time::rfc3339;
 
-const COLUMNS: &str = "id, title, done, created_by, page_id, created_at, updated_at";
+/// Every reader names these, in this order ([`from_row`]).
+pub(super) const COLUMNS: &str =
+    "id, title, done, created_by, page_id, created_at, updated_at, issue_id, issue_key";
 
-fn from_row(row: &Row) -> Result<Task, PgError> {
+pub(super) fn from_row(row: &Row) -> Result<Task, PgError> {
     Ok(Task {
         id: row.try_get(0)?,
         title: row.try_get(1)?,
@@ -24,6 +27,7 @@ fn from_row(row: &Row) -> Result<Task, PgError> {
         page_id: row.try_get(4)?,
         created_at: rfc3339(row.try_get(5)?),
         updated_at: rfc3339(row.try_get(6)?),
+        issue: IssueRef::from_columns(row.try_get(7)?, row.try_get(8)?),
     })
 }
 
@@ -138,11 +142,13 @@ async fn list_within(
 /// statement whose snapshot, taken after the lock was granted, sees every create committed
 /// before it. (SQLite needs no lock: its writers are serialized and the count and the insert
 /// are one statement.)
+#[allow(clippy::too_many_arguments)] // one column each, as in `store::create`
 pub async fn create(
     client: &mut impl GenericClient,
     site: SiteId,
     title: &TaskTitle,
     page_id: Option<&PageId>,
+    issue: Option<&JiraIssue>,
     created_by: Option<&str>,
     now: OffsetDateTime,
     quota: usize,
@@ -158,8 +164,9 @@ pub async fn create(
     }
     let stmt = tx
         .prepare_cached(&format!(
-            "INSERT INTO tasks (site_id, title, done, created_by, page_id, created_at, updated_at)
-             SELECT $1, $2, false, $3, $4, $5, $5
+            "INSERT INTO tasks (site_id, title, done, created_by, page_id, created_at, updated_at,
+                 issue_id, issue_project_id, issue_key)
+             SELECT $1, $2, false, $3, $4, $5, $5, $7, $8, $9
              WHERE (SELECT count(*) FROM tasks WHERE site_id = $1) < $6
              RETURNING {COLUMNS}"
         ))
@@ -175,6 +182,9 @@ pub async fn create(
                 &page_id.map(PageId::as_str),
                 &now,
                 &quota,
+                &issue.map(|i| &i.id),
+                &issue.map(|i| &i.project_id),
+                &issue.map(|i| &i.key),
             ],
         )
         .await?;

@@ -148,6 +148,23 @@ pub struct Task {
     pub page_id: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// The Jira issue the task is on, when it is on one (shown only then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issue: Option<IssueRef>,
+}
+
+/// The Jira issue of a task as the API shows it: the id it is stored by and the key last seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IssueRef {
+    pub id: String,
+    pub key: String,
+}
+
+impl IssueRef {
+    /// Both columns, or neither (they are written together).
+    pub fn from_columns(id: Option<String>, key: Option<String>) -> Option<Self> {
+        Some(Self { id: id?, key: key? })
+    }
 }
 
 #[cfg(test)]

@@ -95,6 +95,7 @@ mod tests {
             page_id: None,
             created_at: String::new(),
             updated_at: String::new(),
+            issue: None,
         };
         assert_eq!(
             storage_body(&[task], false),

@@ -141,8 +141,16 @@ async fn concurrent_creates_at_the_quota_store_exactly_the_quota() {
                 let mut created = 0;
                 for _ in 0..TRIES {
                     let now = time::OffsetDateTime::now_utc();
-                    let task =
-                        api::store_pg::create(&mut client, id, &title, None, None, now, QUOTA);
+                    let task = api::store_pg::create(
+                        &mut client,
+                        id,
+                        &title,
+                        None,
+                        None,
+                        None,
+                        now,
+                        QUOTA,
+                    );
                     created += usize::from(matches!(task.await.unwrap(), api::Created::Task(_)));
                 }
                 created
@@ -160,7 +168,7 @@ async fn concurrent_creates_at_the_quota_store_exactly_the_quota() {
                     (0..TRIES)
                         .filter(|_| {
                             let task =
-                                api::store::create(&conn, id, &title, None, None, "t", QUOTA);
+                                api::store::create(&conn, id, &title, None, None, None, "t", QUOTA);
                             matches!(task.unwrap(), api::Created::Task(_))
                         })
                         .count()
@@ -199,12 +207,12 @@ async fn a_create_for_a_site_that_is_gone_stores_nothing() {
         let pool = api::open_postgres(&url, 1).unwrap();
         let mut client = pool.get().await.unwrap();
         let now = time::OffsetDateTime::now_utc();
-        api::store_pg::create(&mut client, id, &title, None, None, now, 10)
+        api::store_pg::create(&mut client, id, &title, None, None, None, now, 10)
             .await
             .unwrap()
     } else {
         let pool = api::open_pool(&app.db_path, 1).unwrap();
-        api::store::create(&pool.get().unwrap(), id, &title, None, None, "t", 10).unwrap()
+        api::store::create(&pool.get().unwrap(), id, &title, None, None, None, "t", 10).unwrap()
     };
     assert_eq!(outcome, api::Created::SiteGone);
     let stored: i64 = db(&app)

@@ -6,6 +6,7 @@
 
 mod api;
 mod events;
+mod jira;
 mod logs;
 mod migration;
 mod names;
