@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 
 use super::pages;
 use crate::connect::{ApiRoute, ConnectContext, descriptor, lifecycle};
-use crate::forge::{ForgeContext, events as forge_events};
-use crate::todo::{api, issue_api, pages as todo_pages, publish};
+use crate::forge::ForgeContext;
+use crate::todo::{api, issue_api, jira_events, pages as todo_pages, publish};
 
 /// The task API's caller through Connect (a context token); through Forge it is
 /// [`ForgeContext`]. The same handlers serve both.
@@ -43,7 +43,8 @@ pub mod paths {
     pub const FORGE_API_ISSUE_TASKS: &str = "/forge/api/issue/tasks";
     /// "Publish to Confluence" from the Forge global page (as the app, with its system token).
     pub const FORGE_API_PUBLISH: &str = "/forge/api/publish";
-    /// Forge lifecycle triggers (`avi:forge:installed:app`, `avi:forge:upgraded:app`).
+    /// Forge triggers: lifecycle (`avi:forge:installed:app`, `avi:forge:upgraded:app`) and
+    /// Jira's deletions (`avi:jira:deleted:issue`, `avi:jira:deleted:project`).
     pub const FORGE_EVENTS: &str = "/forge/events";
     /// Forge's uninstall signal: the `preUninstall` module calls it when an admin uninstalls
     /// the app (Forge has no uninstall event); every manifest form routes its endpoint here.
@@ -107,6 +108,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             FORGE_API_PUBLISH,
             web::post().to(publish::publish::<ForgeContext>),
         )
-        .route(FORGE_EVENTS, web::post().to(forge_events::events))
+        .route(FORGE_EVENTS, web::post().to(jira_events::events))
         .default_service(web::to(pages::asset_or_404));
 }

@@ -1,5 +1,7 @@
 //! `POST /forge/events`: Forge lifecycle triggers delivered to the remote
-//! (`avi:forge:installed:app`, `avi:forge:upgraded:app`). The token is verified first; the
+//! (`avi:forge:installed:app`, `avi:forge:upgraded:app`) and Jira's deletions
+//! (`avi:jira:deleted:issue`, `avi:jira:deleted:project`), which this layer reads and checks and
+//! hands up as an [`Outcome`] (the Todo layer deletes the tasks; forge knows no todos). The token is verified first; the
 //! event is accepted at the top level of the body or under `payload`; a body that is not an
 //! event is a 400 and one naming another installation or app than its token a 401, both with
 //! nothing stored. The body may name the installation and the app by bare uuid (as Atlassian
@@ -15,6 +17,7 @@ use super::extract::refuse;
 use super::fit::FitError;
 use super::{Forge, ForgeCall};
 use crate::error::{AppError, Result};
+use crate::site::SiteId;
 use crate::util::ari::{Ecosystem, ecosystem_uuid};
 use crate::web::json::read_json;
 
@@ -24,6 +27,10 @@ pub const MAX_EVENT_BYTES: usize = 64 * 1024;
 pub const INSTALLED: &str = "avi:forge:installed:app";
 /// The upgrade event (major versions only).
 pub const UPGRADED: &str = "avi:forge:upgraded:app";
+/// A Jira issue was deleted (body `issue: {id, key, fields}`).
+pub const JIRA_ISSUE_DELETED: &str = "avi:jira:deleted:issue";
+/// A Jira project was deleted (body `project: {id, key, …}`); its issues send no events.
+pub const JIRA_PROJECT_DELETED: &str = "avi:jira:deleted:project";
 
 /// What an event asks of us.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,19 +40,24 @@ enum Kind {
     Record,
     /// Some other event: acknowledged, nothing done.
     Ignored(String),
+    /// A Jira issue, by id, was deleted.
+    IssueDeleted(String),
+    /// A Jira project, by id, was deleted.
+    ProjectDeleted(String),
 }
 
 /// The parts of an event we read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Event {
     kind: Kind,
-    installation_id: String,
+    /// Required on lifecycle events; Jira's events may leave it out (the token names it).
+    installation_id: Option<String>,
     app_id: Option<String>,
 }
 
 /// Reads the event from a body: at the top level or under `payload`.
 fn parse(body: &Value) -> Result<Event> {
-    let bad = |why: &str| AppError::bad_request(format!("not a Forge lifecycle event: {why}"));
+    let bad = |why: &str| AppError::bad_request(format!("not a Forge event we read: {why}"));
     let top = body
         .as_object()
         .ok_or_else(|| bad("the body must be an object"))?;
@@ -61,12 +73,27 @@ fn parse(body: &Value) -> Result<Event> {
             Some(_) => Err(bad(&format!("{name} must be a non-empty string"))),
         }
     };
+    // The id of `issue` or `project` of a Jira deletion (a string or a number).
+    let entity_id = |name: &str| -> Result<String> {
+        event
+            .get(name)
+            .or_else(|| top.get(name))
+            .and_then(|entity| entity.get("id"))
+            .and_then(super::jira::id_text)
+            .ok_or_else(|| bad(&format!("{name}.id is required")))
+    };
     let kind = match text("eventType")?.as_deref() {
         Some(INSTALLED) => Kind::Installed,
         Some(UPGRADED) | None => Kind::Record,
+        Some(JIRA_ISSUE_DELETED) => Kind::IssueDeleted(entity_id("issue")?),
+        Some(JIRA_PROJECT_DELETED) => Kind::ProjectDeleted(entity_id("project")?),
         Some(other) => Kind::Ignored(other.to_string()),
     };
-    let installation_id = text("id")?.ok_or_else(|| bad("id (the installation) is required"))?;
+    let installation_id = text("id")?;
+    let lifecycle = matches!(kind, Kind::Installed | Kind::Record);
+    if lifecycle && installation_id.is_none() {
+        return Err(bad("id (the installation) is required"));
+    }
     let app_id = match event.get("app") {
         None | Some(Value::Null) => None,
         Some(Value::Object(app)) => match app.get("id") {
@@ -90,11 +117,10 @@ impl Event {
         let same = |a: &str, b: &str, kind| {
             ecosystem_uuid(a, kind).is_some_and(|a| Some(a) == ecosystem_uuid(b, kind))
         };
-        let installation = same(
-            &self.installation_id,
-            installation_id,
-            Ecosystem::Installation,
-        );
+        let installation = self
+            .installation_id
+            .as_deref()
+            .is_none_or(|theirs| same(theirs, installation_id, Ecosystem::Installation));
         let app = match (&self.app_id, our_app) {
             (None, _) => true,
             (Some(theirs), Some(ours)) => same(theirs, ours, Ecosystem::App),
@@ -104,31 +130,59 @@ impl Event {
     }
 }
 
-/// `POST /forge/events`.
-pub async fn events(
+/// What a received event asks of the layers above, once it is checked (and recorded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A lifecycle event, recorded.
+    Recorded,
+    /// An event we do not act on.
+    Ignored,
+    /// Delete the tasks of this issue of the token's site.
+    IssueDeleted { site: SiteId, issue_id: String },
+    /// Delete the tasks of every issue of this project of the token's site.
+    ProjectDeleted { site: SiteId, project_id: String },
+}
+
+/// Reads and checks the event of `POST /forge/events` (the token is verified first; a body
+/// naming another installation or app is a 401 with nothing done) and records a lifecycle
+/// event. The site of a Jira deletion is the signed token's, never the body's.
+pub async fn receive(
     call: ForgeCall,
-    req: HttpRequest,
+    req: &HttpRequest,
     body: web::Payload,
-    forge: web::Data<Forge>,
-) -> Result<HttpResponse> {
-    let body: Value = read_json(&req, body, MAX_EVENT_BYTES).await?;
+    forge: &Forge,
+) -> Result<Outcome> {
+    let body: Value = read_json(req, body, MAX_EVENT_BYTES).await?;
     let event = parse(&body)?;
     if !event.is_for(&call.identity.installation_id, forge.app_id()) {
-        return Err(refuse(&req, &forge, FitError::BodyMismatch));
+        return Err(refuse(req, forge, FitError::BodyMismatch));
     }
     if let Kind::Ignored(name) = &event.kind {
         log::info!("Forge event {name} ignored");
-        return Ok(answer("ignored"));
+        return Ok(Outcome::Ignored);
     }
-    let ctx = forge.enter(&req, call).await?;
-    if event.kind == Kind::Installed {
-        forge.mark_installed(ctx.site).await?;
-    }
-    log::info!("Forge event for site {} recorded", ctx.site);
-    Ok(answer("recorded"))
+    let ctx = forge.enter(req, call).await?;
+    Ok(match event.kind {
+        Kind::IssueDeleted(issue_id) => Outcome::IssueDeleted {
+            site: ctx.site,
+            issue_id,
+        },
+        Kind::ProjectDeleted(project_id) => Outcome::ProjectDeleted {
+            site: ctx.site,
+            project_id,
+        },
+        kind => {
+            if kind == Kind::Installed {
+                forge.mark_installed(ctx.site).await?;
+            }
+            log::info!("Forge event for site {} recorded", ctx.site);
+            Outcome::Recorded
+        }
+    })
 }
 
-fn answer(status: &str) -> HttpResponse {
+/// The quick JSON 200 Forge expects (it waits 5 s, then retries).
+pub fn answer(status: &str) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(json!({ "status": status }))
@@ -145,7 +199,7 @@ mod tests {
         for body in [flat, nested] {
             let event = parse(&body).unwrap();
             assert_eq!(event.kind, Kind::Installed, "{body}");
-            assert_eq!(event.installation_id, "i-1");
+            assert_eq!(event.installation_id.as_deref(), Some("i-1"));
             assert_eq!(event.app_id.as_deref(), Some("a"));
         }
         let upgraded = parse(&json!({"payload": {"eventType": UPGRADED, "id": "i"}})).unwrap();
@@ -162,7 +216,7 @@ mod tests {
         let ours = format!("ari:cloud:ecosystem::app/{app}");
         let event = |id: String, app_id: Option<String>| Event {
             kind: Kind::Record,
-            installation_id: id,
+            installation_id: Some(id),
             app_id,
         };
         for (id, app_id) in [
@@ -198,6 +252,35 @@ mod tests {
             "ids that are not uuids never match, even when equal"
         );
         assert!(!event(uuid.into(), Some(app.into())).is_for(uuid, None));
+    }
+
+    #[test]
+    fn jira_deletions_name_their_issue_or_project_and_may_leave_the_installation_out() {
+        let issue = json!({"eventType": JIRA_ISSUE_DELETED, "timestamp": "t",
+                           "issue": {"id": "10001", "key": "P-1", "fields": {}}});
+        let nested = json!({"payload": {"eventType": JIRA_ISSUE_DELETED, "id": "i",
+                                        "issue": {"id": 10001, "key": "P-1"}}});
+        for body in [issue, nested] {
+            assert_eq!(
+                parse(&body).unwrap().kind,
+                Kind::IssueDeleted("10001".into()),
+                "{body}"
+            );
+        }
+        let project = json!({"eventType": JIRA_PROJECT_DELETED, "project": {"id": "10000"}});
+        let event = parse(&project).unwrap();
+        assert_eq!(event.kind, Kind::ProjectDeleted("10000".into()));
+        assert_eq!(event.installation_id, None);
+        assert!(event.is_for("any installation", None), "the token names it");
+        for body in [
+            json!({"eventType": JIRA_ISSUE_DELETED}),
+            json!({"eventType": JIRA_ISSUE_DELETED, "issue": {"key": "P-1"}}),
+            json!({"eventType": JIRA_ISSUE_DELETED, "issue": {"id": "1 OR 1"}}),
+            json!({"eventType": JIRA_PROJECT_DELETED, "project": "P"}),
+            json!({"eventType": INSTALLED}),
+        ] {
+            assert!(parse(&body).is_err(), "{body}");
+        }
     }
 
     #[test]

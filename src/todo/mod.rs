@@ -8,6 +8,7 @@ pub mod issue_api;
 mod issue_ops;
 pub mod issues;
 pub mod issues_pg;
+pub mod jira_events;
 pub mod pages;
 pub mod people;
 pub mod publish;

@@ -7,6 +7,7 @@
 mod api;
 mod events;
 mod jira;
+mod jira_events;
 mod logs;
 mod migration;
 mod names;
