@@ -1,5 +1,5 @@
 // Builds the Custom UI into the resource folders the generated manifest names
-// (build/macro-view, build/macro-config, build/global-page): each gets index.html, app.js
+// (build/macro-view, build/macro-config, build/global-page, build/issue-panel): each gets index.html, app.js
 // (its script bundled with @forge/bridge) and app.css. Nothing is loaded from elsewhere at run
 // time: Forge's content security policy allows only the resource's own files.
 import { cp, mkdir, rm } from "node:fs/promises";
@@ -8,7 +8,7 @@ import * as esbuild from "esbuild";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 /** One folder per Custom UI resource; must match RESOURCES in src/app/manifest.rs. */
-export const VIEWS = ["macro-view", "macro-config", "global-page"];
+export const VIEWS = ["macro-view", "macro-config", "global-page", "issue-panel"];
 
 await rm(`${here}build`, { recursive: true, force: true });
 for (const view of VIEWS) {

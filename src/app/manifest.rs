@@ -15,9 +15,11 @@ use crate::util::yaml::{YamlError, to_yaml};
 
 mod connect;
 mod form;
+mod jira;
 mod modules;
 
 pub use form::Form;
+pub use jira::{ISSUE_PANEL, ISSUE_PANEL_VIEW, JIRA_SCOPES};
 
 /// The `remotes` entry for this server (`baseUrl` = `SITE_URL`).
 pub const REMOTE: &str = "todo-backend";
@@ -142,6 +144,9 @@ pub fn build(settings: &Settings, descriptor: &Value, form: Form) -> Result<Valu
         scopes.extend(connect_scopes(descriptor)?.into_iter().map(Value::String));
     }
     manifest["app"] = app;
+    if form.serves_jira() {
+        jira::add_jira(&mut manifest, &jira::icon_url(settings.site_url.as_str()));
+    }
     Ok(manifest)
 }
 

@@ -11,6 +11,7 @@ pub mod issues_pg;
 pub mod jira_events;
 pub mod pages;
 pub mod people;
+pub mod progress;
 pub mod publish;
 pub mod store;
 pub mod store_pg;

@@ -5,6 +5,8 @@ import { invokeRemote } from "@forge/bridge";
 
 /** The task API on the server: app::routes::paths::FORGE_API_TASKS (the browser test fails if they differ). */
 export const TASKS = "/forge/api/tasks";
+/** The tasks of the Jira issue the panel is on: app::routes::paths::FORGE_API_ISSUE_TASKS. */
+export const ISSUE_TASKS = "/forge/api/issue/tasks";
 /** "Publish to Confluence": app::routes::paths::FORGE_API_PUBLISH. */
 export const PUBLISH = "/forge/api/publish";
 

@@ -1,6 +1,6 @@
 //! The three manifests, as the three stages of an app's life on Forge. What differs between
 //! them is asked of the [`Form`] here, one question each, so a part that belongs to some
-//! stages only (Jira's modules will be one: they need an app without `connectModules`) is
+//! stages only (Jira's modules are one: they need an app without `connectModules`) is
 //! one more question, not another branch in every builder.
 
 /// Which manifest to print: the stage the vendor is at.
@@ -43,6 +43,12 @@ impl Form {
     pub fn macro_takes_connect_key(self) -> bool {
         self == Self::RetireConnect
     }
+
+    /// Whether the app also serves Jira (`app.compatibility`, the issue panel, …): only an app
+    /// without `connectModules` may serve two products, so never while Connect rides along.
+    pub fn serves_jira(self) -> bool {
+        !self.carries_connect_modules()
+    }
 }
 
 #[cfg(test)]
@@ -56,11 +62,12 @@ mod tests {
                 f.declares_connect_app(),
                 f.carries_connect_modules(),
                 f.macro_takes_connect_key(),
+                f.serves_jira(),
             )
         };
-        assert_eq!(answers(Form::Forge), (false, false, false));
-        assert_eq!(answers(Form::WithConnect), (true, true, false));
-        assert_eq!(answers(Form::RetireConnect), (true, false, true));
+        assert_eq!(answers(Form::Forge), (false, false, false, true));
+        assert_eq!(answers(Form::WithConnect), (true, true, false, false));
+        assert_eq!(answers(Form::RetireConnect), (true, false, true, true));
     }
 
     #[test]

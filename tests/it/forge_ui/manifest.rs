@@ -175,7 +175,8 @@ fn the_forge_manifest_declares_the_remote_its_endpoints_modules_and_least_privil
     let m = parse(&manifest(&binary(dir.path()), &[]));
     assert_eq!(
         m["app"],
-        json!({"id": APP_ARI, "runtime": {"name": "nodejs22.x"}})
+        json!({"id": APP_ARI, "runtime": {"name": "nodejs22.x"},
+               "compatibility": {"confluence": {"required": true}, "jira": {"required": false}}})
     );
     assert_eq!(
         m["remotes"],
@@ -196,7 +197,9 @@ fn the_forge_manifest_declares_the_remote_its_endpoints_modules_and_least_privil
     assert_eq!(
         m["modules"]["trigger"],
         json!([{"key": "todo-lifecycle", "endpoint": "todo-events",
-                "events": ["avi:forge:installed:app", "avi:forge:upgraded:app"]}])
+                "events": ["avi:forge:installed:app", "avi:forge:upgraded:app"]},
+               {"key": "todo-jira-deletions", "endpoint": "todo-events",
+                "events": ["avi:jira:deleted:issue", "avi:jira:deleted:project"]}])
     );
     assert_eq!(
         m["modules"]["macro"],
@@ -219,11 +222,25 @@ fn the_forge_manifest_declares_the_remote_its_endpoints_modules_and_least_privil
             {"key": "macro-view", "path": "build/macro-view"},
             {"key": "macro-config", "path": "build/macro-config"},
             {"key": "global-page", "path": "build/global-page"},
+            {"key": "issue-panel", "path": "build/issue-panel"},
         ])
     );
     assert_eq!(
+        m["modules"]["jira:issuePanel"],
+        json!([{"key": "todo-issue-panel", "title": "Todo", "resource": "issue-panel",
+                "resolver": {"endpoint": "todo-ui"}, "viewportSize": "medium",
+                "icon": format!("{SITE_URL}{}", paths::ICON)}])
+    );
+    assert_eq!(
+        m["modules"]["jira:entityProperty"],
+        json!([{"key": "todo-progress-index", "entityType": "issue", "propertyKey": "todo-progress",
+                "values": [{"path": "open", "type": "number", "searchAlias": "todoOpen"},
+                           {"path": "total", "type": "number", "searchAlias": "todoTotal"}]}])
+    );
+    assert_eq!(
         m["permissions"],
-        json!({"scopes": ["read:app-system-token", "read:confluence-user", "write:confluence-content"],
+        json!({"scopes": ["read:app-system-token", "read:confluence-user", "write:confluence-content",
+                          "read:jira-work", "write:jira-work", "read:jira-user"],
                "external": {"fetch": {"backend": [{"remote": "todo-backend"}]}}})
     );
     assert_eq!(
@@ -277,9 +294,17 @@ fn with_connect_the_connect_modules_are_the_descriptors_own() {
         connect["confluence:dynamicContentMacros"][0]["key"],
         "dynamic-task-macro"
     );
-    // The Forge form's modules are all there too, and no key is used twice.
-    let forge = parse(&manifest(&bin, &[]));
+    // The Forge form's modules are all there too but Jira's (an app with Connect modules may
+    // serve one product only), and no key is used twice.
+    let mut forge = parse(&manifest(&bin, &[]));
+    let forge_modules = forge["modules"].as_object_mut().unwrap();
+    forge_modules.remove("jira:issuePanel");
+    forge_modules.remove("jira:entityProperty");
+    forge_modules["trigger"].as_array_mut().unwrap().truncate(1);
     assert_eq!(m["modules"], forge["modules"]);
+    assert_eq!(m["app"].get("compatibility"), None, "Confluence only");
+    let scopes = m["permissions"]["scopes"].to_string();
+    assert!(!scopes.contains("jira"), "{scopes}");
     let mut keys: Vec<&str> = ["modules", "connectModules"]
         .iter()
         .flat_map(|group| m[group].as_object().unwrap().values())
