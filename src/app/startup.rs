@@ -83,6 +83,7 @@ impl AppState {
             changes.clone(),
             users.clone(),
         );
+        let clients = forge.clients();
         let connect = Connect::new(
             settings.clone(),
             db.clone(),
@@ -93,7 +94,9 @@ impl AppState {
         );
         connect.watch_changes();
         Ok(Self {
-            todo: aweb::Data::new(Todo::new(db.clone(), settings.max_tasks_per_site)),
+            todo: aweb::Data::new(
+                Todo::new(db.clone(), settings.max_tasks_per_site).with_jira_progress(clients),
+            ),
             connect: aweb::Data::new(connect),
             forge: aweb::Data::new(forge),
             web: aweb::Data::new(web),

@@ -26,7 +26,7 @@ use crate::util::url::BaseUrl;
 pub use extract::{ForgeCall, ForgeContext};
 pub use fit::{FitError, Identity};
 pub use jira::{JiraIssue, Product};
-pub use system_token::{CallError, ForgeClient};
+pub use system_token::{CallError, ClientFactory, ForgeClient};
 
 /// Everything the Forge side needs at request time, built once at start-up; the extractors
 /// and the events route find it as `web::Data<Forge>`.
@@ -150,6 +150,11 @@ impl Forge {
     /// A client that calls `site` as the app with its system token.
     pub fn client(&self, site: SiteId) -> ForgeClient {
         ForgeClient::new(site, self.system_tokens.clone(), self.http.clone())
+    }
+
+    /// Clients for any site, for background calls (they find the system tokens kept here).
+    pub fn clients(&self) -> ClientFactory {
+        ClientFactory::new(self.system_tokens.clone(), self.http.clone())
     }
 
     /// Records that the app is installed on `site` (a Forge `installed` event).

@@ -114,6 +114,26 @@ pub enum CallError {
     Host(#[from] HostError),
 }
 
+/// Makes [`ForgeClient`]s for any site, for work that outlives a request (the Todo layer's
+/// background writes to Jira).
+#[derive(Clone)]
+pub struct ClientFactory {
+    tokens: Arc<SystemTokens>,
+    http: reqwest::Client,
+}
+
+impl ClientFactory {
+    /// A factory sharing `tokens` and the outbound client.
+    pub fn new(tokens: Arc<SystemTokens>, http: reqwest::Client) -> Self {
+        Self { tokens, http }
+    }
+
+    /// A Confluence client for `site` (`.jira()` for Jira's API).
+    pub fn client(&self, site: SiteId) -> ForgeClient {
+        ForgeClient::new(site, self.tokens.clone(), self.http.clone())
+    }
+}
+
 /// Calls one Forge site's REST API (Confluence's unless [`ForgeClient::jira`]) as the app,
 /// with its system token for that product.
 #[derive(Clone)]

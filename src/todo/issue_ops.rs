@@ -5,6 +5,7 @@ use super::Todo;
 use super::issues::{self, MAX_ISSUE_TASKS, Progress};
 use super::issues_pg;
 use super::task::Task;
+use crate::db::Db;
 use crate::error::Result;
 use crate::forge::JiraIssue;
 use crate::site::SiteId;
@@ -52,19 +53,6 @@ impl Todo {
         })
     }
 
-    /// Open and total tasks of the issue (what its Jira property says).
-    pub async fn issue_progress(&self, site: SiteId, issue_id: &str) -> Result<Progress> {
-        let id = issue_id.to_string();
-        Ok(match self.db.pg() {
-            Some(pg) => issues_pg::progress(&pg.get().await?, site, &id).await?,
-            None => {
-                self.db
-                    .run(move |conn| Ok(issues::progress(conn, site, &id)?))
-                    .await?
-            }
-        })
-    }
-
     /// Deletes the issue's tasks (the issue was deleted in Jira); how many.
     pub async fn delete_issue_tasks(&self, site: SiteId, issue_id: &str) -> Result<usize> {
         let id = issue_id.to_string();
@@ -90,4 +78,17 @@ impl Todo {
             }
         })
     }
+}
+
+/// Open and total tasks of the issue (what its Jira property says), outside any request's
+/// budget: the background writer's read.
+pub(super) async fn read_progress(db: &Db, site: SiteId, issue_id: &str) -> Result<Progress> {
+    let id = issue_id.to_string();
+    Ok(match db.pg() {
+        Some(pg) => issues_pg::progress(&pg.get().await?, site, &id).await?,
+        None => {
+            db.run(move |conn| Ok(issues::progress(conn, site, &id)?))
+                .await?
+        }
+    })
 }

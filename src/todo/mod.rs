@@ -52,6 +52,9 @@ pub struct Todo {
     /// Tasks one site may hold (`MAX_TASKS_PER_SITE`).
     pub max_tasks: usize,
     budget: KeyedBudget<SiteId>,
+    /// Writes Jira issues' progress after their tasks change (nothing until
+    /// [`Todo::with_jira_progress`]).
+    progress: progress::ProgressSync,
 }
 
 impl Todo {
@@ -63,6 +66,20 @@ impl Todo {
             names: people::DisplayNames::default(),
             max_tasks,
             budget,
+            progress: progress::ProgressSync::default(),
+        }
+    }
+
+    /// Writes each Jira issue's progress after its tasks change, as the app, through `clients`.
+    pub fn with_jira_progress(mut self, clients: crate::forge::ClientFactory) -> Self {
+        self.progress = progress::ProgressSync::new(self.db.clone(), clients);
+        self
+    }
+
+    /// Tells the progress writer when `task` is on an issue.
+    fn touched(&self, site: SiteId, issue_id: Option<&str>) {
+        if let Some(issue_id) = issue_id {
+            self.progress.changed(site, issue_id);
         }
     }
 
@@ -140,7 +157,10 @@ impl Todo {
             }
         };
         match created {
-            Created::Task(task) => Ok(task),
+            Created::Task(task) => {
+                self.touched(site, task.issue.as_ref().map(|i| i.id.as_str()));
+                Ok(task)
+            }
             Created::QuotaReached => Err(AppError::Conflict(format!(
                 "this site has reached its limit of {quota} tasks; delete some to add more"
             ))),
@@ -173,7 +193,9 @@ impl Todo {
                     .await?
             }
         };
-        updated.ok_or(AppError::NotFound)
+        let task = updated.ok_or(AppError::NotFound)?;
+        self.touched(site, task.issue.as_ref().map(|i| i.id.as_str()));
+        Ok(task)
     }
 
     /// Deletes a task.
@@ -187,6 +209,8 @@ impl Todo {
                     .await?
             }
         };
-        deleted.then_some(()).ok_or(AppError::NotFound)
+        let deleted = deleted.ok_or(AppError::NotFound)?;
+        self.touched(site, deleted.issue_id.as_deref());
+        Ok(())
     }
 }

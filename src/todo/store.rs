@@ -193,12 +193,21 @@ pub fn update(
     one_row(&mut stmt, params, from_row)
 }
 
-/// Deletes a task; false when it is not this site's.
-pub fn delete(conn: &Connection, site: SiteId, id: TaskId) -> rusqlite::Result<bool> {
-    let deleted = conn
-        .prepare_cached("DELETE FROM tasks WHERE site_id = ?1 AND id = ?2")?
-        .execute(params![site, id.0])?;
-    Ok(deleted > 0)
+/// A task deleted: the Jira issue it was on, if any (whose progress then changed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deleted {
+    pub issue_id: Option<String>,
+}
+
+/// Deletes a task; `None` when it is not this site's.
+pub fn delete(conn: &Connection, site: SiteId, id: TaskId) -> rusqlite::Result<Option<Deleted>> {
+    let mut stmt =
+        conn.prepare_cached("DELETE FROM tasks WHERE site_id = ?1 AND id = ?2 RETURNING issue_id")?;
+    one_row(&mut stmt, params![site, id.0], |row| {
+        Ok(Deleted {
+            issue_id: row.get(0)?,
+        })
+    })
 }
 
 #[cfg(test)]
@@ -269,7 +278,7 @@ mod tests {
             update(&conn, B, id, Some(&title("stolen")), Some(true), "later").unwrap(),
             None
         );
-        assert!(!delete(&conn, B, id).unwrap());
+        assert_eq!(delete(&conn, B, id).unwrap(), None);
         assert_eq!(find(&conn, A, id).unwrap(), Some(task));
     }
 

@@ -7,7 +7,7 @@
 use time::OffsetDateTime;
 use tokio_postgres::Row;
 
-use super::store::{Created, ListQuery, SCAN_ROWS};
+use super::store::{Created, Deleted, ListQuery, SCAN_ROWS};
 use super::task::{IssueRef, PageId, Task, TaskId, TaskTitle};
 use crate::db::postgres::{GenericClient, PgError};
 use crate::forge::JiraIssue;
@@ -219,14 +219,22 @@ pub async fn update(
         .transpose()
 }
 
-/// Deletes a task; false when it is not this site's.
+/// Deletes a task; `None` when it is not this site's.
 pub async fn delete(
     client: &impl GenericClient,
     site: SiteId,
     id: TaskId,
-) -> Result<bool, PgError> {
+) -> Result<Option<Deleted>, PgError> {
     let stmt = client
-        .prepare_cached("DELETE FROM tasks WHERE site_id = $1 AND id = $2")
+        .prepare_cached("DELETE FROM tasks WHERE site_id = $1 AND id = $2 RETURNING issue_id")
         .await?;
-    Ok(client.execute(&stmt, &[&site.0, &id.0]).await? > 0)
+    client
+        .query_opt(&stmt, &[&site.0, &id.0])
+        .await?
+        .map(|row| {
+            Ok(Deleted {
+                issue_id: row.try_get(0)?,
+            })
+        })
+        .transpose()
 }

@@ -8,6 +8,7 @@ mod api;
 mod events;
 mod jira;
 mod jira_events;
+mod jira_progress;
 mod logs;
 mod migration;
 mod names;

@@ -1,0 +1,178 @@
+//! Issue progress written to a stand-in Jira on either backend: after the issue's tasks change,
+//! the server PUTs `{open, total}` to `{jiraApiBaseUrl}/rest/api/3/issue/{id}/properties/
+//! todo-progress` as the app (the Jira system token a Jira call carried), in the background; a
+//! failing Jira is retried; the Confluence token is never sent to Jira.
+
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use actix_web::http::StatusCode;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use jsonwebtoken::Algorithm;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::jira::{jira_call, jira_claims};
+use crate::harness::*;
+
+/// What the stand-in Jira saw and answered: method, path, Authorization, JSON body, status.
+type Entry = (String, String, String, Value, u16);
+type Seen = Arc<Mutex<Vec<Entry>>>;
+
+/// A stand-in Jira behind Forge's gateway: answers 204 to requests bearing `token`, 401 to
+/// others; the first `failures` requests get a 503.
+fn stand_in_jira(token: String, failures: usize) -> (u16, Seen) {
+    let seen: Seen = Arc::default();
+    let failed = Arc::new(AtomicUsize::new(0));
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let record = seen.clone();
+    let server = HttpServer::new(move || {
+        let (record, token, failed) = (record.clone(), token.clone(), failed.clone());
+        App::new().default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
+            let (record, token, failed) = (record.clone(), token.clone(), failed.clone());
+            async move {
+                let auth = req
+                    .headers()
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let status = if failed.fetch_add(1, Ordering::SeqCst) < failures {
+                    503
+                } else if auth != format!("Bearer {token}") {
+                    401
+                } else {
+                    204
+                };
+                let (method, path) = (req.method().to_string(), req.path().to_string());
+                record
+                    .lock()
+                    .unwrap()
+                    .push((method, path, auth, json, status));
+                HttpResponse::build(StatusCode::from_u16(status).unwrap()).finish()
+            }
+        }))
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap();
+    actix_web::rt::spawn(server.run());
+    (port, seen)
+}
+
+fn system_token(sub: &str) -> String {
+    let claims = json!({"sub": sub, "iat": now(), "exp": now() + 3 * 3600});
+    hs256_with(&claims, "atlassian-side-secret", Algorithm::HS256)
+}
+
+/// Waits (polling, bounded) until the stand-in has accepted a PUT whose body is `want`.
+async fn wait_for_put(seen: &Seen, want: &Value) -> Vec<Entry> {
+    for _ in 0..300 {
+        let now = seen.lock().unwrap().clone();
+        if now
+            .last()
+            .is_some_and(|(m, _, _, b, s)| m == "PUT" && b == want && *s == 204)
+        {
+            return now;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!(
+        "no PUT of {want} reached the stand-in: {:?}",
+        seen.lock().unwrap()
+    );
+}
+
+#[actix_web::test]
+async fn after_changes_the_issue_property_holds_the_open_and_total_counts() {
+    let forge = spawn_forge_app().await;
+    let app = &forge.app;
+    let jira_token = system_token("jira-app");
+    let (port, seen) = stand_in_jira(jira_token.clone(), 0);
+    let mut site = ForgeSite::new();
+    site.api_base_url = format!("http://127.0.0.1:{port}/ex/confluence/{}", site.cloud_id);
+    let claims = jira_claims(&site, Some(("10001", "TODO-7", "10000")));
+    let path = "/forge/api/issue/tasks";
+    let mut ids = Vec::new();
+    for title in ["one", "two", "three"] {
+        let body = Some(json!({"title": title}));
+        let res = jira_call(
+            app,
+            &site,
+            &claims,
+            Some(&jira_token),
+            Method::POST,
+            path,
+            body,
+        )
+        .await;
+        assert_eq!(res.status(), 201);
+        ids.push(res.json::<Value>().await.unwrap()["id"].as_i64().unwrap());
+    }
+    let all = wait_for_put(&seen, &json!({"open": 3, "total": 3})).await;
+    let (_, put_path, auth, _, _) = all.last().unwrap().clone();
+    assert_eq!(
+        put_path,
+        format!(
+            "/ex/jira/{}/rest/api/3/issue/10001/properties/todo-progress",
+            site.cloud_id
+        )
+    );
+    assert_eq!(auth, format!("Bearer {jira_token}"));
+    assert!(
+        all.len() <= 3,
+        "coalesced, never more writes than changes: {all:?}"
+    );
+
+    // A toggle and a delete through the task API move the counts too.
+    let toggle = format!("/forge/api/tasks/{}", ids[0]);
+    let res = jira_call(
+        app,
+        &site,
+        &claims,
+        None,
+        Method::PATCH,
+        &toggle,
+        Some(json!({"done": true})),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    wait_for_put(&seen, &json!({"open": 2, "total": 3})).await;
+    let delete = format!("/forge/api/tasks/{}", ids[1]);
+    let res = jira_call(app, &site, &claims, None, Method::DELETE, &delete, None).await;
+    assert_eq!(res.status(), 204);
+    let all = wait_for_put(&seen, &json!({"open": 1, "total": 2})).await;
+    assert!(
+        all.iter()
+            .all(|(m, p, _, _, _)| m == "PUT" && p.contains("/ex/jira/")),
+        "only property writes, only on Jira's API: {all:?}"
+    );
+}
+
+#[actix_web::test]
+async fn a_failing_jira_is_retried_until_the_write_lands() {
+    let forge = spawn_forge_app().await;
+    let app = &forge.app;
+    let jira_token = system_token("jira-app");
+    let (port, seen) = stand_in_jira(jira_token.clone(), 2);
+    let mut site = ForgeSite::new();
+    site.api_base_url = format!("http://127.0.0.1:{port}/ex/confluence/{}", site.cloud_id);
+    let claims = jira_claims(&site, Some(("10001", "TODO-7", "10000")));
+    let body = Some(json!({"title": "retried"}));
+    let res = jira_call(
+        app,
+        &site,
+        &claims,
+        Some(&jira_token),
+        Method::POST,
+        "/forge/api/issue/tasks",
+        body,
+    )
+    .await;
+    assert_eq!(res.status(), 201, "the response did not wait for Jira");
+    let all = wait_for_put(&seen, &json!({"open": 1, "total": 1})).await;
+    assert_eq!(all.len(), 3, "two 503s, then the write: {all:?}");
+}
