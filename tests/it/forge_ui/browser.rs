@@ -18,6 +18,7 @@ use crate::host_client::stand_in::StandIn;
 use global_page::{page_filter_reopen_and_rename, publish_the_open_tasks};
 
 mod global_page;
+mod issue_panel;
 
 /// The page the macro sits on (its `content.id`).
 const PAGE_ID: &str = "4242";
