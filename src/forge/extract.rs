@@ -27,6 +27,7 @@ pub struct ForgeContext {
     pub account_id: Option<String>,
     /// The Jira issue of a call from an issue panel, from the signed `context.extension`.
     pub issue: Option<super::JiraIssue>,
+    /// Calls the product the call came from (`.confluence()` for Confluence's API).
     pub client: ForgeClient,
 }
 
@@ -106,7 +107,10 @@ impl Forge {
             site,
             account_id: call.identity.account_id,
             issue: call.identity.issue,
-            client: self.client(site),
+            // A Jira call's user is asked of Jira (its token is the one this call carried).
+            client: self
+                .client(site)
+                .for_product(call.identity.product.unwrap_or(super::Product::Confluence)),
         })
     }
 }

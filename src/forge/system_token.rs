@@ -166,6 +166,27 @@ impl ForgeClient {
         }
     }
 
+    /// The same site's Confluence API, whichever product this client calls.
+    pub fn confluence(&self) -> Self {
+        Self {
+            product: Product::Confluence,
+            ..self.clone()
+        }
+    }
+
+    /// The same site's API of `product`.
+    pub fn for_product(&self, product: Product) -> Self {
+        Self {
+            product,
+            ..self.clone()
+        }
+    }
+
+    /// The product this client calls.
+    pub fn product(&self) -> Product {
+        self.product
+    }
+
     /// The site this client calls.
     pub fn site(&self) -> SiteId {
         self.site

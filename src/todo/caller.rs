@@ -73,7 +73,8 @@ impl Caller for ForgeContext {
         self.client.clone()
     }
 
+    /// Pages are Confluence's, whichever product the call came from.
     fn pages(&self, _account: &str) -> ForgeClient {
-        self.client.clone()
+        self.client.confluence()
     }
 }

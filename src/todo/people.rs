@@ -42,7 +42,7 @@ use serde::{Deserialize, Serialize};
 use super::task::Task;
 use crate::connect::Installation;
 use crate::connect::host_client::{HostClient, HostClients};
-use crate::forge::{CallError, ForgeClient};
+use crate::forge::{CallError, ForgeClient, Product};
 use crate::site::SiteId;
 use crate::util::flight::{FlightCache, Loaded, Peek};
 use crate::util::url::RFC3986;
@@ -87,7 +87,7 @@ pub struct NamedTask<'a> {
     pub created_by_name: Option<&'a str>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct User {
     display_name: Option<String>,
@@ -131,8 +131,17 @@ impl NameSource for HostClient {
     }
 }
 
-/// A Forge site, asked as the app with its system token (`{apiBaseUrl}/wiki/rest/api/user`).
-/// Without a system token in memory nothing is asked and the account id is shown.
+/// Jira's bulk user answer (`GET /rest/api/3/user/bulk`).
+#[derive(Deserialize)]
+struct JiraUsers {
+    #[serde(default)]
+    values: Vec<User>,
+}
+
+/// A Forge site, asked as the app with the system token of the product the call came from:
+/// Confluence (`{apiBaseUrl}/wiki/rest/api/user`) or Jira (`{apiBaseUrl}/rest/api/3/user/bulk`,
+/// scope `read:jira-user`). Without a system token in memory nothing is asked and the account
+/// id is shown.
 impl NameSource for ForgeClient {
     fn site(&self) -> SiteId {
         ForgeClient::site(self)
@@ -141,14 +150,26 @@ impl NameSource for ForgeClient {
     fn display_name(&self, account: String) -> impl Future<Output = Option<String>> + 'static {
         let client = self.clone();
         async move {
-            let target = format!(
-                "/wiki/rest/api/user?accountId={}",
-                utf8_percent_encode(&account, RFC3986)
-            );
-            let user = client
-                .as_app(Method::GET, &target, None)
-                .await
-                .and_then(|response| Ok(response.json::<User>()?));
+            let id = utf8_percent_encode(&account, RFC3986);
+            let user = match client.product() {
+                Product::Confluence => client
+                    .as_app(
+                        Method::GET,
+                        &format!("/wiki/rest/api/user?accountId={id}"),
+                        None,
+                    )
+                    .await
+                    .and_then(|response| Ok(response.json::<User>()?)),
+                Product::Jira => client
+                    .as_app(
+                        Method::GET,
+                        &format!("/rest/api/3/user/bulk?accountId={id}"),
+                        None,
+                    )
+                    .await
+                    .and_then(|response| Ok(response.json::<JiraUsers>()?))
+                    .map(|users| users.values.into_iter().next().unwrap_or_default()),
+            };
             match user {
                 Ok(user) => name_of(user),
                 Err(err @ CallError::NoSystemToken(_)) => {

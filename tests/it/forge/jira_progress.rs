@@ -1,7 +1,7 @@
 //! Issue progress written to a stand-in Jira on either backend: after the issue's tasks change,
 //! the server PUTs `{open, total}` to `{jiraApiBaseUrl}/rest/api/3/issue/{id}/properties/
 //! todo-progress` as the app (the Jira system token a Jira call carried), in the background; a
-//! failing Jira is retried; the Confluence token is never sent to Jira.
+//! failing Jira is retried. A Jira caller's display name comes from Jira's bulk user API.
 
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -40,18 +40,28 @@ fn stand_in_jira(token: String, failures: usize) -> (u16, Seen) {
                     .unwrap_or("")
                     .to_string();
                 let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                let status = if failed.fetch_add(1, Ordering::SeqCst) < failures {
+                let (method, path) = (req.method().to_string(), req.path().to_string());
+                let put = method == "PUT";
+                let status = if put && failed.fetch_add(1, Ordering::SeqCst) < failures {
                     503
                 } else if auth != format!("Bearer {token}") {
                     401
-                } else {
+                } else if put {
                     204
+                } else {
+                    200
                 };
-                let (method, path) = (req.method().to_string(), req.path().to_string());
                 record
                     .lock()
                     .unwrap()
-                    .push((method, path, auth, json, status));
+                    .push((method, path.clone(), auth, json, status));
+                if status == 200 && path.ends_with("/rest/api/3/user/bulk") {
+                    // Jira's bulk user answer, for the one account asked.
+                    let account = req.query_string().strip_prefix("accountId=").unwrap_or("");
+                    return HttpResponse::Ok().json(json!({"values": [
+                        {"accountId": account, "displayName": format!("Jira {account}")}
+                    ]}));
+                }
                 HttpResponse::build(StatusCode::from_u16(status).unwrap()).finish()
             }
         }))
@@ -68,10 +78,12 @@ fn system_token(sub: &str) -> String {
     hs256_with(&claims, "atlassian-side-secret", Algorithm::HS256)
 }
 
-/// Waits (polling, bounded) until the stand-in has accepted a PUT whose body is `want`.
+/// Waits (polling, bounded) until the stand-in has accepted a PUT whose body is `want`; answers
+/// the PUTs so far.
 async fn wait_for_put(seen: &Seen, want: &Value) -> Vec<Entry> {
     for _ in 0..300 {
-        let now = seen.lock().unwrap().clone();
+        let mut now = seen.lock().unwrap().clone();
+        now.retain(|(m, _, _, _, _)| m == "PUT");
         if now
             .last()
             .is_some_and(|(m, _, _, b, s)| m == "PUT" && b == want && *s == 204)
@@ -148,8 +160,47 @@ async fn after_changes_the_issue_property_holds_the_open_and_total_counts() {
     assert!(
         all.iter()
             .all(|(m, p, _, _, _)| m == "PUT" && p.contains("/ex/jira/")),
-        "only property writes, only on Jira's API: {all:?}"
+        "property writes on Jira's API: {all:?}"
     );
+}
+
+#[actix_web::test]
+async fn a_jira_callers_display_name_comes_from_jiras_bulk_user_api() {
+    let forge = spawn_forge_app().await;
+    let app = &forge.app;
+    let jira_token = system_token("jira-app");
+    let (port, seen) = stand_in_jira(jira_token.clone(), 0);
+    let mut site = ForgeSite::new();
+    site.api_base_url = format!("http://127.0.0.1:{port}/ex/confluence/{}", site.cloud_id);
+    let claims = jira_claims(&site, Some(("10001", "TODO-7", "10000")));
+    let body = Some(json!({"title": "named"}));
+    let res = jira_call(
+        app,
+        &site,
+        &claims,
+        Some(&jira_token),
+        Method::POST,
+        "/forge/api/issue/tasks",
+        body,
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let task: Value = res.json().await.unwrap();
+    assert_eq!(task["created_by_name"], "Jira forge-account-1");
+    let lookups: Vec<Entry> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(m, _, _, _, _)| m == "GET")
+        .cloned()
+        .collect();
+    assert_eq!(lookups.len(), 1, "{lookups:?}");
+    let (_, path, auth, _, _) = &lookups[0];
+    assert_eq!(
+        path,
+        &format!("/ex/jira/{}/rest/api/3/user/bulk", site.cloud_id)
+    );
+    assert_eq!(auth, &format!("Bearer {jira_token}"));
 }
 
 #[actix_web::test]
@@ -175,4 +226,5 @@ async fn a_failing_jira_is_retried_until_the_write_lands() {
     assert_eq!(res.status(), 201, "the response did not wait for Jira");
     let all = wait_for_put(&seen, &json!({"open": 1, "total": 1})).await;
     assert_eq!(all.len(), 3, "two 503s, then the write: {all:?}");
+    assert_eq!(all.iter().map(|e| e.4).collect::<Vec<_>>(), [503, 503, 204]);
 }
