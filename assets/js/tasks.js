@@ -47,6 +47,20 @@
     return b;
   }
 
+  /* A task on a Jira issue shows the issue's key, linked to the issue on the site. */
+  function issueLink(issue) {
+    var site = document.getElementById("content").getAttribute("data-site") || "";
+    var link = document.createElement("a");
+    link.className = "issue-key";
+    link.textContent = issue.key;
+    if (/^https?:\/\//.test(site)) {
+      link.href = site + "/browse/" + encodeURIComponent(issue.key);
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+    }
+    return link;
+  }
+
   function row(task) {
     var li = document.createElement("li");
     li.setAttribute("data-id", task.id);
@@ -64,6 +78,7 @@
     meta.textContent = "#" + task.id + (task.created_by_name ? " · " + task.created_by_name : "");
     li.appendChild(box);
     li.appendChild(title);
+    if (task.issue) { li.appendChild(issueLink(task.issue)); }
     li.appendChild(meta);
     li.appendChild(button("Rename", "rename"));
     li.appendChild(button("Delete", "delete"));

@@ -62,6 +62,8 @@ pub async fn get_task(
 pub async fn tasks_page(ctx: Ctx, web: web::Data<Web>) -> PageResult {
     let mut context = tera::Context::new();
     context.insert("account_id", &ctx.account_id);
+    // Where a task's Jira issue is shown (`{origin}/browse/{key}`): the site's own origin.
+    context.insert("site_origin", &ctx.installation.base_url.origin());
     render(&web, &ctx, "tasks.html", &context)
 }
 

@@ -1,7 +1,7 @@
 // The Todo global page: list, add, rename, complete, reopen, delete and search the site's tasks
 // without reloading, and publish the open ones to a Confluence page, as the Connect Todo page does.
 import { fillPage, request, taskPath, TASKS } from "../shared/api.js";
-import { button, el, followTheme, showMessage } from "../shared/ui.js";
+import { button, context, el, followTheme, issueKey, showMessage } from "../shared/ui.js";
 import { startPublishing } from "./publish.js";
 
 const list = document.getElementById("task-list");
@@ -11,6 +11,8 @@ const search = document.getElementById("search");
 const filter = document.getElementById("filter");
 let nextBefore = null;
 let generation = 0;
+/** The site's URL from the view's context: where an issue key links to. */
+let siteUrl = null;
 
 function filtered() {
   return Boolean(search.value.trim() || filter.value);
@@ -52,6 +54,7 @@ function row(task) {
   box.setAttribute("aria-label", "Done");
   li.appendChild(box);
   li.appendChild(el("span", "title", task.title));
+  if (task.issue) { li.appendChild(issueKey(task.issue, siteUrl)); }
   const creator = task.created_by_name || task.created_by;
   li.appendChild(el("span", "meta", "#" + task.id + (creator ? " · " + creator : "")));
   li.appendChild(button("Rename", "subtle", "rename"));
@@ -156,4 +159,7 @@ more.addEventListener("click", () => load(true));
 
 followTheme();
 startPublishing();
-load(false);
+context().then((ctx) => {
+  siteUrl = ctx.siteUrl || null;
+  load(false);
+});

@@ -1,6 +1,6 @@
 // DOM helpers shared by the three views. Text always goes in through textContent, never
 // innerHTML, so a task title is shown as the characters it is.
-import { view } from "@forge/bridge";
+import { router, view } from "@forge/bridge";
 
 /** An element with a class and text. */
 export function el(tag, className, text) {
@@ -48,4 +48,25 @@ export async function context() {
   } catch (e) {
     return {};
   }
+}
+
+/**
+ * The key of a task's Jira issue, linked to the issue on the site when `siteUrl` (from the
+ * view's context) is known; opened through Forge's router, as Custom UI must.
+ */
+export function issueKey(issue, siteUrl) {
+  const link = el("a", "issue-key", issue.key);
+  if (typeof siteUrl === "string" && /^https?:\/\//.test(siteUrl)) {
+    const url = siteUrl.replace(/\/+$/, "") + "/browse/" + encodeURIComponent(issue.key);
+    link.href = url;
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      try {
+        Promise.resolve(router.open(url)).catch(() => {});
+      } catch (e) {
+        // Outside Forge there is no router; the link stays a plain link.
+      }
+    });
+  }
+  return link;
 }

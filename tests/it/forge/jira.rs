@@ -322,4 +322,11 @@ async fn a_connect_site_that_adopted_forge_gets_its_jira_tasks_on_the_same_row()
     let list: Value = res.json().await.unwrap();
     assert_eq!(ids(&list), vec![on_issue["id"].as_i64().unwrap(), old]);
     assert_eq!(list["tasks"][0]["issue"]["key"], "TODO-7");
+    // The Connect Todo page knows the site's origin, where an issue key links to.
+    let res = connect.get(app, "/confluence/tasks").await;
+    assert_eq!(res.status(), 200);
+    // Tera escapes `/` in the attribute (`&#x2F;`), which the browser reads back as `/`.
+    let html = res.text().await.unwrap().replace("&#x2F;", "/");
+    let origin = connect.base_url.trim_end_matches("/wiki");
+    assert!(html.contains(&format!("data-site=\"{origin}\"")), "{html}");
 }

@@ -1,12 +1,12 @@
 //! The Todo panel on a Jira issue in Chromium, behind the stand-in Forge host with a Jira-shaped
 //! context (`extension.issue` and `extension.project`): empty state, add, complete, rename,
-//! delete and the "N of M done" line, each checked in the database; and the error a view
-//! without an issue shows.
+//! delete and the "N of M done" line, each checked in the database; the issue's key on the
+//! Todo page, linked to the issue; and the error a view without an issue shows.
 
 use serde_json::{Value, json};
 
 use super::View;
-use super::{World, add, li};
+use super::{World, add, global_page, li};
 use crate::browser::{assert_no_page_errors, row, save_screenshot, wait_db};
 
 fn issue_panel(extension: Value) -> View {
@@ -120,6 +120,25 @@ async fn a_person_keeps_an_issues_todo_list_in_the_jira_panel() {
             && (c.path == "/forge/api/issue/tasks" || c.path.starts_with("/forge/api/tasks/"))),
         "the panel calls the issue routes and the task routes only: {calls:?}"
     );
+
+    // The Todo page lists the issue's task with its key, linked to the issue on the site.
+    let mut page = global_page();
+    page.context["siteUrl"] = json!("https://jira-site.atlassian.net");
+    w.open(page).await;
+    let link = w
+        .session
+        .wait_for(
+            "the issue key on the Todo page",
+            "var a = document.querySelector(arguments[0] + ' a.issue-key');
+             return a && [a.textContent, a.getAttribute('href')];",
+            json!([li(ship.id)]),
+        )
+        .await;
+    assert_eq!(
+        link,
+        json!(["TODO-7", "https://jira-site.atlassian.net/browse/TODO-7"])
+    );
+    assert_no_page_errors(&w.session, "the Todo page with an issue task").await;
 
     // Opened where there is no issue, the panel says so and shows no list.
     w.open(issue_panel(json!({"type": "jira:issuePanel"})))
