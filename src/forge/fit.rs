@@ -261,6 +261,35 @@ mod tests {
     }
 
     #[test]
+    fn a_jira_identity_names_its_product_issue_and_the_sites_confluence_api() {
+        let jira = "https://api.atlassian.com/ex/jira/c0ffee-1";
+        let confluence = "https://api.atlassian.com/ex/confluence/c0ffee-1";
+        let id = claims(json!({
+            "iss": ISSUER, "exp": 1, "principal": "acc-1",
+            "app": {"installationId": "i-1", "apiBaseUrl": jira,
+                    "installation": {"contexts": [
+                        {"name": "jira", "apiBaseUrl": jira, "cloudId": "c0ffee-1"},
+                        {"name": "confluence", "apiBaseUrl": confluence, "cloudId": "c0ffee-1"}]}},
+            "context": {"extension": {"type": "jira:issuePanel",
+                        "issue": {"id": "10001", "key": "P-1"}, "project": {"id": "100"}}}
+        }))
+        .identity()
+        .unwrap();
+        assert_eq!(
+            id.cloud_id.as_deref(),
+            Some("c0ffee-1"),
+            "from the Jira URL"
+        );
+        assert_eq!(id.product, Some(Product::Jira));
+        assert_eq!(id.api_base_url.as_deref(), Some(jira));
+        assert_eq!(id.confluence_api_base_url.as_deref(), Some(confluence));
+        assert_eq!(
+            id.issue.map(|i| (i.id, i.key, i.project_id)),
+            Some(("10001".into(), "P-1".into(), "100".into()))
+        );
+    }
+
+    #[test]
     fn an_identity_without_installation_or_with_disagreeing_or_odd_ids_is_refused() {
         let cases = [
             (json!({}), "app.installationId"),

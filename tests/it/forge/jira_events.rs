@@ -1,13 +1,14 @@
 //! Jira's deletion events through `POST /forge/events` on either backend: an issue's deletion
 //! takes its tasks, a project's the tasks of all its issues, only on the token's site; both
 //! repeat harmlessly; a body naming another installation or an unsigned call is a 401 and
-//! deletes nothing.
+//! deletes nothing; the real binary logs what each deletion took (and no token).
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::jira::{issue_create, jira_claims};
 use super::{forge_create, forge_ids};
+use crate::harness::raw_http::exchange;
 use crate::harness::*;
 
 /// A Jira trigger's call: a Jira token without a user or an issue.
@@ -109,4 +110,67 @@ async fn a_deletion_for_another_installation_or_unsigned_is_401_and_deletes_noth
     let res = post_jira_event(app, &site, json!({"eventType": "avi:jira:deleted:issue"})).await;
     assert_eq!(res.status(), 400);
     assert_eq!(titles(app), ["mine"]);
+}
+
+/// A raw request to the real binary with a Forge token and a JSON body.
+fn raw(method: &str, path: &str, fit: &str, body: &str) -> String {
+    format!(
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {fit}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[test]
+fn the_real_binary_deletes_an_issues_and_a_projects_tasks_and_logs_the_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let jwks = JwksServer::start();
+    let mut binary = Binary::test(dir.path(), &dir.path().join("jira.sqlite3"));
+    for (key, value) in forge_env(&jwks) {
+        binary = binary.env(key, value);
+    }
+    let server = binary.serve();
+    let site = ForgeSite::new();
+    let panel = |issue| {
+        sign_fit(
+            &jira_claims(&site, Some(issue)),
+            forge_key(),
+            Some(FORGE_KID),
+        )
+    };
+    for (issue, title) in [
+        (("10001", "P-1", "100"), "one"),
+        (("10001", "P-1", "100"), "two"),
+        (("10002", "P-2", "100"), "three"),
+    ] {
+        let body = json!({"title": title}).to_string();
+        let response = exchange(
+            server.port,
+            raw("POST", "/forge/api/issue/tasks", &panel(issue), &body).as_bytes(),
+        );
+        assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    }
+    let mut trigger = jira_claims(&site, None);
+    trigger.as_object_mut().unwrap().remove("principal");
+    let fit = sign_fit(&trigger, forge_key(), Some(FORGE_KID));
+    let issue = issue_deleted("10001").to_string();
+    let project = json!({"eventType": "avi:jira:deleted:project", "project": {"id": "100"}});
+    for body in [&issue, &issue, &project.to_string()] {
+        let response = exchange(
+            server.port,
+            raw("POST", "/forge/events", &fit, body).as_bytes(),
+        );
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    }
+    wait_until("the deletions and their counts in the log", || {
+        let log = server.log();
+        log.contains("Jira issue 10001 of site 1 deleted: 2 tasks deleted")
+            && log.contains("Jira issue 10001 of site 1 deleted: 0 tasks deleted")
+            && log.contains("Jira project 100 of site 1 deleted: 1 tasks deleted")
+    });
+    let log = server.log();
+    assert!(
+        !log.contains(fit.split('.').nth(1).unwrap()),
+        "no token in the log:\n{log}"
+    );
 }
