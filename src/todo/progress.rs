@@ -29,6 +29,9 @@ pub const RETRY_AFTER: Duration = Duration::from_millis(500);
 /// Issues with a write pending at most, across sites; past it a change is not synced (logged)
 /// rather than memory grown without bound.
 pub const MAX_PENDING: usize = 10_000;
+/// Writes in flight at once, across sites: a burst of changes on many issues queues here
+/// instead of opening thousands of connections to Atlassian.
+pub const MAX_IN_FLIGHT: usize = 16;
 
 type Key = (SiteId, String);
 
@@ -41,6 +44,7 @@ pub struct ProgressSync {
 struct Inner {
     db: Db,
     clients: ClientFactory,
+    in_flight: tokio::sync::Semaphore,
     /// Issues with a writer; `true` when a change came after its last read of the counts.
     pending: Mutex<HashMap<Key, bool>>,
 }
@@ -52,6 +56,7 @@ impl ProgressSync {
             inner: Some(Arc::new(Inner {
                 db,
                 clients,
+                in_flight: tokio::sync::Semaphore::new(MAX_IN_FLIGHT),
                 pending: Mutex::default(),
             })),
         }
@@ -125,6 +130,11 @@ impl Inner {
     }
 
     async fn write(&self, site: SiteId, issue_id: &str) -> Result<(), Retry> {
+        let _turn = self
+            .in_flight
+            .acquire()
+            .await
+            .map_err(|e| Retry::No(e.to_string()))?;
         let progress = read_progress(&self.db, site, issue_id)
             .await
             .map_err(|e| Retry::Yes(e.to_string()))?;
