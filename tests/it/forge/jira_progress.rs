@@ -228,3 +228,90 @@ async fn a_failing_jira_is_retried_until_the_write_lands() {
     assert_eq!(all.len(), 3, "two 503s, then the write: {all:?}");
     assert_eq!(all.iter().map(|e| e.4).collect::<Vec<_>>(), [503, 503, 204]);
 }
+
+/// A stand-in Jira that counts the requests arriving and answers none until `release` is set.
+fn held_jira() -> (u16, Arc<AtomicUsize>, Arc<std::sync::atomic::AtomicBool>) {
+    let arrived = Arc::new(AtomicUsize::new(0));
+    let release = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (count, gate) = (arrived.clone(), release.clone());
+    let server = HttpServer::new(move || {
+        let (count, gate) = (count.clone(), gate.clone());
+        App::new().default_service(web::to(move || {
+            let (count, gate) = (count.clone(), gate.clone());
+            async move {
+                count.fetch_add(1, Ordering::SeqCst);
+                // A hang guard, not a timing assertion: the test releases it.
+                for _ in 0..600 {
+                    if gate.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                HttpResponse::NoContent().finish()
+            }
+        }))
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap();
+    actix_web::rt::spawn(server.run());
+    (port, arrived, release)
+}
+
+#[actix_web::test]
+async fn a_jira_that_does_not_answer_never_holds_up_a_response() {
+    let forge = spawn_forge_app().await;
+    let app = &forge.app;
+    let jira_token = system_token("jira-app");
+    let (port, arrived, release) = held_jira();
+    let mut site = ForgeSite::new();
+    site.api_base_url = format!("http://127.0.0.1:{port}/ex/confluence/{}", site.cloud_id);
+    // No display-name lookups in the way: the caller has no principal.
+    site.principal = None;
+    let claims = jira_claims(&site, Some(("10001", "TODO-7", "10000")));
+    let body = Some(json!({"title": "held"}));
+    let res = jira_call(
+        app,
+        &site,
+        &claims,
+        Some(&jira_token),
+        Method::POST,
+        "/forge/api/issue/tasks",
+        body,
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    for _ in 0..300 {
+        if arrived.load(Ordering::SeqCst) > 0 {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        arrived.load(Ordering::SeqCst),
+        1,
+        "the property write is under way"
+    );
+    // While Jira holds that write, changes to the issue are answered at once.
+    let path = format!("/forge/api/tasks/{id}");
+    let res = jira_call(
+        app,
+        &site,
+        &claims,
+        None,
+        Method::PATCH,
+        &path,
+        Some(json!({"done": true})),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        arrived.load(Ordering::SeqCst),
+        1,
+        "one writer per issue: the change waits for it"
+    );
+    release.store(true, Ordering::SeqCst);
+}
