@@ -1,14 +1,15 @@
 //! `POST /forge/events`: Forge lifecycle triggers delivered to the remote
 //! (`avi:forge:installed:app`, `avi:forge:upgraded:app`) and Jira's deletions
-//! (`avi:jira:deleted:issue`, `avi:jira:deleted:project`), which this layer reads and checks and
-//! hands up as an [`Outcome`] (the Todo layer deletes the tasks; forge knows no todos). The token is verified first; the
-//! event is accepted at the top level of the body or under `payload`; a body that is not an
-//! event is a 400 and one naming another installation or app than its token a 401, both with
-//! nothing stored. The body may name the installation and the app by bare uuid (as Atlassian
-//! documents the events) or by ARI (as the token does): both sides are normalised
-//! ([`ecosystem_uuid`]) before they are compared. Otherwise the installation is recorded (ids, `apiBaseUrl`, cloud id — from
-//! the signed token, never from the body) and the answer is a quick 200: Forge waits 5 s and
-//! retries. There is no uninstall event.
+//! (`avi:jira:deleted:issue`, `avi:jira:deleted:project`), which this layer reads and checks
+//! and hands up as an [`Outcome`] (the Todo layer deletes the tasks; forge knows no todos).
+//! The token is verified first; the event is accepted at the top level of the body or under
+//! `payload`; a body that is not an event is a 400 and one naming another installation or app
+//! than its token a 401, both with nothing stored or deleted. The body may name the
+//! installation and the app by bare uuid (as Atlassian documents the events) or by ARI (as the
+//! token does): both sides are normalised ([`ecosystem_uuid`]) before they are compared; a
+//! Jira event may name none (the token does). Otherwise the installation is recorded (ids,
+//! `apiBaseUrl`, cloud id — from the signed token, never from the body) and the answer is a
+//! quick 200: Forge waits 5 s and retries. There is no uninstall event.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
