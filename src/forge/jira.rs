@@ -100,25 +100,26 @@ fn valid_key(key: &str) -> bool {
 }
 
 /// The Confluence API base URL of a call: its own `apiBaseUrl` when that is Confluence's, else
-/// the Confluence entry of `app.installation.contexts` (a Jira call of a multi-product app) —
-/// so a Jira call never passes its Jira URL off as the site's Confluence one.
+/// the Confluence entry of `app.installation.contexts` for the same cloud id (a Jira call of a
+/// multi-product app) — so a Jira call never passes its Jira URL, or another site's, off as
+/// the site's Confluence one.
 pub fn confluence_api_base(
     api_base_url: Option<&str>,
     installation: Option<&Value>,
 ) -> Option<String> {
-    let is_confluence =
-        |url: &str| Product::of_api_base(url).is_some_and(|(p, _)| p == Product::Confluence);
-    if let Some(url) = api_base_url.filter(|u| is_confluence(u)) {
+    let of = |url: &str| Product::of_api_base(url).map(|(p, c)| (p, c.to_string()));
+    let own = api_base_url.and_then(of);
+    if let (Some(url), Some((Product::Confluence, _))) = (api_base_url, &own) {
         return Some(url.to_string());
     }
+    let cloud = own.map(|(_, c)| c)?;
     installation?
         .get("contexts")?
         .as_array()?
         .iter()
         .filter_map(|c| c.get("apiBaseUrl")?.as_str())
-        .find(|url| {
-            is_confluence(url) && url.len() <= 2048 && url.bytes().all(|b| b.is_ascii_graphic())
-        })
+        .filter(|url| url.len() <= 2048 && url.bytes().all(|b| b.is_ascii_graphic()))
+        .find(|url| of(url) == Some((Product::Confluence, cloud.clone())))
         .map(str::to_string)
 }
 
@@ -200,6 +201,14 @@ mod tests {
             confluence_api_base(Some(jira), None),
             None,
             "never the Jira one"
+        );
+        let elsewhere = json!({"contexts": [
+            {"name": "confluence", "apiBaseUrl": "https://api.atlassian.com/ex/confluence/c-2"},
+        ]});
+        assert_eq!(
+            confluence_api_base(Some(jira), Some(&elsewhere)),
+            None,
+            "never another cloud's"
         );
     }
 }
