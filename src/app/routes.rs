@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::pages;
 use crate::connect::{ApiRoute, ConnectContext, descriptor, lifecycle};
-use crate::forge::{ForgeContext, events as forge_events};
+use crate::forge::{ForgeContext, events as forge_events, pre_uninstall as forge_pre_uninstall};
 use crate::todo::{api, pages as todo_pages, publish};
 
 /// The task API's caller through Connect (a context token); through Forge it is
@@ -41,6 +41,8 @@ pub mod paths {
     pub const FORGE_API_TASK: &str = "/forge/api/tasks/{id}";
     /// Forge lifecycle triggers (`avi:forge:installed:app`, `avi:forge:upgraded:app`).
     pub const FORGE_EVENTS: &str = "/forge/events";
+    /// Forge's `preUninstall` module: the Forge way into a site is gone.
+    pub const FORGE_PRE_UNINSTALL: &str = "/forge/pre-uninstall";
     /// Everything Forge calls lives under this; any other path under it is a JSON 404.
     pub const FORGE_PREFIX: &str = "/forge/";
     /// The app icon the descriptor names (an embedded asset).
@@ -95,5 +97,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::delete().to(api::delete::<ForgeContext>),
         )
         .route(FORGE_EVENTS, web::post().to(forge_events::events))
+        .route(
+            FORGE_PRE_UNINSTALL,
+            web::post().to(forge_pre_uninstall::pre_uninstall),
+        )
         .default_service(web::to(pages::asset_or_404));
 }

@@ -148,6 +148,10 @@ async fn verify<P: RoutePolicy>(
             }
         }
     }
+    if P::RECORDS_USER {
+        // A use of the app, not a lifecycle call (whose body may still be refused).
+        note_use(connect, installation.site).await;
+    }
     let account_id = claims.account_id().map(str::to_string);
     if let Some(account) = account_id.as_ref().filter(|_| P::RECORDS_USER) {
         record_user(connect, installation.site, account).await;
@@ -158,6 +162,19 @@ async fn verify<P: RoutePolicy>(
         hosts: connect.hosts.clone(),
         _policy: PhantomData,
     })
+}
+
+/// Writes the site's Connect use (`connect_seen_at`) at most once per few minutes; a failure
+/// is logged, not fatal.
+async fn note_use(connect: &Connect, site: SiteId) {
+    use crate::site::ways_in::Way;
+    if !connect.seen_sites.should_record(site, Way::Connect) {
+        return;
+    }
+    if let Err(e) = connect.db.record_seen(site, Way::Connect).await {
+        connect.seen_sites.forget(site, Way::Connect);
+        log::warn!("could not record the use of site {site}: {e}");
+    }
 }
 
 /// Writes the user to `jwt_users` at most once per window (in a batch with the other users

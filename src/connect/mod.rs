@@ -19,7 +19,7 @@ use std::time::Duration;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{AppError, Result};
-use crate::site::SiteChanges;
+use crate::site::{SiteChanges, SiteId};
 
 pub use extract::{ApiRoute, ConnectContext, IframeRoute, LifecycleRoute};
 pub use installations::Installation;
@@ -38,6 +38,8 @@ pub struct Connect {
     pub db: Db,
     pub installations: Arc<installations::InstallationCache>,
     pub seen_users: installations::SeenUsers,
+    /// Which sites' Connect use was written recently (`connect_seen_at`).
+    pub seen_sites: crate::site::seen::SeenSites,
     /// Writes `jwt_users` rows in batches.
     pub user_records: user_records::UserRecords,
     pub install_keys: install_keys::InstallKeys,
@@ -67,6 +69,7 @@ impl Connect {
                 None => installations::InstallationCache::default(),
             }),
             seen_users: installations::SeenUsers::new(USER_RECORD_WINDOW),
+            seen_sites: crate::site::seen::SeenSites::default(),
             user_records: user_records::UserRecords::new(db.clone()),
             settings,
             db,
@@ -76,10 +79,14 @@ impl Connect {
     }
 
     /// After a lifecycle change committed: forget the site's cached installation, and tell
-    /// every cache of identities that something changed.
-    pub fn changed(&self, client_key: &str) {
+    /// the caches of identities which sites now answer to other identities (`moved`: an
+    /// install that recorded a Forge identity or merged a Forge-only site; nothing for an
+    /// uninstall or a toggle, which leave every identity naming the same site).
+    pub fn changed(&self, client_key: &str, moved: &[SiteId]) {
         self.installations.invalidate(client_key);
-        self.site_changes.bump();
+        for site in moved {
+            self.site_changes.site(*site);
+        }
     }
 
     /// The installed site for a client key: from memory, or one database read on a miss.
@@ -117,13 +124,22 @@ impl Connect {
         crate::db::postgres::listen::spawn(pg, installations_pg::CHANGES_CHANNEL, move |event| {
             use crate::db::postgres::listen::Event;
             match event {
-                Event::Listening => cache.listening(true),
-                Event::Lost => cache.listening(false),
-                Event::Notified("") => {}
-                Event::Notified(client_key) => cache.invalidate(client_key),
+                // A gap in hearing changes: every identity cache starts over.
+                Event::Listening => {
+                    cache.listening(true);
+                    changes.bump();
+                }
+                Event::Lost => {
+                    cache.listening(false);
+                    changes.bump();
+                }
+                // An older replica's Forge change, site unknown.
+                Event::Notified("") => changes.bump(),
+                Event::Notified(payload) => match crate::db::postgres::payload_site(payload) {
+                    Some(site) => changes.site(site),
+                    None => cache.invalidate(payload),
+                },
             }
-            // Any change (or a gap in hearing them) empties the Forge side's identity cache too.
-            changes.bump();
         });
     }
 
