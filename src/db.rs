@@ -232,6 +232,16 @@ fn dangling_references(conn: &Connection) -> rusqlite::Result<usize> {
     Ok(count)
 }
 
+/// Carries the Forge way in of a merged site (`?2`, met through Forge first) over to the site
+/// it becomes (`?1`): its state, times and last use, so the merge neither forgets that Forge
+/// reaches the site nor makes it look unused. Both backends run this statement.
+pub const MERGE_FORGE_WAY: &str = "UPDATE jwt_tokens SET
+        (forge_state, forge_installed_at, forge_uninstalled_at, forge_seen_at) =
+        (SELECT f.forge_state, f.forge_installed_at, f.forge_uninstalled_at, f.forge_seen_at
+         FROM jwt_tokens AS f WHERE f.id = ?2)
+    WHERE id = ?1 AND EXISTS (SELECT 1 FROM jwt_tokens AS f
+                              WHERE f.id = ?2 AND f.forge_state IS NOT NULL)";
+
 /// Moves everything that belongs to site `from` to site `into`, then deletes `from`: two rows
 /// that turned out to be one Confluence site (met through Forge first, through Connect later).
 /// Every table with a foreign key to `jwt_tokens` is followed, whatever migrations added; a
@@ -254,6 +264,7 @@ pub fn merge_site(conn: &Connection, from: SiteId, into: SiteId) -> rusqlite::Re
         );
         conn.execute(&sql, params![into, from])?;
     }
+    conn.execute(MERGE_FORGE_WAY, params![into, from])?;
     conn.execute("DELETE FROM jwt_tokens WHERE id = ?1", [from])?;
     Ok(())
 }

@@ -173,7 +173,7 @@ pub async fn apply_change(
             .execute(
                 "UPDATE jwt_tokens SET installed = (forge_state IS NOT DISTINCT FROM 'installed'),
                          enabled = false, shared_secret = NULL,
-                         uninstalled_at = CASE WHEN forge_state = 'installed' THEN NULL ELSE $3 END,
+                         uninstalled_at = CASE WHEN forge_state = 'installed' THEN NULL ELSE $3::timestamptz END,
                          connect_state = 'uninstalled', connect_uninstalled_at = $3,
                          updated_at = $3
                      WHERE addon_key = $1 AND client_key = $2 AND shared_secret IS NOT NULL",

@@ -102,6 +102,10 @@ pub async fn merge_site(
         };
         tx.execute(&sql, &[&into.0, &from.0]).await?;
     }
+    let carry = super::MERGE_FORGE_WAY
+        .replace("?1", "$1")
+        .replace("?2", "$2");
+    tx.execute(&carry, &[&into.0, &from.0]).await?;
     tx.execute("DELETE FROM jwt_tokens WHERE id = $1", &[&from.0])
         .await?;
     Ok(())

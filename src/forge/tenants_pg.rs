@@ -15,7 +15,8 @@ use crate::site::SiteId;
 const REFRESH: &str = "UPDATE jwt_tokens SET cloud_id = COALESCE(cloud_id, $2),
         api_base_url = COALESCE($3, api_base_url),
         forge_state = COALESCE(forge_state, 'installed'),
-        forge_installed_at = CASE WHEN forge_state IS NULL THEN $4 ELSE forge_installed_at END,
+        forge_installed_at = CASE WHEN forge_state IS NULL THEN $4::timestamptz
+                                  ELSE forge_installed_at END,
         installed = CASE WHEN forge_state IS NULL THEN true ELSE installed END,
         uninstalled_at = CASE WHEN forge_state IS NULL THEN NULL ELSE uninstalled_at END,
         updated_at = $4
@@ -163,7 +164,7 @@ pub async fn mark_uninstalled(
         .execute(
             "UPDATE jwt_tokens SET forge_state = 'uninstalled', forge_uninstalled_at = $2,
                  installed = (connect_state IS NOT DISTINCT FROM 'installed'),
-                 uninstalled_at = CASE WHEN connect_state = 'installed' THEN NULL ELSE $2 END,
+                 uninstalled_at = CASE WHEN connect_state = 'installed' THEN NULL ELSE $2::timestamptz END,
                  updated_at = $2
              WHERE id = $1 AND forge_state IS DISTINCT FROM 'uninstalled'",
             &[&site.0, &now],
