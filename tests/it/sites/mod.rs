@@ -6,6 +6,7 @@
 
 mod flapping;
 mod listing;
+mod migration;
 mod purge;
 
 use std::io::Write;
@@ -126,6 +127,16 @@ impl Deployment {
 
     fn db(&self) -> TestDb {
         TestDb::at(&self.db)
+    }
+
+    /// Every site row, rendered, in id order.
+    fn dump_sites(&self) -> Vec<String> {
+        self.db()
+            .rows("SELECT * FROM jwt_tokens ORDER BY id", ())
+            .unwrap()
+            .iter()
+            .map(|row| row.0.iter().map(Val::render).collect::<Vec<_>>().join("|"))
+            .collect()
     }
 
     /// How many site rows there are.

@@ -149,7 +149,7 @@ fn pre_uninstall_refuses_another_cloud_and_ignores_an_unknown_installation() {
     let d = Deployment::start();
     let (forge, other) = (ForgeSite::new(), ForgeSite::new());
     d.forge_installed(&forge);
-    let before = dump_rows(&d);
+    let before = d.dump_sites();
     let body = serde_json::json!({"context": {"cloudId": other.cloud_id, "moduleKey": "m"}});
     let res = d.forge(&forge, Method::POST, "/forge/pre-uninstall", Some(body));
     assert_eq!(res.status, 401, "{}", res.text());
@@ -169,24 +169,15 @@ fn pre_uninstall_refuses_another_cloud_and_ignores_an_unknown_installation() {
         Some("[]".into()),
     );
     assert_eq!(bad.status, 400);
-    assert_eq!(dump_rows(&d), before, "refusals changed nothing");
+    assert_eq!(d.dump_sites(), before, "refusals changed nothing");
     let res = d.pre_uninstall(&other);
     assert_eq!(
         (res.status, res.json()["status"].clone()),
         (200, "unknown".into())
     );
     assert_eq!(
-        dump_rows(&d),
+        d.dump_sites(),
         before,
         "an unknown installation changed nothing"
     );
-}
-
-fn dump_rows(d: &Deployment) -> Vec<String> {
-    d.db()
-        .rows("SELECT * FROM jwt_tokens ORDER BY id", ())
-        .unwrap()
-        .iter()
-        .map(|row| row.0.iter().map(Val::render).collect::<Vec<_>>().join("|"))
-        .collect()
 }
