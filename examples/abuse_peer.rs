@@ -17,6 +17,8 @@
 //! - `purge`: the move from Connect to Forge (issue 24): Connect install, Forge `installed`,
 //!   tasks through Forge, Connect `uninstalled`, `purge --uninstalled-for 0`; how many of the
 //!   site's tasks Forge lists after the purge (`abuse/purge.rs`).
+//! - `flap`: two installation ids of one cloud alternating for `--seconds` beside another
+//!   site listing its tasks; flaps accepted, the other site's p50/p99 (`abuse/flap.rs`).
 //!
 //! With `--postgres <url>` (a throwaway PostgreSQL server it may create databases on) every
 //! scenario runs on a fresh PostgreSQL database of that server instead of a SQLite file.
@@ -41,6 +43,8 @@ use todo_connect::connect::qsh;
 #[path = "../tests/it/harness/rsa.rs"]
 mod rsa;
 
+#[path = "abuse/flap.rs"]
+mod flap;
 #[path = "abuse/purge.rs"]
 mod purge;
 
@@ -57,7 +61,7 @@ struct Cli {
     /// How long the slow-client and key floods last.
     #[arg(long, default_value_t = 60)]
     seconds: u64,
-    /// Scenarios to run (slow, keys, wal, tenants, purge); all by default.
+    /// Scenarios to run (slow, keys, wal, tenants, purge, flap); all by default.
     #[arg(
         long,
         value_delimiter = ',',
@@ -632,6 +636,7 @@ async fn main() -> std::process::ExitCode {
                 "wal" => wal(&cli, &keys).await?,
                 "tenants" => tenants(&cli, &keys).await?,
                 "purge" => purge::purge_order(&cli, &keys).await?,
+                "flap" => flap::flap(&cli, &keys).await?,
                 other => return Err(format!("unknown scenario {other}")),
             }
         }

@@ -15,14 +15,14 @@ use todo_connect::connect::qsh;
 
 use super::{ADDON_KEY, Cli, KID, KeyServer, Result, SITE_URL, Server, now, payload};
 
-const FORGE_APP: &str = "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b";
+pub const FORGE_APP: &str = "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b";
 const FORGE_KID: &str = "abuse-forge-kid";
 const CLOUD: &str = "0c0c0c0c-1111-4222-8333-444455556666";
 const INSTALLATION: &str = "ari:cloud:ecosystem::installation/0d0d0d0d-1111-4222-8333-4444";
 const FORGE_TASKS: usize = 5;
 
 /// A key set on loopback publishing the install key as Forge's signing key.
-fn serve_jwks(keys: &KeyServer) -> Result<u16> {
+pub fn serve_jwks(keys: &KeyServer) -> Result<u16> {
     let private =
         EncodingKey::from_rsa_pem(keys.private_pem.as_bytes()).map_err(|e| e.to_string())?;
     let mut jwk = serde_json::to_value(
@@ -51,15 +51,20 @@ fn serve_jwks(keys: &KeyServer) -> Result<u16> {
 
 /// A Forge Invocation Token for the site's installation.
 fn fit(keys: &KeyServer) -> Result<String> {
+    fit_for(keys, INSTALLATION, CLOUD)
+}
+
+/// A Forge Invocation Token for `installation` on `cloud`.
+pub fn fit_for(keys: &KeyServer, installation: &str, cloud: &str) -> Result<String> {
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(FORGE_KID.into());
     let app = format!("ari:cloud:ecosystem::app/{FORGE_APP}");
     let claims = json!({
         "iss": "forge/invocation-token", "aud": app, "iat": now(), "nbf": now(),
         "exp": now() + 300, "principal": "forge-account-1",
-        "app": {"id": app, "installationId": INSTALLATION,
-                "apiBaseUrl": format!("http://127.0.0.1:9/ex/confluence/{CLOUD}")},
-        "context": {"cloudId": CLOUD},
+        "app": {"id": app, "installationId": installation,
+                "apiBaseUrl": format!("http://127.0.0.1:9/ex/confluence/{cloud}")},
+        "context": {"cloudId": cloud},
     });
     let key = EncodingKey::from_rsa_pem(keys.private_pem.as_bytes()).map_err(|e| e.to_string())?;
     jsonwebtoken::encode(&header, &claims, &key).map_err(|e| e.to_string())

@@ -47,7 +47,8 @@ pub struct Connect {
     pub hosts: host_client::HostClients,
     /// The descriptor JSON, rendered and validated once.
     pub descriptor: String,
-    /// Bumped after every lifecycle change, so the Forge side's site cache follows it.
+    /// Told which sites an install moved to other identities, so the Forge side's site cache
+    /// drops their entries (and only theirs).
     pub site_changes: SiteChanges,
 }
 

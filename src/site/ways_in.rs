@@ -93,6 +93,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Whether the site may go.
     pub fn is_purge(&self) -> bool {
         matches!(self, Self::Purge(_))
     }
