@@ -118,7 +118,8 @@ pub fn to_json(sites: &[SiteRow]) -> Value {
     )
 }
 
-/// The sites as a table, one line per site, columns aligned.
+/// The sites as a table, one line per site, columns aligned; times to the minute, UTC
+/// (`C-` columns are Connect's, `F-` columns Forge's; `KEY`: a Connect client key is stored).
 pub fn to_table(sites: &[SiteRow]) -> String {
     let short = |t: Option<OffsetDateTime>| t.map_or("-".to_string(), |t| rfc3339(t)[..16].into());
     let state = |w: &WayIn| w.state.map_or("-", State::as_str).to_string();
@@ -126,13 +127,13 @@ pub fn to_table(sites: &[SiteRow]) -> String {
         "ID",
         "REACHED",
         "CONNECT",
-        "INSTALLED",
-        "UNINSTALLED",
-        "SEEN",
+        "C-INSTALLED",
+        "C-UNINSTALLED",
+        "C-SEEN",
         "FORGE",
-        "INSTALLED",
-        "UNINSTALLED",
-        "SEEN",
+        "F-INSTALLED",
+        "F-UNINSTALLED",
+        "F-SEEN",
         "TASKS",
         "KEY",
         "BASE URL",
