@@ -181,3 +181,22 @@ fn pre_uninstall_refuses_another_cloud_and_ignores_an_unknown_installation() {
         "an unknown installation changed nothing"
     );
 }
+
+/// A call after the site was purged (the uninstall took effect, then the app came back) is a
+/// fresh, empty site — never a 500 from a site the server still remembered.
+#[test]
+fn a_forge_call_after_its_site_was_purged_starts_a_fresh_site() {
+    let d = Deployment::start();
+    let forge = ForgeSite::new();
+    d.forge_installed(&forge);
+    d.forge_create(&forge, "gone with the site");
+    assert_eq!(d.pre_uninstall(&forge).status, 200);
+    let out = d.run(&["purge", "--uninstalled-for", "0"]);
+    assert!(out.contains("purged 1 sites"), "{out}");
+    assert_eq!(d.site_count(), 0);
+
+    assert_eq!(d.forge_ids(&forge), Vec::<i64>::new());
+    let id = d.forge_create(&forge, "a new start");
+    assert_eq!(d.forge_ids(&forge), vec![id]);
+    assert_eq!(d.site_count(), 1);
+}
