@@ -33,12 +33,12 @@ pub struct Resolved {
 }
 
 /// Whether an installation id was retired by a reinstall.
-pub const RETIRED: &str = "SELECT EXISTS (SELECT 1 FROM forge_retired_installations
+const RETIRED: &str = "SELECT EXISTS (SELECT 1 FROM forge_retired_installations
                                          WHERE installation_id = ?1)";
 
 /// Refreshes what a call tells about a known site, only when it changes something: a cloud id
 /// learnt, a new `apiBaseUrl`, or the Forge way in seen for the first time (first use installs).
-pub const REFRESH: &str = "UPDATE jwt_tokens SET cloud_id = COALESCE(cloud_id, ?2),
+const REFRESH: &str = "UPDATE jwt_tokens SET cloud_id = COALESCE(cloud_id, ?2),
         api_base_url = COALESCE(?3, api_base_url),
         forge_state = COALESCE(forge_state, 'installed'),
         forge_installed_at = CASE WHEN forge_state IS NULL THEN ?4 ELSE forge_installed_at END,
@@ -50,14 +50,14 @@ pub const REFRESH: &str = "UPDATE jwt_tokens SET cloud_id = COALESCE(cloud_id, ?
                        OR forge_state IS NULL)";
 
 /// Retires a site's installation id before a new one replaces it.
-pub const RETIRE: &str =
+const RETIRE: &str =
     "INSERT INTO forge_retired_installations (installation_id, site_id, retired_at)
     SELECT installation_id, id, ?2 FROM jwt_tokens
     WHERE id = ?1 AND installation_id IS NOT NULL AND installation_id <> ?3
     ON CONFLICT (installation_id) DO NOTHING";
 
 /// A new installation of the site: its id, and the Forge way in installed (again).
-pub const REINSTALL: &str = "UPDATE jwt_tokens SET installation_id = ?2,
+const REINSTALL: &str = "UPDATE jwt_tokens SET installation_id = ?2,
         api_base_url = COALESCE(?3, api_base_url), forge_state = 'installed',
         forge_installed_at = ?4, forge_uninstalled_at = NULL, installed = 1,
         uninstalled_at = NULL, updated_at = ?4
