@@ -5,19 +5,22 @@
 # Builds the release binary and the `abuse_peer` example, raises the open-file limit (4,200
 # slow clients need as many sockets on both sides), and lets the peer run each scenario on a
 # fresh database: slow bodies from 4,200 connections, a flood of made-up install-key ids, 3,000
-# writes (WAL size), and one site flooding searches while another lists its tasks. Prints one
-# Markdown table row per scenario, for docs/security.md.
+# writes (WAL size), one site flooding searches while another lists its tasks, and the purge
+# order of issue 24 (Connect install, Forge adoption, tasks through Forge, Connect uninstalled,
+# `purge --uninstalled-for 0`: are the tasks still there?), and two Forge installation ids of one
+# cloud flapping beside another site. Prints one Markdown table row per scenario, for
+# docs/security.md.
 #
 # Environment: BIN (target/release/todo-connect), SECONDS_PER_FLOOD (60), ONLY (all:
-# slow,keys,wal,tenants), POSTGRES (unset: SQLite; else a throwaway PostgreSQL server's URL,
+# slow,keys,wal,tenants,purge,flap), POSTGRES (unset: SQLite; else a throwaway PostgreSQL server's URL,
 # e.g. postgres://postgres@127.0.0.1:5432/postgres, on which each scenario gets a fresh
-# database). Run time after the build: about 2 x SECONDS_PER_FLOOD + 1 minute.
+# database). Run time after the build: about 3 x SECONDS_PER_FLOOD + 1 minute.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BIN=${BIN:-target/release/todo-connect}
 SECONDS_PER_FLOOD=${SECONDS_PER_FLOOD:-60}
-ONLY=${ONLY:-slow,keys,wal,tenants}
+ONLY=${ONLY:-slow,keys,wal,tenants,purge,flap}
 
 echo "==> building the release binary and the abuse peer" >&2
 # Two commands, as in scripts/loadtest.sh: the binary exactly as `cargo build --release`

@@ -48,6 +48,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_forge",
         include_str!("../db/migrations/0003_forge.sql"),
     ),
+    (
+        "0004_ways_in",
+        include_str!("../db/migrations/0004_ways_in.sql"),
+    ),
 ];
 
 /// Why the database could not be opened or migrated.
@@ -228,6 +232,16 @@ fn dangling_references(conn: &Connection) -> rusqlite::Result<usize> {
     Ok(count)
 }
 
+/// Carries the Forge way in of a merged site (`?2`, met through Forge first) over to the site
+/// it becomes (`?1`): its state, times and last use, so the merge neither forgets that Forge
+/// reaches the site nor makes it look unused. Both backends run this statement.
+pub const MERGE_FORGE_WAY: &str = "UPDATE jwt_tokens SET
+        (forge_state, forge_installed_at, forge_uninstalled_at, forge_seen_at) =
+        (SELECT f.forge_state, f.forge_installed_at, f.forge_uninstalled_at, f.forge_seen_at
+         FROM jwt_tokens AS f WHERE f.id = ?2)
+    WHERE id = ?1 AND EXISTS (SELECT 1 FROM jwt_tokens AS f
+                              WHERE f.id = ?2 AND f.forge_state IS NOT NULL)";
+
 /// Moves everything that belongs to site `from` to site `into`, then deletes `from`: two rows
 /// that turned out to be one Confluence site (met through Forge first, through Connect later).
 /// Every table with a foreign key to `jwt_tokens` is followed, whatever migrations added; a
@@ -250,6 +264,7 @@ pub fn merge_site(conn: &Connection, from: SiteId, into: SiteId) -> rusqlite::Re
         );
         conn.execute(&sql, params![into, from])?;
     }
+    conn.execute(MERGE_FORGE_WAY, params![into, from])?;
     conn.execute("DELETE FROM jwt_tokens WHERE id = ?1", [from])?;
     Ok(())
 }
@@ -367,6 +382,30 @@ impl Db {
         .await?
     }
 
+    /// Records a use of `site` through `way` (`connect_seen_at` / `forge_seen_at`) on either
+    /// backend; `false` when the site's row is gone. Callers throttle it
+    /// ([`crate::site::seen::SeenSites`]).
+    pub async fn record_seen(
+        &self,
+        site: SiteId,
+        way: crate::site::ways_in::Way,
+    ) -> crate::error::Result<bool> {
+        use crate::site::seen;
+        match self.pg() {
+            Some(pg) => {
+                let now = crate::util::time::now_millis();
+                Ok(seen::record_pg(&pg.get().await?, site, way, now).await?)
+            }
+            None => {
+                self.run(move |conn| {
+                    let now = crate::util::time::now_rfc3339();
+                    Ok(seen::record(conn, site, way, &now)?)
+                })
+                .await
+            }
+        }
+    }
+
     /// Whether the database can be read and written within `patience`. On SQLite the write
     /// probe takes and releases the write lock without changing anything, so a database locked
     /// by another process (a stuck maintenance job) is reported, not waited for; on PostgreSQL
@@ -407,7 +446,7 @@ mod tests {
         let mut conn = memory();
         assert_eq!(
             migrate(&mut conn).unwrap(),
-            vec!["0001_initial", "0002_site_id", "0003_forge"]
+            vec!["0001_initial", "0002_site_id", "0003_forge", "0004_ways_in"]
         );
         assert!(migrate(&mut conn).unwrap().is_empty());
         assert_eq!(schema_version(&conn).unwrap(), latest_version());
@@ -514,7 +553,10 @@ mod tests {
         let before = rows(&conn);
         assert_eq!(before.len(), 6, "{before:?}");
 
-        assert_eq!(migrate(&mut conn).unwrap(), vec!["0003_forge"]);
+        assert_eq!(
+            apply(&mut conn, &MIGRATIONS[..3]).unwrap(),
+            vec!["0003_forge"]
+        );
         assert_eq!(rows(&conn), before, "every row unchanged");
         let enforced: bool = conn
             .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
@@ -539,6 +581,50 @@ mod tests {
             .query_row("SELECT max(id) FROM tasks", [], |r| r.get(0))
             .unwrap();
         assert_eq!(newest, 4);
+    }
+
+    #[test]
+    fn the_ways_in_migration_backfills_each_way_from_the_columns_of_schema_3() {
+        let mut conn = memory();
+        apply(&mut conn, &MIGRATIONS[..3]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO jwt_tokens (addon_key, client_key, shared_secret, base_url, product_type,
+                 installation_id, cloud_id, api_base_url, installed, enabled, installed_at,
+                 updated_at, uninstalled_at)
+             VALUES ('app', 'live', 's', 'https://a/wiki', 'confluence', NULL, NULL, NULL,
+                     1, 1, 't1', 't1', NULL),
+                    ('app', 'gone', NULL, 'https://b/wiki', 'confluence', NULL, NULL, NULL,
+                     0, 0, 't1', 't2', 't2'),
+                    ('app', 'moved', NULL, 'https://c/wiki', 'confluence', 'i-c', 'cloud-c',
+                     'https://api/ex/confluence/cloud-c', 0, 0, 't1', 't3', 't3'),
+                    ('app', 'adopted', 's', 'https://d/wiki', 'confluence', 'i-d', NULL, NULL,
+                     1, 1, 't1', 't1', NULL),
+                    ('app', NULL, NULL, NULL, 'confluence', 'i-e', 'cloud-e', NULL,
+                     1, 1, 't4', 't4', NULL);",
+        )
+        .unwrap();
+        assert_eq!(migrate(&mut conn).unwrap(), vec!["0004_ways_in"]);
+        let ways: Vec<String> = conn
+            .prepare(
+                "SELECT concat_ws('|', connect_state, connect_installed_at,
+                     connect_uninstalled_at, forge_state, forge_installed_at)
+                 FROM jwt_tokens ORDER BY id",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            ways,
+            [
+                "installed|t1",
+                "uninstalled|t1|t2",
+                "uninstalled|t1|t3|installed|t1",
+                "installed|t1",
+                "installed|t4",
+            ]
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ use super::jwt::{self, Secret, TokenError};
 use super::token_source::{expected_qsh, jwt_header};
 use super::{Connect, ConnectContext, LifecycleRoute};
 use crate::error::{AppError, Result};
+use crate::site::SiteId;
 use crate::util::time::{now_millis, now_rfc3339};
 use crate::util::url::BaseUrl;
 use crate::web::body::read_body;
@@ -61,7 +62,7 @@ pub async fn installed(
     let payload = verify_signed(&req, body, &connect).await?;
     let new = validate_install(&payload, &connect)?;
     let addon_key = connect.settings.addon_key.clone();
-    match connect.db.pg() {
+    let moved = match connect.db.pg() {
         Some(pg) => install_pg(pg, &addon_key, &new).await?,
         None => {
             connect
@@ -69,19 +70,20 @@ pub async fn installed(
                 .run(move |conn| install_sqlite(conn, &addon_key, &new))
                 .await?
         }
-    }
-    connect.changed(&payload.client_key);
+    };
+    connect.changed(&payload.client_key, &moved);
     log::info!("installed on {} ({})", payload.base_url, payload.client_key);
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// The install transaction on SQLite: refuse a Forge identity another Connect site holds, merge
-/// the Forge-only rows of the same site into this one, record the identity.
+/// the Forge-only rows of the same site into this one, record the identity. Returns the sites
+/// whose identities changed (this one and those merged into it).
 fn install_sqlite(
     conn: &mut rusqlite::Connection,
     addon_key: &str,
     new: &NewInstallation,
-) -> Result<()> {
+) -> Result<Vec<SiteId>> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let (installation_id, cloud_id) = (new.installation_id.as_deref(), new.cloud_id.as_deref());
     if installations::forge_identity_taken(
@@ -111,7 +113,14 @@ fn install_sqlite(
     }
     installations::record_forge_identity(&tx, site, installation_id, cloud_id, None)?;
     tx.commit()?;
-    Ok(())
+    Ok(moved_sites(site, &met_through_forge))
+}
+
+/// The sites an install changed the identities of: the installed one and those merged into it.
+fn moved_sites(site: SiteId, merged: &[installations::ForgeOnlySite]) -> Vec<SiteId> {
+    std::iter::once(site)
+        .chain(merged.iter().map(|m| m.site))
+        .collect()
 }
 
 /// The PostgreSQL twin of [`install_sqlite`]; it also notifies every replica. Installs and
@@ -121,7 +130,7 @@ async fn install_pg(
     pg: &crate::db::postgres::PgPool,
     addon_key: &str,
     new: &NewInstallation,
-) -> Result<()> {
+) -> Result<Vec<SiteId>> {
     let mut client = pg.get().await?;
     let tx = client.transaction().await?;
     crate::db::postgres::lock_sites(&tx).await?;
@@ -164,8 +173,13 @@ async fn install_pg(
         other => other?,
     }
     installations_pg::notify_changed(&tx, &new.client_key).await?;
+    let moved = moved_sites(site, &met_through_forge);
+    for changed in &moved {
+        let payload = crate::db::postgres::site_payload(*changed);
+        crate::db::postgres::notify_site_changed(&tx, &payload).await?;
+    }
     tx.commit().await?;
-    Ok(())
+    Ok(moved)
 }
 
 fn installation_id_conflict() -> AppError {
@@ -257,7 +271,7 @@ async fn change_site(connect: &Connect, client_key: &str, change: SiteChange) ->
                 .await?
         }
     };
-    connect.changed(client_key);
+    connect.changed(client_key, &[]);
     Ok(changed)
 }
 

@@ -38,6 +38,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0003_forge",
         include_str!("../../db/migrations/postgres/0003_forge.sql"),
     ),
+    (
+        "0004_ways_in",
+        include_str!("../../db/migrations/postgres/0004_ways_in.sql"),
+    ),
 ];
 
 /// The advisory lock migrations run under (`pg_advisory_xact_lock`): "todo-con" as a number.
@@ -46,7 +50,7 @@ const MIGRATION_LOCK: i64 = 0x746f_646f_2d63_6f6e;
 /// The advisory lock that serialises changes to which rows are which site ("todo-sit"): Connect
 /// installs (which may merge a Forge-only site) and Forge resolutions (which may create one),
 /// as SQLite's IMMEDIATE transactions do.
-const SITES_LOCK: i64 = 0x746f_646f_2d73_6974;
+pub const SITES_LOCK: i64 = 0x746f_646f_2d73_6974;
 
 /// Takes [`SITES_LOCK`] until the end of the current transaction.
 pub async fn lock_sites(tx: &impl GenericClient) -> std::result::Result<(), PgError> {
@@ -98,6 +102,10 @@ pub async fn merge_site(
         };
         tx.execute(&sql, &[&into.0, &from.0]).await?;
     }
+    let carry = super::MERGE_FORGE_WAY
+        .replace("?1", "$1")
+        .replace("?2", "$2");
+    tx.execute(&carry, &[&into.0, &from.0]).await?;
     tx.execute("DELETE FROM jwt_tokens WHERE id = $1", &[&from.0])
         .await?;
     Ok(())
@@ -121,6 +129,21 @@ pub async fn notify_site_changed(
         .await
         .map(|_| ())
 }
+
+/// The notification payload naming one site by id (a Forge-side change: a new installation
+/// id, a retired one): other replicas forget that site's Forge cache entries only. A Connect
+/// client key never starts with the marker's control character.
+pub fn site_payload(site: crate::site::SiteId) -> String {
+    format!("{SITE_PAYLOAD_MARK}{site}")
+}
+
+/// The site a payload of [`site_payload`] names; `None` for a client key or an empty payload.
+pub fn payload_site(payload: &str) -> Option<crate::site::SiteId> {
+    let id = payload.strip_prefix(SITE_PAYLOAD_MARK)?;
+    id.parse().ok().map(crate::site::SiteId)
+}
+
+const SITE_PAYLOAD_MARK: &str = "\u{1}site:";
 
 /// The advisory lock every serving replica holds shared on its listener's session ("todo-srv"):
 /// what `copy` takes exclusively to know no server uses the database, like SQLite's lock file.

@@ -6,7 +6,8 @@
 //! documents the events) or by ARI (as the token does): both sides are normalised
 //! ([`ecosystem_uuid`]) before they are compared. Otherwise the installation is recorded (ids, `apiBaseUrl`, cloud id — from
 //! the signed token, never from the body) and the answer is a quick 200: Forge waits 5 s and
-//! retries. There is no uninstall event.
+//! retries. There is no uninstall event; the `preUninstall` module has its own route
+//! ([`super::pre_uninstall`]).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};

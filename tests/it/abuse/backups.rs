@@ -176,8 +176,11 @@ fn restore_refuses_triggers_that_would_copy_the_shared_secret() {
     assert_restore_refused(
         &live,
         &stealing,
-        "does not have the schema of a todo-connect database at version 3 \
+        &format!(
+            "does not have the schema of a todo-connect database at version {} \
              (not in that schema: table loot, trigger steal); nothing was restored",
+            crate::harness::api::latest_version()
+        ),
     );
     // Nothing extra at all: a trigger that leaks the secret into task titles.
     let leaking = live.backup("leaking.sqlite3");
@@ -193,8 +196,11 @@ fn restore_refuses_triggers_that_would_copy_the_shared_secret() {
     assert_restore_refused(
         &live,
         &leaking,
-        "does not have the schema of a todo-connect database at version 3 \
+        &format!(
+            "does not have the schema of a todo-connect database at version {} \
              (not in that schema: trigger leak); nothing was restored",
+            crate::harness::api::latest_version()
+        ),
     );
 }
 
@@ -275,9 +281,10 @@ fn a_restored_backup_keeps_its_rows_and_id_counter_and_is_private() {
     assert_eq!(
         stdout(&out).trim_end(),
         format!(
-            "restored {} from {} (schema version 3, 1 installations, 0 users, 2 tasks)",
+            "restored {} from {} (schema version {}, 1 installations, 0 users, 2 tasks)",
             live.db.display(),
-            backup.display()
+            backup.display(),
+            crate::harness::api::latest_version()
         )
     );
     assert_eq!(
