@@ -62,7 +62,10 @@ pub async fn installed(
     let new = validate_install(&payload, &connect)?;
     let addon_key = connect.settings.addon_key.clone();
     match connect.db.pg() {
-        Some(pg) => install_pg(pg, &addon_key, &new).await?,
+        Some(pg) => {
+            pg.run(async |client| install_pg(client, &addon_key, &new).await)
+                .await?
+        }
         None => {
             connect
                 .db
@@ -118,11 +121,10 @@ fn install_sqlite(
 /// Forge resolutions are serialised by one advisory lock (SQLite's IMMEDIATE transaction); a
 /// unique violation of a Forge identity that still slips through is the same 400.
 async fn install_pg(
-    pg: &crate::db::postgres::PgPool,
+    client: &mut crate::db::postgres::PgClient,
     addon_key: &str,
     new: &NewInstallation,
 ) -> Result<()> {
-    let mut client = pg.get().await?;
     let tx = client.transaction().await?;
     crate::db::postgres::lock_sites(&tx).await?;
     let (installation_id, cloud_id) = (new.installation_id.as_deref(), new.cloud_id.as_deref());
@@ -240,15 +242,18 @@ async fn change_site(connect: &Connect, client_key: &str, change: SiteChange) ->
     let key = client_key.to_string();
     let changed = match connect.db.pg() {
         Some(pg) => {
-            let mut client = pg.get().await?;
-            let tx = client.transaction().await?;
-            let changed =
-                installations_pg::apply_change(&tx, change, &addon_key, &key, now_millis()).await?;
-            if changed {
-                installations_pg::notify_changed(&tx, &key).await?;
-            }
-            tx.commit().await?;
-            changed
+            pg.run(async |client| {
+                let tx = client.transaction().await?;
+                let changed =
+                    installations_pg::apply_change(&tx, change, &addon_key, &key, now_millis())
+                        .await?;
+                if changed {
+                    installations_pg::notify_changed(&tx, &key).await?;
+                }
+                tx.commit().await?;
+                Ok(changed)
+            })
+            .await?
         }
         None => {
             connect

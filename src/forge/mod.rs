@@ -102,8 +102,10 @@ impl Forge {
         let (addon_key, who) = (self.addon_key.clone(), identity.clone());
         let resolved = match self.db.pg() {
             Some(pg) => {
-                let mut client = pg.get().await?;
-                tenants_pg::resolve(&mut client, &addon_key, &who, now_millis()).await?
+                pg.run(async |client| {
+                    Ok(tenants_pg::resolve(client, &addon_key, &who, now_millis()).await?)
+                })
+                .await?
             }
             None => {
                 self.db
@@ -144,7 +146,10 @@ impl Forge {
     pub async fn mark_installed(&self, site: SiteId) -> Result<()> {
         let changed = match self.db.pg() {
             Some(pg) => {
-                tenants_pg::mark_installed(&mut pg.get().await?, site, now_millis()).await?
+                pg.run(async |client| {
+                    Ok(tenants_pg::mark_installed(client, site, now_millis()).await?)
+                })
+                .await?
             }
             None => {
                 self.db
