@@ -6,6 +6,7 @@ mod bodies;
 mod connections;
 mod forge;
 mod install_keys;
+mod links;
 mod stall;
 mod tenants;
 mod titles;
