@@ -50,12 +50,17 @@ pub const FETCH_LIMITS: GateLimits = GateLimits {
     refill_every: Duration::from_secs(5),
 };
 
-/// The key set URL for a token: `FORGE_JWKS_URL` when set, else staging or production by the
-/// token's `app.apiBaseUrl`.
-pub fn jwks_url(configured: Option<&BaseUrl>, api_base_url: Option<&str>) -> String {
+/// The key set URL for a token: `FORGE_JWKS_URL` when set; else, in production, Atlassian's
+/// production set (a production server trusts the staging set only when `FORGE_JWKS_URL`
+/// names it); else staging or production by the token's `app.apiBaseUrl`.
+pub fn jwks_url(
+    configured: Option<&BaseUrl>,
+    production: bool,
+    api_base_url: Option<&str>,
+) -> String {
     match configured {
         Some(url) => url.to_string(),
-        None if api_base_url.is_some_and(|u| u.starts_with(STAGING_API_PREFIX)) => {
+        None if !production && api_base_url.is_some_and(|u| u.starts_with(STAGING_API_PREFIX)) => {
             STAGING_JWKS.to_string()
         }
         None => PRODUCTION_JWKS.to_string(),
@@ -300,11 +305,22 @@ mod tests {
     fn staging_tokens_use_the_staging_set_unless_a_set_is_configured() {
         let stg = Some("https://api.stg.atlassian.com/ex/confluence/abc");
         let prod = Some("https://api.atlassian.com/ex/confluence/abc");
-        assert_eq!(jwks_url(None, stg), STAGING_JWKS);
-        assert_eq!(jwks_url(None, prod), PRODUCTION_JWKS);
-        assert_eq!(jwks_url(None, None), PRODUCTION_JWKS);
+        assert_eq!(jwks_url(None, false, stg), STAGING_JWKS);
+        assert_eq!(jwks_url(None, false, prod), PRODUCTION_JWKS);
+        assert_eq!(jwks_url(None, false, None), PRODUCTION_JWKS);
         let mine = BaseUrl::parse("https://keys.example/jwks.json", true).unwrap();
-        assert_eq!(jwks_url(Some(&mine), stg), "https://keys.example/jwks.json");
+        assert_eq!(
+            jwks_url(Some(&mine), false, stg),
+            "https://keys.example/jwks.json"
+        );
+    }
+
+    #[test]
+    fn in_production_the_staging_set_is_used_only_when_configured() {
+        let stg = Some("https://api.stg.atlassian.com/ex/confluence/abc");
+        assert_eq!(jwks_url(None, true, stg), PRODUCTION_JWKS);
+        let staging = BaseUrl::parse(STAGING_JWKS, true).unwrap();
+        assert_eq!(jwks_url(Some(&staging), true, stg), STAGING_JWKS);
     }
 
     #[test]

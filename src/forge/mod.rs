@@ -4,6 +4,7 @@
 //! kept in memory for calls back to the site. Knows nothing of todos; beside `connect/`, not
 //! above it.
 
+pub mod api_base;
 pub mod events;
 pub mod extract;
 pub mod fit;
@@ -84,9 +85,13 @@ impl Forge {
         let audience = self.app_id.as_deref().ok_or(FitError::Missing)?;
         let kid = fit::key_id(token)?;
         let api_base = fit::unverified_api_base_url(token);
-        let url = jwks::jwks_url(self.jwks_url.as_ref(), api_base.as_deref());
+        let url = jwks::jwks_url(self.jwks_url.as_ref(), self.production, api_base.as_deref());
         let key = self.keys.key(&url, &kid).await?;
-        fit::verify(token, &key, audience)?.identity()
+        let rule = api_base::ApiBaseRule {
+            staging: url == jwks::STAGING_JWKS,
+            loopback: !self.production,
+        };
+        fit::verify(token, &key, audience)?.identity(rule)
     }
 
     /// The site of a verified identity: from memory, or resolved (and recorded) in the
