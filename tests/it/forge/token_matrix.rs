@@ -369,7 +369,7 @@ async fn an_audience_beyond_us_an_old_token_or_an_odd_api_base_url_is_a_401_stor
     assert_eq!(list_with(app, &other, &token).await.status(), 200);
     let stored: Option<String> = db(app)
         .query_row(
-            "SELECT api_base_url FROM jwt_tokens WHERE cloud_id = ?",
+            "SELECT api_base_url FROM jwt_tokens WHERE cloud_id = ?1",
             vals![other.cloud_id.as_str()],
             |r| r.get(0),
         )
