@@ -64,9 +64,10 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# The binary in $work with the test environment, on $DATABASE_PATH (and $DATABASE_URL if set).
+# The binary in $work with the test environment, on $DATABASE_PATH (and $DATABASE_URL if set);
+# exec'd, so a server started in the background is the process `kill $server_pid` reaches.
 todo() {
-  (cd "$work" && env -i PATH=/usr/bin:/bin APP_ENV=test SITE_URL=https://todo-abuse.example \
+  (cd "$work" && exec env -i PATH=/usr/bin:/bin APP_ENV=test SITE_URL=https://todo-abuse.example \
     ADDON_KEY=todo-connect-abuse HOST=127.0.0.1 PORT="${PORT:-0}" RUST_LOG=error \
     DATABASE_PATH="$DATABASE_PATH" DATABASE_TIMEOUT="$timeout" \
     ${DATABASE_URL:+DATABASE_URL="$DATABASE_URL"} "$BIN" "$@")
@@ -148,7 +149,10 @@ pg_signal() {
   kill -"$1" "$postmaster" $(pgrep -P "$postmaster")
 }
 
-psql_stall() { psql -qtAX "postgres://postgres@127.0.0.1:$pg_port/stall" -c "$1"; }
+psql_stall() {
+  PGOPTIONS=--client-min-messages=warning psql -qtAX \
+    "postgres://postgres@127.0.0.1:$pg_port/stall" -c "$1"
+}
 
 b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
 
@@ -166,7 +170,10 @@ context_token() {
 
 start_cluster() {
   mkdir -p "$work/pg/socket"
-  if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$work/pg"; fi
+  if [ "$(id -u)" = 0 ]; then
+    chmod 755 "$work" # mktemp's 0700 would keep the cluster's user out
+    chown -R postgres:postgres "$work/pg"
+  fi
   as_pg "$PG_BIN/initdb" -D "$work/pg/data" -U postgres -A trust --no-sync >/dev/null
   pg_port=$(free_port)
   as_pg "$PG_BIN/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w \
