@@ -64,18 +64,26 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# The binary in $work with the test environment, on $DATABASE_PATH (and $DATABASE_URL if set);
-# exec'd, so a server started in the background is the process `kill $server_pid` reaches.
+# The command line of the binary in $work with the test environment, on $DATABASE_PATH (and
+# $DATABASE_URL if set), in the array `cmd`.
+todo_cmd() {
+  cmd=(env -C "$work" -i PATH=/usr/bin:/bin APP_ENV=test SITE_URL=https://todo-abuse.example
+    ADDON_KEY=todo-connect-abuse HOST=127.0.0.1 PORT="${PORT:-0}" RUST_LOG=error
+    DATABASE_PATH="$DATABASE_PATH" DATABASE_TIMEOUT="$timeout")
+  if [ -n "${DATABASE_URL:-}" ]; then cmd+=(DATABASE_URL="$DATABASE_URL"); fi
+  cmd+=("$BIN")
+}
+
 todo() {
-  (cd "$work" && exec env -i PATH=/usr/bin:/bin APP_ENV=test SITE_URL=https://todo-abuse.example \
-    ADDON_KEY=todo-connect-abuse HOST=127.0.0.1 PORT="${PORT:-0}" RUST_LOG=error \
-    DATABASE_PATH="$DATABASE_PATH" DATABASE_TIMEOUT="$timeout" \
-    ${DATABASE_URL:+DATABASE_URL="$DATABASE_URL"} "$BIN" "$@")
+  todo_cmd
+  "${cmd[@]}" "$@"
 }
 
 serve() {
   PORT=$(free_port)
-  todo serve 2>>"$work/serve.log" &
+  todo_cmd
+  # exec: the background job is the server itself, so `kill $server_pid` stops it.
+  (exec "${cmd[@]}" serve) 2>>"$work/serve.log" &
   server_pid=$!
   for _ in $(seq 300); do
     curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && return 0
