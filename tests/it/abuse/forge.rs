@@ -145,7 +145,12 @@ async fn a_valid_forge_request_is_not_held_by_the_refetch_an_unknown_kid_started
         .expect("the refetch reached the key server");
 
     // A valid token is verified from the set already held, while the refetch still waits.
+    let started = Instant::now();
     let valid = site.call(app, Method::GET, "/forge/api/tasks", None).await;
+    eprintln!(
+        "a valid request beside a held refetch took {:?}",
+        started.elapsed()
+    );
     assert_eq!(valid.status(), 200);
     assert_eq!(jwks.answered(), 1, "the refetch had not been answered yet");
     assert!(
