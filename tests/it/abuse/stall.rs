@@ -95,6 +95,9 @@ fn requests_during_a_database_stall_get_503_with_retry_after_before_it_ends() {
         );
     }
     assert_eq!(request(port, "GET", "/readyz", None, "").status, 503);
+    // Each stalled connection was closed, not handed back to the pool.
+    let log = server.log();
+    assert!(log.contains("connection closed"), "{log}");
     eprintln!("requests during the stall were answered 503 after {held:?}");
     drop(stopped);
 
