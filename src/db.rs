@@ -11,8 +11,11 @@
 //! loss or kernel crash as well. Writes are rare next to reads here (reads do not fsync), so we
 //! pay that cost.
 
+mod ours;
 pub mod postgres;
 mod worker_read;
+
+pub use ours::refuse_foreign;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -80,6 +83,14 @@ pub enum DbError {
     ForeignKeys { name: &'static str, rows: usize },
     #[error("PostgreSQL {url}: {message}")]
     Postgres { url: String, message: String },
+    #[error(
+        "{path} holds tables todo-connect never creates ({tables}): another application's \
+         database? Refusing to touch it"
+    )]
+    Foreign { path: String, tables: String },
+    /// A database path that is or passes through a link (`util::fs::refuse_links`).
+    #[error("{path} {why}")]
+    Link { path: String, why: String },
 }
 
 /// Applies the pragmas every connection needs.
@@ -119,6 +130,10 @@ pub fn one_row<T, P: Params>(
 
 /// Opens (creating if needed) the database file and its parent folder, as a pool.
 pub fn open_pool(path: &Path, max_size: u32) -> Result<Pool, DbError> {
+    crate::util::fs::refuse_other_names(path).map_err(|why| DbError::Link {
+        path: path.display().to_string(),
+        why,
+    })?;
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|source| DbError::CreateDir {
             path: parent.display().to_string(),
@@ -130,6 +145,7 @@ pub fn open_pool(path: &Path, max_size: u32) -> Result<Pool, DbError> {
         path: path.display().to_string(),
         source,
     })?;
+    refuse_foreign(path)?;
     let manager = SqliteConnectionManager::file(path).with_init(configure_connection);
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
@@ -394,7 +410,8 @@ impl Db {
         match self.pg() {
             Some(pg) => {
                 let now = crate::util::time::now_millis();
-                Ok(seen::record_pg(&pg.get().await?, site, way, now).await?)
+                pg.run(async |client| Ok(seen::record_pg(client, site, way, now).await?))
+                    .await
             }
             None => {
                 self.run(move |conn| {

@@ -63,7 +63,10 @@ pub async fn installed(
     let new = validate_install(&payload, &connect)?;
     let addon_key = connect.settings.addon_key.clone();
     let moved = match connect.db.pg() {
-        Some(pg) => install_pg(pg, &addon_key, &new).await?,
+        Some(pg) => {
+            pg.run(async |client| install_pg(client, &addon_key, &new).await)
+                .await?
+        }
         None => {
             connect
                 .db
@@ -127,11 +130,10 @@ fn moved_sites(site: SiteId, merged: &[installations::ForgeOnlySite]) -> Vec<Sit
 /// Forge resolutions are serialised by one advisory lock (SQLite's IMMEDIATE transaction); a
 /// unique violation of a Forge identity that still slips through is the same 400.
 async fn install_pg(
-    pg: &crate::db::postgres::PgPool,
+    client: &mut crate::db::postgres::PgClient,
     addon_key: &str,
     new: &NewInstallation,
 ) -> Result<Vec<SiteId>> {
-    let mut client = pg.get().await?;
     let tx = client.transaction().await?;
     crate::db::postgres::lock_sites(&tx).await?;
     let (installation_id, cloud_id) = (new.installation_id.as_deref(), new.cloud_id.as_deref());
@@ -254,15 +256,18 @@ async fn change_site(connect: &Connect, client_key: &str, change: SiteChange) ->
     let key = client_key.to_string();
     let changed = match connect.db.pg() {
         Some(pg) => {
-            let mut client = pg.get().await?;
-            let tx = client.transaction().await?;
-            let changed =
-                installations_pg::apply_change(&tx, change, &addon_key, &key, now_millis()).await?;
-            if changed {
-                installations_pg::notify_changed(&tx, &key).await?;
-            }
-            tx.commit().await?;
-            changed
+            pg.run(async |client| {
+                let tx = client.transaction().await?;
+                let changed =
+                    installations_pg::apply_change(&tx, change, &addon_key, &key, now_millis())
+                        .await?;
+                if changed {
+                    installations_pg::notify_changed(&tx, &key).await?;
+                }
+                tx.commit().await?;
+                Ok(changed)
+            })
+            .await?
         }
         None => {
             connect

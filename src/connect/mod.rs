@@ -96,7 +96,10 @@ impl Connect {
         let key = client_key.to_string();
         let found = match self.db.pg() {
             Some(pg) => {
-                installations_pg::find_installed(&pg.get().await?, &addon_key, &key).await?
+                pg.run(async |client| {
+                    Ok(installations_pg::find_installed(client, &addon_key, &key).await?)
+                })
+                .await?
             }
             None => {
                 self.db

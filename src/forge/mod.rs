@@ -4,6 +4,7 @@
 //! kept in memory for calls back to the site. Knows nothing of todos; beside `connect/`, not
 //! above it.
 
+pub mod api_base;
 pub mod events;
 pub mod extract;
 pub mod fit;
@@ -101,9 +102,13 @@ impl Forge {
         let audience = self.app_id.as_deref().ok_or(FitError::Missing)?;
         let kid = fit::key_id(token)?;
         let api_base = fit::unverified_api_base_url(token);
-        let url = jwks::jwks_url(self.jwks_url.as_ref(), api_base.as_deref());
+        let url = jwks::jwks_url(self.jwks_url.as_ref(), self.production, api_base.as_deref());
         let key = self.keys.key(&url, &kid).await?;
-        fit::verify(token, &key, audience)?.identity()
+        let rule = api_base::ApiBaseRule {
+            staging: url == jwks::STAGING_JWKS,
+            loopback: !self.production,
+        };
+        fit::verify(token, &key, audience)?.identity(rule)
     }
 
     /// The site of a verified identity: from memory, or resolved (and recorded) in the
@@ -119,8 +124,10 @@ impl Forge {
         let (addon_key, who) = (self.addon_key.clone(), identity.clone());
         let resolved = match self.db.pg() {
             Some(pg) => {
-                let mut client = pg.get().await?;
-                tenants_pg::resolve(&mut client, &addon_key, &who, now_millis()).await?
+                pg.run(async |client| {
+                    Ok(tenants_pg::resolve(client, &addon_key, &who, now_millis()).await?)
+                })
+                .await?
             }
             None => {
                 self.db
@@ -167,7 +174,11 @@ impl Forge {
     pub async fn mark_installed(&self, site: SiteId) -> Result<()> {
         match self.db.pg() {
             Some(pg) => {
-                tenants_pg::mark_installed(&pg.get().await?, site, now_millis()).await?;
+                pg.run(async |client| {
+                    tenants_pg::mark_installed(client, site, now_millis()).await?;
+                    Ok(())
+                })
+                .await?;
             }
             None => {
                 self.db
@@ -184,14 +195,14 @@ impl Forge {
         let id = installation_id.to_string();
         let site = match self.db.pg() {
             Some(pg) => {
-                let client = pg.get().await?;
-                match tenants_pg::find(&client, &id).await? {
+                pg.run(async |client| match tenants_pg::find(client, &id).await? {
                     Some(site) => {
-                        tenants_pg::mark_uninstalled(&client, site, now_millis()).await?;
-                        Some(site)
+                        tenants_pg::mark_uninstalled(client, site, now_millis()).await?;
+                        Ok(Some(site))
                     }
-                    None => None,
-                }
+                    None => Ok(None),
+                })
+                .await?
             }
             None => {
                 self.db

@@ -245,6 +245,19 @@ fn the_binary_alone_in_an_empty_folder_runs_unprivileged_and_serves_its_public_r
     let landing = get(port, "/");
     assert_eq!(landing.status, 200);
     let html = landing.text();
+    // Today's install path is Forge's, step by step; Connect only for sites that have it.
+    for step in [
+        "forge register",
+        "todo-connect manifest",
+        "forge deploy",
+        "forge install",
+    ] {
+        assert!(
+            html.contains(step),
+            "the landing page lacks {step:?}:\n{html}"
+        );
+    }
+    assert!(!html.contains("Upload app"), "{html}");
     assert!(
         html.contains("todo.example.com") && html.contains("atlassian-connect.json"),
         "{html}"
