@@ -15,6 +15,7 @@ use super::token_source::{expected_qsh, jwt_header};
 use super::{Connect, ConnectContext, LifecycleRoute};
 use crate::error::{AppError, Result};
 use crate::site::SiteId;
+use crate::util::ari::canonical_installation_id;
 use crate::util::time::{now_millis, now_rfc3339};
 use crate::util::url::BaseUrl;
 use crate::web::body::read_body;
@@ -365,7 +366,11 @@ fn validate_install(p: &LifecyclePayload, connect: &Connect) -> Result<NewInstal
     if p.product_type.is_empty() {
         return Err(AppError::bad_request("productType is required"));
     }
-    let installation_id = p.installation_id.clone().filter(|id| !id.is_empty());
+    let installation_id = p
+        .installation_id
+        .as_deref()
+        .filter(|id| !id.is_empty())
+        .map(canonical_installation_id);
     if installation_id
         .as_deref()
         .is_some_and(|id| id.len() > 255 || !id.bytes().all(|b| b.is_ascii_graphic()))

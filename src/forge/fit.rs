@@ -12,6 +12,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
 use super::api_base::{ApiBaseRule, valid_cloud_id};
+use crate::util::ari::canonical_installation_id;
 
 /// The issuer of every FIT.
 pub const ISSUER: &str = "forge/invocation-token";
@@ -193,6 +194,7 @@ impl FitClaims {
         let installation_id = app
             .installation_id
             .filter(|id| plain(id, 255))
+            .map(|id| canonical_installation_id(&id))
             .ok_or(FitError::BadClaim("app.installationId"))?;
         let (api_base_url, from_api) = match app.api_base_url {
             Some(url) => match api_base.cloud_id(&url) {
