@@ -45,7 +45,10 @@ pub fn title_breach(title: &str) -> Option<String> {
     if !chars.iter().any(|&c| !c.is_whitespace() && !invisible(c)) {
         return Some("nothing visible".into());
     }
-    let solid = |c: Option<&char>| c.is_some_and(|&c| !c.is_whitespace() && !invisible(c));
+    // A joiner's neighbours: anything but white space and format characters (a variation
+    // selector before a joiner is how emoji sequences like ❤️‍🔥 are written).
+    let format = |c: char| CodePointMapData::<Gc>::new().get(c) == Gc::Format;
+    let solid = |c: Option<&char>| c.is_some_and(|&c| !c.is_whitespace() && !format(c));
     for (i, &c) in chars.iter().enumerate() {
         let joiner = matches!(c, '\u{200C}' | '\u{200D}');
         let joins = joiner && i > 0 && solid(chars.get(i - 1)) && solid(chars.get(i + 1));
@@ -57,7 +60,7 @@ pub fn title_breach(title: &str) -> Option<String> {
             "a line or paragraph separator"
         } else if noncharacter(c) {
             "a noncharacter"
-        } else if CodePointMapData::<Gc>::new().get(c) == Gc::Format && !joins {
+        } else if format(c) && !joins {
             "an invisible formatting character"
         } else {
             continue;
@@ -73,4 +76,22 @@ pub fn page_id_ok(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// `data` as a JSON tree, to read what the app read from it independently; `None` when the app
+/// could read it but a tree cannot: serde skips a field it ignores without checking the
+/// escapes in it, and a tree refuses an unpaired surrogate escape (`"\ud800"`) anywhere.
+pub fn json_tree(data: &[u8]) -> Option<serde_json::Value> {
+    match serde_json::from_slice(data) {
+        Ok(tree) => Some(tree),
+        Err(err) => {
+            let surrogate = data.windows(3).any(|w| {
+                w[0] == b'u'
+                    && w[1].eq_ignore_ascii_case(&b'd')
+                    && matches!(w[2].to_ascii_lowercase(), b'8'..=b'9' | b'a'..=b'f')
+            });
+            assert!(surrogate, "read by the app, but not JSON: {err}");
+            None
+        }
+    }
 }
