@@ -63,6 +63,8 @@ def main():
     put("install_body", compact(payload))
     put("install_body", compact({**payload, "installationId": INSTALLATION, "cloudId": CLOUD}))
     put("install_body", compact(list(payload.values())))
+    # Fields the app ignores are skipped unchecked: invalid UTF-8 and lone surrogates there.
+    put("install_body", compact(payload)[:-1].encode() + b',"x":"\xff\xfe","y":"\\ud800"}')
     for url in ["https://Acme.atlassian.net/wiki/", "http://127.0.0.1:3000", "https://[::1]:8443/x",
                 "https://xn--caf-dma.example/wiki", "https://a.com;script-src", "https://user@evil.com"]:
         put("base_url", url)
@@ -81,6 +83,7 @@ def main():
     put("forge_token", bytes([1, 0]) + compact(trigger).encode())
     put("forge_token", bytes([2, 1]) + f"{header}\n{compact(claims)}".encode())
     put("forge_token", bytes([3, 0]) + compact(claims).encode())
+    put("forge_token", bytes([1, 0]) + compact(claims)[:-1].encode() + b',"x":"\xff\\udc00"}')
     unsigned = f"{b64(header.encode())}.{b64(compact(claims).encode())}.c2ln"
     put("forge_token", bytes([0, 0]) + unsigned.encode())
 

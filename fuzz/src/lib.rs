@@ -78,11 +78,13 @@ pub fn page_id_ok(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-/// `data` as a JSON tree, to read what the app read from it independently; `None` when the app
-/// could read it but a tree cannot: serde skips a field it ignores without checking the
-/// escapes in it, and a tree refuses an unpaired surrogate escape (`"\ud800"`) anywhere.
+/// `data` as a JSON tree, to read what the app read from it independently. serde skips a field
+/// it ignores without checking it, so the app reads bodies a tree refuses: invalid UTF-8 there
+/// is replaced (the fields the app read are valid UTF-8), and `None` is returned when an
+/// unpaired surrogate escape (`"\ud800"`) remains, which a tree refuses anywhere.
 pub fn json_tree(data: &[u8]) -> Option<serde_json::Value> {
-    match serde_json::from_slice(data) {
+    let text = String::from_utf8_lossy(data);
+    match serde_json::from_str(&text) {
         Ok(tree) => Some(tree),
         Err(err) => {
             let surrogate = data.windows(3).any(|w| {
