@@ -14,6 +14,9 @@
 
 use std::sync::OnceLock;
 
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::KeyPair as RsaKeyPair;
+use aws_lc_rs::signature::RSA_PKCS1_SHA256;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
@@ -28,8 +31,8 @@ const AUDIENCE: &str = "ari:cloud:ecosystem::app/6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2
 const KID: &str = "forge-fuzz-key-1";
 
 struct Keys {
-    published: EncodingKey,
-    unpublished: EncodingKey,
+    published: RsaKeyPair,
+    unpublished: RsaKeyPair,
     /// The published key as the app reads it from a set, one per spelling of `n`/`e`.
     spellings: Vec<DecodingKey>,
     unpublished_public: DecodingKey,
@@ -55,13 +58,21 @@ fn spell(text: &str, how: usize) -> String {
     }
 }
 
+/// A committed PKCS#8 PEM key, for jsonwebtoken and parsed for signing.
+fn pair(pem: &[u8]) -> (EncodingKey, RsaKeyPair) {
+    let text = std::str::from_utf8(pem).expect("PEM is text");
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = STANDARD.decode(body).expect("PEM body");
+    let key = EncodingKey::from_rsa_pem(pem).expect("the committed key");
+    (key, RsaKeyPair::from_pkcs8(&der).expect("PKCS#8 RSA key"))
+}
+
 fn keys() -> &'static Keys {
     static KEYS: OnceLock<Keys> = OnceLock::new();
     KEYS.get_or_init(|| {
-        let pem = |bytes: &[u8]| EncodingKey::from_rsa_pem(bytes).expect("the committed key");
-        let published = pem(include_bytes!("../keys/fit_published.pem"));
-        let unpublished = pem(include_bytes!("../keys/fit_unpublished.pem"));
-        let (n, e) = components(&published);
+        let (published_key, published) = pair(include_bytes!("../keys/fit_published.pem"));
+        let (unpublished_key, unpublished) = pair(include_bytes!("../keys/fit_unpublished.pem"));
+        let (n, e) = components(&published_key);
         let spellings = (0..4)
             .map(|how| {
                 let set = json!({"keys": [
@@ -74,7 +85,7 @@ fn keys() -> &'static Keys {
                     .expect("the published key is read in every spelling")
             })
             .collect();
-        let (n, e) = components(&unpublished);
+        let (n, e) = components(&unpublished_key);
         let unpublished_public = DecodingKey::from_rsa_components(&n, &e).expect("RSA key");
         Keys {
             published,
@@ -89,11 +100,18 @@ fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn sign(header: &[u8], claims: &[u8], key: &EncodingKey) -> String {
+/// An RS256 JWS of exactly these header and claims bytes (PKCS#1 v1.5 with SHA-256).
+fn sign(header: &[u8], claims: &[u8], key: &RsaKeyPair) -> String {
     let message = format!("{}.{}", b64(header), b64(claims));
-    let signature = jsonwebtoken::crypto::sign(message.as_bytes(), key, Algorithm::RS256)
-        .expect("RS256 signature");
-    format!("{message}.{signature}")
+    let mut signature = vec![0; key.public_modulus_len()];
+    key.sign(
+        &RSA_PKCS1_SHA256,
+        &SystemRandom::new(),
+        message.as_bytes(),
+        &mut signature,
+    )
+    .expect("RS256 signature");
+    format!("{message}.{}", b64(&signature))
 }
 
 /// The key the app would verify `token` with: by its `kid`, from the set.
