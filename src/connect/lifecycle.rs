@@ -28,11 +28,11 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 #[serde(rename_all = "camelCase")]
 pub struct LifecyclePayload {
     key: String,
-    client_key: String,
+    pub(crate) client_key: String,
     /// Never printed: `Secret`'s Debug is `***`.
     #[serde(default)]
     shared_secret: Option<Secret>,
-    base_url: String,
+    pub(crate) base_url: String,
     #[serde(default)]
     display_url: Option<String>,
     product_type: String,
@@ -47,9 +47,9 @@ pub struct LifecyclePayload {
     #[serde(default)]
     service_entitlement_number: Option<String>,
     #[serde(default)]
-    installation_id: Option<String>,
+    pub(crate) installation_id: Option<String>,
     #[serde(default)]
-    cloud_id: Option<String>,
+    pub(crate) cloud_id: Option<String>,
 }
 
 /// `POST /confluence/installed`: upsert the site; a re-install rotates the secret. A site met

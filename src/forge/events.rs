@@ -28,7 +28,7 @@ pub const UPGRADED: &str = "avi:forge:upgraded:app";
 
 /// What an event asks of us.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Installed,
     /// Upgraded, or an event without `eventType`: record the installation.
     Record,
@@ -38,14 +38,14 @@ enum Kind {
 
 /// The parts of an event we read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Event {
-    kind: Kind,
-    installation_id: String,
-    app_id: Option<String>,
+pub(crate) struct Event {
+    pub(crate) kind: Kind,
+    pub(crate) installation_id: String,
+    pub(crate) app_id: Option<String>,
 }
 
 /// Reads the event from a body: at the top level or under `payload`.
-fn parse(body: &Value) -> Result<Event> {
+pub(crate) fn parse(body: &Value) -> Result<Event> {
     let bad = |why: &str| AppError::bad_request(format!("not a Forge lifecycle event: {why}"));
     let top = body
         .as_object()

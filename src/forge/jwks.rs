@@ -213,7 +213,7 @@ struct RawSet {
 
 /// The RSA signing keys of a JWKS by `kid`. Keys of other types or uses, or that do not parse,
 /// are skipped (one odd key does not take the set down); `n`/`e` are decoded leniently.
-fn parse_set(body: &[u8]) -> Result<HashMap<String, DecodingKey>, String> {
+pub(crate) fn parse_set(body: &[u8]) -> Result<HashMap<String, DecodingKey>, String> {
     let raw: RawSet = serde_json::from_slice(body).map_err(|e| format!("not a JWKS: {e}"))?;
     let mut keys = HashMap::new();
     for value in raw.keys.into_iter().take(MAX_KEYS) {
