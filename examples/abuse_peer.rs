@@ -14,6 +14,11 @@
 //!   each create's p50/p99 (on PostgreSQL only the latter: its log is the server's business).
 //! - `tenants`: one site with 22,000 tasks floods `q=` searches from 32 connections while
 //!   another site lists its tasks 500 times; that site's p50/p99, alone and during the flood.
+//! - `purge`: the move from Connect to Forge (issue 24): Connect install, Forge `installed`,
+//!   tasks through Forge, Connect `uninstalled`, `purge --uninstalled-for 0`; how many of the
+//!   site's tasks Forge lists after the purge (`abuse/purge.rs`).
+//! - `flap`: two installation ids of one cloud alternating for `--seconds` beside another
+//!   site listing its tasks; flaps accepted, the other site's p50/p99 (`abuse/flap.rs`).
 //!
 //! With `--postgres <url>` (a throwaway PostgreSQL server it may create databases on) every
 //! scenario runs on a fresh PostgreSQL database of that server instead of a SQLite file.
@@ -38,6 +43,11 @@ use todo_connect::connect::qsh;
 #[path = "../tests/it/harness/rsa.rs"]
 mod rsa;
 
+#[path = "abuse/flap.rs"]
+mod flap;
+#[path = "abuse/purge.rs"]
+mod purge;
+
 const SITE_URL: &str = "https://todo-abuse.example";
 const ADDON_KEY: &str = "todo-connect-abuse";
 const KID: &str = "abuse-kid-1";
@@ -51,8 +61,12 @@ struct Cli {
     /// How long the slow-client and key floods last.
     #[arg(long, default_value_t = 60)]
     seconds: u64,
-    /// Scenarios to run (slow, keys, wal, tenants); all by default.
-    #[arg(long, value_delimiter = ',', default_value = "slow,keys,wal,tenants")]
+    /// Scenarios to run (slow, keys, wal, tenants, purge, flap); all by default.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "slow,keys,wal,tenants,purge"
+    )]
     only: Vec<String>,
     /// Run on PostgreSQL: a server URL (`postgres://user@host:port/postgres`) on which each
     /// scenario creates a fresh database (left there: use a throwaway server).
@@ -621,6 +635,8 @@ async fn main() -> std::process::ExitCode {
                 "keys" => key_flood(&cli, &keys).await?,
                 "wal" => wal(&cli, &keys).await?,
                 "tenants" => tenants(&cli, &keys).await?,
+                "purge" => purge::purge_order(&cli, &keys).await?,
+                "flap" => flap::flap(&cli, &keys).await?,
                 other => return Err(format!("unknown scenario {other}")),
             }
         }

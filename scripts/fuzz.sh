@@ -1,36 +1,41 @@
 #!/usr/bin/env bash
-# Runs every fuzz target for the given number of seconds (default 60) with cargo-fuzz on the
-# nightly toolchain, seeding the corpora from the qsh vectors. Prints executions per target.
-# Any crash is saved under fuzz/artifacts/<target>/ — turn it into a regression test.
+# Runs every fuzz target — each [[bin]] of fuzz/Cargo.toml, so a new target cannot be left out —
+# for the given number of seconds (default 60) with cargo-fuzz on the nightly toolchain, then
+# prints executions per target. Usage: scripts/fuzz.sh [seconds] [target…]
+# Seeds: fuzz/seeds/<target>/ (committed, read only); what libFuzzer learns goes to
+# fuzz/corpus/<target>/ (git-ignored). A crash is saved under fuzz/artifacts/<target>/ — turn it
+# into a regression test beside the code. CI only builds the targets: scripts/fuzz-check.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
+shift || true
 
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
 
-# Seed corpora: the request URIs, canonical forms and lifecycle-shaped bodies of the vectors.
-python3 - <<'PY'
-import json, os, hashlib
-vectors = json.load(open("tests/fixtures/connect-qsh-vectors.json"))["vectors"]
-def put(target, data):
-    d = f"fuzz/corpus/{target}"
-    os.makedirs(d, exist_ok=True)
-    open(f"{d}/seed-{hashlib.sha1(data).hexdigest()[:16]}", "wb").write(data)
-for v in vectors:
-    path, _, query = v["request_uri"].partition("?")
-    base = v["base_url"].split("://", 1)[1].partition("/")[2]
-    put("canonical_request", f"{v['method']}\n{path}\n{query}\n/{base}".encode())
-    put("verify_token", b"eyJhbGciOiJIUzI1NiJ9." + v["qsh"].encode() + b".c2ln")
-    put("install_body", json.dumps({"key": "k", "clientKey": v["name"], "sharedSecret": "s",
-        "baseUrl": v["base_url"], "productType": "confluence"}).encode())
-PY
+if [ "$#" -gt 0 ]; then
+  targets="$*"
+else
+  targets=$(cargo +nightly fuzz list)
+fi
+cargo +nightly fuzz build >/dev/null
 
-for target in canonical_request verify_token install_body; do
+summary=""
+failed=0
+for target in $targets; do
   log="fuzz/${target}.log"
-  cargo +nightly fuzz run "$target" "fuzz/corpus/$target" -- -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 > "$log" 2>&1 || {
-    echo "$target: FAILED, see $log and fuzz/artifacts/$target/"; exit 1; }
+  mkdir -p "fuzz/corpus/$target"
+  result="no crash"
+  cargo +nightly fuzz run "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
+    -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 > "$log" 2>&1 || {
+    result="FAILED, see $log and fuzz/artifacts/$target/"; failed=1; }
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || true)
-  [ -n "$execs" ] || execs=$(grep -oE '#[0-9]+' "$log" | tail -1 | tr -d '#')
-  echo "$target: ${seconds}s, ${execs} executions, no crash"
+  [ -n "$execs" ] || execs=$(grep -oE '#[0-9]+' "$log" | tail -1 | tr -d '#' || true)
+  line=$(printf '%-18s %6ss %12s executions  %s' "$target" "$seconds" "${execs:-?}" "$result")
+  echo "$line"
+  summary+="$line"$'\n'
 done
+echo
+echo "Fuzzing $(git rev-parse --short HEAD) on $(date -u +%Y-%m-%d):"
+printf '%s' "$summary"
+exit "$failed"

@@ -28,6 +28,7 @@ SQLITE_ONLY=(
   ops::a_server_does_not_start_while_a_restore_holds_the_database
   forge::migration::
   abuse::backups::
+  abuse::links::
   abuse::wal::
 )
 status=0

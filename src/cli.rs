@@ -1,5 +1,5 @@
 //! The command line: `serve` (the default), `migrate`, `descriptor`, `manifest`, and the operations
-//! `healthcheck`, `backup`, `restore` and `purge` (see [`crate::ops`]).
+//! `healthcheck`, `backup`, `restore`, `copy`, `purge` and `sites` (see [`crate::ops`]).
 
 use std::path::PathBuf;
 
@@ -83,14 +83,23 @@ pub enum Command {
         #[arg(long, value_name = "URL_OR_FILE")]
         to: String,
     },
-    /// Delete the installation, users and tasks of sites uninstalled more than DAYS days ago.
+    /// Delete the installation, users and tasks of sites whose every way in (Connect, Forge)
+    /// was uninstalled more than DAYS days ago and that nobody used since.
     Purge {
-        /// Age in days of the uninstall after which a site's data is deleted.
+        /// Age in days of the last uninstall after which a site's data is deleted.
         #[arg(long, value_name = "DAYS")]
         uninstalled_for: u32,
-        /// Print what would be deleted without deleting it.
+        /// Print what would be deleted, and why, without deleting it.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// List every site: how it is reached (connect / forge / both), each way in's state,
+    /// installed, uninstalled and last-seen times, and its task count. Read-only; safe beside
+    /// a running server.
+    Sites {
+        /// Print a JSON array (for scripts) instead of a table.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -219,6 +228,18 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             print_purge(&report);
             Ok(())
         }
+        Command::Sites { json } => {
+            let sites = match &settings.database_url {
+                Some(url) => ops::sites_pg::list(url)?,
+                None => ops::sites::list(&database)?,
+            };
+            if json {
+                println!("{}", ops::sites::to_json(&sites));
+            } else {
+                print!("{}", ops::sites::to_table(&sites));
+            }
+            Ok(())
+        }
     }
 }
 
@@ -230,12 +251,12 @@ fn print_purge(report: &ops::purge::PurgeReport) {
     };
     for site in &report.sites {
         println!(
-            "{verb} {} ({}, uninstalled {}): {} tasks, {} users",
-            site.client_key, site.base_url, site.uninstalled_at, site.tasks, site.users
+            "{verb} {} (site {}, {}; {}): {} tasks, {} users",
+            site.name, site.id, site.base_url, site.reason, site.tasks, site.users
         );
     }
     println!(
-        "{verb} {} sites uninstalled before {}",
+        "{verb} {} sites whose every way in went before {}",
         report.sites.len(),
         report.cutoff
     );

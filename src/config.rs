@@ -101,6 +101,10 @@ pub struct Settings {
     pub database_url: Option<DatabaseUrl>,
     /// Connections each instance keeps to PostgreSQL at most.
     pub database_pool_size: usize,
+    /// How long one database step of a request may take on PostgreSQL (`DATABASE_TIMEOUT`,
+    /// seconds): the server's statement and lock timeout, and — a second later — the app's own
+    /// deadline, which holds even when the server does not answer at all.
+    pub database_timeout: std::time::Duration,
     /// Base URL of the signed-install key server.
     pub connect_keys_url: BaseUrl,
     pub addon_key: String,
@@ -160,6 +164,7 @@ settings! {
     database_path: String = "DATABASE_PATH",
     database_url: String = "DATABASE_URL",
     database_pool_size: usize = "DATABASE_POOL_SIZE",
+    database_timeout: usize = "DATABASE_TIMEOUT",
     connect_keys_url: String = "CONNECT_KEYS_URL",
     addon_key: String = "ADDON_KEY",
     allowed_hosts: String = "ALLOWED_HOSTS",
@@ -293,6 +298,13 @@ impl Settings {
                 format!("must be from 1 to 1000 (got {database_pool_size})"),
             ));
         }
+        let database_timeout = layer.database_timeout.unwrap_or(5);
+        if !(1..=300).contains(&database_timeout) {
+            return Err(ConfigError::new(
+                "DATABASE_TIMEOUT",
+                format!("must be from 1 to 300 seconds (got {database_timeout})"),
+            ));
+        }
         let max_tasks_per_site = layer.max_tasks_per_site.unwrap_or(10_000);
         if max_tasks_per_site == 0 {
             return Err(ConfigError::new(
@@ -316,6 +328,7 @@ impl Settings {
                 .map(DatabaseUrl::parse)
                 .transpose()?,
             database_pool_size,
+            database_timeout: std::time::Duration::from_secs(database_timeout as u64),
             connect_keys_url: url(
                 "CONNECT_KEYS_URL",
                 layer.connect_keys_url,

@@ -11,8 +11,11 @@
 //! loss or kernel crash as well. Writes are rare next to reads here (reads do not fsync), so we
 //! pay that cost.
 
+mod ours;
 pub mod postgres;
 mod worker_read;
+
+pub use ours::refuse_foreign;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -49,6 +52,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../db/migrations/0003_forge.sql"),
     ),
     (
+        "0004_ways_in",
+        include_str!("../db/migrations/0004_ways_in.sql"),
+    ),
+    (
         "0005_jira_issues",
         include_str!("../db/migrations/0005_jira_issues.sql"),
     ),
@@ -80,6 +87,14 @@ pub enum DbError {
     ForeignKeys { name: &'static str, rows: usize },
     #[error("PostgreSQL {url}: {message}")]
     Postgres { url: String, message: String },
+    #[error(
+        "{path} holds tables todo-connect never creates ({tables}): another application's \
+         database? Refusing to touch it"
+    )]
+    Foreign { path: String, tables: String },
+    /// A database path that is or passes through a link (`util::fs::refuse_links`).
+    #[error("{path} {why}")]
+    Link { path: String, why: String },
 }
 
 /// Applies the pragmas every connection needs.
@@ -119,6 +134,10 @@ pub fn one_row<T, P: Params>(
 
 /// Opens (creating if needed) the database file and its parent folder, as a pool.
 pub fn open_pool(path: &Path, max_size: u32) -> Result<Pool, DbError> {
+    crate::util::fs::refuse_other_names(path).map_err(|why| DbError::Link {
+        path: path.display().to_string(),
+        why,
+    })?;
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|source| DbError::CreateDir {
             path: parent.display().to_string(),
@@ -130,6 +149,7 @@ pub fn open_pool(path: &Path, max_size: u32) -> Result<Pool, DbError> {
         path: path.display().to_string(),
         source,
     })?;
+    refuse_foreign(path)?;
     let manager = SqliteConnectionManager::file(path).with_init(configure_connection);
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
@@ -232,6 +252,16 @@ fn dangling_references(conn: &Connection) -> rusqlite::Result<usize> {
     Ok(count)
 }
 
+/// Carries the Forge way in of a merged site (`?2`, met through Forge first) over to the site
+/// it becomes (`?1`): its state, times and last use, so the merge neither forgets that Forge
+/// reaches the site nor makes it look unused. Both backends run this statement.
+pub const MERGE_FORGE_WAY: &str = "UPDATE jwt_tokens SET
+        (forge_state, forge_installed_at, forge_uninstalled_at, forge_seen_at) =
+        (SELECT f.forge_state, f.forge_installed_at, f.forge_uninstalled_at, f.forge_seen_at
+         FROM jwt_tokens AS f WHERE f.id = ?2)
+    WHERE id = ?1 AND EXISTS (SELECT 1 FROM jwt_tokens AS f
+                              WHERE f.id = ?2 AND f.forge_state IS NOT NULL)";
+
 /// Moves everything that belongs to site `from` to site `into`, then deletes `from`: two rows
 /// that turned out to be one Confluence site (met through Forge first, through Connect later).
 /// Every table with a foreign key to `jwt_tokens` is followed, whatever migrations added; a
@@ -254,6 +284,7 @@ pub fn merge_site(conn: &Connection, from: SiteId, into: SiteId) -> rusqlite::Re
         );
         conn.execute(&sql, params![into, from])?;
     }
+    conn.execute(MERGE_FORGE_WAY, params![into, from])?;
     conn.execute("DELETE FROM jwt_tokens WHERE id = ?1", [from])?;
     Ok(())
 }
@@ -371,6 +402,31 @@ impl Db {
         .await?
     }
 
+    /// Records a use of `site` through `way` (`connect_seen_at` / `forge_seen_at`) on either
+    /// backend; `false` when the site's row is gone. Callers throttle it
+    /// ([`crate::site::seen::SeenSites`]).
+    pub async fn record_seen(
+        &self,
+        site: SiteId,
+        way: crate::site::ways_in::Way,
+    ) -> crate::error::Result<bool> {
+        use crate::site::seen;
+        match self.pg() {
+            Some(pg) => {
+                let now = crate::util::time::now_millis();
+                pg.run(async |client| Ok(seen::record_pg(client, site, way, now).await?))
+                    .await
+            }
+            None => {
+                self.run(move |conn| {
+                    let now = crate::util::time::now_rfc3339();
+                    Ok(seen::record(conn, site, way, &now)?)
+                })
+                .await
+            }
+        }
+    }
+
     /// Whether the database can be read and written within `patience`. On SQLite the write
     /// probe takes and releases the write lock without changing anything, so a database locked
     /// by another process (a stuck maintenance job) is reported, not waited for; on PostgreSQL
@@ -415,6 +471,7 @@ mod tests {
                 "0001_initial",
                 "0002_site_id",
                 "0003_forge",
+                "0004_ways_in",
                 "0005_jira_issues"
             ]
         );
@@ -527,8 +584,8 @@ mod tests {
         assert_eq!(before.len(), 6, "{before:?}");
 
         assert_eq!(
-            migrate(&mut conn).unwrap(),
-            vec!["0003_forge", "0005_jira_issues"]
+            apply(&mut conn, &MIGRATIONS[..3]).unwrap(),
+            vec!["0003_forge"]
         );
         assert_eq!(rows(&conn), before, "every row unchanged");
         let enforced: bool = conn
@@ -554,6 +611,50 @@ mod tests {
             .query_row("SELECT max(id) FROM tasks", [], |r| r.get(0))
             .unwrap();
         assert_eq!(newest, 4);
+    }
+
+    #[test]
+    fn the_ways_in_migration_backfills_each_way_from_the_columns_of_schema_3() {
+        let mut conn = memory();
+        apply(&mut conn, &MIGRATIONS[..3]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO jwt_tokens (addon_key, client_key, shared_secret, base_url, product_type,
+                 installation_id, cloud_id, api_base_url, installed, enabled, installed_at,
+                 updated_at, uninstalled_at)
+             VALUES ('app', 'live', 's', 'https://a/wiki', 'confluence', NULL, NULL, NULL,
+                     1, 1, 't1', 't1', NULL),
+                    ('app', 'gone', NULL, 'https://b/wiki', 'confluence', NULL, NULL, NULL,
+                     0, 0, 't1', 't2', 't2'),
+                    ('app', 'moved', NULL, 'https://c/wiki', 'confluence', 'i-c', 'cloud-c',
+                     'https://api/ex/confluence/cloud-c', 0, 0, 't1', 't3', 't3'),
+                    ('app', 'adopted', 's', 'https://d/wiki', 'confluence', 'i-d', NULL, NULL,
+                     1, 1, 't1', 't1', NULL),
+                    ('app', NULL, NULL, NULL, 'confluence', 'i-e', 'cloud-e', NULL,
+                     1, 1, 't4', 't4', NULL);",
+        )
+        .unwrap();
+        assert_eq!(apply(&mut conn, &MIGRATIONS[..4]).unwrap(), vec!["0004_ways_in"]);
+        let ways: Vec<String> = conn
+            .prepare(
+                "SELECT concat_ws('|', connect_state, connect_installed_at,
+                     connect_uninstalled_at, forge_state, forge_installed_at)
+                 FROM jwt_tokens ORDER BY id",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            ways,
+            [
+                "installed|t1",
+                "uninstalled|t1|t2",
+                "uninstalled|t1|t3|installed|t1",
+                "installed|t1",
+                "installed|t4",
+            ]
+        );
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub mod connect;
 pub mod db;
 pub mod error;
 pub mod forge;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ops;
 pub mod site;
 pub mod todo;

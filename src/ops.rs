@@ -14,6 +14,8 @@ pub mod lock;
 pub mod purge;
 pub mod purge_pg;
 pub mod restore;
+pub mod sites;
+pub mod sites_pg;
 
 use std::path::{Path, PathBuf};
 

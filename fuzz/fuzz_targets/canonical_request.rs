@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use todo_connect::connect::qsh;
+use todo_connect::fuzzing::qsh;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
@@ -15,7 +15,10 @@ fuzz_target!(|data: &[u8]| {
     let base = parts.next().unwrap_or_default();
     let canonical = qsh::canonical_request(method, path, query, base);
     let upper = method.to_ascii_uppercase();
-    let rest = canonical.strip_prefix(&upper).and_then(|r| r.strip_prefix('&')).expect("method first");
+    let rest = canonical
+        .strip_prefix(&upper)
+        .and_then(|r| r.strip_prefix('&'))
+        .expect("method first");
     if !upper.contains('&') {
         let (canonical_path, canonical_query) = rest.split_once('&').expect("three parts");
         assert!(canonical_path.starts_with('/'));

@@ -13,7 +13,8 @@ use crate::web::Web;
 /// How long `/readyz` waits for the database.
 pub const READY_PATIENCE: Duration = Duration::from_secs(1);
 
-/// `GET /`: what the app is and the descriptor URL to upload in Confluence.
+/// `GET /`: what the app is and how to install it today (Forge); the Connect descriptor only
+/// for sites that installed it earlier.
 pub async fn landing(state: web::Data<AppState>) -> Result<HttpResponse, HtmlError> {
     let settings = &state.settings;
     let mut ctx = tera::Context::new();

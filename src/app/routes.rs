@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::pages;
 use crate::connect::{ApiRoute, ConnectContext, descriptor, lifecycle};
-use crate::forge::ForgeContext;
+use crate::forge::{ForgeContext, pre_uninstall as forge_pre_uninstall};
 use crate::todo::{api, issue_api, jira_events, pages as todo_pages, publish};
 
 /// The task API's caller through Connect (a context token); through Forge it is
@@ -109,5 +109,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(publish::publish::<ForgeContext>),
         )
         .route(FORGE_EVENTS, web::post().to(jira_events::events))
+        .route(
+            FORGE_PRE_UNINSTALL,
+            web::post().to(forge_pre_uninstall::pre_uninstall),
+        )
         .default_service(web::to(pages::asset_or_404));
 }

@@ -121,7 +121,11 @@ pub fn render_descriptor(web: &Web, settings: &Settings) -> Result<String, Start
 /// and applies pending migrations (what `serve` and `migrate` share).
 pub fn open_database(settings: &Settings) -> Result<Db, StartupError> {
     if let Some(url) = &settings.database_url {
-        let pool = db::postgres::open(url, settings.database_pool_size)?;
+        let pool = db::postgres::open_with_timeout(
+            url,
+            settings.database_pool_size,
+            settings.database_timeout,
+        )?;
         return Ok(Db::postgres(pool));
     }
     let pool = db::open_pool(&settings.database_path, POOL_SIZE)?;

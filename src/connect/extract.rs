@@ -20,6 +20,7 @@ use super::jwt::{self, TokenError};
 use super::token_source::{expected_qsh, form_jwts, single_token, take_form_body};
 use super::{Connect, qsh};
 use crate::error::{AppError, HtmlError};
+use crate::site::SiteId;
 
 /// What a route accepts and how it answers a refusal.
 pub trait RoutePolicy: 'static {
@@ -147,6 +148,10 @@ async fn verify<P: RoutePolicy>(
             }
         }
     }
+    if P::RECORDS_USER {
+        // A use of the app, not a lifecycle call (whose body may still be refused).
+        note_use(connect, installation.site).await;
+    }
     let account_id = claims.account_id().map(str::to_string);
     if let Some(account) = account_id.as_ref().filter(|_| P::RECORDS_USER) {
         connect.users.record(installation.site, account).await;
@@ -157,4 +162,17 @@ async fn verify<P: RoutePolicy>(
         hosts: connect.hosts.clone(),
         _policy: PhantomData,
     })
+}
+
+/// Writes the site's Connect use (`connect_seen_at`) at most once per few minutes; a failure
+/// is logged, not fatal.
+async fn note_use(connect: &Connect, site: SiteId) {
+    use crate::site::ways_in::Way;
+    if !connect.seen_sites.should_record(site, Way::Connect) {
+        return;
+    }
+    if let Err(e) = connect.db.record_seen(site, Way::Connect).await {
+        connect.seen_sites.forget(site, Way::Connect);
+        log::warn!("could not record the use of site {site}: {e}");
+    }
 }

@@ -128,15 +128,19 @@ pub fn upsert_installed(
     conn.query_row(
         "INSERT INTO jwt_tokens (addon_key, client_key, shared_secret, base_url, display_url, product_type,
              description, oauth_client_id, server_version, plugins_version, sen,
-             installed, enabled, installed_at, updated_at, uninstalled_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, 1, ?12, ?12, NULL)
+             installed, enabled, installed_at, updated_at, uninstalled_at, connect_state,
+             connect_installed_at, connect_uninstalled_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, 1, ?12, ?12, NULL, 'installed',
+                 ?12, NULL)
          ON CONFLICT (addon_key, client_key) DO UPDATE SET
              shared_secret = excluded.shared_secret, base_url = excluded.base_url,
              display_url = excluded.display_url, product_type = excluded.product_type,
              description = excluded.description, oauth_client_id = excluded.oauth_client_id,
              server_version = excluded.server_version, plugins_version = excluded.plugins_version,
              sen = excluded.sen, installed = 1, enabled = 1, installed_at = excluded.installed_at,
-             updated_at = excluded.updated_at, uninstalled_at = NULL
+             updated_at = excluded.updated_at, uninstalled_at = NULL,
+             connect_state = 'installed', connect_installed_at = excluded.updated_at,
+             connect_uninstalled_at = NULL
          RETURNING id",
         params![
             addon_key, new.client_key, new.shared_secret.expose(), new.base_url, new.display_url,
@@ -212,7 +216,9 @@ pub fn record_forge_identity(
     Ok(())
 }
 
-/// Marks a site uninstalled and erases its secret; tasks are kept. Idempotent.
+/// Marks the Connect way in uninstalled and erases its secret; tasks are kept. The site stays
+/// installed while Forge still is (a Connect app retired after the move to Forge: its tasks
+/// stay reachable through Forge, and `purge` does not take it). Idempotent.
 pub fn mark_uninstalled(
     conn: &Connection,
     addon_key: &str,
@@ -220,8 +226,11 @@ pub fn mark_uninstalled(
     now: &str,
 ) -> rusqlite::Result<bool> {
     let changed = conn.execute(
-        "UPDATE jwt_tokens SET installed = 0, enabled = 0, shared_secret = NULL, uninstalled_at = ?3, updated_at = ?3
-         WHERE addon_key = ?1 AND client_key = ?2 AND installed = 1",
+        "UPDATE jwt_tokens SET installed = CASE WHEN forge_state = 'installed' THEN 1 ELSE 0 END,
+             enabled = 0, shared_secret = NULL,
+             uninstalled_at = CASE WHEN forge_state = 'installed' THEN NULL ELSE ?3 END,
+             connect_state = 'uninstalled', connect_uninstalled_at = ?3, updated_at = ?3
+         WHERE addon_key = ?1 AND client_key = ?2 AND shared_secret IS NOT NULL",
         params![addon_key, client_key, now],
     )?;
     Ok(changed > 0)

@@ -63,8 +63,10 @@ pub async fn upsert_installed(
         .query_one(
             "INSERT INTO jwt_tokens (addon_key, client_key, shared_secret, base_url, display_url,
                  product_type, description, oauth_client_id, server_version, plugins_version, sen,
-                 installed, enabled, installed_at, updated_at, uninstalled_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, true, true, $12, $12, NULL)
+                 installed, enabled, installed_at, updated_at, uninstalled_at, connect_state,
+                 connect_installed_at, connect_uninstalled_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, true, true, $12, $12, NULL,
+                     'installed', $12, NULL)
              ON CONFLICT (addon_key, client_key) DO UPDATE SET
                  shared_secret = excluded.shared_secret, base_url = excluded.base_url,
                  display_url = excluded.display_url, product_type = excluded.product_type,
@@ -72,7 +74,9 @@ pub async fn upsert_installed(
                  server_version = excluded.server_version,
                  plugins_version = excluded.plugins_version, sen = excluded.sen,
                  installed = true, enabled = true, installed_at = excluded.installed_at,
-                 updated_at = excluded.updated_at, uninstalled_at = NULL
+                 updated_at = excluded.updated_at, uninstalled_at = NULL,
+                 connect_state = 'installed', connect_installed_at = excluded.updated_at,
+                 connect_uninstalled_at = NULL
              RETURNING id",
             &[
                 &addon_key,
@@ -167,9 +171,12 @@ pub async fn apply_change(
     let changed = match change {
         SiteChange::Uninstall => client
             .execute(
-                "UPDATE jwt_tokens SET installed = false, enabled = false, shared_secret = NULL,
-                         uninstalled_at = $3, updated_at = $3
-                     WHERE addon_key = $1 AND client_key = $2 AND installed",
+                "UPDATE jwt_tokens SET installed = (forge_state IS NOT DISTINCT FROM 'installed'),
+                         enabled = false, shared_secret = NULL,
+                         uninstalled_at = CASE WHEN forge_state = 'installed' THEN NULL ELSE $3::timestamptz END,
+                         connect_state = 'uninstalled', connect_uninstalled_at = $3,
+                         updated_at = $3
+                     WHERE addon_key = $1 AND client_key = $2 AND shared_secret IS NOT NULL",
                 &[&addon_key, &client_key, &now],
             )
             .await?,

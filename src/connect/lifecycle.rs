@@ -14,6 +14,8 @@ use super::jwt::{self, Secret, TokenError};
 use super::token_source::{expected_qsh, jwt_header};
 use super::{Connect, ConnectContext, LifecycleRoute};
 use crate::error::{AppError, Result};
+use crate::site::SiteId;
+use crate::util::ari::canonical_installation_id;
 use crate::util::time::{now_millis, now_rfc3339};
 use crate::util::url::BaseUrl;
 use crate::web::body::read_body;
@@ -26,11 +28,11 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 #[serde(rename_all = "camelCase")]
 pub struct LifecyclePayload {
     key: String,
-    client_key: String,
+    pub(crate) client_key: String,
     /// Never printed: `Secret`'s Debug is `***`.
     #[serde(default)]
     shared_secret: Option<Secret>,
-    base_url: String,
+    pub(crate) base_url: String,
     #[serde(default)]
     display_url: Option<String>,
     product_type: String,
@@ -45,9 +47,9 @@ pub struct LifecyclePayload {
     #[serde(default)]
     service_entitlement_number: Option<String>,
     #[serde(default)]
-    installation_id: Option<String>,
+    pub(crate) installation_id: Option<String>,
     #[serde(default)]
-    cloud_id: Option<String>,
+    pub(crate) cloud_id: Option<String>,
 }
 
 /// `POST /confluence/installed`: upsert the site; a re-install rotates the secret. A site met
@@ -61,27 +63,31 @@ pub async fn installed(
     let payload = verify_signed(&req, body, &connect).await?;
     let new = validate_install(&payload, &connect)?;
     let addon_key = connect.settings.addon_key.clone();
-    match connect.db.pg() {
-        Some(pg) => install_pg(pg, &addon_key, &new).await?,
+    let moved = match connect.db.pg() {
+        Some(pg) => {
+            pg.run(async |client| install_pg(client, &addon_key, &new).await)
+                .await?
+        }
         None => {
             connect
                 .db
                 .run(move |conn| install_sqlite(conn, &addon_key, &new))
                 .await?
         }
-    }
-    connect.changed(&payload.client_key);
+    };
+    connect.changed(&payload.client_key, &moved);
     log::info!("installed on {} ({})", payload.base_url, payload.client_key);
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// The install transaction on SQLite: refuse a Forge identity another Connect site holds, merge
-/// the Forge-only rows of the same site into this one, record the identity.
+/// the Forge-only rows of the same site into this one, record the identity. Returns the sites
+/// whose identities changed (this one and those merged into it).
 fn install_sqlite(
     conn: &mut rusqlite::Connection,
     addon_key: &str,
     new: &NewInstallation,
-) -> Result<()> {
+) -> Result<Vec<SiteId>> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let (installation_id, cloud_id) = (new.installation_id.as_deref(), new.cloud_id.as_deref());
     if installations::forge_identity_taken(
@@ -111,18 +117,24 @@ fn install_sqlite(
     }
     installations::record_forge_identity(&tx, site, installation_id, cloud_id, None)?;
     tx.commit()?;
-    Ok(())
+    Ok(moved_sites(site, &met_through_forge))
+}
+
+/// The sites an install changed the identities of: the installed one and those merged into it.
+fn moved_sites(site: SiteId, merged: &[installations::ForgeOnlySite]) -> Vec<SiteId> {
+    std::iter::once(site)
+        .chain(merged.iter().map(|m| m.site))
+        .collect()
 }
 
 /// The PostgreSQL twin of [`install_sqlite`]; it also notifies every replica. Installs and
 /// Forge resolutions are serialised by one advisory lock (SQLite's IMMEDIATE transaction); a
 /// unique violation of a Forge identity that still slips through is the same 400.
 async fn install_pg(
-    pg: &crate::db::postgres::PgPool,
+    client: &mut crate::db::postgres::PgClient,
     addon_key: &str,
     new: &NewInstallation,
-) -> Result<()> {
-    let mut client = pg.get().await?;
+) -> Result<Vec<SiteId>> {
     let tx = client.transaction().await?;
     crate::db::postgres::lock_sites(&tx).await?;
     let (installation_id, cloud_id) = (new.installation_id.as_deref(), new.cloud_id.as_deref());
@@ -164,8 +176,13 @@ async fn install_pg(
         other => other?,
     }
     installations_pg::notify_changed(&tx, &new.client_key).await?;
+    let moved = moved_sites(site, &met_through_forge);
+    for changed in &moved {
+        let payload = crate::db::postgres::site_payload(*changed);
+        crate::db::postgres::notify_site_changed(&tx, &payload).await?;
+    }
     tx.commit().await?;
-    Ok(())
+    Ok(moved)
 }
 
 fn installation_id_conflict() -> AppError {
@@ -240,15 +257,18 @@ async fn change_site(connect: &Connect, client_key: &str, change: SiteChange) ->
     let key = client_key.to_string();
     let changed = match connect.db.pg() {
         Some(pg) => {
-            let mut client = pg.get().await?;
-            let tx = client.transaction().await?;
-            let changed =
-                installations_pg::apply_change(&tx, change, &addon_key, &key, now_millis()).await?;
-            if changed {
-                installations_pg::notify_changed(&tx, &key).await?;
-            }
-            tx.commit().await?;
-            changed
+            pg.run(async |client| {
+                let tx = client.transaction().await?;
+                let changed =
+                    installations_pg::apply_change(&tx, change, &addon_key, &key, now_millis())
+                        .await?;
+                if changed {
+                    installations_pg::notify_changed(&tx, &key).await?;
+                }
+                tx.commit().await?;
+                Ok(changed)
+            })
+            .await?
         }
         None => {
             connect
@@ -257,7 +277,7 @@ async fn change_site(connect: &Connect, client_key: &str, change: SiteChange) ->
                 .await?
         }
     };
-    connect.changed(client_key);
+    connect.changed(client_key, &[]);
     Ok(changed)
 }
 
@@ -346,7 +366,11 @@ fn validate_install(p: &LifecyclePayload, connect: &Connect) -> Result<NewInstal
     if p.product_type.is_empty() {
         return Err(AppError::bad_request("productType is required"));
     }
-    let installation_id = p.installation_id.clone().filter(|id| !id.is_empty());
+    let installation_id = p
+        .installation_id
+        .as_deref()
+        .filter(|id| !id.is_empty())
+        .map(canonical_installation_id);
     if installation_id
         .as_deref()
         .is_some_and(|id| id.len() > 255 || !id.bytes().all(|b| b.is_ascii_graphic()))

@@ -18,7 +18,7 @@ use std::time::Duration;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{AppError, Result};
-use crate::site::SiteChanges;
+use crate::site::{SiteChanges, SiteId};
 use crate::users::Users;
 
 pub use extract::{ApiRoute, ConnectContext, IframeRoute, LifecycleRoute};
@@ -36,12 +36,15 @@ pub struct Connect {
     pub installations: Arc<installations::InstallationCache>,
     /// Where the calling users are recorded (shared with the Forge side).
     pub users: Users,
+    /// Which sites' Connect use was written recently (`connect_seen_at`).
+    pub seen_sites: crate::site::seen::SeenSites,
     pub install_keys: install_keys::InstallKeys,
     /// Signed calls back to installed sites.
     pub hosts: host_client::HostClients,
     /// The descriptor JSON, rendered and validated once.
     pub descriptor: String,
-    /// Bumped after every lifecycle change, so the Forge side's site cache follows it.
+    /// Told which sites an install moved to other identities, so the Forge side's site cache
+    /// drops their entries (and only theirs).
     pub site_changes: SiteChanges,
 }
 
@@ -64,6 +67,7 @@ impl Connect {
                 None => installations::InstallationCache::default(),
             }),
             users,
+            seen_sites: crate::site::seen::SeenSites::default(),
             settings,
             db,
             descriptor,
@@ -72,10 +76,14 @@ impl Connect {
     }
 
     /// After a lifecycle change committed: forget the site's cached installation, and tell
-    /// every cache of identities that something changed.
-    pub fn changed(&self, client_key: &str) {
+    /// the caches of identities which sites now answer to other identities (`moved`: an
+    /// install that recorded a Forge identity or merged a Forge-only site; nothing for an
+    /// uninstall or a toggle, which leave every identity naming the same site).
+    pub fn changed(&self, client_key: &str, moved: &[SiteId]) {
         self.installations.invalidate(client_key);
-        self.site_changes.bump();
+        for site in moved {
+            self.site_changes.site(*site);
+        }
     }
 
     /// The installed site for a client key: from memory, or one database read on a miss.
@@ -88,7 +96,10 @@ impl Connect {
         let key = client_key.to_string();
         let found = match self.db.pg() {
             Some(pg) => {
-                installations_pg::find_installed(&pg.get().await?, &addon_key, &key).await?
+                pg.run(async |client| {
+                    Ok(installations_pg::find_installed(client, &addon_key, &key).await?)
+                })
+                .await?
             }
             None => {
                 self.db
@@ -113,13 +124,22 @@ impl Connect {
         crate::db::postgres::listen::spawn(pg, installations_pg::CHANGES_CHANNEL, move |event| {
             use crate::db::postgres::listen::Event;
             match event {
-                Event::Listening => cache.listening(true),
-                Event::Lost => cache.listening(false),
-                Event::Notified("") => {}
-                Event::Notified(client_key) => cache.invalidate(client_key),
+                // A gap in hearing changes: every identity cache starts over.
+                Event::Listening => {
+                    cache.listening(true);
+                    changes.bump();
+                }
+                Event::Lost => {
+                    cache.listening(false);
+                    changes.bump();
+                }
+                // An older replica's Forge change, site unknown.
+                Event::Notified("") => changes.bump(),
+                Event::Notified(payload) => match crate::db::postgres::payload_site(payload) {
+                    Some(site) => changes.site(site),
+                    None => cache.invalidate(payload),
+                },
             }
-            // Any change (or a gap in hearing them) empties the Forge side's identity cache too.
-            changes.bump();
         });
     }
 

@@ -4,8 +4,11 @@
 //! listener that carries lifecycle changes between replicas ([`listen`]).
 //!
 //! Every session gets a `statement_timeout` and a `lock_timeout`, so a stuck lock or a hung
-//! query becomes an error (a 503 with `Retry-After`), like SQLite's busy timeout.
+//! query becomes an error (a 503 with `Retry-After`), like SQLite's busy timeout; and since a
+//! server that does not answer cannot report its own timeout, every request's work also runs
+//! under a deadline the app enforces itself ([`PgPool::run`], `deadline.rs`).
 
+mod deadline;
 pub mod listen;
 mod tls;
 
@@ -39,6 +42,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../db/migrations/postgres/0003_forge.sql"),
     ),
     (
+        "0004_ways_in",
+        include_str!("../../db/migrations/postgres/0004_ways_in.sql"),
+    ),
+    (
         "0005_jira_issues",
         include_str!("../../db/migrations/postgres/0005_jira_issues.sql"),
     ),
@@ -50,7 +57,7 @@ const MIGRATION_LOCK: i64 = 0x746f_646f_2d63_6f6e;
 /// The advisory lock that serialises changes to which rows are which site ("todo-sit"): Connect
 /// installs (which may merge a Forge-only site) and Forge resolutions (which may create one),
 /// as SQLite's IMMEDIATE transactions do.
-const SITES_LOCK: i64 = 0x746f_646f_2d73_6974;
+pub const SITES_LOCK: i64 = 0x746f_646f_2d73_6974;
 
 /// Takes [`SITES_LOCK`] until the end of the current transaction.
 pub async fn lock_sites(tx: &impl GenericClient) -> std::result::Result<(), PgError> {
@@ -102,6 +109,10 @@ pub async fn merge_site(
         };
         tx.execute(&sql, &[&into.0, &from.0]).await?;
     }
+    let carry = super::MERGE_FORGE_WAY
+        .replace("?1", "$1")
+        .replace("?2", "$2");
+    tx.execute(&carry, &[&into.0, &from.0]).await?;
     tx.execute("DELETE FROM jwt_tokens WHERE id = $1", &[&from.0])
         .await?;
     Ok(())
@@ -126,17 +137,36 @@ pub async fn notify_site_changed(
         .map(|_| ())
 }
 
+/// The notification payload naming one site by id (a Forge-side change: a new installation
+/// id, a retired one): other replicas forget that site's Forge cache entries only. A Connect
+/// client key never starts with the marker's control character.
+pub fn site_payload(site: crate::site::SiteId) -> String {
+    format!("{SITE_PAYLOAD_MARK}{site}")
+}
+
+/// The site a payload of [`site_payload`] names; `None` for a client key or an empty payload.
+pub fn payload_site(payload: &str) -> Option<crate::site::SiteId> {
+    let id = payload.strip_prefix(SITE_PAYLOAD_MARK)?;
+    id.parse().ok().map(crate::site::SiteId)
+}
+
+const SITE_PAYLOAD_MARK: &str = "\u{1}site:";
+
 /// The advisory lock every serving replica holds shared on its listener's session ("todo-srv"):
 /// what `copy` takes exclusively to know no server uses the database, like SQLite's lock file.
 pub const SERVING_LOCK: i64 = 0x746f_646f_2d73_7276;
 
-/// Session settings of every pooled connection: a statement or lock wait that long is a
-/// failure to report (503), not something to wait out.
-const SESSION_OPTIONS: &str =
-    "-c statement_timeout=10s -c lock_timeout=5s -c idle_in_transaction_session_timeout=60s";
+pub use deadline::DEFAULT_TIMEOUT;
 
-/// How long a request waits for a pooled connection, and a new connection may take.
-const POOL_WAIT: Duration = Duration::from_secs(5);
+/// Session settings of every pooled connection: a statement or lock wait longer than the
+/// database timeout is a failure to report (503), not something to wait out.
+fn session_options(timeout: Duration) -> String {
+    let ms = timeout.as_millis();
+    format!(
+        "-c statement_timeout={ms}ms -c lock_timeout={ms}ms \
+         -c idle_in_transaction_session_timeout=60s"
+    )
+}
 
 /// The pool of connections to PostgreSQL, and how to open one more (the listener, commands).
 #[derive(Clone)]
@@ -145,31 +175,44 @@ pub struct PgPool {
     url: DatabaseUrl,
     config: tokio_postgres::Config,
     tls: MakeRustlsConnect,
+    /// What one [`PgPool::run`] may take, checkout included.
+    deadline: Duration,
 }
 
 /// A pooled connection; it goes back to the pool when dropped.
 pub type PgClient = deadpool_postgres::Object;
 
 impl PgPool {
-    /// A pool of at most `max_size` connections; connects lazily, so it can be built anywhere.
+    /// A pool of at most `max_size` connections with the default database timeout; connects
+    /// lazily, so it can be built anywhere.
     pub fn new(url: &DatabaseUrl, max_size: usize) -> std::result::Result<Self, DbError> {
+        Self::with_timeout(url, max_size, DEFAULT_TIMEOUT)
+    }
+
+    /// A pool whose statements and lock waits end after `timeout` on the server, and whose
+    /// [`PgPool::run`]s end shortly after on the client however the server behaves.
+    pub fn with_timeout(
+        url: &DatabaseUrl,
+        max_size: usize,
+        timeout: Duration,
+    ) -> std::result::Result<Self, DbError> {
         let fail = |message: String| DbError::Postgres {
             url: url.to_string(),
             message,
         };
         let tls = tls::connector(url).map_err(fail)?;
         let mut config = url.config().clone();
+        let ours = session_options(timeout);
         let options = match config.get_options() {
-            Some(theirs) => format!("{SESSION_OPTIONS} {theirs}"),
-            None => SESSION_OPTIONS.to_string(),
+            Some(theirs) => format!("{ours} {theirs}"),
+            None => ours,
         };
         config.options(options);
         if config.get_application_name().is_none() {
             config.application_name("todo-connect");
         }
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(POOL_WAIT);
-        }
+        let deadline = deadline::client_deadline(timeout);
+        deadline::bound_connections(&mut config, deadline);
         let manager = Manager::from_connect(
             config.clone(),
             OnIoRuntime { tls: tls.clone() },
@@ -180,9 +223,9 @@ impl PgPool {
         let pool = deadpool_postgres::Pool::builder(manager)
             .max_size(max_size)
             .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(POOL_WAIT))
-            .create_timeout(Some(POOL_WAIT))
-            .recycle_timeout(Some(POOL_WAIT))
+            .wait_timeout(Some(deadline))
+            .create_timeout(Some(deadline))
+            .recycle_timeout(Some(deadline))
             .build()
             .map_err(|e| fail(e.to_string()))?;
         Ok(Self {
@@ -190,6 +233,7 @@ impl PgPool {
             url: url.clone(),
             config,
             tls,
+            deadline,
         })
     }
 
@@ -203,7 +247,8 @@ impl PgPool {
         &self.url
     }
 
-    /// A pooled connection; none within the wait, or a failed connect, is a 503.
+    /// A pooled connection held with no deadline: for work outside a request (tools, tests
+    /// that hold several at once). Requests go through [`PgPool::run`], which bounds the wait.
     pub async fn get(&self) -> Result<PgClient> {
         Ok(self.pool.get().await?)
     }
@@ -262,8 +307,7 @@ impl PgPool {
     /// Whether the server answers within `patience` and accepts writes (a standby promoted
     /// away from, or a read-only session, is not ready).
     pub async fn ready(&self, patience: Duration) -> Result<()> {
-        let probe = async {
-            let client = self.get().await?;
+        let probe = async |client: &mut PgClient| {
             let writable: bool = client
                 .query_one(
                     "SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'",
@@ -278,10 +322,7 @@ impl PgPool {
                 Err(AppError::Unavailable)
             }
         };
-        match actix_web::rt::time::timeout(patience, probe).await {
-            Ok(result) => result,
-            Err(_) => Err(AppError::Unavailable),
-        }
+        self.run_within(patience, probe).await
     }
 }
 
@@ -380,7 +421,16 @@ impl deadpool_postgres::Connect for OnIoRuntime {
 /// Opens the pool and applies pending migrations on a connection of their own. Callable from
 /// synchronous code and from inside a runtime alike (the migration runs on its own thread).
 pub fn open(url: &DatabaseUrl, max_size: usize) -> std::result::Result<PgPool, DbError> {
-    let pool = PgPool::new(url, max_size)?;
+    open_with_timeout(url, max_size, DEFAULT_TIMEOUT)
+}
+
+/// [`open`] with the database timeout `DATABASE_TIMEOUT` gives (`PgPool::with_timeout`).
+pub fn open_with_timeout(
+    url: &DatabaseUrl,
+    max_size: usize,
+    timeout: Duration,
+) -> std::result::Result<PgPool, DbError> {
+    let pool = PgPool::with_timeout(url, max_size, timeout)?;
     let migrating = pool.clone();
     let applied = block_on(move || async move {
         let mut client = migrating.command_client().await?;

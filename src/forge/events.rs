@@ -9,7 +9,8 @@
 //! token does): both sides are normalised ([`ecosystem_uuid`]) before they are compared; a
 //! Jira event may name none (the token does). Otherwise the installation is recorded (ids,
 //! `apiBaseUrl`, cloud id — from the signed token, never from the body) and the answer is a
-//! quick 200: Forge waits 5 s and retries. There is no uninstall event.
+//! quick 200: Forge waits 5 s and retries. There is no uninstall event; the `preUninstall`
+//! module has its own route ([`super::pre_uninstall`]).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
@@ -35,7 +36,7 @@ pub const JIRA_PROJECT_DELETED: &str = "avi:jira:deleted:project";
 
 /// What an event asks of us.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Installed,
     /// Upgraded, or an event without `eventType`: record the installation.
     Record,
@@ -49,15 +50,15 @@ enum Kind {
 
 /// The parts of an event we read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Event {
-    kind: Kind,
+pub(crate) struct Event {
+    pub(crate) kind: Kind,
     /// Required on lifecycle events; Jira's events may leave it out (the token names it).
-    installation_id: Option<String>,
-    app_id: Option<String>,
+    pub(crate) installation_id: Option<String>,
+    pub(crate) app_id: Option<String>,
 }
 
 /// Reads the event from a body: at the top level or under `payload`.
-fn parse(body: &Value) -> Result<Event> {
+pub(crate) fn parse(body: &Value) -> Result<Event> {
     let bad = |why: &str| AppError::bad_request(format!("not a Forge event we read: {why}"));
     let top = body
         .as_object()

@@ -96,10 +96,18 @@ impl Forge {
         req: &HttpRequest,
         call: ForgeCall,
     ) -> Result<ForgeContext, AppError> {
-        let site = match self.site_of(&call.identity).await? {
+        let mut site = match self.site_of(&call.identity).await? {
             Ok(site) => site,
             Err(reason) => return Err(refuse(req, self, reason)),
         };
+        if !self.note_use(site, &call.identity).await {
+            // Its row was purged meanwhile: resolve again rather than serve a missing site.
+            site = match self.site_of(&call.identity).await? {
+                Ok(site) => site,
+                Err(reason) => return Err(refuse(req, self, reason)),
+            };
+            self.note_use(site, &call.identity).await;
+        }
         if let Some(token) = &call.system_token {
             self.remember_system_token(site, &call.identity, token);
         }

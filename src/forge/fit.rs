@@ -1,14 +1,19 @@
 //! The Forge Invocation Token (FIT): its header and claims, verified with one key of
 //! Atlassian's set. Pure functions, no I/O; [`super::jwks`] finds the key.
 //!
-//! Rules: RS256 only, `kid` required; `iss` exactly `forge/invocation-token`; `aud` our own app
-//! ARI (from settings — never the token's `app.id`, which would accept any Forge app's token);
-//! `exp` required, `nbf` and `iat` honoured, 30 s leeway; `app.installationId` required.
+//! Rules: RS256 only, `kid` required; `iss` exactly `forge/invocation-token`; `aud` exactly our
+//! own app ARI (from settings — never the token's `app.id`, which would accept any Forge app's
+//! token), as a string or an array of that one element; `exp` and `iat` required, `nbf`
+//! honoured, 30 s leeway, and no token older or longer-lived than [`MAX_TOKEN_LIFETIME_SECS`];
+//! `app.installationId` required; `app.apiBaseUrl`, when present, of the one shape
+//! [`super::api_base`] accepts.
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
+use super::api_base::{ApiBaseRule, valid_cloud_id};
 use super::jira::{JiraIssue, Product, confluence_api_base, issue_of_extension};
+use crate::util::ari::canonical_installation_id;
 
 /// The issuer of every FIT.
 pub const ISSUER: &str = "forge/invocation-token";
@@ -17,6 +22,10 @@ pub const ISSUER: &str = "forge/invocation-token";
 pub const MAX_TOKEN_LEN: usize = 10 * 1024;
 /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
 pub const LEEWAY_SECS: u64 = 30;
+/// The longest a FIT may be valid (`exp - iat`) and the oldest it may be (`now - iat`, plus
+/// the leeway). Forge's live about 25 s; a token minted to last for days, or replayed long
+/// after it was issued, is refused even when its signature holds.
+pub const MAX_TOKEN_LIFETIME_SECS: i64 = 5 * 60;
 
 /// Why a Forge request was refused; logged at debug level (never with the token), answered
 /// with a 401.
@@ -43,6 +52,10 @@ pub enum FitError {
     Invalid(String),
     #[error("issued in the future")]
     IssuedInFuture,
+    #[error("issued too long ago, or valid for too long")]
+    TooOld,
+    #[error("aud is not exactly our app")]
+    Audience,
     #[error("claim {0} missing or invalid")]
     BadClaim(&'static str),
     #[error("installation and cloud id name two different sites")]
@@ -58,6 +71,9 @@ pub struct FitClaims {
     pub exp: i64,
     #[serde(default)]
     pub iat: Option<i64>,
+    /// A string, or an array (RFC 7519 allows both); checked by [`exactly_us`].
+    #[serde(default)]
+    pub aud: Option<serde_json::Value>,
     #[serde(default)]
     pub app: Option<FitApp>,
     /// The account id of the user (UI calls only).
@@ -156,32 +172,57 @@ pub fn verify(token: &str, key: &DecodingKey, audience: &str) -> Result<FitClaim
     let claims = jsonwebtoken::decode::<FitClaims>(token, key, &validation)
         .map(|data| data.claims)
         .map_err(|e| FitError::Invalid(e.to_string()))?;
+    if !exactly_us(claims.aud.as_ref(), audience) {
+        return Err(FitError::Audience);
+    }
     let now = jsonwebtoken::get_current_timestamp() as i64;
-    if claims.iat.is_some_and(|iat| iat > now + LEEWAY_SECS as i64) {
+    let iat = claims.iat.ok_or(FitError::BadClaim("iat"))?;
+    if iat > now + LEEWAY_SECS as i64 {
         return Err(FitError::IssuedInFuture);
+    }
+    if claims.exp - iat > MAX_TOKEN_LIFETIME_SECS
+        || now - iat > MAX_TOKEN_LIFETIME_SECS + LEEWAY_SECS as i64
+    {
+        return Err(FitError::TooOld);
     }
     Ok(claims)
 }
 
+/// `aud` names our app and nothing else: the string, or an array of exactly that one element.
+/// An array with other audiences too is a token minted for someone else as well; a verifier
+/// that accepts "contains ours" (jsonwebtoken's own check) would let it in.
+fn exactly_us(aud: Option<&serde_json::Value>, audience: &str) -> bool {
+    match aud {
+        Some(serde_json::Value::String(one)) => one == audience,
+        Some(serde_json::Value::Array(list)) => {
+            matches!(list.as_slice(), [serde_json::Value::String(one)] if one == audience)
+        }
+        _ => false,
+    }
+}
+
 impl FitClaims {
-    /// The installation, site and user the verified claims name, each checked for shape.
-    pub fn identity(&self) -> Result<Identity, FitError> {
+    /// The installation, site and user the verified claims name, each checked for shape; the
+    /// `apiBaseUrl` by `api_base`.
+    pub fn identity(&self, api_base: ApiBaseRule) -> Result<Identity, FitError> {
         let app = self.app.clone().unwrap_or_default();
         let installation_id = app
             .installation_id
             .filter(|id| plain(id, 255))
+            .map(|id| canonical_installation_id(&id))
             .ok_or(FitError::BadClaim("app.installationId"))?;
-        let api_base_url = match app.api_base_url {
-            Some(url) if plain(&url, 2048) => Some(url),
-            Some(_) => return Err(FitError::BadClaim("app.apiBaseUrl")),
-            None => None,
+        let (api_base_url, from_api) = match app.api_base_url {
+            Some(url) => match api_base.cloud_id(&url) {
+                Some(cloud_id) => (Some(url), Some(cloud_id)),
+                None => return Err(FitError::BadClaim("app.apiBaseUrl")),
+            },
+            None => (None, None),
         };
         let from_context = match self.context.as_ref().and_then(|c| c.cloud_id.clone()) {
             Some(id) if valid_cloud_id(&id) => Some(id),
             Some(_) => return Err(FitError::BadClaim("context.cloudId")),
             None => None,
         };
-        let from_api = api_base_url.as_deref().and_then(cloud_id_of_api_base);
         let cloud_id = match (from_context, from_api) {
             (Some(a), Some(b)) if a != b => return Err(FitError::BadClaim("context.cloudId")),
             (a, b) => a.or(b),
@@ -197,8 +238,10 @@ impl FitClaims {
             .as_deref()
             .and_then(Product::of_api_base)
             .map(|(product, _)| product);
+        // Another product's entry is stored only when it has the shape a token's own must.
         let confluence_api_base_url =
-            confluence_api_base(api_base_url.as_deref(), app.installation.as_ref());
+            confluence_api_base(api_base_url.as_deref(), app.installation.as_ref())
+                .filter(|url| api_base.cloud_id(url).is_some());
         Ok(Identity {
             installation_id,
             cloud_id,
@@ -216,21 +259,15 @@ fn plain(text: &str, max: usize) -> bool {
     !text.is_empty() && text.len() <= max && text.bytes().all(|b| b.is_ascii_graphic())
 }
 
-/// A cloud id: 1–64 of `[A-Za-z0-9-]` (a uuid in practice).
-fn valid_cloud_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-}
-
-/// The cloud id at the end of a Confluence or Jira API base URL (`…/ex/<product>/<cloudId>`).
-fn cloud_id_of_api_base(url: &str) -> Option<String> {
-    let (_, id) = Product::of_api_base(url)?;
-    valid_cloud_id(id).then(|| id.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    const TEST_RULE: ApiBaseRule = ApiBaseRule {
+        staging: false,
+        loopback: false,
+    };
 
     fn claims(value: serde_json::Value) -> FitClaims {
         serde_json::from_value(value).unwrap()
@@ -244,20 +281,20 @@ mod tests {
             "app": {"installationId": "ari:cloud:ecosystem::installation/1", "apiBaseUrl": api},
             "context": {"cloudId": "c0ffee-1"}
         }));
-        let id = both.identity().unwrap();
+        let id = both.identity(TEST_RULE).unwrap();
         assert_eq!(id.cloud_id.as_deref(), Some("c0ffee-1"));
         assert_eq!(id.account_id.as_deref(), Some("acc-1"));
         let trigger = claims(json!({
             "iss": ISSUER, "exp": 1,
             "app": {"installationId": "i-1", "apiBaseUrl": format!("{api}/")}
         }));
-        let id = trigger.identity().unwrap();
+        let id = trigger.identity(TEST_RULE).unwrap();
         assert_eq!(
             (id.cloud_id.as_deref(), id.account_id),
             (Some("c0ffee-1"), None)
         );
         let bare = claims(json!({"iss": ISSUER, "exp": 1, "app": {"installationId": "i-1"}}));
-        assert_eq!(bare.identity().unwrap().cloud_id, None);
+        assert_eq!(bare.identity(TEST_RULE).unwrap().cloud_id, None);
     }
 
     #[test]
@@ -273,7 +310,7 @@ mod tests {
             "context": {"extension": {"type": "jira:issuePanel",
                         "issue": {"id": "10001", "key": "P-1"}, "project": {"id": "100"}}}
         }))
-        .identity()
+        .identity(TEST_RULE)
         .unwrap();
         assert_eq!(
             id.cloud_id.as_deref(),
@@ -318,7 +355,7 @@ mod tests {
                 value[k] = v.clone();
             }
             assert_eq!(
-                claims(value.clone()).identity(),
+                claims(value.clone()).identity(TEST_RULE),
                 Err(FitError::BadClaim(claim)),
                 "{value}"
             );

@@ -1,7 +1,8 @@
 //! Atlassian's Forge signing keys (a JWKS), fetched and cached: one fetch in flight per key
 //! set URL, shared by everyone waiting; kept [`KEYS_TTL`]; a token naming an unknown `kid`
 //! (a rotation) triggers at most one refetch per [`REFETCH_COOLDOWN`], shared by concurrent
-//! requests; while the key server is down, the last good set serves for up to [`MAX_STALE`].
+//! requests, and runs beside requests whose `kid` the set already has (they never wait for
+//! it); while the key server is down, the last good set serves for up to [`MAX_STALE`].
 //! Every fetch also passes a [`Gate`] of its own ([`FETCH_LIMITS`]), the mechanism in front of
 //! Connect's install keys: whatever mix of key set URLs, unknown `kid`s and failures arrives,
 //! Atlassian's key server sees a few requests at most, never a flood.
@@ -49,12 +50,17 @@ pub const FETCH_LIMITS: GateLimits = GateLimits {
     refill_every: Duration::from_secs(5),
 };
 
-/// The key set URL for a token: `FORGE_JWKS_URL` when set, else staging or production by the
-/// token's `app.apiBaseUrl`.
-pub fn jwks_url(configured: Option<&BaseUrl>, api_base_url: Option<&str>) -> String {
+/// The key set URL for a token: `FORGE_JWKS_URL` when set; else, in production, Atlassian's
+/// production set (a production server trusts the staging set only when `FORGE_JWKS_URL`
+/// names it); else staging or production by the token's `app.apiBaseUrl`.
+pub fn jwks_url(
+    configured: Option<&BaseUrl>,
+    production: bool,
+    api_base_url: Option<&str>,
+) -> String {
     match configured {
         Some(url) => url.to_string(),
-        None if api_base_url.is_some_and(|u| u.starts_with(STAGING_API_PREFIX)) => {
+        None if !production && api_base_url.is_some_and(|u| u.starts_with(STAGING_API_PREFIX)) => {
             STAGING_JWKS.to_string()
         }
         None => PRODUCTION_JWKS.to_string(),
@@ -89,8 +95,13 @@ impl ForgeKeys {
     }
 
     /// The key `kid` of the set at `url`: cached, or fetched; an unknown `kid` refetches the
-    /// set once per cooldown.
+    /// set once per cooldown. A `kid` the last fetched set has is answered from it at once,
+    /// even while a refetch (for someone else's unknown `kid`) is under way: that refetch
+    /// could not help it, so it must not wait for it.
     pub async fn key(&self, url: &str, kid: &str) -> Result<DecodingKey, FitError> {
+        if let Some(key) = self.known(url, kid) {
+            return Ok(key);
+        }
         let set = self.set(url).await?;
         if let Some(key) = set.keys.get(kid) {
             return Ok(key.clone());
@@ -102,6 +113,16 @@ impl ForgeKeys {
         // Joins the refetch under way (ours or a concurrent request's), or finds the set.
         let set = self.set(url).await?;
         set.keys.get(kid).cloned().ok_or(FitError::UnknownKeyId)
+    }
+
+    /// The key from the last set fetched from `url`, while that set is within [`KEYS_TTL`].
+    fn known(&self, url: &str, kid: &str) -> Option<DecodingKey> {
+        let last_good = self.last_good.lock().unwrap_or_else(|e| e.into_inner());
+        let set = last_good.get(url)?;
+        if set.fetched.elapsed() >= KEYS_TTL {
+            return None;
+        }
+        set.keys.get(kid).cloned()
     }
 
     /// Whether a refetch may start now (and records that one did).
@@ -192,7 +213,7 @@ struct RawSet {
 
 /// The RSA signing keys of a JWKS by `kid`. Keys of other types or uses, or that do not parse,
 /// are skipped (one odd key does not take the set down); `n`/`e` are decoded leniently.
-fn parse_set(body: &[u8]) -> Result<HashMap<String, DecodingKey>, String> {
+pub(crate) fn parse_set(body: &[u8]) -> Result<HashMap<String, DecodingKey>, String> {
     let raw: RawSet = serde_json::from_slice(body).map_err(|e| format!("not a JWKS: {e}"))?;
     let mut keys = HashMap::new();
     for value in raw.keys.into_iter().take(MAX_KEYS) {
@@ -284,11 +305,22 @@ mod tests {
     fn staging_tokens_use_the_staging_set_unless_a_set_is_configured() {
         let stg = Some("https://api.stg.atlassian.com/ex/confluence/abc");
         let prod = Some("https://api.atlassian.com/ex/confluence/abc");
-        assert_eq!(jwks_url(None, stg), STAGING_JWKS);
-        assert_eq!(jwks_url(None, prod), PRODUCTION_JWKS);
-        assert_eq!(jwks_url(None, None), PRODUCTION_JWKS);
+        assert_eq!(jwks_url(None, false, stg), STAGING_JWKS);
+        assert_eq!(jwks_url(None, false, prod), PRODUCTION_JWKS);
+        assert_eq!(jwks_url(None, false, None), PRODUCTION_JWKS);
         let mine = BaseUrl::parse("https://keys.example/jwks.json", true).unwrap();
-        assert_eq!(jwks_url(Some(&mine), stg), "https://keys.example/jwks.json");
+        assert_eq!(
+            jwks_url(Some(&mine), false, stg),
+            "https://keys.example/jwks.json"
+        );
+    }
+
+    #[test]
+    fn in_production_the_staging_set_is_used_only_when_configured() {
+        let stg = Some("https://api.stg.atlassian.com/ex/confluence/abc");
+        assert_eq!(jwks_url(None, true, stg), PRODUCTION_JWKS);
+        let staging = BaseUrl::parse(STAGING_JWKS, true).unwrap();
+        assert_eq!(jwks_url(Some(&staging), true, stg), STAGING_JWKS);
     }
 
     #[test]

@@ -4,12 +4,15 @@
 //! kept in memory for calls back to the site. Knows nothing of todos; beside `connect/`, not
 //! above it.
 
+pub mod api_base;
 pub mod events;
 pub mod extract;
 pub mod fit;
 pub mod jira;
 pub mod jwks;
+pub mod pre_uninstall;
 pub mod system_token;
+pub mod tenant_cache;
 pub mod tenants;
 pub mod tenants_pg;
 
@@ -18,6 +21,8 @@ use std::sync::Arc;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{AppError, Result};
+use crate::site::seen::SeenSites;
+use crate::site::ways_in::Way;
 use crate::site::{SiteChanges, SiteId};
 use crate::users::Users;
 use crate::util::time::{now_millis, now_rfc3339};
@@ -38,8 +43,10 @@ pub struct Forge {
     production: bool,
     db: Db,
     keys: jwks::ForgeKeys,
-    tenants: tenants::TenantCache,
+    tenants: tenant_cache::TenantCache,
     changes: SiteChanges,
+    /// Which sites' Forge use was written recently (`forge_seen_at`).
+    seen: SeenSites,
     system_tokens: Arc<system_token::SystemTokens>,
     http: reqwest::Client,
     /// Where UI callers (`principal`) are recorded, as Connect records its callers.
@@ -63,8 +70,9 @@ impl Forge {
             production: settings.is_production(),
             db,
             keys: jwks::ForgeKeys::new(http.clone()),
-            tenants: tenants::TenantCache::new(changes.clone()),
+            tenants: tenant_cache::TenantCache::new(changes.clone()),
             changes,
+            seen: SeenSites::default(),
             system_tokens: Arc::default(),
             http,
             users,
@@ -96,9 +104,13 @@ impl Forge {
         let audience = self.app_id.as_deref().ok_or(FitError::Missing)?;
         let kid = fit::key_id(token)?;
         let api_base = fit::unverified_api_base_url(token);
-        let url = jwks::jwks_url(self.jwks_url.as_ref(), api_base.as_deref());
+        let url = jwks::jwks_url(self.jwks_url.as_ref(), self.production, api_base.as_deref());
         let key = self.keys.key(&url, &kid).await?;
-        fit::verify(token, &key, audience)?.identity()
+        let rule = api_base::ApiBaseRule {
+            staging: url == jwks::STAGING_JWKS,
+            loopback: !self.production,
+        };
+        fit::verify(token, &key, audience)?.identity(rule)
     }
 
     /// The site of a verified identity: from memory, or resolved (and recorded) in the
@@ -114,8 +126,10 @@ impl Forge {
         let (addon_key, who) = (self.addon_key.clone(), identity.clone());
         let resolved = match self.db.pg() {
             Some(pg) => {
-                let mut client = pg.get().await?;
-                tenants_pg::resolve(&mut client, &addon_key, &who, now_millis()).await?
+                pg.run(async |client| {
+                    Ok(tenants_pg::resolve(client, &addon_key, &who, now_millis()).await?)
+                })
+                .await?
             }
             None => {
                 self.db
@@ -123,11 +137,17 @@ impl Forge {
                     .await?
             }
         };
-        let Ok(resolved) = resolved else {
-            return Ok(Err(FitError::TwoSites));
+        let resolved = match resolved {
+            Ok(resolved) => resolved,
+            Err(tenants::Refused::TwoSites) => return Ok(Err(FitError::TwoSites)),
+            Err(tenants::Refused::Retired) => {
+                return Ok(Err(FitError::BadClaim(
+                    "installationId (replaced by a reinstall)",
+                )));
+            }
         };
         if resolved.moved {
-            self.changes.bump();
+            self.changes.site(resolved.site);
         }
         self.tenants.insert(generation, identity, resolved.site);
         Ok(Ok(resolved.site))
@@ -159,20 +179,78 @@ impl Forge {
 
     /// Records that the app is installed on `site` (a Forge `installed` event).
     pub async fn mark_installed(&self, site: SiteId) -> Result<()> {
-        let changed = match self.db.pg() {
+        match self.db.pg() {
             Some(pg) => {
-                tenants_pg::mark_installed(&mut pg.get().await?, site, now_millis()).await?
+                pg.run(async |client| {
+                    tenants_pg::mark_installed(client, site, now_millis()).await?;
+                    Ok(())
+                })
+                .await?;
             }
             None => {
                 self.db
                     .run(move |conn| Ok(tenants::mark_installed(conn, site, &now_rfc3339())?))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records the Forge way in gone for the site of this installation id (its `preUninstall`);
+    /// `None` when no site has that installation id now (nothing is created or changed).
+    pub async fn mark_uninstalled(&self, installation_id: &str) -> Result<Option<SiteId>> {
+        let id = installation_id.to_string();
+        let site = match self.db.pg() {
+            Some(pg) => {
+                pg.run(async |client| match tenants_pg::find(client, &id).await? {
+                    Some(site) => {
+                        tenants_pg::mark_uninstalled(client, site, now_millis()).await?;
+                        Ok(Some(site))
+                    }
+                    None => Ok(None),
+                })
+                .await?
+            }
+            None => {
+                self.db
+                    .run(move |conn| {
+                        let site = tenants::find(conn, &id)?;
+                        if let Some(site) = site {
+                            tenants::mark_uninstalled(conn, site, &now_rfc3339())?;
+                        }
+                        Ok(site)
+                    })
                     .await?
             }
         };
-        if changed {
-            self.changes.bump();
+        if let Some(site) = site {
+            // The next use must be on record, however soon it comes.
+            self.seen.forget(site, Way::Forge);
         }
-        Ok(())
+        Ok(site)
+    }
+
+    /// Records a verified use of `site` through Forge, at most once per few minutes per site.
+    /// `false` when the site's row is gone (purged after the cache learnt it): the caller
+    /// resolves the identity again. A failed write is logged, not fatal.
+    async fn note_use(&self, site: SiteId, identity: &Identity) -> bool {
+        if !self.seen.should_record(site, Way::Forge) {
+            return true;
+        }
+        let written = self.db.record_seen(site, Way::Forge).await;
+        match written {
+            Ok(true) => true,
+            Ok(false) => {
+                self.seen.forget(site, Way::Forge);
+                self.tenants.forget(&identity.installation_id);
+                false
+            }
+            Err(e) => {
+                self.seen.forget(site, Way::Forge);
+                log::warn!("could not record the use of site {site}: {e}");
+                true
+            }
+        }
     }
 }
 

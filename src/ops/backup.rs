@@ -45,11 +45,14 @@ const PAUSE: Duration = Duration::from_millis(5);
 /// Copies the database at `database` to `dest` while the server keeps serving: written to a
 /// private (`0600`) temporary file beside `dest`, checked with `PRAGMA integrity_check`, then
 /// renamed into place. A `dest` that exists must be a regular file: the rename would replace a
-/// link, a device or a pipe itself (pointed at `/dev/null` as root, it would replace that).
+/// link, a device or a pipe itself (pointed at `/dev/null` as root, it would replace that);
+/// and neither `dest` nor a folder on its way may be a link, nor `dest` another application's
+/// SQLite database.
 pub fn backup(database: &Path, dest: &Path) -> Result<Summary, OpsError> {
     if !database.is_file() {
         return Err(OpsError::Missing(database.display().to_string()));
     }
+    crate::util::fs::refuse_links(dest).map_err(|why| OpsError::invalid(dest, why))?;
     let regular = std::fs::symlink_metadata(dest).map(|m| m.file_type().is_file());
     if let Ok(false) = regular {
         return Err(OpsError::invalid(
@@ -57,6 +60,8 @@ pub fn backup(database: &Path, dest: &Path) -> Result<Summary, OpsError> {
             "exists and is not a regular file; refusing to replace it",
         ));
     }
+    // An earlier backup may be replaced; another application's database may not.
+    crate::db::refuse_foreign(dest)?;
     let _lock = lock::shared(database)?;
     if same_file(database, dest) {
         return Err(OpsError::invalid(dest, "is the live database itself"));

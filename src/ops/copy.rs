@@ -80,6 +80,11 @@ pub fn copy(from: Endpoint, to: Endpoint) -> Result<CopyReport, OpsError> {
             message: "is the source database itself".into(),
         });
     }
+    // Another application's database is not migrated into, nor a lock file left beside it
+    // (the lock below refuses a path through a link).
+    if let Endpoint::Sqlite(path) = &to {
+        db::refuse_foreign(path)?;
+    }
     let _locks = [&from, &to]
         .into_iter()
         .filter_map(|end| match end {

@@ -4,6 +4,10 @@
 //! A server also holds `<DATABASE_PATH>.serve.lock` exclusively: two servers on one file would
 //! each trust their own installation cache, so one could keep accepting a secret the other
 //! has erased.
+//!
+//! Both are taken through [`open_file`], which refuses a database path that is or passes
+//! through a link (another name would mean another lock) and names the lock file from the
+//! path's one spelling.
 
 use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
@@ -72,11 +76,15 @@ fn open(database: &Path) -> Result<(File, PathBuf), OpsError> {
     open_file(database, ".lock")
 }
 
-fn open_file(database: &Path, suffix: &str) -> Result<(File, PathBuf), OpsError> {
+/// The lock file `<database><suffix>`, named from the one spelling of a path without links:
+/// however a command spells the database, it meets the same lock.
+fn open_file(given: &Path, suffix: &str) -> Result<(File, PathBuf), OpsError> {
+    crate::util::fs::refuse_other_names(given).map_err(|why| OpsError::invalid(given, why))?;
+    let database = crate::util::fs::one_spelling(given).map_err(OpsError::io(given))?;
     if let Some(parent) = database.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(OpsError::io(parent))?;
     }
-    let path = with_suffix(database, suffix);
+    let path = with_suffix(&database, suffix);
     let file = crate::util::fs::open_private(&path).map_err(OpsError::io(&path))?;
     Ok((file, path))
 }

@@ -1,22 +1,29 @@
-//! `purge --uninstalled-for <days>`: honours uninstalls by deleting the installation row, users
-//! and tasks of every site uninstalled longer ago than that. One IMMEDIATE transaction with the
-//! server's busy timeout, so it runs safely from cron beside a live server; a site that was
-//! reinstalled meanwhile is `installed = 1` again and never matches.
+//! `purge --uninstalled-for <days>`: deletes the users and tasks of every site that no way in
+//! reaches any more — each way in it ever had (Connect, Forge) is gone, the last one longer ago
+//! than that, and none was used since ([`crate::site::ways_in::purge_verdict`], the one rule
+//! both backends apply). One IMMEDIATE transaction with the server's busy timeout, so it runs
+//! safely from cron beside a live server: a site reinstalled or used meanwhile is not taken.
 
 use std::path::Path;
 
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior};
 
+use super::sites::{SiteRow, read_sites};
 use super::{OpsError, lock, open_existing};
 use crate::db;
+use crate::site::ways_in::purge_verdict;
 use crate::util::time::rfc3339;
 
-/// One site whose data was deleted.
+/// One site whose data was deleted (or would be, on a dry run), and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PurgedSite {
-    pub client_key: String,
+    pub id: i64,
+    /// The Connect client key, else the Forge cloud id, else `-`.
+    pub name: String,
+    /// The Connect base URL, else `forge`.
     pub base_url: String,
-    pub uninstalled_at: String,
+    /// Which ways in went when (the rule's reason).
+    pub reason: String,
     pub tasks: i64,
     pub users: i64,
 }
@@ -24,15 +31,14 @@ pub struct PurgedSite {
 /// What a purge did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PurgeReport {
-    /// Sites uninstalled before this instant (RFC 3339 UTC) were purged.
+    /// Sites whose last way in went before this instant (RFC 3339 UTC) were purged.
     pub cutoff: String,
     pub sites: Vec<PurgedSite>,
     /// Nothing was deleted (`--dry-run`).
     pub dry_run: bool,
 }
 
-/// The instant `days` days before now, formatted like every timestamp column, so that text
-/// comparison orders it correctly.
+/// The instant `days` days before now, formatted like every timestamp column.
 pub fn cutoff(days: u32) -> String {
     rfc3339(cutoff_time(days))
 }
@@ -42,14 +48,30 @@ pub fn cutoff_time(days: u32) -> time::OffsetDateTime {
     crate::util::time::now_millis() - time::Duration::days(i64::from(days))
 }
 
-/// Deletes the data of sites uninstalled more than `days` days ago (or only reports it).
-pub fn purge(database: &Path, days: u32, dry_run: bool) -> Result<PurgeReport, OpsError> {
-    if !database.is_file() {
-        return Err(OpsError::Missing(database.display().to_string()));
-    }
-    let _lock = lock::shared(database)?;
-    let mut conn = open_existing(database)?;
-    let version = db::schema_version(&conn).map_err(OpsError::sqlite(database))?;
+/// The sites among `candidates` the rule lets go, with the reason, not yet counted.
+pub fn to_purge(candidates: Vec<SiteRow>, cutoff: time::OffsetDateTime) -> Vec<PurgedSite> {
+    candidates
+        .into_iter()
+        .filter_map(|site| {
+            let verdict = purge_verdict(&site.ways, cutoff);
+            verdict.is_purge().then(|| PurgedSite {
+                id: site.id.0,
+                name: site
+                    .client_key
+                    .or(site.cloud_id)
+                    .unwrap_or_else(|| "-".into()),
+                base_url: site.base_url.unwrap_or_else(|| "forge".into()),
+                reason: verdict.to_string(),
+                tasks: 0,
+                users: 0,
+            })
+        })
+        .collect()
+}
+
+/// Refuses a database at another schema version than this binary's.
+pub fn check_version(conn: &Connection, database: &Path) -> Result<(), OpsError> {
+    let version = db::schema_version(conn).map_err(OpsError::sqlite(database))?;
     if version != db::latest_version() {
         return Err(OpsError::invalid(
             database,
@@ -60,10 +82,22 @@ pub fn purge(database: &Path, days: u32, dry_run: bool) -> Result<PurgeReport, O
             ),
         ));
     }
-    let cutoff = cutoff(days);
-    let sites = purge_before(&mut conn, &cutoff, dry_run).map_err(OpsError::sqlite(database))?;
+    Ok(())
+}
+
+/// Deletes the data of sites whose every way in went more than `days` days ago (or only
+/// reports it).
+pub fn purge(database: &Path, days: u32, dry_run: bool) -> Result<PurgeReport, OpsError> {
+    if !database.is_file() {
+        return Err(OpsError::Missing(database.display().to_string()));
+    }
+    let _lock = lock::shared(database)?;
+    let mut conn = open_existing(database)?;
+    check_version(&conn, database)?;
+    let cutoff = cutoff_time(days);
+    let sites = purge_before(&mut conn, cutoff, dry_run).map_err(OpsError::sqlite(database))?;
     Ok(PurgeReport {
-        cutoff,
+        cutoff: rfc3339(cutoff),
         sites,
         dry_run,
     })
@@ -71,35 +105,19 @@ pub fn purge(database: &Path, days: u32, dry_run: bool) -> Result<PurgeReport, O
 
 fn purge_before(
     conn: &mut Connection,
-    cutoff: &str,
+    cutoff: time::OffsetDateTime,
     dry_run: bool,
 ) -> rusqlite::Result<Vec<PurgedSite>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let expired: Vec<(i64, String, String, String)> = tx
-        .prepare(
-            "SELECT id, client_key, base_url, uninstalled_at FROM jwt_tokens
-             WHERE installed = 0 AND uninstalled_at IS NOT NULL AND uninstalled_at < ?1
-             ORDER BY id",
-        )?
-        .query_map([cutoff], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut sites = Vec::with_capacity(expired.len());
-    for (id, client_key, base_url, uninstalled_at) in expired {
-        let tasks = tx.execute("DELETE FROM tasks WHERE site_id = ?1", [id])? as i64;
-        let users = tx.execute("DELETE FROM jwt_users WHERE site_id = ?1", [id])? as i64;
+    let mut sites = to_purge(read_sites(&tx, true)?, cutoff);
+    for site in &mut sites {
+        site.tasks = tx.execute("DELETE FROM tasks WHERE site_id = ?1", [site.id])? as i64;
+        site.users = tx.execute("DELETE FROM jwt_users WHERE site_id = ?1", [site.id])? as i64;
         tx.execute(
-            "DELETE FROM jwt_tokens WHERE id = ?1 AND installed = 0",
-            params![id],
+            "DELETE FROM forge_retired_installations WHERE site_id = ?1",
+            [site.id],
         )?;
-        sites.push(PurgedSite {
-            client_key,
-            base_url,
-            uninstalled_at,
-            tasks,
-            users,
-        });
+        tx.execute("DELETE FROM jwt_tokens WHERE id = ?1", [site.id])?;
     }
     if dry_run {
         tx.rollback()?;

@@ -31,12 +31,14 @@ pub fn restore(database: &Path, file: &Path) -> Result<Summary, OpsError> {
     if !file.is_file() {
         return Err(OpsError::Missing(file.display().to_string()));
     }
+    crate::util::fs::refuse_links(file).map_err(|why| OpsError::invalid(file, why))?;
     if same_file(database, file) {
         return Err(OpsError::invalid(file, "is the live database itself"));
     }
     refuse_side_logs(file)?;
     let summary = check_backup(file)?;
     let _lock = lock::exclusive(database, "restore")?;
+    db::refuse_foreign(database)?;
     let temp = temp_beside(database)?;
     let result = rebuild(file, &temp, summary.schema_version).and_then(|summary| {
         retire_current(database)?;

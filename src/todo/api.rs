@@ -22,17 +22,19 @@ pub const MAX_JSON_BYTES: usize = 16 * 1024;
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
 
+/// The body of `POST /api/tasks`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CreateTask {
+pub(crate) struct CreateTask {
     title: String,
     #[serde(default)]
     page_id: Option<String>,
 }
 
+/// The body of `PATCH /api/tasks/{id}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PatchTask {
+pub(crate) struct PatchTask {
     #[serde(default)]
     title: Option<String>,
     #[serde(default)]
@@ -71,14 +73,7 @@ pub async fn create<C: Caller>(
     body: web::Payload,
     todo: web::Data<Todo>,
 ) -> Result<HttpResponse> {
-    let input: CreateTask = read_json(&req, body, MAX_JSON_BYTES).await?;
-    let title = TaskTitle::parse(&input.title).map_err(AppError::unprocessable)?;
-    let page_id = input
-        .page_id
-        .as_deref()
-        .map(PageId::parse)
-        .transpose()
-        .map_err(AppError::unprocessable)?;
+    let (title, page_id) = checked_create(read_json(&req, body, MAX_JSON_BYTES).await?)?;
     let account = ctx.account_id().map(str::to_string);
     let task = todo
         .create(ctx.site(), title, page_id, None, account)
@@ -89,6 +84,18 @@ pub async fn create<C: Caller>(
         .insert_header((header::LOCATION, location))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(body))
+}
+
+/// The title and page a create body asks for, checked (422 otherwise).
+pub(crate) fn checked_create(input: CreateTask) -> Result<(TaskTitle, Option<PageId>)> {
+    let title = TaskTitle::parse(&input.title).map_err(AppError::unprocessable)?;
+    let page_id = input
+        .page_id
+        .as_deref()
+        .map(PageId::parse)
+        .transpose()
+        .map_err(AppError::unprocessable)?;
+    Ok((title, page_id))
 }
 
 /// One task as the API shows it, with `created_by_name` like the list has.
@@ -125,7 +132,14 @@ pub async fn update<C: Caller>(
     todo: web::Data<Todo>,
 ) -> Result<HttpResponse> {
     let id = TaskId::parse(&id).ok_or(AppError::NotFound)?;
-    let input: PatchTask = read_json(&req, body, MAX_JSON_BYTES).await?;
+    let (title, done) = checked_patch(read_json(&req, body, MAX_JSON_BYTES).await?)?;
+    let task = todo.update(ctx.site(), id, title, done).await?;
+    Ok(json_ok(with_name(&ctx, &todo, &task).await?))
+}
+
+/// The new title and state a patch body asks for, at least one of them, checked (422
+/// otherwise).
+pub(crate) fn checked_patch(input: PatchTask) -> Result<(Option<TaskTitle>, Option<bool>)> {
     if input.title.is_none() && input.done.is_none() {
         return Err(AppError::unprocessable("give a title, done, or both"));
     }
@@ -135,8 +149,7 @@ pub async fn update<C: Caller>(
         .map(TaskTitle::parse)
         .transpose()
         .map_err(AppError::unprocessable)?;
-    let task = todo.update(ctx.site(), id, title, input.done).await?;
-    Ok(json_ok(with_name(&ctx, &todo, &task).await?))
+    Ok((title, input.done))
 }
 
 /// `DELETE /api/tasks/{id}`.
@@ -156,7 +169,9 @@ pub(super) fn json_ok(value: impl serde::Serialize) -> HttpResponse {
         .json(value)
 }
 
-fn parse_list(query: &str) -> Result<ListQuery> {
+/// The filters and cursor of `GET /api/tasks?limit=&before=&done=&q=`, checked (422
+/// otherwise).
+pub(crate) fn parse_list(query: &str) -> Result<ListQuery> {
     let params = web::Query::<ListParams>::from_query(query)
         .map_err(|_| AppError::unprocessable("query parameters are malformed"))?
         .into_inner();

@@ -101,7 +101,9 @@ impl Todo {
     pub async fn list(&self, site: SiteId, query: ListQuery) -> Result<(Vec<Task>, Option<i64>)> {
         let _place = self.enter(site).await?;
         if let Some(pg) = self.db.pg() {
-            return Ok(store_pg::list(&pg.get().await?, site, &query).await?);
+            return pg
+                .run(async |client| Ok(store_pg::list(client, site, &query).await?))
+                .await;
         }
         self.db
             .run(move |conn| Ok(store::list(conn, site, &query)?))
@@ -113,7 +115,10 @@ impl Todo {
     pub async fn find(&self, site: SiteId, id: TaskId) -> Result<Task> {
         let _place = self.enter(site).await?;
         let found = match self.db.pg() {
-            Some(pg) => store_pg::find(&pg.get().await?, site, id).await?,
+            Some(pg) => {
+                pg.run(async |client| Ok(store_pg::find(client, site, id).await?))
+                    .await?
+            }
             None => {
                 self.db
                     .read_point(move |conn| store::find(conn, site, id))
@@ -138,10 +143,12 @@ impl Todo {
         let created = match self.db.pg() {
             Some(pg) => {
                 let (page, by) = (page_id.as_ref(), account.as_deref());
-                let mut client = pg.get().await?;
                 let now = now_millis();
                 let issue = issue.as_ref();
-                store_pg::create(&mut client, site, &title, page, issue, by, now, quota).await?
+                pg.run(async |client| {
+                    Ok(store_pg::create(client, site, &title, page, issue, by, now, quota).await?)
+                })
+                .await?
             }
             None => {
                 self.db
@@ -181,8 +188,11 @@ impl Todo {
         let _place = self.enter(site).await?;
         let updated = match self.db.pg() {
             Some(pg) => {
-                let client = pg.get().await?;
-                store_pg::update(&client, site, id, title.as_ref(), done, now_millis()).await?
+                let (title, now) = (title.as_ref(), now_millis());
+                pg.run(async |client| {
+                    Ok(store_pg::update(client, site, id, title, done, now).await?)
+                })
+                .await?
             }
             None => {
                 self.db
@@ -202,7 +212,10 @@ impl Todo {
     pub async fn delete(&self, site: SiteId, id: TaskId) -> Result<()> {
         let _place = self.enter(site).await?;
         let deleted = match self.db.pg() {
-            Some(pg) => store_pg::delete(&pg.get().await?, site, id).await?,
+            Some(pg) => {
+                pg.run(async |client| Ok(store_pg::delete(client, site, id).await?))
+                    .await?
+            }
             None => {
                 self.db
                     .run(move |conn| Ok(store::delete(conn, site, id)?))

@@ -104,9 +104,10 @@ fn visible(c: char) -> bool {
 pub struct TaskId(pub i64);
 
 impl TaskId {
-    /// Parses a positive decimal integer (no sign, no spaces).
+    /// Parses a positive decimal integer (no sign, no spaces) up to `i64::MAX`, so every id the
+    /// store hands out (and every `next_before` cursor) is read back.
     pub fn parse(input: &str) -> Option<Self> {
-        if input.is_empty() || input.len() > 18 || !input.bytes().all(|b| b.is_ascii_digit()) {
+        if input.is_empty() || input.len() > 19 || !input.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
         input.parse().ok().filter(|id| *id > 0).map(Self)
@@ -266,8 +267,22 @@ mod tests {
             "abc",
             "",
             "99999999999999999999",
+            "9223372036854775808",
         ] {
             assert_eq!(TaskId::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    /// Found by the `task_api` fuzz target: a `next_before` cursor of 19 digits was refused.
+    #[test]
+    fn every_positive_id_is_read_back() {
+        for id in [
+            1,
+            999_999_999_999_999_999,
+            1_000_000_000_000_000_000,
+            i64::MAX,
+        ] {
+            assert_eq!(TaskId::parse(&id.to_string()), Some(TaskId(id)));
         }
     }
 

@@ -117,15 +117,17 @@ impl UserRecords {
 
 /// One PostgreSQL transaction for `rows`.
 async fn write_pg(pg: &PgPool, rows: &[(SiteId, String)]) -> crate::error::Result<()> {
-    let mut client = pg.get().await?;
-    let tx = client.transaction().await.map_err(AppError::from)?;
-    let now = now_millis();
-    for (site, account) in rows {
-        store_pg::record_user(&tx, *site, account, now)
-            .await
-            .map_err(AppError::from)?;
-    }
-    tx.commit().await.map_err(AppError::from)
+    pg.run(async |client| {
+        let tx = client.transaction().await.map_err(AppError::from)?;
+        let now = now_millis();
+        for (site, account) in rows {
+            store_pg::record_user(&tx, *site, account, now)
+                .await
+                .map_err(AppError::from)?;
+        }
+        tx.commit().await.map_err(AppError::from)
+    })
+    .await
 }
 
 #[cfg(test)]

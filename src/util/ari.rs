@@ -38,6 +38,18 @@ pub fn ecosystem_uuid(text: &str, kind: Ecosystem) -> Option<String> {
     is_uuid(uuid).then(|| uuid.to_ascii_lowercase())
 }
 
+/// The one stored spelling of an installation id, whichever way in delivered it: the
+/// lower-case ARI when `text` is a uuid or an installation ARI (any case), else `text` as it
+/// is. Site rows are keyed and reinstalls retired by this string, so a Forge token and a
+/// Connect `installed` payload that spell one installation two ways can never look like a
+/// reinstall of each other.
+pub fn canonical_installation_id(text: &str) -> String {
+    match ecosystem_uuid(text, Ecosystem::Installation) {
+        Some(uuid) => Ecosystem::Installation.ari(&uuid),
+        None => text.to_string(),
+    }
+}
+
 /// Five groups of 8-4-4-4-12 hexadecimal digits.
 fn is_uuid(text: &str) -> bool {
     let shape = [8, 4, 4, 4, 12];
@@ -77,6 +89,27 @@ mod tests {
             Ecosystem::App.ari(UUID),
             format!("ari:cloud:ecosystem::app/{UUID}")
         );
+    }
+
+    #[test]
+    fn every_spelling_of_one_installation_is_stored_as_one_ari() {
+        let ari = format!("ari:cloud:ecosystem::installation/{UUID}");
+        for text in [
+            UUID.to_string(),
+            UUID.to_uppercase(),
+            ari.clone(),
+            format!("ARI:CLOUD:ECOSYSTEM::INSTALLATION/{}", UUID.to_uppercase()),
+        ] {
+            assert_eq!(canonical_installation_id(&text), ari, "{text}");
+        }
+        // Not an installation id Forge issues: kept exactly, never merged with another.
+        for text in [
+            "i-1",
+            "ari:cloud:ecosystem::app/x",
+            "ari:cloud:ecosystem::installation/1",
+        ] {
+            assert_eq!(canonical_installation_id(text), text);
+        }
     }
 
     #[test]

@@ -29,6 +29,11 @@ pub fn now_millis() -> OffsetDateTime {
         .unwrap_or(now)
 }
 
+/// A stored timestamp read back (any RFC 3339 text); `None` when it is not one.
+pub fn parse_rfc3339(text: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
+}
+
 /// The current Unix time in seconds (JWT `iat`/`exp`).
 pub fn unix_now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()

@@ -20,16 +20,39 @@ pub struct YamlError {
 /// Block YAML for `value`. In every mapping `key` comes first (as people write Forge manifests)
 /// and the other keys follow in sorted order, so the output is stable.
 pub fn to_yaml(value: &Value) -> Result<String, YamlError> {
-    let doc = convert(value, "")?;
+    let mut quoted = Vec::new();
+    let doc = convert(value, "", &mut quoted)?;
     let mut out = String::new();
     YamlEmitter::new(&mut out)
         .dump(&doc)
         .expect("writing YAML into a String cannot fail");
+    for (i, text) in quoted.iter().enumerate() {
+        let json = serde_json::to_string(text).expect("a string serialises");
+        out = out.replace(&placeholder(i), &json);
+    }
     let body = out.strip_prefix("---\n").unwrap_or(&out);
     Ok(format!("{body}\n"))
 }
 
-fn convert(value: &Value, path: &str) -> Result<Yaml, YamlError> {
+/// A string as a scalar. yaml-rust2 writes a few strings plain that YAML readers (its own
+/// included) take for something else — `0o17`, an octal integer in YAML 1.2 (found by the
+/// `manifest_yaml` fuzz target). Any string a reader would not read back as that string goes
+/// out as a placeholder the emitter leaves plain (DEL, a number, DEL: DEL is refused in every
+/// value by [`checked`], so no value can clash) and is replaced by the string double-quoted
+/// (a JSON string is a valid YAML double-quoted scalar).
+fn scalar(text: &str, quoted: &mut Vec<String>) -> Yaml {
+    if matches!(Yaml::from_str(text), Yaml::String(_)) {
+        return Yaml::String(text.to_string());
+    }
+    quoted.push(text.to_string());
+    Yaml::String(placeholder(quoted.len() - 1))
+}
+
+fn placeholder(i: usize) -> String {
+    format!("\u{7f}{i}\u{7f}")
+}
+
+fn convert(value: &Value, path: &str, quoted: &mut Vec<String>) -> Result<Yaml, YamlError> {
     Ok(match value {
         Value::Null => Yaml::Null,
         Value::Bool(b) => Yaml::Boolean(*b),
@@ -37,12 +60,12 @@ fn convert(value: &Value, path: &str) -> Result<Yaml, YamlError> {
             Some(i) => Yaml::Integer(i),
             None => Yaml::Real(n.to_string()),
         },
-        Value::String(s) => Yaml::String(checked(s, path)?.to_string()),
+        Value::String(s) => scalar(checked(s, path)?, quoted),
         Value::Array(items) => Yaml::Array(
             items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| convert(item, &format!("{path}[{i}]")))
+                .map(|(i, item)| convert(item, &format!("{path}[{i}]"), quoted))
                 .collect::<Result<_, _>>()?,
         ),
         Value::Object(map) => {
@@ -55,8 +78,8 @@ fn convert(value: &Value, path: &str) -> Result<Yaml, YamlError> {
                 } else {
                     format!("{path}.{key}")
                 };
-                let name = Yaml::String(checked(key, &here)?.to_string());
-                hash.insert(name, convert(&map[key], &here)?);
+                let name = scalar(checked(key, &here)?, quoted);
+                hash.insert(name, convert(&map[key], &here, quoted)?);
             }
             Yaml::Hash(hash)
         }
@@ -141,6 +164,19 @@ mod tests {
                 "{tricky:?} -> {text}"
             );
         }
+    }
+
+    /// Found by the `manifest_yaml` fuzz target: yaml-rust2 wrote `0o17` plain, read back as 15.
+    #[test]
+    fn strings_a_reader_would_take_for_numbers_are_quoted_as_keys_and_values() {
+        for text in ["0o17", "0o-7", "0x1F", "+1", "1e5", ".inf", "~", ""] {
+            let yaml = to_yaml(&json!({"key": text, "list": [text], "map": {text: text}})).unwrap();
+            let back = reparse(&yaml);
+            assert_eq!(back["key"].as_str(), Some(text), "{yaml}");
+            assert_eq!(back["list"][0].as_str(), Some(text), "{yaml}");
+            assert_eq!(back["map"][text].as_str(), Some(text), "{yaml}");
+        }
+        assert_eq!(to_yaml(&json!({"v": "0o17"})).unwrap(), "v: \"0o17\"\n");
     }
 
     #[test]

@@ -27,9 +27,15 @@ pub async fn read_json<T: DeserializeOwned>(
         return Err(AppError::bad_request("send Content-Type: application/json"));
     }
     let bytes = read_body(req, body, cap).await?;
-    serde_json::from_slice(&bytes).map_err(|e| match e.classify() {
+    parse_json(&bytes)
+}
+
+/// Parses a body already read, under the policy above: syntax errors 400, shape errors and
+/// unpaired surrogates 422. Separate from the read so the fuzz targets reach it directly.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => AppError::unprocessable(e.to_string()),
-        _ if lone_surrogate(&e, &bytes) => {
+        _ if lone_surrogate(&e, bytes) => {
             AppError::unprocessable("text must not contain unpaired surrogates (\\uD800-\\uDFFF)")
         }
         _ => AppError::bad_request("malformed JSON"),

@@ -121,6 +121,9 @@ fn every_invalid_value_names_its_variable() {
         (&[("HOST", " ")], "HOST"),
         (&[("MAX_TASKS_PER_SITE", "0")], "MAX_TASKS_PER_SITE"),
         (&[("MAX_TASKS_PER_SITE", "many")], "MAX_TASKS_PER_SITE"),
+        (&[("DATABASE_TIMEOUT", "0")], "DATABASE_TIMEOUT"),
+        (&[("DATABASE_TIMEOUT", "301")], "DATABASE_TIMEOUT"),
+        (&[("DATABASE_TIMEOUT", "5s")], "DATABASE_TIMEOUT"),
         (
             &[("MAX_CONNECTIONS_PER_IP", "-1")],
             "MAX_CONNECTIONS_PER_IP",

@@ -15,4 +15,5 @@ mod host_client;
 mod ops;
 mod properties;
 mod replicas;
+mod sites;
 mod todo_api;

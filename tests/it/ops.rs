@@ -67,10 +67,13 @@ fn insert_site(
     let uninstalled_at = uninstalled_days_ago.map(timestamp);
     let secret = installed.then_some(site.secret.as_str());
     // The base URL answers nothing, so no test depends on a real Confluence.
+    // Connect is its one way in, in the same state.
     conn.query_row(
         "INSERT INTO jwt_tokens (addon_key, client_key, shared_secret, base_url, product_type,
-             installed, enabled, installed_at, updated_at, uninstalled_at)
-         VALUES (?1, ?2, ?3, 'https://127.0.0.1:9/wiki', 'confluence', ?4, ?7, ?5, ?5, ?6)
+             installed, enabled, installed_at, updated_at, uninstalled_at, connect_state,
+             connect_installed_at, connect_uninstalled_at)
+         VALUES (?1, ?2, ?3, 'https://127.0.0.1:9/wiki', 'confluence', ?4, ?7, ?5, ?5, ?6,
+                 ?8, ?5, ?9)
          RETURNING id",
         vals![
             addon_key,
@@ -79,7 +82,17 @@ fn insert_site(
             installed,
             now,
             uninstalled_at,
-            true
+            true,
+            if installed {
+                "installed"
+            } else {
+                "uninstalled"
+            },
+            if installed {
+                None
+            } else {
+                uninstalled_at.clone()
+            }
         ],
         |r| r.get(0),
     )
@@ -232,6 +245,19 @@ fn the_binary_alone_in_an_empty_folder_runs_unprivileged_and_serves_its_public_r
     let landing = get(port, "/");
     assert_eq!(landing.status, 200);
     let html = landing.text();
+    // Today's install path is Forge's, step by step; Connect only for sites that have it.
+    for step in [
+        "forge register",
+        "todo-connect manifest",
+        "forge deploy",
+        "forge install",
+    ] {
+        assert!(
+            html.contains(step),
+            "the landing page lacks {step:?}:\n{html}"
+        );
+    }
+    assert!(!html.contains("Upload app"), "{html}");
     assert!(
         html.contains("todo.example.com") && html.contains("atlassian-connect.json"),
         "{html}"
@@ -614,7 +640,7 @@ fn purge_deletes_exactly_the_sites_uninstalled_longer_ago_than_asked() {
     assert!(printed.contains("purged client-old-empty ("), "{printed}");
     assert!(printed.contains("): 0 tasks, 0 users"), "{printed}");
     assert!(
-        printed.contains("purged 2 sites uninstalled before"),
+        printed.contains("purged 2 sites whose every way in went before"),
         "{printed}"
     );
     assert!(

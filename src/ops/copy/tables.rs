@@ -51,7 +51,7 @@ impl Table {
 
 use Kind::{Bool, Int, Text, Time};
 
-/// Every table `copy` moves, in the order it moves them (schema version 3).
+/// Every table `copy` moves, in the order it moves them (schema version 4).
 pub const TABLES: &[Table] = &[
     Table {
         name: "jwt_tokens",
@@ -76,6 +76,24 @@ pub const TABLES: &[Table] = &[
             ("installed_at", Time),
             ("updated_at", Time),
             ("uninstalled_at", Time),
+            ("connect_state", Text),
+            ("connect_installed_at", Time),
+            ("connect_uninstalled_at", Time),
+            ("connect_seen_at", Time),
+            ("forge_state", Text),
+            ("forge_installed_at", Time),
+            ("forge_uninstalled_at", Time),
+            ("forge_seen_at", Time),
+        ],
+        autoincrement: false,
+    },
+    Table {
+        name: "forge_retired_installations",
+        columns: &[
+            ("id", Int),
+            ("installation_id", Text),
+            ("site_id", Int),
+            ("retired_at", Time),
         ],
         autoincrement: false,
     },

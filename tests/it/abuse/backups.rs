@@ -16,14 +16,14 @@ use crate::harness::*;
 
 /// A folder with a migrated live database holding one site and three tasks (the third
 /// deleted, so the AUTOINCREMENT counter is ahead of the largest id).
-struct Live {
-    dir: tempfile::TempDir,
-    db: PathBuf,
-    binary: Binary,
+pub(super) struct Live {
+    pub(super) dir: tempfile::TempDir,
+    pub(super) db: PathBuf,
+    pub(super) binary: Binary,
 }
 
 impl Live {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("volume").join("todo.sqlite3");
         let binary = Binary::test(dir.path(), &db);
@@ -43,16 +43,16 @@ impl Live {
         Self { dir, db, binary }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(super) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub(super) fn run(&self, args: &[&str]) -> Output {
         self.binary.run(args)
     }
 
     /// A backup of the live database made by `backup`, at `name`.
-    fn backup(&self, name: &str) -> PathBuf {
+    pub(super) fn backup(&self, name: &str) -> PathBuf {
         let file = self.path(name);
         let out = self.run(&["backup", file.to_str().unwrap()]);
         assert!(out.status.success(), "{}", stderr(&out));
@@ -67,7 +67,7 @@ fn open(path: &Path) -> Connection {
 }
 
 /// Everything a database holds: its schema text and every row of every table.
-fn fingerprint(path: &Path) -> String {
+pub(super) fn fingerprint(path: &Path) -> String {
     let conn = Connection::open(path).unwrap();
     let mut out = String::new();
     let mut objects = conn
@@ -100,7 +100,7 @@ fn fingerprint(path: &Path) -> String {
 }
 
 /// Exit code 1, nothing on stdout, exactly `line` on stderr.
-fn assert_refused(out: &Output, line: &str) {
+pub(super) fn assert_refused(out: &Output, line: &str) {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(out));
     assert_eq!(stdout(out), "");
     assert_eq!(stderr(out).trim_end(), line);
@@ -119,7 +119,7 @@ fn assert_restore_refused(live: &Live, file: &Path, line: &str) {
     );
 }
 
-fn mode(path: &Path) -> u32 {
+pub(super) fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
@@ -176,8 +176,11 @@ fn restore_refuses_triggers_that_would_copy_the_shared_secret() {
     assert_restore_refused(
         &live,
         &stealing,
-        "does not have the schema of a todo-connect database at version 3 \
+        &format!(
+            "does not have the schema of a todo-connect database at version {} \
              (not in that schema: table loot, trigger steal); nothing was restored",
+            crate::harness::api::latest_version()
+        ),
     );
     // Nothing extra at all: a trigger that leaks the secret into task titles.
     let leaking = live.backup("leaking.sqlite3");
@@ -193,8 +196,11 @@ fn restore_refuses_triggers_that_would_copy_the_shared_secret() {
     assert_restore_refused(
         &live,
         &leaking,
-        "does not have the schema of a todo-connect database at version 3 \
+        &format!(
+            "does not have the schema of a todo-connect database at version {} \
              (not in that schema: trigger leak); nothing was restored",
+            crate::harness::api::latest_version()
+        ),
     );
 }
 
@@ -275,9 +281,10 @@ fn a_restored_backup_keeps_its_rows_and_id_counter_and_is_private() {
     assert_eq!(
         stdout(&out).trim_end(),
         format!(
-            "restored {} from {} (schema version 3, 1 installations, 0 users, 2 tasks)",
+            "restored {} from {} (schema version {}, 1 installations, 0 users, 2 tasks)",
             live.db.display(),
-            backup.display()
+            backup.display(),
+            crate::harness::api::latest_version()
         )
     );
     assert_eq!(
@@ -316,7 +323,15 @@ fn backup_refuses_a_destination_that_is_not_a_regular_file() {
     assert!(made.success());
     let folder = live.path("folder.sqlite3");
     std::fs::create_dir(&folder).unwrap();
-    for dest in [&link, &fifo, &folder] {
+    let out = live.run(&["backup", link.to_str().unwrap()]);
+    assert_refused(
+        &out,
+        &format!(
+            "todo-connect: {}: is a symbolic link; give the path of the file itself",
+            link.display()
+        ),
+    );
+    for dest in [&fifo, &folder] {
         let out = live.run(&["backup", dest.to_str().unwrap()]);
         assert_refused(
             &out,

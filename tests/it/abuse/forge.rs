@@ -118,3 +118,47 @@ async fn a_flood_of_forge_tokens_naming_unknown_kids_costs_the_key_server_almost
     assert_eq!(res.status(), 200);
     assert_eq!(jwks.hits(), hits);
 }
+
+#[actix_web::test]
+async fn a_valid_forge_request_is_not_held_by_the_refetch_an_unknown_kid_started() {
+    let forge = spawn_forge_app().await;
+    let (app, jwks) = (&forge.app, &forge.jwks);
+    let site = ForgeSite::new();
+    assert_eq!(forge_post(app, &site, "before").await.status(), 201);
+    assert_eq!(jwks.answered(), 1, "the key set was fetched once");
+
+    // The key server now takes its time: a made-up kid's refetch reaches it and waits there.
+    jwks.hold(true);
+    let made_up = sign_fit(&site.claims(), rotated_key(), Some("made-up-kid"));
+    let (address, client) = (app.address.clone(), app.client.clone());
+    let unknown = actix_web::rt::spawn(async move {
+        client
+            .get(format!("{address}/forge/api/tasks"))
+            .header("Authorization", format!("Bearer {made_up}"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    poll_async(PATIENCE, || async { (jwks.hits() == 2).then_some(()) })
+        .await
+        .expect("the refetch reached the key server");
+
+    // A valid token is verified from the set already held, while the refetch still waits.
+    let started = Instant::now();
+    let valid = site.call(app, Method::GET, "/forge/api/tasks", None).await;
+    eprintln!(
+        "a valid request beside a held refetch took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(valid.status(), 200);
+    assert_eq!(jwks.answered(), 1, "the refetch had not been answered yet");
+    assert!(
+        !unknown.is_finished(),
+        "the made-up kid's request was still waiting"
+    );
+
+    jwks.hold(false);
+    assert_eq!(unknown.await.unwrap(), 401);
+    assert_eq!(jwks.answered(), 2);
+}

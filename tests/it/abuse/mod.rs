@@ -6,6 +6,8 @@ mod bodies;
 mod connections;
 mod forge;
 mod install_keys;
+mod links;
+mod stall;
 mod tenants;
 mod titles;
 mod wal;

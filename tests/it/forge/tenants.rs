@@ -215,3 +215,48 @@ async fn a_connect_install_claiming_another_connect_sites_forge_ids_is_refused()
     assert_eq!(second.post_lifecycle(app, "installed", &payload).await, 400);
     assert_eq!(dump(app), before, "nothing changed");
 }
+
+#[actix_web::test]
+async fn one_installation_spelt_two_ways_is_one_site_and_never_retires_itself() {
+    let forge = spawn_forge_app().await;
+    let app = &forge.app;
+    let connect = Site::new("spellings");
+    connect.install(app).await;
+    let old = connect.create_task(app, "from Connect days").await["id"]
+        .as_i64()
+        .unwrap();
+    // Connect's `installed` names the installation by its bare uuid; Forge's token by the ARI,
+    // here in upper case. Both are the one installation: no reinstall, nothing retired.
+    let fsite = ForgeSite::new();
+    let uuid = fsite
+        .installation_id
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let mut payload = adopted_payload(&connect, &fsite);
+    payload["installationId"] = json!(uuid);
+    assert_eq!(
+        connect.post_lifecycle(app, "installed", &payload).await,
+        204
+    );
+    let mut shouting = fsite.clone();
+    shouting.installation_id = fsite.installation_id.to_uppercase();
+    assert_eq!(forge_ids(app, &shouting).await, vec![old]);
+    assert_eq!(forge_ids(app, &fsite).await, vec![old]);
+    let rows = site_rows(app);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        rows[0].1.as_deref(),
+        Some(fsite.installation_id.as_str()),
+        "stored as the lower-case ARI"
+    );
+    let retired: i64 = db(app)
+        .query_row(
+            "SELECT count(*) FROM forge_retired_installations",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(retired, 0);
+}

@@ -272,3 +272,107 @@ fn site_rows_count(app: &TestApp) -> i64 {
         .query_row("SELECT count(*) FROM jwt_tokens", (), |r| r.get(0))
         .unwrap()
 }
+
+/// Issue 24's INFO items: tokens whose signature holds but which are for more than our app,
+/// too old or too long-lived, or carry an `apiBaseUrl` of another shape. Each is a 401, and
+/// nothing is stored — the site they name would otherwise be created on first use.
+#[actix_web::test]
+async fn an_audience_beyond_us_an_old_token_or_an_odd_api_base_url_is_a_401_storing_nothing() {
+    let forge = spawn_forge_app().await;
+    let app = &forge.app;
+    let known = ForgeSite::new();
+    forge_create(app, &known, "keep me").await;
+    let before = dump(app);
+    let now = now();
+    let fresh = ForgeSite::new();
+    let api = |url: String| signed(&tweaked(&fresh, "app.apiBaseUrl", json!(url)));
+    let cloud = fresh.cloud_id.clone();
+    let mut long_lived = fresh.claims();
+    long_lived["exp"] = json!(now + 3600);
+    let mut replayed = fresh.claims();
+    (replayed["iat"], replayed["nbf"]) = (json!(now - 600), json!(now - 600));
+    replayed["exp"] = json!(now + 60);
+
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "aud: ours and another app's",
+            signed(&tweaked(
+                &fresh,
+                "aud",
+                json!([FORGE_APP_ARI, OTHER_APP_ARI]),
+            )),
+        ),
+        (
+            "aud: ours twice",
+            signed(&tweaked(
+                &fresh,
+                "aud",
+                json!([FORGE_APP_ARI, FORGE_APP_ARI]),
+            )),
+        ),
+        (
+            "aud: an empty array",
+            signed(&tweaked(&fresh, "aud", json!([]))),
+        ),
+        ("no iat", signed(&tweaked(&fresh, "iat", Value::Null))),
+        ("valid for an hour", signed(&long_lived)),
+        ("issued ten minutes ago", signed(&replayed)),
+        (
+            "apiBaseUrl on another host",
+            api(format!("https://evil.example/ex/confluence/{cloud}")),
+        ),
+        (
+            "apiBaseUrl on a look-alike host",
+            api(format!(
+                "https://api.atlassian.com.evil.example/ex/confluence/{cloud}"
+            )),
+        ),
+        (
+            "apiBaseUrl with more path",
+            api(format!(
+                "https://api.atlassian.com/ex/confluence/{cloud}/wiki"
+            )),
+        ),
+        (
+            "apiBaseUrl with a query",
+            api(format!(
+                "https://api.atlassian.com/ex/confluence/{cloud}?x=1"
+            )),
+        ),
+        (
+            "apiBaseUrl of another product",
+            api(format!("https://api.atlassian.com/ex/bitbucket/{cloud}")),
+        ),
+        (
+            "apiBaseUrl on staging without the staging key set",
+            api(format!(
+                "https://api.stg.atlassian.com/ex/confluence/{cloud}"
+            )),
+        ),
+        (
+            "apiBaseUrl over http on another host",
+            api(format!("http://api.atlassian.com/ex/confluence/{cloud}")),
+        ),
+    ];
+    for (what, token) in &cases {
+        let res = list_with(app, &fresh, token).await;
+        assert_refused(res, what).await;
+    }
+    assert_eq!(dump(app), before, "no refused token stored anything");
+
+    // The accepted forms: aud as an array of exactly us, and Atlassian's own API base URL.
+    let one_element = signed(&tweaked(&fresh, "aud", json!([FORGE_APP_ARI])));
+    assert_eq!(list_with(app, &fresh, &one_element).await.status(), 200);
+    let other = ForgeSite::new();
+    let atlassian = format!("https://api.atlassian.com/ex/confluence/{}", other.cloud_id);
+    let token = signed(&tweaked(&other, "app.apiBaseUrl", json!(atlassian)));
+    assert_eq!(list_with(app, &other, &token).await.status(), 200);
+    let stored: Option<String> = db(app)
+        .query_row(
+            "SELECT api_base_url FROM jwt_tokens WHERE cloud_id = ?1",
+            vals![other.cloud_id.as_str()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored.as_deref(), Some(atlassian.as_str()));
+}

@@ -67,7 +67,10 @@ pub struct JwksServer {
     pub port: u16,
     keys: Arc<Mutex<Vec<Value>>>,
     hits: Arc<AtomicUsize>,
+    answered: Arc<AtomicUsize>,
     down: Arc<AtomicBool>,
+    /// While true, a request is counted, then not answered until it turns false.
+    held: Arc<(Mutex<bool>, std::sync::Condvar)>,
 }
 
 impl JwksServer {
@@ -78,7 +81,9 @@ impl JwksServer {
             port: listener.local_addr().unwrap().port(),
             keys: Arc::default(),
             hits: Arc::default(),
+            answered: Arc::default(),
             down: Arc::default(),
+            held: Arc::default(),
         };
         server.publish(public_jwk(forge_key(), FORGE_KID, false));
         let serving = server.clone();
@@ -91,7 +96,15 @@ impl JwksServer {
                 while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
                     head.push(byte[0]);
                 }
-                let _ = stream.write_all(serving.answer(&head).as_bytes());
+                let answer = serving.answer(&head);
+                let (held, released) = &*serving.held;
+                let mut holding = held.lock().unwrap();
+                while *holding {
+                    holding = released.wait(holding).unwrap();
+                }
+                drop(holding);
+                let _ = stream.write_all(answer.as_bytes());
+                serving.answered.fetch_add(1, Ordering::SeqCst);
             }
         });
         server
@@ -132,9 +145,21 @@ impl JwksServer {
         self.down.store(down, Ordering::SeqCst);
     }
 
-    /// How many requests the server has answered.
+    /// How many requests the server has received (answered or held).
     pub fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
+    }
+
+    /// How many answers the server has sent.
+    pub fn answered(&self) -> usize {
+        self.answered.load(Ordering::SeqCst)
+    }
+
+    /// While held, a fetch arrives (and counts) but gets no answer: a slow key server.
+    pub fn hold(&self, hold: bool) {
+        let (held, released) = &*self.held;
+        *held.lock().unwrap() = hold;
+        released.notify_all();
     }
 }
 

@@ -15,7 +15,7 @@ mod wait;
 
 pub use crate::vals;
 pub use app::{INSTALL_KID, KeyServer, TestApp, spawn_app, spawn_app_with};
-pub use db::{TestDb, ToVal, Val, db, dump, stored_secret};
+pub use db::{TestDb, ToVal, USE_COLUMNS, Val, db, dump, stored_secret};
 pub use forge::{
     FIT_ISSUER, FORGE_APP_ARI, FORGE_APP_UUID, FORGE_KID, ForgeSite, JwksServer, OTHER_APP_ARI,
     adopted_payload, forge_env, forge_key, public_jwk, rotated_key, sign_fit, spawn_forge_app,

@@ -43,6 +43,8 @@ pub struct Cluster {
     pub port: u16,
     /// The CA that signed the server's certificate (for `sslrootcert`).
     pub ca: PathBuf,
+    /// The data folder (its `postmaster.pid` names the server process).
+    data: PathBuf,
     databases: Mutex<HashMap<PathBuf, String>>,
     _reaper: Mutex<ChildStdin>,
 }
@@ -56,6 +58,60 @@ pub fn cluster() -> &'static Cluster {
 /// `postgres://postgres@127.0.0.1:<port>/<name>` (trust authentication on loopback).
 pub fn url(name: &str) -> String {
     format!("postgres://postgres@127.0.0.1:{}/{name}", cluster().port)
+}
+
+/// A cluster of the calling test's own, for what the shared one must never suffer (its
+/// processes stopped); it is stopped and removed when dropped.
+pub fn own_cluster() -> Cluster {
+    start()
+}
+
+impl Cluster {
+    /// `postgres://postgres@127.0.0.1:<port>/<name>` on this cluster, created first.
+    pub fn create_database(&self, name: &str) -> String {
+        let sql = format!("CREATE DATABASE {name}");
+        let maintenance = format!("postgres://postgres@127.0.0.1:{}/postgres", self.port);
+        run(&maintenance, move |client| async move {
+            client.batch_execute(&sql).await
+        })
+        .unwrap_or_else(|e| panic!("CREATE DATABASE failed: {e}"));
+        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`) to the server and every process it started: the
+    /// postmaster first when stopping (so it forks nothing new), last when continuing.
+    pub fn signal_all(&self, signal: &str) {
+        let pid_file = std::fs::read_to_string(self.data.join("postmaster.pid")).unwrap();
+        let postmaster: u32 = pid_file.lines().next().unwrap().trim().parse().unwrap();
+        let mut pids = vec![postmaster];
+        pids.extend(children_of(postmaster));
+        if signal == "CONT" {
+            pids.reverse();
+        }
+        let mut kill = Command::new("kill");
+        kill.arg(format!("-{signal}"));
+        kill.args(pids.iter().map(u32::to_string));
+        checked(&mut kill, "kill the cluster's processes");
+    }
+}
+
+/// The processes whose parent is `parent` (from `/proc/<pid>/stat`).
+fn children_of(parent: u32) -> Vec<u32> {
+    let mut children = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid …": the name may hold spaces, so read after its last ')'.
+        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        if after_name.split_whitespace().nth(1) == Some(&parent.to_string()) {
+            children.push(pid);
+        }
+    }
+    children
 }
 
 /// The database standing in for the SQLite file `path`: created on first use, the same one
@@ -254,6 +310,7 @@ fn start() -> Cluster {
     Cluster {
         port,
         ca,
+        data,
         databases: Mutex::new(HashMap::new()),
         _reaper: Mutex::new(reaper),
     }
