@@ -633,7 +633,10 @@ mod tests {
                      1, 1, 't4', 't4', NULL);",
         )
         .unwrap();
-        assert_eq!(apply(&mut conn, &MIGRATIONS[..4]).unwrap(), vec!["0004_ways_in"]);
+        assert_eq!(
+            apply(&mut conn, &MIGRATIONS[..4]).unwrap(),
+            vec!["0004_ways_in"]
+        );
         let ways: Vec<String> = conn
             .prepare(
                 "SELECT concat_ws('|', connect_state, connect_installed_at,
