@@ -1,8 +1,9 @@
 // The Todo panel on a Jira issue: the issue's tasks (oldest first) with checkboxes, add, rename
 // and delete, and a "3 of 5 done" line, as the global page shows the site's tasks. The issue is
 // the one Jira opened the panel on: the server reads it from the signed token, never from here.
-import { ISSUE_TASKS, request, taskPath } from "../shared/api.js";
-import { button, el, followTheme, showMessage } from "../shared/ui.js";
+import { ISSUE_TASKS, request } from "../shared/api.js";
+import { taskList } from "../shared/task-list.js";
+import { followTheme, showMessage } from "../shared/ui.js";
 
 const list = document.getElementById("task-list");
 const empty = document.getElementById("empty-state");
@@ -16,29 +17,7 @@ function updateProgress() {
   empty.classList.toggle("hidden", rows.length > 0);
 }
 
-function row(task) {
-  const li = el("li", task.done ? "done" : "");
-  li.setAttribute("data-id", String(task.id));
-  const box = document.createElement("input");
-  box.type = "checkbox";
-  box.checked = Boolean(task.done);
-  box.setAttribute("data-action", "toggle");
-  box.setAttribute("aria-label", "Done");
-  li.appendChild(box);
-  li.appendChild(el("span", "title", task.title));
-  const creator = task.created_by_name || task.created_by;
-  li.appendChild(el("span", "meta", "#" + task.id + (creator ? " · " + creator : "")));
-  li.appendChild(button("Rename", "subtle", "rename"));
-  li.appendChild(button("Delete", "subtle", "delete"));
-  return li;
-}
-
-function replace(li, task) {
-  const fresh = row(task);
-  list.replaceChild(fresh, li);
-  updateProgress();
-  return fresh;
-}
+const { row } = taskList(list, { changed: updateProgress });
 
 async function load() {
   try {
@@ -68,66 +47,6 @@ document.getElementById("add-form").addEventListener("submit", async (event) => 
     showMessage(err.message);
   }
 });
-
-list.addEventListener("click", async (event) => {
-  const target = event.target;
-  const action = target.getAttribute("data-action");
-  const li = target.closest("li");
-  if (!action || !li) { return; }
-  const id = li.getAttribute("data-id");
-  if (action === "toggle") {
-    try {
-      const task = await request("PATCH", taskPath(id), { done: target.checked });
-      replace(li, task);
-      showMessage(task.done ? "Task completed." : "Task reopened.", "info");
-    } catch (err) {
-      target.checked = !target.checked;
-      showMessage(err.message);
-    }
-  } else if (action === "rename") {
-    startRename(li, id);
-  } else if (action === "delete") {
-    try {
-      await request("DELETE", taskPath(id));
-      list.removeChild(li);
-      updateProgress();
-      showMessage("Task deleted.", "info");
-    } catch (err) {
-      showMessage(err.message);
-    }
-  }
-});
-
-function startRename(li, id) {
-  const open = li.querySelector(".rename-form input");
-  if (open) { open.focus(); return; }
-  const title = li.querySelector(".title");
-  const form = el("form", "rename-form");
-  const input = document.createElement("input");
-  input.className = "text";
-  input.type = "text";
-  input.maxLength = 500;
-  input.value = title.textContent;
-  input.setAttribute("aria-label", "New title");
-  const saveButton = button("Save", "subtle", "save");
-  saveButton.type = "submit";
-  form.appendChild(input);
-  form.appendChild(saveButton);
-  li.replaceChild(form, title);
-  input.focus();
-  input.addEventListener("keydown", (event) => {
-    if (event.key === "Escape") { li.replaceChild(title, form); }
-  });
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    try {
-      replace(li, await request("PATCH", taskPath(id), { title: input.value }));
-      showMessage("Task renamed.", "info");
-    } catch (err) {
-      showMessage(err.message);
-    }
-  });
-}
 
 followTheme();
 load();
