@@ -84,23 +84,9 @@ pub fn delete_project(
 mod tests {
     use super::*;
     use crate::forge::JiraIssue;
+    use crate::todo::store::tests::db_with_two_sites;
     use crate::todo::store::{Created, create};
     use crate::todo::task::TaskTitle;
-
-    fn db() -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
-        crate::db::configure_connection(&mut conn).unwrap();
-        crate::db::migrate(&mut conn).unwrap();
-        for key in ["site-a", "site-b"] {
-            conn.execute(
-                "INSERT INTO jwt_tokens (addon_key, client_key, shared_secret, base_url, product_type, installed_at, updated_at)
-                 VALUES ('app', ?1, 's', 'https://x', 'confluence', 't', 't')",
-                [key],
-            )
-            .unwrap();
-        }
-        conn
-    }
 
     fn issue(id: &str, key: &str, project: &str) -> JiraIssue {
         JiraIssue {
@@ -123,7 +109,7 @@ mod tests {
 
     #[test]
     fn an_issue_lists_its_own_tasks_oldest_first_and_counts_them() {
-        let conn = db();
+        let conn = db_with_two_sites();
         let one = issue("10001", "P-1", "100");
         let first = add(&conn, A, "first", Some(&one));
         add(&conn, A, "page task", None);
@@ -148,7 +134,7 @@ mod tests {
 
     #[test]
     fn deletions_take_only_their_issue_or_project_on_their_site_and_repeat_harmlessly() {
-        let conn = db();
+        let conn = db_with_two_sites();
         add(&conn, A, "a1", Some(&issue("1", "P-1", "100")));
         add(&conn, A, "a2", Some(&issue("2", "P-2", "100")));
         add(&conn, A, "a3", Some(&issue("3", "Q-1", "200")));
@@ -169,7 +155,7 @@ mod tests {
 
     #[test]
     fn a_moved_issue_gets_its_new_key_on_its_tasks() {
-        let conn = db();
+        let conn = db_with_two_sites();
         add(&conn, A, "a", Some(&issue("1", "OLD-1", "100")));
         add(&conn, B, "b", Some(&issue("1", "OLD-1", "100")));
         assert_eq!(refresh_key(&conn, A, "1", "NEW-7").unwrap(), 1);

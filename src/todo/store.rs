@@ -211,13 +211,14 @@ pub fn delete(conn: &Connection, site: SiteId, id: TaskId) -> rusqlite::Result<O
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const A: SiteId = SiteId(1);
     const B: SiteId = SiteId(2);
 
-    fn db_with_two_sites() -> Connection {
+    /// An in-memory database with two Connect sites (ids 1 and 2); shared by the store tests.
+    pub(crate) fn db_with_two_sites() -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();
         crate::db::configure_connection(&mut conn).unwrap();
         crate::db::migrate(&mut conn).unwrap();
