@@ -98,29 +98,49 @@ async fn wait_for_put(seen: &Seen, want: &Value) -> Vec<Entry> {
     );
 }
 
+/// The issue every test here works on.
+const ISSUE: (&str, &str, &str) = ("10001", "TODO-7", "10000");
+const ISSUE_TASKS: &str = "/forge/api/issue/tasks";
+
+/// A Forge site whose product APIs are the stand-in listening on `port`.
+fn site_behind(port: u16) -> ForgeSite {
+    let mut site = ForgeSite::new();
+    site.api_base_url = format!("http://127.0.0.1:{port}/ex/confluence/{}", site.cloud_id);
+    site
+}
+
+/// Creates a task titled `title` on [`ISSUE`], the call carrying the Jira system token.
+async fn create_on_issue(
+    app: &TestApp,
+    site: &ForgeSite,
+    claims: &Value,
+    jira_token: &str,
+    title: &str,
+) -> reqwest::Response {
+    let body = Some(json!({ "title": title }));
+    jira_call(
+        app,
+        site,
+        claims,
+        Some(jira_token),
+        Method::POST,
+        ISSUE_TASKS,
+        body,
+    )
+    .await
+}
+
 #[actix_web::test]
 async fn after_changes_the_issue_property_holds_the_open_and_total_counts() {
     let forge = spawn_forge_app().await;
     let app = &forge.app;
     let jira_token = system_token("jira-app");
     let (port, seen) = stand_in_jira(jira_token.clone(), 0);
-    let mut site = ForgeSite::new();
-    site.api_base_url = format!("http://127.0.0.1:{port}/ex/confluence/{}", site.cloud_id);
-    let claims = jira_claims(&site, Some(("10001", "TODO-7", "10000")));
-    let path = "/forge/api/issue/tasks";
+    let site = site_behind(port);
+    let claims = jira_claims(&site, Some(ISSUE));
     let mut ids = Vec::new();
     for title in ["one", "two", "three"] {
-        let body = Some(json!({"title": title}));
-        let res = jira_call(
-            app,
-            &site,
-            &claims,
-            Some(&jira_token),
-            Method::POST,
-            path,
-            body,
-        )
-        .await;
+        let res = create_on_issue(app, &site, &claims, &jira_token, title).await;
         assert_eq!(res.status(), 201);
         ids.push(res.json::<Value>().await.unwrap()["id"].as_i64().unwrap());
     }
@@ -170,20 +190,9 @@ async fn a_jira_callers_display_name_comes_from_jiras_bulk_user_api() {
     let app = &forge.app;
     let jira_token = system_token("jira-app");
     let (port, seen) = stand_in_jira(jira_token.clone(), 0);
-    let mut site = ForgeSite::new();
-    site.api_base_url = format!("http://127.0.0.1:{port}/ex/confluence/{}", site.cloud_id);
-    let claims = jira_claims(&site, Some(("10001", "TODO-7", "10000")));
-    let body = Some(json!({"title": "named"}));
-    let res = jira_call(
-        app,
-        &site,
-        &claims,
-        Some(&jira_token),
-        Method::POST,
-        "/forge/api/issue/tasks",
-        body,
-    )
-    .await;
+    let site = site_behind(port);
+    let claims = jira_claims(&site, Some(ISSUE));
+    let res = create_on_issue(app, &site, &claims, &jira_token, "named").await;
     assert_eq!(res.status(), 201);
     let task: Value = res.json().await.unwrap();
     assert_eq!(task["created_by_name"], "Jira forge-account-1");
@@ -209,20 +218,9 @@ async fn a_failing_jira_is_retried_until_the_write_lands() {
     let app = &forge.app;
     let jira_token = system_token("jira-app");
     let (port, seen) = stand_in_jira(jira_token.clone(), 2);
-    let mut site = ForgeSite::new();
-    site.api_base_url = format!("http://127.0.0.1:{port}/ex/confluence/{}", site.cloud_id);
-    let claims = jira_claims(&site, Some(("10001", "TODO-7", "10000")));
-    let body = Some(json!({"title": "retried"}));
-    let res = jira_call(
-        app,
-        &site,
-        &claims,
-        Some(&jira_token),
-        Method::POST,
-        "/forge/api/issue/tasks",
-        body,
-    )
-    .await;
+    let site = site_behind(port);
+    let claims = jira_claims(&site, Some(ISSUE));
+    let res = create_on_issue(app, &site, &claims, &jira_token, "retried").await;
     assert_eq!(res.status(), 201, "the response did not wait for Jira");
     let all = wait_for_put(&seen, &json!({"open": 1, "total": 1})).await;
     assert_eq!(all.len(), 3, "two 503s, then the write: {all:?}");
@@ -266,22 +264,11 @@ async fn a_jira_that_does_not_answer_never_holds_up_a_response() {
     let app = &forge.app;
     let jira_token = system_token("jira-app");
     let (port, arrived, release) = held_jira();
-    let mut site = ForgeSite::new();
-    site.api_base_url = format!("http://127.0.0.1:{port}/ex/confluence/{}", site.cloud_id);
+    let mut site = site_behind(port);
     // No display-name lookups in the way: the caller has no principal.
     site.principal = None;
-    let claims = jira_claims(&site, Some(("10001", "TODO-7", "10000")));
-    let body = Some(json!({"title": "held"}));
-    let res = jira_call(
-        app,
-        &site,
-        &claims,
-        Some(&jira_token),
-        Method::POST,
-        "/forge/api/issue/tasks",
-        body,
-    )
-    .await;
+    let claims = jira_claims(&site, Some(ISSUE));
+    let res = create_on_issue(app, &site, &claims, &jira_token, "held").await;
     assert_eq!(res.status(), 201);
     let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
     for _ in 0..300 {
