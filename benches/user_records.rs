@@ -14,7 +14,6 @@ use futures_util::future::join_all;
 use todo_connect::db::Db;
 use todo_connect::users::batch::UserRecords;
 use todo_connect::users::store;
-use todo_connect::util::time::now_rfc3339;
 
 mod common;
 
@@ -43,10 +42,8 @@ fn records(c: &mut Criterion) {
                     let accounts = fresh();
                     let started = Instant::now();
                     let writes = accounts.into_iter().map(|account| {
-                        db.run(move |conn| {
-                            let now = now_rfc3339();
-                            Ok(store::record_user(conn, site, &account, &now)?)
-                        })
+                        let db = db.clone();
+                        async move { store::record_users(&db, vec![(site, account)]).await }
                     });
                     for written in join_all(writes).await {
                         written.expect("recorded");

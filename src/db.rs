@@ -13,9 +13,11 @@
 
 mod ours;
 pub mod postgres;
+mod values;
 mod worker_read;
 
 pub use ours::refuse_foreign;
+pub use values::Stamp;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -295,16 +297,67 @@ pub fn merge_site(conn: &Connection, from: SiteId, into: SiteId) -> rusqlite::Re
 /// on anything — or a PostgreSQL pool ([`Db::pg`]).
 #[derive(Clone)]
 pub struct Db {
-    backend: Backend,
+    backend: Pools,
     /// Read-only SQLite connections of the async workers; `None` for an in-memory database
     /// and for PostgreSQL.
     worker_reads: Option<Arc<worker_read::WorkerReads>>,
 }
 
 #[derive(Clone)]
-enum Backend {
+enum Pools {
     Sqlite(Pool),
     Postgres(Arc<postgres::PgPool>),
+}
+
+/// The backend a store operation runs on ([`Db::backend`]): match on it, one arm each.
+pub enum Backend<'a> {
+    /// The SQLite file: work runs through [`Sqlite::run`], [`Sqlite::write`] or
+    /// [`Sqlite::read_point`].
+    Sqlite(Sqlite<'a>),
+    /// PostgreSQL: work runs through [`postgres::PgPool::run`].
+    Postgres(&'a postgres::PgPool),
+}
+
+/// The SQLite arm of [`Backend`]: the ways work reaches the file.
+pub struct Sqlite<'a> {
+    db: &'a Db,
+}
+
+impl Sqlite<'_> {
+    /// `work` with a pooled connection on the blocking pool ([`Db::run`]).
+    pub async fn run<T, F>(&self, work: F) -> crate::error::Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> crate::error::Result<T> + Send + 'static,
+    {
+        self.db.run(work).await
+    }
+
+    /// `work` in one IMMEDIATE transaction, committed when it succeeds: the write lock is
+    /// taken first, so a read-then-write never fails half-way on a busy database.
+    pub async fn write<T, F>(&self, work: F) -> crate::error::Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> crate::error::Result<T> + Send + 'static,
+    {
+        self.db
+            .run(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let value = work(&tx)?;
+                tx.commit()?;
+                Ok(value)
+            })
+            .await
+    }
+
+    /// One indexed point read on the async worker ([`Db::read_point`]).
+    pub async fn read_point<T, F>(&self, read: F) -> crate::error::Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(&Connection) -> rusqlite::Result<T> + Clone + Send + 'static,
+    {
+        self.db.read_point(read).await
+    }
 }
 
 impl Db {
@@ -318,7 +371,7 @@ impl Db {
             .filter(|path| !path.is_empty())
             .map(|path| worker_read::WorkerReads::new(Path::new(&path)));
         Self {
-            backend: Backend::Sqlite(pool),
+            backend: Pools::Sqlite(pool),
             worker_reads,
         }
     }
@@ -356,8 +409,18 @@ impl Db {
     /// Wraps an opened, migrated PostgreSQL pool.
     pub fn postgres(pool: postgres::PgPool) -> Self {
         Self {
-            backend: Backend::Postgres(Arc::new(pool)),
+            backend: Pools::Postgres(Arc::new(pool)),
             worker_reads: None,
+        }
+    }
+
+    /// Which backend this is, for a store operation to take the arm that serves it. Only the
+    /// stores ask (`src/architecture.rs` checks it): each store operation is one function
+    /// matching on this, so a backend the operation forgot is a compile error, not a 500.
+    pub fn backend(&self) -> Backend<'_> {
+        match &self.backend {
+            Pools::Sqlite(_) => Backend::Sqlite(Sqlite { db: self }),
+            Pools::Postgres(pool) => Backend::Postgres(pool),
         }
     }
 
@@ -365,16 +428,16 @@ impl Db {
     /// store function through it, and the SQLite one through [`Db::run`] otherwise.
     pub fn pg(&self) -> Option<&postgres::PgPool> {
         match &self.backend {
-            Backend::Postgres(pool) => Some(pool),
-            Backend::Sqlite(_) => None,
+            Pools::Postgres(pool) => Some(pool),
+            Pools::Sqlite(_) => None,
         }
     }
 
     /// How many connections the pool keeps at most (what a per-site budget takes a share of).
     pub fn pool_size(&self) -> usize {
         match &self.backend {
-            Backend::Sqlite(pool) => pool.max_size() as usize,
-            Backend::Postgres(pool) => pool.max_size(),
+            Pools::Sqlite(pool) => pool.max_size() as usize,
+            Pools::Postgres(pool) => pool.max_size(),
         }
     }
 
@@ -387,8 +450,8 @@ impl Db {
         F: FnOnce(&mut Connection) -> crate::error::Result<T> + Send + 'static,
     {
         let pool = match &self.backend {
-            Backend::Sqlite(pool) => pool.clone(),
-            Backend::Postgres(_) => {
+            Pools::Sqlite(pool) => pool.clone(),
+            Pools::Postgres(_) => {
                 return Err(crate::error::AppError::internal(format!(
                     "a SQLite-only store call ({}) ran on PostgreSQL",
                     std::any::type_name::<F>()
@@ -433,8 +496,8 @@ impl Db {
     /// the server must answer and accept writes (not a read-only standby).
     pub async fn ready(&self, patience: Duration) -> crate::error::Result<()> {
         let pool = match &self.backend {
-            Backend::Sqlite(pool) => pool.clone(),
-            Backend::Postgres(pool) => return pool.ready(patience).await,
+            Pools::Sqlite(pool) => pool.clone(),
+            Pools::Postgres(pool) => return pool.ready(patience).await,
         };
         actix_web::web::block(move || -> crate::error::Result<()> {
             let conn = pool.get_timeout(patience)?;
@@ -449,6 +512,27 @@ impl Db {
             Ok(probe?)
         })
         .await?
+    }
+}
+
+/// Checks that each statement, written once for both backends with PostgreSQL's `$1..$n`,
+/// means the same on SQLite: SQLite numbers a `$name` parameter by its first appearance, so
+/// `$k` must first appear k-th, and none may be skipped. Stores call it in a unit test for
+/// their shared statements.
+#[cfg(test)]
+pub(crate) fn assert_shared_sql(statements: &[&str]) {
+    let mut conn = Connection::open_in_memory().unwrap();
+    configure_connection(&mut conn).unwrap();
+    migrate(&mut conn).unwrap();
+    for sql in statements {
+        let stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{e}: {sql}"));
+        for index in 1..=stmt.parameter_count() {
+            assert_eq!(
+                stmt.parameter_name(index),
+                Some(format!("${index}").as_str()),
+                "parameter {index} of {sql}"
+            );
+        }
     }
 }
 

@@ -8,6 +8,8 @@
 //! `app` (state, start-up, routes) → `ops`, `cli`. See `docs/architecture.md`.
 
 pub mod app;
+#[cfg(test)]
+mod architecture;
 pub mod cli;
 pub mod config;
 pub mod connect;

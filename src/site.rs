@@ -20,18 +20,6 @@ impl fmt::Display for SiteId {
     }
 }
 
-impl rusqlite::ToSql for SiteId {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        self.0.to_sql()
-    }
-}
-
-impl rusqlite::types::FromSql for SiteId {
-    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-        i64::column_result(value).map(Self)
-    }
-}
-
 /// The changes to which site an identity names (an install, a Forge installation recorded or
 /// retired, two rows of one site merged), shared by every way in. A cache that maps identities
 /// to sites keeps, per entry, the count it was filled at and drops the entry once *its* site

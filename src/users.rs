@@ -8,7 +8,6 @@
 
 pub mod batch;
 pub mod store;
-pub mod store_pg;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

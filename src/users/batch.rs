@@ -13,15 +13,11 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use rusqlite::TransactionBehavior;
 use tokio::sync::oneshot;
 
-use super::{store, store_pg};
+use super::store;
 use crate::db::Db;
-use crate::db::postgres::PgPool;
-use crate::error::AppError;
 use crate::site::SiteId;
-use crate::util::time::{now_millis, now_rfc3339};
 
 /// Records written in one transaction at most; the rest wait for the next.
 const MAX_BATCH: usize = 256;
@@ -88,23 +84,7 @@ impl UserRecords {
                 .collect();
             rows.sort_unstable();
             rows.dedup();
-            let written = match self.db.pg() {
-                Some(pg) => write_pg(pg, &rows).await,
-                None => {
-                    self.db
-                        .run(move |conn| {
-                            let tx =
-                                conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                            let now = now_rfc3339();
-                            for (site, account) in &rows {
-                                store::record_user(&tx, *site, account, &now)?;
-                            }
-                            tx.commit()?;
-                            Ok(())
-                        })
-                        .await
-                }
-            };
+            let written = store::record_users(&self.db, rows).await;
             if let Err(err) = &written {
                 log::warn!("could not record {} users: {err}", batch.len());
             }
@@ -113,21 +93,6 @@ impl UserRecords {
             }
         }
     }
-}
-
-/// One PostgreSQL transaction for `rows`.
-async fn write_pg(pg: &PgPool, rows: &[(SiteId, String)]) -> crate::error::Result<()> {
-    pg.run(async |client| {
-        let tx = client.transaction().await.map_err(AppError::from)?;
-        let now = now_millis();
-        for (site, account) in rows {
-            store_pg::record_user(&tx, *site, account, now)
-                .await
-                .map_err(AppError::from)?;
-        }
-        tx.commit().await.map_err(AppError::from)
-    })
-    .await
 }
 
 #[cfg(test)]

@@ -1,20 +1,54 @@
-//! `jwt_users` SQL (SQLite): the accounts seen per site.
+//! The users store: `jwt_users`, the accounts seen per site, on either backend. Each operation
+//! is one function; its SQL is written once and run by both.
 
-use rusqlite::{Connection, params};
+use rusqlite::params;
 
+use crate::db::{Backend, Db, Stamp};
+use crate::error::{AppError, Result};
 use crate::site::SiteId;
 
-/// Records that an account used the app on a site.
-pub fn record_user(
-    conn: &Connection,
-    site: SiteId,
-    account_id: &str,
-    now: &str,
-) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO jwt_users (site_id, account_id, first_seen_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)
-         ON CONFLICT (site_id, account_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
-    )?
-    .execute(params![site, account_id, now])?;
-    Ok(())
+/// Inserts an account of a site, or moves its last-seen time. `$1..$n` appear in order, so
+/// SQLite numbers them as PostgreSQL does (`tests` below).
+const RECORD_USER: &str =
+    "INSERT INTO jwt_users (site_id, account_id, first_seen_at, last_seen_at) VALUES ($1, $2, $3, $3)
+     ON CONFLICT (site_id, account_id) DO UPDATE SET last_seen_at = excluded.last_seen_at";
+
+/// Records that each `(site, account)` of `rows` used the app now, in one transaction, in the
+/// order given (callers sort them, so two replicas writing overlapping batches cannot deadlock).
+pub async fn record_users(db: &Db, rows: Vec<(SiteId, String)>) -> Result<()> {
+    let now = Stamp::now();
+    match db.backend() {
+        Backend::Sqlite(sqlite) => {
+            sqlite
+                .write(move |tx| {
+                    let mut stmt = tx.prepare_cached(RECORD_USER)?;
+                    for (site, account) in &rows {
+                        stmt.execute(params![site, account, now])?;
+                    }
+                    Ok(())
+                })
+                .await
+        }
+        Backend::Postgres(pg) => {
+            pg.run(async |client| {
+                let tx = client.transaction().await.map_err(AppError::from)?;
+                let stmt = tx.prepare_cached(RECORD_USER).await?;
+                for (site, account) in &rows {
+                    tx.execute(&stmt, &[&site.0, account, &now]).await?;
+                }
+                Ok(tx.commit().await?)
+            })
+            .await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shared_statement_numbers_its_parameters_as_postgresql_does() {
+        crate::db::assert_shared_sql(&[RECORD_USER]);
+    }
 }
