@@ -2,6 +2,7 @@
 //! belongs to exactly one site, and every store query is scoped by its [`SiteId`].
 
 pub mod seen;
+pub mod store;
 pub mod ways_in;
 
 use std::collections::HashMap;
