@@ -8,8 +8,12 @@ use std::path::{Path, PathBuf};
 
 /// Words that only code choosing or driving a backend uses.
 const BACKEND_WORDS: &[&str] = &[
-    ".backend()",
-    "Backend::",
+    // A store body: a connection, its SQL, its dialect.
+    "Tx<'",
+    "Tx::",
+    "Dialect::",
+    "read_point_legacy",
+    // A backend by name.
     ".pg()",
     "rusqlite",
     "tokio_postgres",

@@ -1,9 +1,10 @@
 //! The one SQLite file: connection pool, per-connection pragmas, embedded migrations, and
 //! [`Db`], the one way request handlers run database work (off the async workers).
 //!
-//! With `DATABASE_URL=postgres://…` the same [`Db`] runs on PostgreSQL instead ([`postgres`]):
-//! each store operation has a SQLite function (through [`Db::run`]) and a PostgreSQL twin
-//! (through [`Db::pg`]), and the layer's facade picks by [`Db::pg`].
+//! With `DATABASE_URL=postgres://…` the same [`Db`] runs on PostgreSQL instead ([`postgres`]).
+//! A store operation is one `async` body over a [`Tx`], run by [`Db::read`], [`Db::write`] or
+//! [`Db::read_point`] on whichever backend this is (`tx.rs`): its SQL and its rules are
+//! written once.
 //!
 //! Durability choice: WAL journal with `synchronous=FULL`. In WAL mode a commit is appended to
 //! the WAL before the client is answered, so an acknowledged write survives `kill -9` of the
@@ -13,10 +14,12 @@
 
 mod ours;
 pub mod postgres;
+mod tx;
 mod values;
 mod worker_read;
 
 pub use ours::refuse_foreign;
+pub use tx::{Column, Dialect, Param, Row, Tx};
 pub use values::Stamp;
 
 use std::path::Path;
@@ -24,7 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, Params, Row, Statement, TransactionBehavior, params};
+use rusqlite::{Connection, Params, Statement, TransactionBehavior, params};
 
 use crate::site::SiteId;
 
@@ -123,7 +126,7 @@ pub fn configure_connection(conn: &mut Connection) -> rusqlite::Result<()> {
 pub fn one_row<T, P: Params>(
     stmt: &mut Statement<'_>,
     params: P,
-    read: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    read: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
 ) -> rusqlite::Result<Option<T>> {
     let mut rows = stmt.query(params)?;
     let first = match rows.next()? {
@@ -309,57 +312,6 @@ enum Pools {
     Postgres(Arc<postgres::PgPool>),
 }
 
-/// The backend a store operation runs on ([`Db::backend`]): match on it, one arm each.
-pub enum Backend<'a> {
-    /// The SQLite file: work runs through [`Sqlite::run`], [`Sqlite::write`] or
-    /// [`Sqlite::read_point`].
-    Sqlite(Sqlite<'a>),
-    /// PostgreSQL: work runs through [`postgres::PgPool::run`].
-    Postgres(&'a postgres::PgPool),
-}
-
-/// The SQLite arm of [`Backend`]: the ways work reaches the file.
-pub struct Sqlite<'a> {
-    db: &'a Db,
-}
-
-impl Sqlite<'_> {
-    /// `work` with a pooled connection on the blocking pool ([`Db::run`]).
-    pub async fn run<T, F>(&self, work: F) -> crate::error::Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Connection) -> crate::error::Result<T> + Send + 'static,
-    {
-        self.db.run(work).await
-    }
-
-    /// `work` in one IMMEDIATE transaction, committed when it succeeds: the write lock is
-    /// taken first, so a read-then-write never fails half-way on a busy database.
-    pub async fn write<T, F>(&self, work: F) -> crate::error::Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&rusqlite::Transaction<'_>) -> crate::error::Result<T> + Send + 'static,
-    {
-        self.db
-            .run(move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let value = work(&tx)?;
-                tx.commit()?;
-                Ok(value)
-            })
-            .await
-    }
-
-    /// One indexed point read on the async worker ([`Db::read_point`]).
-    pub async fn read_point<T, F>(&self, read: F) -> crate::error::Result<T>
-    where
-        T: Send + 'static,
-        F: Fn(&Connection) -> rusqlite::Result<T> + Clone + Send + 'static,
-    {
-        self.db.read_point(read).await
-    }
-}
-
 impl Db {
     /// Wraps an opened, migrated SQLite pool (takes one connection to learn the file's path).
     pub fn new(pool: Pool) -> Self {
@@ -382,13 +334,13 @@ impl Db {
     /// when the read fails there (busy or otherwise). Why that cannot stall the worker:
     /// `src/db/worker_read.rs`. Anything longer, and every write, goes through [`Db::run`].
     /// SQLite only, like [`Db::run`].
-    pub async fn read_point<T, F>(&self, read: F) -> crate::error::Result<T>
+    async fn read_point_sqlite<T, F>(&self, read: F) -> crate::error::Result<T>
     where
         T: Send + 'static,
-        F: Fn(&Connection) -> rusqlite::Result<T> + Clone + Send + 'static,
+        F: Fn(&Connection) -> crate::error::Result<T> + Clone + Send + 'static,
     {
         let Some(reads) = &self.worker_reads else {
-            return self.run(move |conn| Ok(read(conn)?)).await;
+            return self.run(move |conn| read(conn)).await;
         };
         if let Some(value) = reads.try_read(read.clone()) {
             return Ok(value);
@@ -414,14 +366,13 @@ impl Db {
         }
     }
 
-    /// Which backend this is, for a store operation to take the arm that serves it. Only the
-    /// stores ask (`src/architecture.rs` checks it): each store operation is one function
-    /// matching on this, so a backend the operation forgot is a compile error, not a 500.
-    pub fn backend(&self) -> Backend<'_> {
-        match &self.backend {
-            Pools::Sqlite(_) => Backend::Sqlite(Sqlite { db: self }),
-            Pools::Postgres(pool) => Backend::Postgres(pool),
-        }
+    /// [`Db::read_point`] for a SQLite-only closure, until its caller moves into a store.
+    pub async fn read_point_legacy<T, F>(&self, read: F) -> crate::error::Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(&Connection) -> crate::error::Result<T> + Clone + Send + 'static,
+    {
+        self.read_point_sqlite(read).await
     }
 
     /// The PostgreSQL pool, when this is PostgreSQL: facades call the PostgreSQL twin of a

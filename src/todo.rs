@@ -121,7 +121,7 @@ impl Todo {
             }
             None => {
                 self.db
-                    .read_point(move |conn| store::find(conn, site, id))
+                    .read_point_legacy(move |conn| Ok(store::find(conn, site, id)?))
                     .await?
             }
         };

@@ -1,10 +1,8 @@
 //! The users store: `jwt_users`, the accounts seen per site, on either backend. Each operation
 //! is one function; its SQL is written once and run by both.
 
-use rusqlite::params;
-
-use crate::db::{Backend, Db, Stamp};
-use crate::error::{AppError, Result};
+use crate::db::{Db, Stamp};
+use crate::error::Result;
 use crate::site::SiteId;
 
 /// Inserts an account of a site, or moves its last-seen time. `$1..$n` appear in order, so
@@ -17,30 +15,13 @@ const RECORD_USER: &str =
 /// order given (callers sort them, so two replicas writing overlapping batches cannot deadlock).
 pub async fn record_users(db: &Db, rows: Vec<(SiteId, String)>) -> Result<()> {
     let now = Stamp::now();
-    match db.backend() {
-        Backend::Sqlite(sqlite) => {
-            sqlite
-                .write(move |tx| {
-                    let mut stmt = tx.prepare_cached(RECORD_USER)?;
-                    for (site, account) in &rows {
-                        stmt.execute(params![site, account, now])?;
-                    }
-                    Ok(())
-                })
-                .await
+    db.write(async move |tx| {
+        for (site, account) in &rows {
+            tx.execute(RECORD_USER, &[site, account, &now]).await?;
         }
-        Backend::Postgres(pg) => {
-            pg.run(async |client| {
-                let tx = client.transaction().await.map_err(AppError::from)?;
-                let stmt = tx.prepare_cached(RECORD_USER).await?;
-                for (site, account) in &rows {
-                    tx.execute(&stmt, &[&site.0, account, &now]).await?;
-                }
-                Ok(tx.commit().await?)
-            })
-            .await
-        }
-    }
+        Ok(())
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -1,0 +1,263 @@
+//! [`Tx`]: one connection (or transaction) as a store operation sees it, whichever backend
+//! serves it. A store operation is written once, as an `async` body over a `&Tx`, with SQL
+//! written once in PostgreSQL's `$1..$n` placeholders; [`Db::read`], [`Db::write`] and
+//! [`Db::read_point`] run that body on SQLite (on the blocking pool, where every call
+//! completes at once) or on PostgreSQL (awaiting the server, under [`PgPool::run`]'s deadline).
+//!
+//! SQLite numbers a `$k` parameter by its first appearance, so a statement must name `$1`
+//! first, `$2` next, and so on ([`super::assert_shared_sql`] checks a store's statements).
+//! What the dialects spell differently is rare and stays in the store, asked of
+//! [`Tx::dialect`].
+//!
+//! [`PgPool::run`]: super::postgres::PgPool::run
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use rusqlite::types::FromSql;
+use tokio_postgres::types::{FromSql as PgFromSql, ToSql as PgToSql};
+
+use super::{Db, Pools};
+use crate::error::{AppError, Result};
+
+/// A value a statement binds: anything both drivers can bind (`i64`, `&str`, `String`,
+/// `bool`, `Option<…>` of those, [`super::Stamp`], [`crate::site::SiteId`]).
+pub trait Param: rusqlite::ToSql + PgToSql + Sync {}
+impl<T: rusqlite::ToSql + PgToSql + Sync> Param for T {}
+
+/// A value a column reads as, on both drivers.
+pub trait Column: FromSql + for<'a> PgFromSql<'a> {}
+impl<T: FromSql + for<'a> PgFromSql<'a>> Column for T {}
+
+/// Which SQL dialect a [`Tx`] speaks, for the few statements spelled differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// One connection or transaction of a store operation.
+pub enum Tx<'t> {
+    Sqlite(&'t rusqlite::Connection),
+    Postgres(&'t deadpool_postgres::ClientWrapper),
+    PostgresTx(&'t deadpool_postgres::Transaction<'t>),
+}
+
+/// One result row, read by position.
+pub enum Row<'r> {
+    Sqlite(&'r rusqlite::Row<'r>),
+    Postgres(&'r tokio_postgres::Row),
+}
+
+impl Row<'_> {
+    /// Column `index` (from 0) as a `T`; a NULL or a value of another type is an error (read
+    /// an `Option<T>` where NULL is allowed).
+    pub fn get<T: Column>(&self, index: usize) -> Result<T> {
+        match self {
+            Row::Sqlite(row) => Ok(row.get(index)?),
+            Row::Postgres(row) => Ok(row.try_get(index)?),
+        }
+    }
+}
+
+fn sqlite_params<'p>(params: &'p [&'p dyn Param]) -> Vec<&'p dyn rusqlite::ToSql> {
+    params.iter().map(|p| *p as &dyn rusqlite::ToSql).collect()
+}
+
+fn pg_params<'p>(params: &'p [&'p dyn Param]) -> Vec<&'p (dyn PgToSql + Sync)> {
+    params.iter().map(|p| *p as &(dyn PgToSql + Sync)).collect()
+}
+
+impl Tx<'_> {
+    /// The dialect of this connection.
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Tx::Sqlite(_) => Dialect::Sqlite,
+            Tx::Postgres(_) | Tx::PostgresTx(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Runs a statement; the number of rows it changed.
+    pub async fn execute(&self, sql: &str, params: &[&dyn Param]) -> Result<u64> {
+        match self {
+            Tx::Sqlite(conn) => {
+                let changed = conn
+                    .prepare_cached(sql)?
+                    .execute(sqlite_params(params).as_slice())?;
+                Ok(changed as u64)
+            }
+            Tx::Postgres(client) => {
+                let stmt = client.prepare_cached(sql).await?;
+                Ok(client.execute(&stmt, &pg_params(params)).await?)
+            }
+            Tx::PostgresTx(tx) => {
+                let stmt = tx.prepare_cached(sql).await?;
+                Ok(tx.execute(&stmt, &pg_params(params)).await?)
+            }
+        }
+    }
+
+    /// Every row of a query, each read by `read`.
+    pub async fn query<T>(
+        &self,
+        sql: &str,
+        params: &[&dyn Param],
+        read: impl Fn(&Row<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        match self {
+            Tx::Sqlite(conn) => {
+                let mut stmt = conn.prepare_cached(sql)?;
+                let mut rows = stmt.query(sqlite_params(params).as_slice())?;
+                let mut out = Vec::new();
+                while let Some(row) = rows.next()? {
+                    out.push(read(&Row::Sqlite(row))?);
+                }
+                Ok(out)
+            }
+            Tx::Postgres(client) => {
+                let stmt = client.prepare_cached(sql).await?;
+                let rows = client.query(&stmt, &pg_params(params)).await?;
+                rows.iter().map(|row| read(&Row::Postgres(row))).collect()
+            }
+            Tx::PostgresTx(tx) => {
+                let stmt = tx.prepare_cached(sql).await?;
+                let rows = tx.query(&stmt, &pg_params(params)).await?;
+                rows.iter().map(|row| read(&Row::Postgres(row))).collect()
+            }
+        }
+    }
+
+    /// The first row of a query, if any, read by `read`.
+    pub async fn query_opt<T>(
+        &self,
+        sql: &str,
+        params: &[&dyn Param],
+        read: impl Fn(&Row<'_>) -> Result<T>,
+    ) -> Result<Option<T>> {
+        match self {
+            Tx::Sqlite(conn) => {
+                let mut stmt = conn.prepare_cached(sql)?;
+                let mut rows = stmt.query(sqlite_params(params).as_slice())?;
+                rows.next()?.map(|row| read(&Row::Sqlite(row))).transpose()
+            }
+            Tx::Postgres(client) => {
+                let stmt = client.prepare_cached(sql).await?;
+                let row = client.query_opt(&stmt, &pg_params(params)).await?;
+                row.as_ref()
+                    .map(|row| read(&Row::Postgres(row)))
+                    .transpose()
+            }
+            Tx::PostgresTx(tx) => {
+                let stmt = tx.prepare_cached(sql).await?;
+                let row = tx.query_opt(&stmt, &pg_params(params)).await?;
+                row.as_ref()
+                    .map(|row| read(&Row::Postgres(row)))
+                    .transpose()
+            }
+        }
+    }
+
+    /// The one value of a query that always returns one row (a count, `EXISTS`).
+    pub async fn value<T: Column>(&self, sql: &str, params: &[&dyn Param]) -> Result<T> {
+        self.query_opt(sql, params, |row| row.get(0))
+            .await?
+            .ok_or_else(|| AppError::internal(format!("no row from {sql}")))
+    }
+
+    /// Serialises this transaction with every other one that changes which rows are which
+    /// site (an install, a Forge resolution, a purge): on PostgreSQL the sites advisory lock
+    /// until commit; on SQLite nothing, as [`Db::write`]'s IMMEDIATE transaction already holds
+    /// the only write lock.
+    pub async fn lock_sites(&self) -> Result<()> {
+        match self {
+            Tx::Sqlite(_) => Ok(()),
+            Tx::Postgres(_) | Tx::PostgresTx(_) => {
+                self.execute(
+                    "SELECT pg_advisory_xact_lock($1)",
+                    &[&super::postgres::SITES_LOCK],
+                )
+                .await?;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Runs a future that can only complete at once — a store body on SQLite, whose every call is
+/// synchronous — to its end on this thread.
+fn complete_now<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
+    let mut work = pin!(work);
+    match work.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(value) => value,
+        Poll::Pending => Err(AppError::internal(
+            "a store body waited on something other than SQLite",
+        )),
+    }
+}
+
+impl Db {
+    /// Runs `op` with a connection, outside any explicit transaction (each statement commits
+    /// on its own): for reads, and single-statement writes.
+    pub async fn read<T, F>(&self, op: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: AsyncFnOnce(&Tx<'_>) -> Result<T> + Send + 'static,
+    {
+        match &self.backend {
+            Pools::Sqlite(_) => {
+                self.run(move |conn| complete_now(op(&Tx::Sqlite(conn))))
+                    .await
+            }
+            Pools::Postgres(pg) => pg.run(async |client| op(&Tx::Postgres(client)).await).await,
+        }
+    }
+
+    /// Runs `op` in one transaction, committed when it returns `Ok` and rolled back otherwise.
+    /// On SQLite the transaction is IMMEDIATE: it takes the write lock first, so a
+    /// read-then-write never fails half-way on a busy database.
+    pub async fn write<T, F>(&self, op: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: AsyncFnOnce(&Tx<'_>) -> Result<T> + Send + 'static,
+    {
+        match &self.backend {
+            Pools::Sqlite(_) => {
+                self.run(move |conn| {
+                    let tx =
+                        conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                    let value = complete_now(op(&Tx::Sqlite(&tx)))?;
+                    tx.commit()?;
+                    Ok(value)
+                })
+                .await
+            }
+            Pools::Postgres(pg) => {
+                pg.run(async |client| {
+                    let tx = client.transaction().await?;
+                    let value = op(&Tx::PostgresTx(&tx)).await?;
+                    tx.commit().await?;
+                    Ok(value)
+                })
+                .await
+            }
+        }
+    }
+
+    /// Runs `op` — **one statement finding at most one row through an index** — on SQLite on
+    /// the calling async worker's own read-only connection ([`Db::read_point_sqlite`]); on
+    /// PostgreSQL like [`Db::read`].
+    pub async fn read_point<T, F>(&self, op: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: AsyncFn(&Tx<'_>) -> Result<T> + Clone + Send + 'static,
+    {
+        match &self.backend {
+            Pools::Sqlite(_) => {
+                self.read_point_sqlite(move |conn| complete_now(op(&Tx::Sqlite(conn))))
+                    .await
+            }
+            Pools::Postgres(pg) => pg.run(async |client| op(&Tx::Postgres(client)).await).await,
+        }
+    }
+}
