@@ -50,26 +50,9 @@
     });
   }
 
-  /**
-   * One page of a task list, filled: a search scans a bounded number of a site's tasks per
-   * request and says where it stopped (`next_before`), so a page may come back short although
-   * older tasks match; this goes on from there (at most MAX_FOLLOW_UPS more requests) until
-   * the page holds `limit` tasks or the site's tasks are all searched. `pathFor(before, limit)`
-   * gives the list path. Resolves with `{ tasks, next_before }` like one request.
-   */
-  var MAX_FOLLOW_UPS = 10;
+  /** One page of a task list, filled (TodoViews.fillPage in task-views.js, loaded by the page). */
   function fillPage(pathFor, limit, before) {
-    var tasks = [];
-    function step(from, followUps) {
-      return request("GET", pathFor(from, limit - tasks.length)).then(function (page) {
-        tasks = tasks.concat(page.tasks);
-        if (tasks.length < limit && page.next_before && followUps < MAX_FOLLOW_UPS) {
-          return step(page.next_before, followUps + 1);
-        }
-        return { tasks: tasks, next_before: page.next_before };
-      });
-    }
-    return step(before || null, 0);
+    return window.TodoViews.fillPage(request, pathFor, limit, before);
   }
 
   var infoTimer = null;

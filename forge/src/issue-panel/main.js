@@ -1,9 +1,9 @@
 // The Todo panel on a Jira issue: the issue's tasks (oldest first) with checkboxes, add, rename
 // and delete, and a "3 of 5 done" line, as the global page shows the site's tasks. The issue is
 // the one Jira opened the panel on: the server reads it from the signed token, never from here.
-import { ISSUE_TASKS, request } from "../shared/api.js";
-import { taskList } from "../shared/task-list.js";
-import { followTheme, showMessage } from "../shared/ui.js";
+import { ISSUE_TASKS, request, taskPath } from "../shared/api.js";
+import { button, followTheme, showMessage } from "../shared/ui.js";
+import { TodoViews } from "../shared/views.js";
 
 const list = document.getElementById("task-list");
 const empty = document.getElementById("empty-state");
@@ -17,7 +17,13 @@ function updateProgress() {
   empty.classList.toggle("hidden", rows.length > 0);
 }
 
-const { row } = taskList(list, { changed: updateProgress });
+const { row } = TodoViews.taskList(list, {
+  request,
+  showMessage,
+  taskPath,
+  button: (label, action) => button(label, "subtle", action),
+  changed: updateProgress,
+});
 
 async function load() {
   try {

@@ -2,6 +2,7 @@
 // through the resolver endpoint the manifest gives each module. Forge adds a signed Forge
 // Invocation Token to every call; the UI itself never holds a token.
 import { invokeRemote } from "@forge/bridge";
+import { TodoViews } from "./views.js";
 
 /** The task API on the server: app::routes::paths::FORGE_API_TASKS (the browser test fails if they differ). */
 export const TASKS = "/forge/api/tasks";
@@ -52,26 +53,17 @@ export function taskPath(id) {
   return TASKS + "/" + encodeURIComponent(String(id));
 }
 
-/** More requests than the first that [`fillPage`] makes at most. */
-const MAX_FOLLOW_UPS = 10;
-
 /**
- * One page of a task list, filled: a search scans a bounded number of a site's tasks per
- * request and says where it stopped (`next_before`), so a page may come back short although
- * older tasks match; this goes on from there until the page holds `params.limit` tasks or the
- * site's tasks are all searched. Resolves with `{ tasks, next_before }` like one request.
+ * One page of a task list, filled as the Connect page fills it (`TodoViews.fillPage`, shared in
+ * assets/js/task-views.js). Resolves with `{ tasks, next_before }` like one request.
  */
-export async function fillPage(params) {
-  let tasks = [];
-  let before = params.before;
-  for (let followUps = 0; ; followUps++) {
-    const page = await request("GET", listPath({ ...params, before, limit: params.limit - tasks.length }));
-    tasks = tasks.concat(page.tasks);
-    if (tasks.length >= params.limit || !page.next_before || followUps >= MAX_FOLLOW_UPS) {
-      return { tasks, next_before: page.next_before };
-    }
-    before = page.next_before;
-  }
+export function fillPage(params) {
+  return TodoViews.fillPage(
+    request,
+    (before, limit) => listPath({ ...params, before, limit }),
+    params.limit,
+    params.before,
+  );
 }
 
 /** The path of a task list query; `params` values that are empty are left out. */
