@@ -260,3 +260,30 @@ async fn one_installation_spelt_two_ways_is_one_site_and_never_retires_itself() 
         .unwrap();
     assert_eq!(retired, 0);
 }
+
+#[actix_web::test]
+async fn concurrent_first_calls_of_one_installation_make_one_site_and_rewrite_nothing() {
+    // The resolution reads, decides and writes in one transaction under the sites lock
+    // (IMMEDIATE on SQLite, the advisory lock on PostgreSQL): without it, two first calls
+    // would both create the site (or one would fail on the unique installation id).
+    let forge = spawn_forge_app().await;
+    let app = &forge.app;
+    let site = ForgeSite::new();
+    let calls = (0..8).map(|_| site.call(app, Method::GET, "/forge/api/tasks", None));
+    for res in futures_util::future::join_all(calls).await {
+        assert_eq!(res.status(), 200);
+    }
+    let rows = site_rows(app);
+    assert_eq!(rows.len(), 1, "one site: {rows:?}");
+    assert_eq!(rows[0].1.as_deref(), Some(site.installation_id.as_str()));
+    // The calls that found the site it created had nothing new to tell: no row rewritten.
+    let untouched: i64 = db(app)
+        .query_row(
+            "SELECT count(*) FROM jwt_tokens WHERE updated_at = forge_installed_at
+                 AND installed_at = forge_installed_at",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(untouched, 1);
+}
