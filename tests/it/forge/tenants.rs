@@ -157,6 +157,44 @@ async fn a_connect_site_known_only_by_cloud_id_is_found_by_a_forge_installation(
 }
 
 #[actix_web::test]
+async fn a_connect_site_known_only_by_installation_id_learns_its_cloud_id_from_forge() {
+    let forge = spawn_forge_app().await;
+    let app = &forge.app;
+    let connect = Site::new("installation-only");
+    let fsite = ForgeSite::new();
+    let mut payload = adopted_payload(&connect, &fsite);
+    payload.as_object_mut().unwrap().remove("cloudId");
+    assert_eq!(
+        connect.post_lifecycle(app, "installed", &payload).await,
+        204
+    );
+    let old = connect.create_task(app, "connect task").await["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(site_rows(app)[0].2, None, "no cloud id yet");
+
+    // The first Forge call finds the site by installation id and records what it tells: the
+    // cloud id, the API base URL, and the Forge way in (first use installs it).
+    assert_eq!(forge_ids(app, &fsite).await, vec![old]);
+    let rows = site_rows(app);
+    let want: Vec<SiteRow> = vec![(
+        Some(connect.client_key.clone()),
+        Some(fsite.installation_id.clone()),
+        Some(fsite.cloud_id.clone()),
+        Some(fsite.api_base_url.clone()),
+    )];
+    assert_eq!(rows, want);
+    let (state, installed): (Option<String>, i64) = db(app)
+        .query_row(
+            "SELECT forge_state, CASE WHEN installed THEN 1 ELSE 0 END FROM jwt_tokens",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((state.as_deref(), installed), (Some("installed"), 1));
+}
+
+#[actix_web::test]
 async fn a_site_met_through_forge_first_merges_into_its_connect_install() {
     let forge = spawn_forge_app().await;
     let app = &forge.app;
