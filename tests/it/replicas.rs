@@ -1,7 +1,8 @@
 //! PostgreSQL only (`TODO_CONNECT_TEST_BACKEND=postgres`; `scripts/test.sh` skips this module
-//! on the SQLite run): several real servers on one database agreeing on lifecycle changes,
-//! `kill -9` of one replica during writes, migrations raced by replicas starting together,
-//! TLS to the database, `copy` between the backends, and what `backup`/`restore` say instead.
+//! on the SQLite run): several real servers on one database agreeing on lifecycle changes and
+//! Forge reinstalls, `kill -9` of one replica during writes, migrations raced by replicas
+//! starting together, TLS to the database, `copy` between the backends, and what
+//! `backup`/`restore` say instead.
 
 use reqwest::Method;
 use serde_json::Value;
