@@ -15,6 +15,15 @@ async fn connect_ids(app: &TestApp, site: &Site) -> Vec<i64> {
     ids(&res.json().await.unwrap())
 }
 
+/// Installs a Connect site with this `installed` payload (asserts 204) and creates a task
+/// through Connect; the task's id.
+async fn install_with_a_task(app: &TestApp, connect: &Site, payload: &serde_json::Value) -> i64 {
+    assert_eq!(connect.post_lifecycle(app, "installed", payload).await, 204);
+    connect.create_task(app, "connect task").await["id"]
+        .as_i64()
+        .unwrap()
+}
+
 #[actix_web::test]
 async fn a_new_installation_is_a_forge_only_site_recorded_with_what_forge_sent() {
     let forge = spawn_forge_app().await;
@@ -143,13 +152,7 @@ async fn a_connect_site_known_only_by_cloud_id_is_found_by_a_forge_installation(
     let fsite = ForgeSite::new();
     let mut payload = connect.payload();
     payload["cloudId"] = json!(fsite.cloud_id);
-    assert_eq!(
-        connect.post_lifecycle(app, "installed", &payload).await,
-        204
-    );
-    let old = connect.create_task(app, "connect task").await["id"]
-        .as_i64()
-        .unwrap();
+    let old = install_with_a_task(app, &connect, &payload).await;
     assert_eq!(forge_ids(app, &fsite).await, vec![old]);
     let rows = site_rows(app);
     assert_eq!(rows.len(), 1);
@@ -164,13 +167,7 @@ async fn a_connect_site_known_only_by_installation_id_learns_its_cloud_id_from_f
     let fsite = ForgeSite::new();
     let mut payload = adopted_payload(&connect, &fsite);
     payload.as_object_mut().unwrap().remove("cloudId");
-    assert_eq!(
-        connect.post_lifecycle(app, "installed", &payload).await,
-        204
-    );
-    let old = connect.create_task(app, "connect task").await["id"]
-        .as_i64()
-        .unwrap();
+    let old = install_with_a_task(app, &connect, &payload).await;
     assert_eq!(site_rows(app)[0].2, None, "no cloud id yet");
 
     // The first Forge call finds the site by installation id and records what it tells: the
