@@ -14,7 +14,6 @@ pub mod pre_uninstall;
 pub mod system_token;
 pub mod tenant_cache;
 pub mod tenants;
-pub mod tenants_pg;
 
 use std::sync::Arc;
 
@@ -23,9 +22,8 @@ use crate::db::Db;
 use crate::error::{AppError, Result};
 use crate::site::seen::SeenSites;
 use crate::site::ways_in::Way;
-use crate::site::{SiteChanges, SiteId};
+use crate::site::{SiteChanges, SiteId, store};
 use crate::users::Users;
-use crate::util::time::{now_millis, now_rfc3339};
 use crate::util::url::BaseUrl;
 
 pub use extract::{ForgeCall, ForgeContext};
@@ -114,7 +112,8 @@ impl Forge {
     }
 
     /// The site of a verified identity: from memory, or resolved (and recorded) in the
-    /// database on a miss. `Ok(Err(_))` when its ids name two different sites.
+    /// sites store on a miss. `Ok(Err(_))` when the store refuses it (its ids name two
+    /// different sites, or a reinstall retired its installation id).
     pub async fn site_of(
         &self,
         identity: &Identity,
@@ -123,28 +122,15 @@ impl Forge {
             return Ok(Ok(site));
         }
         let generation = self.tenants.generation();
-        let (addon_key, who) = (self.addon_key.clone(), identity.clone());
-        let resolved = match self.db.pg() {
-            Some(pg) => {
-                pg.run(async |client| {
-                    Ok(tenants_pg::resolve(client, &addon_key, &who, now_millis()).await?)
-                })
-                .await?
-            }
-            None => {
-                self.db
-                    .run(move |conn| Ok(tenants::resolve(conn, &addon_key, &who, &now_rfc3339())?))
-                    .await?
-            }
-        };
+        let resolved = store::forge::resolve(
+            &self.db,
+            self.addon_key.clone(),
+            tenants::store_identity(identity),
+        )
+        .await?;
         let resolved = match resolved {
             Ok(resolved) => resolved,
-            Err(tenants::Refused::TwoSites) => return Ok(Err(FitError::TwoSites)),
-            Err(tenants::Refused::Retired) => {
-                return Ok(Err(FitError::BadClaim(
-                    "installationId (replaced by a reinstall)",
-                )));
-            }
+            Err(why) => return Ok(Err(tenants::refusal(why))),
         };
         if resolved.moved {
             self.changes.site(resolved.site);
@@ -179,50 +165,14 @@ impl Forge {
 
     /// Records that the app is installed on `site` (a Forge `installed` event).
     pub async fn mark_installed(&self, site: SiteId) -> Result<()> {
-        match self.db.pg() {
-            Some(pg) => {
-                pg.run(async |client| {
-                    tenants_pg::mark_installed(client, site, now_millis()).await?;
-                    Ok(())
-                })
-                .await?;
-            }
-            None => {
-                self.db
-                    .run(move |conn| Ok(tenants::mark_installed(conn, site, &now_rfc3339())?))
-                    .await?;
-            }
-        }
+        store::forge::mark_installed(&self.db, site).await?;
         Ok(())
     }
 
     /// Records the Forge way in gone for the site of this installation id (its `preUninstall`);
     /// `None` when no site has that installation id now (nothing is created or changed).
     pub async fn mark_uninstalled(&self, installation_id: &str) -> Result<Option<SiteId>> {
-        let id = installation_id.to_string();
-        let site = match self.db.pg() {
-            Some(pg) => {
-                pg.run(async |client| match tenants_pg::find(client, &id).await? {
-                    Some(site) => {
-                        tenants_pg::mark_uninstalled(client, site, now_millis()).await?;
-                        Ok(Some(site))
-                    }
-                    None => Ok(None),
-                })
-                .await?
-            }
-            None => {
-                self.db
-                    .run(move |conn| {
-                        let site = tenants::find(conn, &id)?;
-                        if let Some(site) = site {
-                            tenants::mark_uninstalled(conn, site, &now_rfc3339())?;
-                        }
-                        Ok(site)
-                    })
-                    .await?
-            }
-        };
+        let site = store::forge::mark_uninstalled(&self.db, installation_id.to_string()).await?;
         if let Some(site) = site {
             // The next use must be on record, however soon it comes.
             self.seen.forget(site, Way::Forge);

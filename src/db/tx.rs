@@ -182,6 +182,25 @@ impl Tx<'_> {
             }
         }
     }
+
+    /// Tells the other replicas, when this transaction commits, that `site` changed by its
+    /// id (a Forge installation id recorded or retired): they forget that site's Forge cache
+    /// entries only. On SQLite nothing: one process serves the file, and the caller records the
+    /// change in its own [`crate::site::SiteChanges`].
+    pub async fn notify_site_id_changed(&self, site: crate::site::SiteId) -> Result<()> {
+        match self {
+            Tx::Sqlite(_) => Ok(()),
+            Tx::Postgres(_) | Tx::PostgresTx(_) => {
+                let payload = super::postgres::site_payload(site);
+                self.execute(
+                    "SELECT pg_notify($1, $2)",
+                    &[&super::postgres::SITE_CHANGES_CHANNEL, &payload],
+                )
+                .await?;
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Runs a future that can only complete at once — a store body on SQLite, whose every call is

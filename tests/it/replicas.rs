@@ -1,8 +1,10 @@
 //! PostgreSQL only (`TODO_CONNECT_TEST_BACKEND=postgres`; `scripts/test.sh` skips this module
-//! on the SQLite run): several real servers on one database agreeing on lifecycle changes,
-//! `kill -9` of one replica during writes, migrations raced by replicas starting together,
-//! TLS to the database, `copy` between the backends, and what `backup`/`restore` say instead.
+//! on the SQLite run): several real servers on one database agreeing on lifecycle changes and
+//! Forge reinstalls, `kill -9` of one replica during writes, migrations raced by replicas
+//! starting together, TLS to the database, `copy` between the backends, and what
+//! `backup`/`restore` say instead.
 
+use reqwest::Method;
 use serde_json::Value;
 
 use crate::hardening::{Acknowledged, assert_every_acknowledged_task_is_stored, start_writers};
@@ -17,6 +19,7 @@ struct Replicas {
     a: Server,
     b: Server,
     keys: KeyServer,
+    _jwks: JwksServer,
     sys: actix_web::rt::SystemRunner,
 }
 
@@ -29,7 +32,11 @@ impl Replicas {
         let db = dir.path().join("shared.sqlite3");
         let sys = actix_web::rt::System::new();
         let keys = sys.block_on(async { KeyServer::start() });
-        let binary = Binary::test(dir.path(), &db).env("CONNECT_KEYS_URL", &keys.url);
+        let jwks = JwksServer::start();
+        let mut binary = Binary::test(dir.path(), &db).env("CONNECT_KEYS_URL", &keys.url);
+        for (key, value) in forge_env(&jwks) {
+            binary = binary.env(key, value);
+        }
         let a = binary.serve();
         let b = binary.serve();
         Some(Self {
@@ -38,6 +45,7 @@ impl Replicas {
             a,
             b,
             keys,
+            _jwks: jwks,
             sys,
         })
     }
@@ -130,6 +138,35 @@ fn lifecycle_changes_through_one_replica_take_effect_on_the_other() {
         macro_page(&r.b, &rotated, id).status == 401
     });
     assert!(!r.a.log().contains(&rotated.secret) && !r.b.log().contains(&rotated.secret));
+}
+
+/// A Forge call through `server` listing `site`'s tasks; the status.
+fn forge_list(server: &Server, site: &ForgeSite) -> u16 {
+    let token = site.token();
+    crate::sites::forge_call(server.port, &token, Method::GET, "/forge/api/tasks", None).status
+}
+
+#[test]
+fn a_forge_reinstall_through_one_replica_retires_the_old_id_on_the_other() {
+    let Some(r) = Replicas::start() else { return };
+    let old = ForgeSite::new();
+    assert_eq!(forge_list(&r.a, &old), 200);
+    // B learns the site under the old installation id and answers it from its cache.
+    assert_eq!(forge_list(&r.b, &old), 200);
+    assert_eq!(forge_list(&r.b, &old), 200);
+
+    // The reinstall through A retires the old id and tells B, by the site's id, on commit:
+    // B's cache entry goes and the old id is refused there too.
+    let new = old.reinstalled();
+    assert_eq!(forge_list(&r.a, &new), 200);
+    wait_until("B refuses the retired installation id", || {
+        forge_list(&r.b, &old) == 401
+    });
+    assert_eq!(forge_list(&r.b, &new), 200);
+    let sites: i64 = TestDb::at(&r.db)
+        .query_row("SELECT count(*) FROM jwt_tokens", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(sites, 1);
 }
 
 #[test]

@@ -15,6 +15,15 @@ async fn connect_ids(app: &TestApp, site: &Site) -> Vec<i64> {
     ids(&res.json().await.unwrap())
 }
 
+/// Installs a Connect site with this `installed` payload (asserts 204) and creates a task
+/// through Connect; the task's id.
+async fn install_with_a_task(app: &TestApp, connect: &Site, payload: &serde_json::Value) -> i64 {
+    assert_eq!(connect.post_lifecycle(app, "installed", payload).await, 204);
+    connect.create_task(app, "connect task").await["id"]
+        .as_i64()
+        .unwrap()
+}
+
 #[actix_web::test]
 async fn a_new_installation_is_a_forge_only_site_recorded_with_what_forge_sent() {
     let forge = spawn_forge_app().await;
@@ -143,17 +152,43 @@ async fn a_connect_site_known_only_by_cloud_id_is_found_by_a_forge_installation(
     let fsite = ForgeSite::new();
     let mut payload = connect.payload();
     payload["cloudId"] = json!(fsite.cloud_id);
-    assert_eq!(
-        connect.post_lifecycle(app, "installed", &payload).await,
-        204
-    );
-    let old = connect.create_task(app, "connect task").await["id"]
-        .as_i64()
-        .unwrap();
+    let old = install_with_a_task(app, &connect, &payload).await;
     assert_eq!(forge_ids(app, &fsite).await, vec![old]);
     let rows = site_rows(app);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].1.as_deref(), Some(fsite.installation_id.as_str()));
+}
+
+#[actix_web::test]
+async fn a_connect_site_known_only_by_installation_id_learns_its_cloud_id_from_forge() {
+    let forge = spawn_forge_app().await;
+    let app = &forge.app;
+    let connect = Site::new("installation-only");
+    let fsite = ForgeSite::new();
+    let mut payload = adopted_payload(&connect, &fsite);
+    payload.as_object_mut().unwrap().remove("cloudId");
+    let old = install_with_a_task(app, &connect, &payload).await;
+    assert_eq!(site_rows(app)[0].2, None, "no cloud id yet");
+
+    // The first Forge call finds the site by installation id and records what it tells: the
+    // cloud id, the API base URL, and the Forge way in (first use installs it).
+    assert_eq!(forge_ids(app, &fsite).await, vec![old]);
+    let rows = site_rows(app);
+    let want: Vec<SiteRow> = vec![(
+        Some(connect.client_key.clone()),
+        Some(fsite.installation_id.clone()),
+        Some(fsite.cloud_id.clone()),
+        Some(fsite.api_base_url.clone()),
+    )];
+    assert_eq!(rows, want);
+    let (state, installed): (Option<String>, i64) = db(app)
+        .query_row(
+            "SELECT forge_state, CASE WHEN installed THEN 1 ELSE 0 END FROM jwt_tokens",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((state.as_deref(), installed), (Some("installed"), 1));
 }
 
 #[actix_web::test]
@@ -259,4 +294,31 @@ async fn one_installation_spelt_two_ways_is_one_site_and_never_retires_itself() 
         )
         .unwrap();
     assert_eq!(retired, 0);
+}
+
+#[actix_web::test]
+async fn concurrent_first_calls_of_one_installation_make_one_site_and_rewrite_nothing() {
+    // The resolution reads, decides and writes in one transaction under the sites lock
+    // (IMMEDIATE on SQLite, the advisory lock on PostgreSQL): without it, two first calls
+    // would both create the site (or one would fail on the unique installation id).
+    let forge = spawn_forge_app().await;
+    let app = &forge.app;
+    let site = ForgeSite::new();
+    let calls = (0..8).map(|_| site.call(app, Method::GET, "/forge/api/tasks", None));
+    for res in futures_util::future::join_all(calls).await {
+        assert_eq!(res.status(), 200);
+    }
+    let rows = site_rows(app);
+    assert_eq!(rows.len(), 1, "one site: {rows:?}");
+    assert_eq!(rows[0].1.as_deref(), Some(site.installation_id.as_str()));
+    // The calls that found the site it created had nothing new to tell: no row rewritten.
+    let untouched: i64 = db(app)
+        .query_row(
+            "SELECT count(*) FROM jwt_tokens WHERE updated_at = forge_installed_at
+                 AND installed_at = forge_installed_at",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(untouched, 1);
 }

@@ -148,7 +148,13 @@ impl Deployment {
 }
 
 /// A request with `Authorization: Bearer <token>` on its own connection.
-fn forge_call(port: u16, token: &str, method: Method, path: &str, body: Option<Value>) -> Response {
+pub(crate) fn forge_call(
+    port: u16,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Response {
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     let mut stream = connect(port);
     write!(
