@@ -1,6 +1,8 @@
 //! The tenant: one Confluence site, however it reaches us. Every task and every recorded user
 //! belongs to exactly one site, and every store query is scoped by its [`SiteId`].
 
+pub mod installed;
+pub mod merging;
 pub mod seen;
 pub mod store;
 pub mod ways_in;

@@ -184,6 +184,26 @@ impl Tx<'_> {
     }
 }
 
+impl Tx<'_> {
+    /// Tells every replica, once this transaction commits, that a site changed (`payload`: a
+    /// Connect client key, or [`super::postgres::site_payload`] of a site id): on PostgreSQL a
+    /// `NOTIFY` on [`super::postgres::SITE_CHANGES_CHANNEL`]; on SQLite nothing, as one server
+    /// has no other replica to tell.
+    pub async fn notify_site_changed(&self, payload: &str) -> Result<()> {
+        match self {
+            Tx::Sqlite(_) => Ok(()),
+            Tx::Postgres(_) | Tx::PostgresTx(_) => {
+                self.execute(
+                    "SELECT pg_notify($1, $2)",
+                    &[&super::postgres::SITE_CHANGES_CHANNEL, &payload],
+                )
+                .await?;
+                Ok(())
+            }
+        }
+    }
+}
+
 /// Runs a future that can only complete at once — a store body on SQLite, whose every call is
 /// synchronous — to its end on this thread.
 fn complete_now<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
