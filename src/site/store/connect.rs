@@ -51,11 +51,13 @@ const RECORD_FORGE_IDENTITY: &str = "UPDATE jwt_tokens SET
 
 /// Marks the Connect way in uninstalled and erases its secret; tasks are kept. The site stays
 /// installed while Forge still is (a Connect app retired after the move to Forge: its tasks
-/// stay reachable through Forge, and `purge` does not take it). The time comes first so that
-/// PostgreSQL types it from a column before the `CASE` uses it.
+/// stay reachable through Forge, and `purge` does not take it). PostgreSQL types the
+/// parameters of every `SET` expression before assigning any, so a bare `$1` in the `CASE`
+/// would be text: `COALESCE` with the column types it (`$1` is never NULL).
 const MARK_UNINSTALLED: &str = "UPDATE jwt_tokens SET connect_uninstalled_at = $1,
          updated_at = $1,
-         uninstalled_at = CASE WHEN forge_state = 'installed' THEN NULL ELSE $1 END,
+         uninstalled_at = CASE WHEN forge_state = 'installed' THEN NULL
+                               ELSE COALESCE($1, uninstalled_at) END,
          installed = CASE WHEN forge_state = 'installed' THEN true ELSE false END,
          enabled = false, shared_secret = NULL, connect_state = 'uninstalled'
      WHERE addon_key = $2 AND client_key = $3 AND shared_secret IS NOT NULL";
