@@ -281,3 +281,23 @@ impl Db {
         }
     }
 }
+
+impl Db {
+    /// Whether other replicas may share this database (PostgreSQL): a cache of its rows then
+    /// trusts itself only while it hears their changes ([`Db::listen`]).
+    pub fn replicated(&self) -> bool {
+        matches!(self.backend, Pools::Postgres(_))
+    }
+
+    /// On PostgreSQL, starts hearing `channel` on the current runtime, calling `on_event` for
+    /// each event ([`super::postgres::listen`]); on SQLite (one server) there is nothing to hear.
+    pub fn listen(
+        &self,
+        channel: &'static str,
+        on_event: impl Fn(super::postgres::listen::Event<'_>) + 'static,
+    ) {
+        if let Pools::Postgres(pool) = &self.backend {
+            super::postgres::listen::spawn(pool, channel, on_event);
+        }
+    }
+}

@@ -240,20 +240,19 @@ pub enum Heard<'a> {
 /// Whether other replicas may share this database (PostgreSQL): a cache then trusts itself
 /// only while it hears their changes.
 pub fn replicated(db: &Db) -> bool {
-    db.pg().is_some()
+    db.replicated()
 }
 
 /// On PostgreSQL, starts hearing the other replicas' site changes on the current runtime,
 /// calling `on` for each; on SQLite (one server) there is nothing to hear.
 pub fn hear_changes(db: &Db, on: impl Fn(Heard<'_>) + 'static) {
-    use crate::db::postgres::{SITE_CHANGES_CHANNEL, listen, payload_site};
-    let Some(pg) = db.pg() else { return };
-    listen::spawn(pg, SITE_CHANGES_CHANNEL, move |event| {
+    use crate::db::postgres::{SITE_CHANGES_CHANNEL, listen::Event, payload_site};
+    db.listen(SITE_CHANGES_CHANNEL, move |event| {
         on(match event {
-            listen::Event::Listening => Heard::Listening,
-            listen::Event::Lost => Heard::Lost,
-            listen::Event::Notified("") => Heard::SomeSite,
-            listen::Event::Notified(payload) => match payload_site(payload) {
+            Event::Listening => Heard::Listening,
+            Event::Lost => Heard::Lost,
+            Event::Notified("") => Heard::SomeSite,
+            Event::Notified(payload) => match payload_site(payload) {
                 Some(site) => Heard::Site(site),
                 None => Heard::ClientKey(payload),
             },
