@@ -1,6 +1,7 @@
 //! The Connect identity of a site (`jwt_tokens`: client key, secret, lifecycle state) on either
-//! backend: the installation a request may use, the install (which may merge the Forge-only
-//! rows of the same site), uninstall and enable/disable, and hearing other replicas' changes.
+//! backend: the installation a request may use and the install (which may merge the Forge-only
+//! rows of the same site); uninstall, enable/disable and hearing other replicas' changes are
+//! [`changes`].
 //! What the rows mean is decided in [`crate::site::installed`].
 
 use crate::connect::installations::{Installation, NewInstallation};
@@ -8,6 +9,10 @@ use crate::db::{Db, Stamp, Tx};
 use crate::error::Result;
 use crate::site::SiteId;
 use crate::site::installed::{self, ForgeOnlySite, InstallRefused, StoredConnect};
+
+mod changes;
+
+pub use changes::{Heard, SiteChange, change, hear_changes, replicated};
 
 /// A site's Connect columns by client key (the unique key: one indexed row at most).
 const FIND_CONNECT: &str = "SELECT id, client_key, base_url, display_url, oauth_client_id,
@@ -48,23 +53,6 @@ const RECORD_FORGE_IDENTITY: &str = "UPDATE jwt_tokens SET
          installation_id = COALESCE($1, installation_id), cloud_id = COALESCE($2, cloud_id),
          api_base_url = COALESCE(api_base_url, $3)
      WHERE id = $4";
-
-/// Marks the Connect way in uninstalled and erases its secret; tasks are kept. The site stays
-/// installed while Forge still is (a Connect app retired after the move to Forge: its tasks
-/// stay reachable through Forge, and `purge` does not take it). PostgreSQL types the
-/// parameters of every `SET` expression before assigning any, so a bare `$1` in the `CASE`
-/// would be text: `COALESCE` with the column types it (`$1` is never NULL).
-const MARK_UNINSTALLED: &str = "UPDATE jwt_tokens SET connect_uninstalled_at = $1,
-         updated_at = $1,
-         uninstalled_at = CASE WHEN forge_state = 'installed' THEN NULL
-                               ELSE COALESCE($1, uninstalled_at) END,
-         installed = CASE WHEN forge_state = 'installed' THEN true ELSE false END,
-         enabled = false, shared_secret = NULL, connect_state = 'uninstalled'
-     WHERE addon_key = $2 AND client_key = $3 AND shared_secret IS NOT NULL";
-
-/// Enables or disables an installed site.
-const SET_ENABLED: &str = "UPDATE jwt_tokens SET enabled = $1, updated_at = $2
-     WHERE addon_key = $3 AND client_key = $4 AND installed = true";
 
 /// The installation a request from `client_key` may use; `None` when the site is unknown,
 /// uninstalled, or its row unusable ([`installed::usable_installation`]: the same 401 on
@@ -184,82 +172,6 @@ async fn upsert_installed(
     row.ok_or_else(|| crate::error::AppError::internal("the install upsert returned no row"))
 }
 
-/// A lifecycle change to an installed site's Connect way in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SiteChange {
-    /// `uninstalled`: erase the secret, keep the tasks.
-    Uninstall,
-    /// `enabled` (true) / `disabled` (false).
-    Enable(bool),
-}
-
-/// Applies one lifecycle change in one transaction, telling the other replicas when it changed
-/// something; `false` when nothing changed (idempotent).
-pub async fn change(
-    db: &Db,
-    addon_key: &str,
-    client_key: &str,
-    change: SiteChange,
-) -> Result<bool> {
-    let (addon_key, client_key) = (addon_key.to_string(), client_key.to_string());
-    let now = Stamp::now();
-    db.write(async move |tx| {
-        let changed = match change {
-            SiteChange::Uninstall => {
-                tx.execute(MARK_UNINSTALLED, &[&now, &addon_key, &client_key])
-                    .await?
-            }
-            SiteChange::Enable(on) => {
-                tx.execute(SET_ENABLED, &[&on, &now, &addon_key, &client_key])
-                    .await?
-            }
-        };
-        if changed > 0 {
-            tx.notify_site_changed(&client_key).await?;
-        }
-        Ok(changed > 0)
-    })
-    .await
-}
-
-/// A change another replica made, as [`hear_changes`] reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Heard<'a> {
-    /// Hearing (again): anything before may have been missed.
-    Listening,
-    /// Not hearing: changes are being missed until the next `Listening`.
-    Lost,
-    /// Some site changed, which one unknown (an older replica's Forge change).
-    SomeSite,
-    /// This site's identities changed.
-    Site(SiteId),
-    /// The Connect installation of this client key changed.
-    ClientKey(&'a str),
-}
-
-/// Whether other replicas may share this database (PostgreSQL): a cache then trusts itself
-/// only while it hears their changes.
-pub fn replicated(db: &Db) -> bool {
-    db.replicated()
-}
-
-/// On PostgreSQL, starts hearing the other replicas' site changes on the current runtime,
-/// calling `on` for each; on SQLite (one server) there is nothing to hear.
-pub fn hear_changes(db: &Db, on: impl Fn(Heard<'_>) + 'static) {
-    use crate::db::postgres::{SITE_CHANGES_CHANNEL, listen::Event, payload_site};
-    db.listen(SITE_CHANGES_CHANNEL, move |event| {
-        on(match event {
-            Event::Listening => Heard::Listening,
-            Event::Lost => Heard::Lost,
-            Event::Notified("") => Heard::SomeSite,
-            Event::Notified(payload) => match payload_site(payload) {
-                Some(site) => Heard::Site(site),
-                None => Heard::ClientKey(payload),
-            },
-        })
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,8 +184,6 @@ mod tests {
             FORGE_IDENTITY_TAKEN,
             FORGE_ONLY_SITES,
             RECORD_FORGE_IDENTITY,
-            MARK_UNINSTALLED,
-            SET_ENABLED,
         ]);
     }
 }
