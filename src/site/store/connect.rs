@@ -1,7 +1,7 @@
 //! The Connect identity of a site (`jwt_tokens`: client key, secret, lifecycle state) on either
 //! backend: the installation a request may use and the install (which may merge the Forge-only
-//! rows of the same site); uninstall, enable/disable and hearing other replicas' changes are
-//! [`changes`].
+//! rows of the same site); uninstall, enable/disable ([`change`]) and hearing other replicas'
+//! changes ([`hear_changes`]) are in `connect/changes.rs`.
 //! What the rows mean is decided in [`crate::site::installed`].
 
 use crate::connect::installations::{Installation, NewInstallation};
