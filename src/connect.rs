@@ -5,8 +5,8 @@ pub mod descriptor;
 pub mod extract;
 pub mod host_client;
 pub mod install_keys;
+pub mod installation_cache;
 pub mod installations;
-pub mod installations_pg;
 pub mod jwt;
 pub mod lifecycle;
 pub mod qsh;
@@ -18,6 +18,7 @@ use std::time::Duration;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{AppError, Result};
+use crate::site::store::connect::{self as sites, Heard};
 use crate::site::{SiteChanges, SiteId};
 use crate::users::Users;
 
@@ -33,7 +34,7 @@ pub const SHARED_CACHE_TTL: Duration = Duration::from_secs(10);
 pub struct Connect {
     pub settings: Settings,
     pub db: Db,
-    pub installations: Arc<installations::InstallationCache>,
+    pub installations: Arc<installation_cache::InstallationCache>,
     /// Where the calling users are recorded (shared with the Forge side).
     pub users: Users,
     /// Which sites' Connect use was written recently (`connect_seen_at`).
@@ -62,9 +63,10 @@ impl Connect {
         Self {
             install_keys: install_keys::InstallKeys::new(&settings.connect_keys_url, http.clone()),
             hosts: host_client::HostClients::new(http, &settings.addon_key, &settings.oauth_url),
-            installations: Arc::new(match db.pg() {
-                Some(_) => installations::InstallationCache::shared(SHARED_CACHE_TTL),
-                None => installations::InstallationCache::default(),
+            installations: Arc::new(if sites::replicated(&db) {
+                installation_cache::InstallationCache::shared(SHARED_CACHE_TTL)
+            } else {
+                installation_cache::InstallationCache::default()
             }),
             users,
             seen_sites: crate::site::seen::SeenSites::default(),
@@ -92,21 +94,7 @@ impl Connect {
             return Ok(Some(found));
         }
         let generation = self.installations.generation();
-        let addon_key = self.settings.addon_key.clone();
-        let key = client_key.to_string();
-        let found = match self.db.pg() {
-            Some(pg) => {
-                pg.run(async |client| {
-                    Ok(installations_pg::find_installed(client, &addon_key, &key).await?)
-                })
-                .await?
-            }
-            None => {
-                self.db
-                    .run(move |conn| Ok(installations::find_installed(conn, &addon_key, &key)?))
-                    .await?
-            }
-        };
+        let found = sites::find_installed(&self.db, &self.settings.addon_key, client_key).await?;
         Ok(found.map(|row| {
             let row = Arc::new(row);
             self.installations.insert(generation, row.clone());
@@ -119,27 +107,20 @@ impl Connect {
     /// side's cache follows; while the listener is down no installation is cached. On SQLite
     /// (one server) there is nothing to hear.
     pub fn watch_changes(&self) {
-        let Some(pg) = self.db.pg() else { return };
         let (cache, changes) = (self.installations.clone(), self.site_changes.clone());
-        crate::db::postgres::listen::spawn(pg, installations_pg::CHANGES_CHANNEL, move |event| {
-            use crate::db::postgres::listen::Event;
-            match event {
-                // A gap in hearing changes: every identity cache starts over.
-                Event::Listening => {
-                    cache.listening(true);
-                    changes.bump();
-                }
-                Event::Lost => {
-                    cache.listening(false);
-                    changes.bump();
-                }
-                // An older replica's Forge change, site unknown.
-                Event::Notified("") => changes.bump(),
-                Event::Notified(payload) => match crate::db::postgres::payload_site(payload) {
-                    Some(site) => changes.site(site),
-                    None => cache.invalidate(payload),
-                },
+        sites::hear_changes(&self.db, move |heard| match heard {
+            // A gap in hearing changes: every identity cache starts over.
+            Heard::Listening => {
+                cache.listening(true);
+                changes.bump();
             }
+            Heard::Lost => {
+                cache.listening(false);
+                changes.bump();
+            }
+            Heard::SomeSite => changes.bump(),
+            Heard::Site(site) => changes.site(site),
+            Heard::ClientKey(client_key) => cache.invalidate(client_key),
         });
     }
 

@@ -27,9 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, Params, Statement, TransactionBehavior, params};
-
-use crate::site::SiteId;
+use rusqlite::{Connection, Params, Statement, TransactionBehavior};
 
 /// The shared pool of connections to the database file.
 pub type Pool = r2d2::Pool<SqliteConnectionManager>;
@@ -257,43 +255,6 @@ fn dangling_references(conn: &Connection) -> rusqlite::Result<usize> {
     Ok(count)
 }
 
-/// Carries the Forge way in of a merged site (`?2`, met through Forge first) over to the site
-/// it becomes (`?1`): its state, times and last use, so the merge neither forgets that Forge
-/// reaches the site nor makes it look unused. Both backends run this statement.
-pub const MERGE_FORGE_WAY: &str = "UPDATE jwt_tokens SET
-        (forge_state, forge_installed_at, forge_uninstalled_at, forge_seen_at) =
-        (SELECT f.forge_state, f.forge_installed_at, f.forge_uninstalled_at, f.forge_seen_at
-         FROM jwt_tokens AS f WHERE f.id = ?2)
-    WHERE id = ?1 AND EXISTS (SELECT 1 FROM jwt_tokens AS f
-                              WHERE f.id = ?2 AND f.forge_state IS NOT NULL)";
-
-/// Moves everything that belongs to site `from` to site `into`, then deletes `from`: two rows
-/// that turned out to be one Confluence site (met through Forge first, through Connect later).
-/// Every table with a foreign key to `jwt_tokens` is followed, whatever migrations added; a
-/// row that would duplicate one `into` already has (a user seen both ways) goes with `from`.
-/// Run it inside the caller's transaction, with foreign keys on.
-pub fn merge_site(conn: &Connection, from: SiteId, into: SiteId) -> rusqlite::Result<()> {
-    let references: Vec<(String, String)> = conn
-        .prepare(
-            "SELECT m.name, p.\"from\" FROM sqlite_schema AS m
-             JOIN pragma_foreign_key_list(m.name) AS p
-             WHERE m.type = 'table' AND p.\"table\" = 'jwt_tokens'",
-        )?
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    for (table, column) in references {
-        let sql = format!(
-            "UPDATE OR IGNORE \"{}\" SET \"{c}\" = ?1 WHERE \"{c}\" = ?2",
-            table.replace('"', "\"\""),
-            c = column.replace('"', "\"\"")
-        );
-        conn.execute(&sql, params![into, from])?;
-    }
-    conn.execute(MERGE_FORGE_WAY, params![into, from])?;
-    conn.execute("DELETE FROM jwt_tokens WHERE id = ?1", [from])?;
-    Ok(())
-}
-
 /// The database as request handlers use it: the SQLite pool, whose work runs on the blocking
 /// thread pool with a connection taken inside it (so a slow disk or a busy writer never stalls
 /// an async worker) — except short indexed point reads ([`Db::read_point`]), which cannot wait
@@ -414,31 +375,6 @@ impl Db {
             work(&mut conn)
         })
         .await?
-    }
-
-    /// Records a use of `site` through `way` (`connect_seen_at` / `forge_seen_at`) on either
-    /// backend; `false` when the site's row is gone. Callers throttle it
-    /// ([`crate::site::seen::SeenSites`]).
-    pub async fn record_seen(
-        &self,
-        site: SiteId,
-        way: crate::site::ways_in::Way,
-    ) -> crate::error::Result<bool> {
-        use crate::site::seen;
-        match self.pg() {
-            Some(pg) => {
-                let now = crate::util::time::now_millis();
-                pg.run(async |client| Ok(seen::record_pg(client, site, way, now).await?))
-                    .await
-            }
-            None => {
-                self.run(move |conn| {
-                    let now = crate::util::time::now_rfc3339();
-                    Ok(seen::record(conn, site, way, &now)?)
-                })
-                .await
-            }
-        }
     }
 
     /// Whether the database can be read and written within `patience`. On SQLite the write
@@ -717,29 +653,6 @@ mod tests {
             [],
         );
         assert!(same_cloud.is_err(), "cloud ids are unique");
-    }
-
-    #[test]
-    fn merging_a_site_moves_its_tasks_and_users_and_removes_it() {
-        let mut conn = memory();
-        migrate(&mut conn).unwrap();
-        conn.execute_batch(
-            "INSERT INTO jwt_tokens (id, addon_key, client_key, base_url, product_type, installed_at, updated_at)
-             VALUES (1, 'app', 'c1', 'https://a', 'confluence', 't', 't');
-             INSERT INTO jwt_tokens (id, addon_key, product_type, installation_id, installed_at, updated_at)
-             VALUES (2, 'app', 'confluence', 'i-2', 't', 't');
-             INSERT INTO jwt_users (site_id, account_id, first_seen_at, last_seen_at)
-             VALUES (1, 'both', 't', 't'), (2, 'both', 't', 't'), (2, 'forge-only', 't', 't');
-             INSERT INTO tasks (site_id, title, created_at, updated_at)
-             VALUES (1, 'connect', 't', 't'), (2, 'forge', 't', 't');",
-        )
-        .unwrap();
-        merge_site(&conn, SiteId(2), SiteId(1)).unwrap();
-        let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
-        assert_eq!(count("SELECT count(*) FROM tasks WHERE site_id = 1"), 2);
-        assert_eq!(count("SELECT count(*) FROM jwt_users WHERE site_id = 1"), 2);
-        assert_eq!(count("SELECT count(*) FROM jwt_users"), 2);
-        assert_eq!(count("SELECT count(*) FROM jwt_tokens"), 1);
     }
 
     #[test]

@@ -187,7 +187,7 @@ impl Forge {
         if !self.seen.should_record(site, Way::Forge) {
             return true;
         }
-        let written = self.db.record_seen(site, Way::Forge).await;
+        let written = crate::site::store::seen::record_seen(&self.db, site, Way::Forge).await;
         match written {
             Ok(true) => true,
             Ok(false) => {

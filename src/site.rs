@@ -2,6 +2,8 @@
 //! belongs to exactly one site, and every store query is scoped by its [`SiteId`].
 
 pub mod forge_identity;
+pub mod installed;
+pub mod merging;
 pub mod seen;
 pub mod store;
 pub mod ways_in;

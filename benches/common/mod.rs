@@ -1,9 +1,9 @@
 //! What several benchmarks set up the same way (each bench is its own crate and includes this
 //! module).
 
-use todo_connect::connect::installations::{self, NewInstallation};
+use todo_connect::connect::installations::NewInstallation;
 use todo_connect::connect::jwt::Secret;
-use todo_connect::db::{self, Pool};
+use todo_connect::db::{self, Db, Pool};
 use todo_connect::site::SiteId;
 
 /// A fresh, migrated database file in `dir` with one installed site.
@@ -25,9 +25,16 @@ pub fn installed_site(dir: &std::path::Path) -> (Pool, SiteId) {
         installation_id: None,
         cloud_id: None,
     };
-    let site =
-        installations::upsert_installed(&conn, "bench-app", &new, "2026-11-28T00:00:00.000Z")
-            .expect("site");
     drop(conn);
+    // Installed the way the app installs a site (the sites store), on an actix runtime.
+    let db = Db::new(pool.clone());
+    let site = actix_web::rt::System::new()
+        .block_on(todo_connect::site::store::connect::install(
+            &db,
+            "bench-app",
+            new,
+        ))
+        .expect("install")
+        .expect("site")[0];
     (pool, site)
 }

@@ -171,7 +171,7 @@ async fn note_use(connect: &Connect, site: SiteId) {
     if !connect.seen_sites.should_record(site, Way::Connect) {
         return;
     }
-    if let Err(e) = connect.db.record_seen(site, Way::Connect).await {
+    if let Err(e) = crate::site::store::seen::record_seen(&connect.db, site, Way::Connect).await {
         connect.seen_sites.forget(site, Way::Connect);
         log::warn!("could not record the use of site {site}: {e}");
     }

@@ -8,15 +8,14 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::installations::{self, NewInstallation, SiteChange};
-use super::installations_pg;
+use super::installations::NewInstallation;
 use super::jwt::{self, Secret, TokenError};
 use super::token_source::{expected_qsh, jwt_header};
 use super::{Connect, ConnectContext, LifecycleRoute};
 use crate::error::{AppError, Result};
-use crate::site::SiteId;
+use crate::site::installed::InstallRefused;
+use crate::site::store::connect::{self as sites, SiteChange};
 use crate::util::ari::canonical_installation_id;
-use crate::util::time::{now_millis, now_rfc3339};
 use crate::util::url::BaseUrl;
 use crate::web::body::read_body;
 
@@ -62,127 +61,11 @@ pub async fn installed(
 ) -> Result<HttpResponse> {
     let payload = verify_signed(&req, body, &connect).await?;
     let new = validate_install(&payload, &connect)?;
-    let addon_key = connect.settings.addon_key.clone();
-    let moved = match connect.db.pg() {
-        Some(pg) => {
-            pg.run(async |client| install_pg(client, &addon_key, &new).await)
-                .await?
-        }
-        None => {
-            connect
-                .db
-                .run(move |conn| install_sqlite(conn, &addon_key, &new))
-                .await?
-        }
-    };
+    let installed = sites::install(&connect.db, &connect.settings.addon_key, new).await?;
+    let moved = installed.map_err(|InstallRefused::IdentityTaken| installation_id_conflict())?;
     connect.changed(&payload.client_key, &moved);
     log::info!("installed on {} ({})", payload.base_url, payload.client_key);
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// The install transaction on SQLite: refuse a Forge identity another Connect site holds, merge
-/// the Forge-only rows of the same site into this one, record the identity. Returns the sites
-/// whose identities changed (this one and those merged into it).
-fn install_sqlite(
-    conn: &mut rusqlite::Connection,
-    addon_key: &str,
-    new: &NewInstallation,
-) -> Result<Vec<SiteId>> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let (installation_id, cloud_id) = (new.installation_id.as_deref(), new.cloud_id.as_deref());
-    if installations::forge_identity_taken(
-        &tx,
-        addon_key,
-        &new.client_key,
-        installation_id,
-        cloud_id,
-    )? {
-        return Err(installation_id_conflict());
-    }
-    let met_through_forge = installations::forge_only_sites(&tx, installation_id, cloud_id)?;
-    let site = installations::upsert_installed(&tx, addon_key, new, &now_rfc3339())?;
-    for forge_only in &met_through_forge {
-        crate::db::merge_site(&tx, forge_only.site, site)?;
-        log::info!(
-            "site {} merged into {site}: one site, reached both ways",
-            forge_only.site
-        );
-        installations::record_forge_identity(
-            &tx,
-            site,
-            None,
-            forge_only.cloud_id.as_deref(),
-            forge_only.api_base_url.as_deref(),
-        )?;
-    }
-    installations::record_forge_identity(&tx, site, installation_id, cloud_id, None)?;
-    tx.commit()?;
-    Ok(moved_sites(site, &met_through_forge))
-}
-
-/// The sites an install changed the identities of: the installed one and those merged into it.
-fn moved_sites(site: SiteId, merged: &[installations::ForgeOnlySite]) -> Vec<SiteId> {
-    std::iter::once(site)
-        .chain(merged.iter().map(|m| m.site))
-        .collect()
-}
-
-/// The PostgreSQL twin of [`install_sqlite`]; it also notifies every replica. Installs and
-/// Forge resolutions are serialised by one advisory lock (SQLite's IMMEDIATE transaction); a
-/// unique violation of a Forge identity that still slips through is the same 400.
-async fn install_pg(
-    client: &mut crate::db::postgres::PgClient,
-    addon_key: &str,
-    new: &NewInstallation,
-) -> Result<Vec<SiteId>> {
-    let tx = client.transaction().await?;
-    crate::db::postgres::lock_sites(&tx).await?;
-    let (installation_id, cloud_id) = (new.installation_id.as_deref(), new.cloud_id.as_deref());
-    if installations_pg::forge_identity_taken(
-        &tx,
-        addon_key,
-        &new.client_key,
-        installation_id,
-        cloud_id,
-    )
-    .await?
-    {
-        return Err(installation_id_conflict());
-    }
-    let met_through_forge =
-        installations_pg::forge_only_sites(&tx, installation_id, cloud_id).await?;
-    let site = installations_pg::upsert_installed(&tx, addon_key, new, now_millis()).await?;
-    for forge_only in &met_through_forge {
-        crate::db::postgres::merge_site(&tx, forge_only.site, site).await?;
-        log::info!(
-            "site {} merged into {site}: one site, reached both ways",
-            forge_only.site
-        );
-        installations_pg::record_forge_identity(
-            &tx,
-            site,
-            None,
-            forge_only.cloud_id.as_deref(),
-            forge_only.api_base_url.as_deref(),
-        )
-        .await?;
-    }
-    let recorded =
-        installations_pg::record_forge_identity(&tx, site, installation_id, cloud_id, None).await;
-    match recorded {
-        Err(e) if installations_pg::is_forge_identity_conflict(&e) => {
-            return Err(installation_id_conflict());
-        }
-        other => other?,
-    }
-    installations_pg::notify_changed(&tx, &new.client_key).await?;
-    let moved = moved_sites(site, &met_through_forge);
-    for changed in &moved {
-        let payload = crate::db::postgres::site_payload(*changed);
-        crate::db::postgres::notify_site_changed(&tx, &payload).await?;
-    }
-    tx.commit().await?;
-    Ok(moved)
 }
 
 fn installation_id_conflict() -> AppError {
@@ -253,30 +136,8 @@ async fn toggle(
 /// then forgets its cached installation so the next request sees the change; on PostgreSQL the
 /// same transaction notifies every other replica to forget it too.
 async fn change_site(connect: &Connect, client_key: &str, change: SiteChange) -> Result<bool> {
-    let addon_key = connect.settings.addon_key.clone();
-    let key = client_key.to_string();
-    let changed = match connect.db.pg() {
-        Some(pg) => {
-            pg.run(async |client| {
-                let tx = client.transaction().await?;
-                let changed =
-                    installations_pg::apply_change(&tx, change, &addon_key, &key, now_millis())
-                        .await?;
-                if changed {
-                    installations_pg::notify_changed(&tx, &key).await?;
-                }
-                tx.commit().await?;
-                Ok(changed)
-            })
-            .await?
-        }
-        None => {
-            connect
-                .db
-                .run(move |conn| Ok(change.apply(conn, &addon_key, &key, &now_rfc3339())?))
-                .await?
-        }
-    };
+    let changed =
+        sites::change(&connect.db, &connect.settings.addon_key, client_key, change).await?;
     connect.changed(client_key, &[]);
     Ok(changed)
 }

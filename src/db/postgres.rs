@@ -66,58 +66,6 @@ pub async fn lock_sites(tx: &impl GenericClient) -> std::result::Result<(), PgEr
         .map(|_| ())
 }
 
-/// The twin of `db::merge_site`: moves everything of site `from` to site `into`, then deletes
-/// `from`. Every table with a foreign key to `jwt_tokens` is followed; a recorded user that
-/// `into` already has stays with `from` and goes with it (its unique key is the site and the
-/// account). A table added later with a unique key of its own makes the merge fail loudly
-/// (and the install with it) rather than lose rows.
-pub async fn merge_site(
-    tx: &impl GenericClient,
-    from: crate::site::SiteId,
-    into: crate::site::SiteId,
-) -> std::result::Result<(), PgError> {
-    // Lock `from` first: a task create holds this row while it counts and inserts, so it either
-    // finishes before the merge (its task is then moved below) or finds the site gone after.
-    tx.execute(
-        "SELECT 1 FROM jwt_tokens WHERE id = $1 FOR UPDATE",
-        &[&from.0],
-    )
-    .await?;
-    let references = tx
-        .query(
-            "SELECT cl.relname::text, a.attname::text
-             FROM pg_constraint c
-             JOIN pg_class cl ON cl.oid = c.conrelid
-             JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
-             WHERE c.contype = 'f' AND c.confrelid = 'jwt_tokens'::regclass",
-            &[],
-        )
-        .await?;
-    for row in references {
-        let (table, column): (String, String) = (row.try_get(0)?, row.try_get(1)?);
-        let quoted = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
-        let sql = if table == "jwt_users" {
-            "UPDATE jwt_users AS u SET site_id = $1 WHERE site_id = $2 AND NOT EXISTS
-                 (SELECT 1 FROM jwt_users AS v WHERE v.site_id = $1 AND v.account_id = u.account_id)"
-                .to_string()
-        } else {
-            format!(
-                "UPDATE {} SET {c} = $1 WHERE {c} = $2",
-                quoted(&table),
-                c = quoted(&column)
-            )
-        };
-        tx.execute(&sql, &[&into.0, &from.0]).await?;
-    }
-    let carry = super::MERGE_FORGE_WAY
-        .replace("?1", "$1")
-        .replace("?2", "$2");
-    tx.execute(&carry, &[&into.0, &from.0]).await?;
-    tx.execute("DELETE FROM jwt_tokens WHERE id = $1", &[&from.0])
-        .await?;
-    Ok(())
-}
-
 /// The `LISTEN`/`NOTIFY` channel of site changes (lifecycle, Forge identities); the payload is
 /// the Connect client key of the site, or empty when no installation cache entry is affected.
 pub const SITE_CHANGES_CHANNEL: &str = "todo_connect_installations";

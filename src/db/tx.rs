@@ -183,15 +183,21 @@ impl Tx<'_> {
         }
     }
 
-    /// Tells the other replicas, when this transaction commits, that `site` changed by its
-    /// id (a Forge installation id recorded or retired): they forget that site's Forge cache
-    /// entries only. On SQLite nothing: one process serves the file, and the caller records the
-    /// change in its own [`crate::site::SiteChanges`].
+    /// Tells every replica, once this transaction commits, that `site` changed (they forget
+    /// its Forge cache entries): on PostgreSQL a `NOTIFY` on
+    /// [`super::postgres::SITE_CHANGES_CHANNEL`]; on SQLite nothing, as one server has no other
+    /// replica to tell.
     pub async fn notify_site_id_changed(&self, site: crate::site::SiteId) -> Result<()> {
+        self.notify_site_changed(&super::postgres::site_payload(site))
+            .await
+    }
+
+    /// [`Tx::notify_site_id_changed`] with the payload given: a Connect client key (forget that
+    /// installation), or [`super::postgres::site_payload`] of a site id.
+    pub async fn notify_site_changed(&self, payload: &str) -> Result<()> {
         match self {
             Tx::Sqlite(_) => Ok(()),
             Tx::Postgres(_) | Tx::PostgresTx(_) => {
-                let payload = super::postgres::site_payload(site);
                 self.execute(
                     "SELECT pg_notify($1, $2)",
                     &[&super::postgres::SITE_CHANGES_CHANNEL, &payload],
@@ -277,6 +283,26 @@ impl Db {
                     .await
             }
             Pools::Postgres(pg) => pg.run(async |client| op(&Tx::Postgres(client)).await).await,
+        }
+    }
+}
+
+impl Db {
+    /// Whether other replicas may share this database (PostgreSQL): a cache of its rows then
+    /// trusts itself only while it hears their changes ([`Db::listen`]).
+    pub fn replicated(&self) -> bool {
+        matches!(self.backend, Pools::Postgres(_))
+    }
+
+    /// On PostgreSQL, starts hearing `channel` on the current runtime, calling `on_event` for
+    /// each event ([`super::postgres::listen`]); on SQLite (one server) there is nothing to hear.
+    pub fn listen(
+        &self,
+        channel: &'static str,
+        on_event: impl Fn(super::postgres::listen::Event<'_>) + 'static,
+    ) {
+        if let Pools::Postgres(pool) = &self.backend {
+            super::postgres::listen::spawn(pool, channel, on_event);
         }
     }
 }

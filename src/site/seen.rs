@@ -1,6 +1,7 @@
 //! The last use of a site through each way in (`connect_seen_at`, `forge_seen_at`), written
 //! cheaply: at most once per [`SEEN_WINDOW`] per site and way, decided in memory, so a hot
-//! route makes no write. `purge` never takes a site used after its last uninstall.
+//! route makes no write (the write itself is the sites store's,
+//! [`super::store::seen`]). `purge` never takes a site used after its last uninstall.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -75,38 +76,6 @@ impl SeenSites {
     }
 }
 
-fn column(way: Way) -> &'static str {
-    match way {
-        Way::Connect => "connect_seen_at",
-        Way::Forge => "forge_seen_at",
-    }
-}
-
-/// Writes the use on SQLite; `false` when the site's row is gone (purged meanwhile).
-pub fn record(
-    conn: &rusqlite::Connection,
-    site: SiteId,
-    way: Way,
-    now: &str,
-) -> rusqlite::Result<bool> {
-    let sql = format!("UPDATE jwt_tokens SET {} = ?2 WHERE id = ?1", column(way));
-    Ok(conn
-        .prepare_cached(&sql)?
-        .execute(rusqlite::params![site, now])?
-        > 0)
-}
-
-/// The PostgreSQL twin of [`record`].
-pub async fn record_pg(
-    client: &impl deadpool_postgres::GenericClient,
-    site: SiteId,
-    way: Way,
-    now: time::OffsetDateTime,
-) -> Result<bool, tokio_postgres::Error> {
-    let sql = format!("UPDATE jwt_tokens SET {} = $2 WHERE id = $1", column(way));
-    Ok(client.execute(&sql, &[&site.0, &now]).await? > 0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,13 +98,5 @@ mod tests {
             seen.should_record(SiteId(n), Way::Forge);
         }
         assert!(seen.len() <= MAX_REMEMBERED, "{}", seen.len());
-    }
-
-    #[test]
-    fn the_write_reports_a_missing_site() {
-        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
-        crate::db::configure_connection(&mut conn).unwrap();
-        crate::db::migrate(&mut conn).unwrap();
-        assert!(!record(&conn, SiteId(7), Way::Forge, "t").unwrap());
     }
 }

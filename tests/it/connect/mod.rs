@@ -11,6 +11,7 @@ mod interop;
 mod qsh_vectors;
 mod token_matrix;
 mod uninstall_enable_disable;
+mod unusable;
 mod user_recording;
 
 use reqwest::Method;

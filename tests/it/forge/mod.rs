@@ -10,6 +10,7 @@ mod jira;
 mod jira_events;
 mod jira_progress;
 mod logs;
+mod merge;
 mod migration;
 mod names;
 mod tenants;
