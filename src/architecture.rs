@@ -31,8 +31,6 @@ const NOT_YET: &[&str] = &[
     "src/forge.rs",
     "src/forge/tenants.rs",
     "src/forge/tenants_pg.rs",
-    "src/ops/purge_pg.rs",
-    "src/ops/sites_pg.rs",
     "src/site/seen.rs",
     "src/todo.rs",
     "src/todo/issue_ops.rs",

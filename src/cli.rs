@@ -221,18 +221,24 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             uninstalled_for,
             dry_run,
         } => {
-            let report = match &settings.database_url {
-                Some(url) => ops::purge_pg::purge(url, uninstalled_for, dry_run)?,
-                None => ops::purge::purge(&database, uninstalled_for, dry_run)?,
-            };
+            let deployed = ops::deployed::Deployed::open(&settings)?;
+            let report = ops::deployed::block_on(move || async move {
+                deployed.check_version().await?;
+                ops::purge::purge(&deployed.db, uninstalled_for, dry_run)
+                    .await
+                    .map_err(|e| deployed.error(e))
+            })?;
             print_purge(&report);
             Ok(())
         }
         Command::Sites { json } => {
-            let sites = match &settings.database_url {
-                Some(url) => ops::sites_pg::list(url)?,
-                None => ops::sites::list(&database)?,
-            };
+            let deployed = ops::deployed::Deployed::open(&settings)?;
+            let sites = ops::deployed::block_on(move || async move {
+                deployed.check_version().await?;
+                ops::sites::list_sites(&deployed.db)
+                    .await
+                    .map_err(|e| deployed.error(e))
+            })?;
             if json {
                 println!("{}", ops::sites::to_json(&sites));
             } else {
@@ -304,3 +310,4 @@ fn serve(settings: Settings) -> Result<(), CliError> {
     drop(locks);
     Ok(())
 }
+
