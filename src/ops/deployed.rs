@@ -19,7 +19,7 @@ pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(600);
 pub struct Deployed {
     pub db: Db,
     /// For messages: the file path, or the URL (which prints no password).
-    pub name: String,
+    name: String,
     /// SQLite: the shared lock every process using the file holds, so no `restore` swaps the
     /// file underneath the operation.
     _lock: Option<lock::DatabaseLock>,

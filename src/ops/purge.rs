@@ -38,19 +38,14 @@ pub struct PurgeReport {
     pub dry_run: bool,
 }
 
-/// The instant `days` days before now, formatted like every timestamp column.
-pub fn cutoff(days: u32) -> String {
-    rfc3339(cutoff_time(days))
-}
-
 /// The instant `days` days before now (at the stored precision).
-pub fn cutoff_time(days: u32) -> time::OffsetDateTime {
+fn cutoff_time(days: u32) -> time::OffsetDateTime {
     crate::util::time::now_millis() - time::Duration::days(i64::from(days))
 }
 
 /// The sites among `candidates` the rule lets go, with the reason and the tasks counted when
 /// read (users are counted by the purge).
-pub fn to_purge(candidates: Vec<SiteRow>, cutoff: time::OffsetDateTime) -> Vec<PurgedSite> {
+fn to_purge(candidates: Vec<SiteRow>, cutoff: time::OffsetDateTime) -> Vec<PurgedSite> {
     candidates
         .into_iter()
         .filter_map(|site| {
@@ -126,10 +121,10 @@ mod tests {
     #[test]
     fn the_cutoff_is_formatted_like_the_timestamp_columns() {
         let now = crate::util::time::now_rfc3339();
-        let cut = cutoff(0);
+        let cut = rfc3339(cutoff_time(0));
         assert_eq!(cut.len(), now.len());
         assert!(cut.ends_with('Z') && cut.as_bytes()[10] == b'T');
-        assert!(cutoff(30) < cut);
+        assert!(rfc3339(cutoff_time(30)) < cut);
     }
 
     #[test]

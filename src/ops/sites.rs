@@ -37,7 +37,7 @@ const NONE_INSTALLED: &str = "(connect_state IS NULL OR connect_state <> 'instal
 
 /// Which sites [`read_sites`] reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Which {
+pub(crate) enum Which {
     /// Every site (`sites`).
     All,
     /// Only sites no way in reaches now, locked until the transaction ends on PostgreSQL
@@ -83,7 +83,7 @@ fn site_row(row: &Row<'_>) -> Result<SiteRow> {
 }
 
 /// The sites `which` names, in id order, inside the caller's connection or transaction.
-pub async fn read_sites(tx: &Tx<'_>, which: Which) -> Result<Vec<SiteRow>> {
+pub(crate) async fn read_sites(tx: &Tx<'_>, which: Which) -> Result<Vec<SiteRow>> {
     tx.query(&select_sites(which, tx.dialect()), &[], site_row)
         .await
 }
