@@ -542,44 +542,51 @@ mod tests {
     #[test]
     fn the_defaults_shown_are_the_defaults_used() {
         let settings = Settings::load(&|_| None, Path::new("/nonexistent")).unwrap();
-        let shown = |name: &str| SETTINGS.iter().find(|s| s.name == name).unwrap().default;
-        assert_eq!(shown("APP_ENV"), settings.app_env.as_str());
-        assert_eq!(shown("HOST"), settings.host);
-        assert_eq!(shown("PORT"), settings.port.to_string());
-        let path = shown("DATABASE_PATH").replace("<APP_ENV>", "development");
-        assert_eq!(Path::new(&path), settings.database_path);
+        let shown = |name: &str| {
+            let setting = SETTINGS.iter().find(|s| s.name == name).unwrap();
+            setting.default.replace("<APP_ENV>", "development")
+        };
+        let applied = [
+            ("APP_ENV", settings.app_env.as_str().to_string()),
+            ("HOST", settings.host.clone()),
+            ("PORT", settings.port.to_string()),
+            (
+                "DATABASE_PATH",
+                settings.database_path.display().to_string(),
+            ),
+            (
+                "DATABASE_POOL_SIZE",
+                settings.database_pool_size.to_string(),
+            ),
+            (
+                "DATABASE_TIMEOUT",
+                settings.database_timeout.as_secs().to_string(),
+            ),
+            (
+                "CONNECT_KEYS_URL",
+                settings.connect_keys_url.as_str().to_string(),
+            ),
+            ("ADDON_KEY", settings.addon_key.clone()),
+            (
+                "ATLASSIAN_OAUTH_URL",
+                settings.oauth_url.as_str().to_string(),
+            ),
+            ("MAX_CONNECTIONS", settings.max_connections.to_string()),
+            (
+                "MAX_CONNECTIONS_PER_IP",
+                settings.max_connections_per_ip.to_string(),
+            ),
+            (
+                "MAX_TASKS_PER_SITE",
+                settings.max_tasks_per_site.to_string(),
+            ),
+        ];
+        for (name, value) in applied {
+            assert_eq!(shown(name), value, "{name}");
+        }
+        assert!(shown("SITE_URL").starts_with(settings.site_url.as_str()));
         assert_eq!(shown("DATABASE_URL"), "unset");
         assert!(settings.database_url.is_none());
-        assert_eq!(
-            shown("DATABASE_POOL_SIZE"),
-            settings.database_pool_size.to_string()
-        );
-        assert_eq!(
-            shown("DATABASE_TIMEOUT"),
-            settings.database_timeout.as_secs().to_string()
-        );
-        assert_eq!(
-            shown("CONNECT_KEYS_URL"),
-            settings.connect_keys_url.as_str()
-        );
-        assert_eq!(
-            shown("ADDON_KEY").replace("<APP_ENV>", "development"),
-            settings.addon_key
-        );
-        assert_eq!(shown("ATLASSIAN_OAUTH_URL"), settings.oauth_url.as_str());
-        assert_eq!(
-            shown("MAX_CONNECTIONS"),
-            settings.max_connections.to_string()
-        );
-        assert_eq!(
-            shown("MAX_CONNECTIONS_PER_IP"),
-            settings.max_connections_per_ip.to_string()
-        );
-        assert_eq!(
-            shown("MAX_TASKS_PER_SITE"),
-            settings.max_tasks_per_site.to_string()
-        );
-        assert!(shown("SITE_URL").starts_with(settings.site_url.as_str()));
         assert!(settings.forge_app_id.is_none() && settings.forge_jwks_url.is_none());
     }
 }
