@@ -13,10 +13,10 @@
 //! loss or kernel crash as well. Writes are rare next to reads here (reads do not fsync), so we
 //! pay that cost.
 
-pub mod migrate;
+mod migrate;
 mod ours;
 pub mod postgres;
-pub mod sqlite;
+mod sqlite;
 mod tx;
 mod values;
 mod worker_read;

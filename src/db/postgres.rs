@@ -12,7 +12,7 @@
 mod deadline;
 pub mod listen;
 mod locks;
-pub mod migrate;
+mod migrate;
 mod notify;
 mod tls;
 
