@@ -24,8 +24,6 @@ const BACKEND_WORDS: &[&str] = &[
 
 /// Files outside the stores that still know the backend, each to move into its store.
 const NOT_YET: &[&str] = &[
-    "src/ops/purge_pg.rs",
-    "src/ops/sites_pg.rs",
     "src/todo.rs",
     "src/todo/issue_ops.rs",
     "src/todo/issues.rs",

@@ -13,11 +13,15 @@ use crate::{Application, StartupError};
 /// todo-connect: a Todo app inside Atlassian Confluence (one binary, one SQLite file).
 ///
 /// Configuration comes from config/default.toml, config/<APP_ENV>.toml and environment
-/// variables (APP_ENV, SITE_URL, HOST, PORT, DATABASE_PATH, DATABASE_URL, DATABASE_POOL_SIZE,
-/// CONNECT_KEYS_URL, ADDON_KEY, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP, MAX_TASKS_PER_SITE,
-/// ALLOWED_HOSTS, ATLASSIAN_OAUTH_URL, FORGE_APP_ID, FORGE_JWKS_URL, RUST_LOG); see the README.
+/// variables, later wins; the settings are listed below and in the README.
 #[derive(Debug, Parser)]
-#[command(name = "todo-connect", version, about, long_about)]
+#[command(
+    name = "todo-connect",
+    version,
+    about,
+    long_about,
+    after_help = crate::config::settings_help()
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -221,18 +225,24 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             uninstalled_for,
             dry_run,
         } => {
-            let report = match &settings.database_url {
-                Some(url) => ops::purge_pg::purge(url, uninstalled_for, dry_run)?,
-                None => ops::purge::purge(&database, uninstalled_for, dry_run)?,
-            };
+            let deployed = ops::deployed::Deployed::open(&settings)?;
+            let report = ops::deployed::block_on(move || async move {
+                deployed.check_version().await?;
+                ops::purge::purge(&deployed.db, uninstalled_for, dry_run)
+                    .await
+                    .map_err(|e| deployed.error(e))
+            })?;
             print_purge(&report);
             Ok(())
         }
         Command::Sites { json } => {
-            let sites = match &settings.database_url {
-                Some(url) => ops::sites_pg::list(url)?,
-                None => ops::sites::list(&database)?,
-            };
+            let deployed = ops::deployed::Deployed::open(&settings)?;
+            let sites = ops::deployed::block_on(move || async move {
+                deployed.check_version().await?;
+                ops::sites::list_sites(&deployed.db)
+                    .await
+                    .map_err(|e| deployed.error(e))
+            })?;
             if json {
                 println!("{}", ops::sites::to_json(&sites));
             } else {
@@ -303,4 +313,101 @@ fn serve(settings: Settings) -> Result<(), CliError> {
     })?;
     drop(locks);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use clap::CommandFactory;
+
+    use super::*;
+    use crate::config::SETTINGS;
+
+    /// The names `listed` has that the settings do not (extra) and the settings it lacks
+    /// (missing); both empty when it names exactly the settings.
+    fn differences(listed: &BTreeSet<String>) -> (Vec<String>, Vec<&'static str>) {
+        let names: BTreeSet<&str> = SETTINGS.iter().map(|s| s.name).collect();
+        let extra = listed
+            .iter()
+            .filter(|n| !names.contains(n.as_str()))
+            .cloned()
+            .collect();
+        let missing = names.into_iter().filter(|n| !listed.contains(*n)).collect();
+        (extra, missing)
+    }
+
+    /// The variables the README's configuration table names in its first column.
+    fn readme_settings() -> BTreeSet<String> {
+        let readme = include_str!("../README.md");
+        let section = readme
+            .split("\n## Configuration\n")
+            .nth(1)
+            .expect("the README has a Configuration section");
+        let section = section.split("\n## ").next().unwrap_or(section);
+        let mut names = BTreeSet::new();
+        for line in section.lines().filter(|l| l.starts_with("| `")) {
+            let first_cell = line.split('|').nth(1).unwrap_or("");
+            for (i, part) in first_cell.split('`').enumerate() {
+                if i % 2 == 1 {
+                    names.insert(part.to_string());
+                }
+            }
+        }
+        names
+    }
+
+    /// The variables `--help` lists under its settings heading.
+    fn help_settings() -> BTreeSet<String> {
+        let help = Cli::command().render_long_help().to_string();
+        let section = help
+            .split("Settings (")
+            .nth(1)
+            .expect("--help lists the settings");
+        section
+            .lines()
+            .skip(1)
+            .filter_map(|line| line.strip_prefix("  "))
+            .filter_map(|line| line.split_whitespace().next())
+            .filter(|word| {
+                word.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            })
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn the_readme_configuration_table_names_exactly_the_settings() {
+        let listed = readme_settings();
+        assert!(!listed.is_empty());
+        let (extra, missing) = differences(&listed);
+        assert!(
+            extra.is_empty() && missing.is_empty(),
+            "README configuration table: not settings {extra:?}, missing {missing:?}"
+        );
+    }
+
+    #[test]
+    fn help_names_exactly_the_settings() {
+        let listed = help_settings();
+        let (extra, missing) = differences(&listed);
+        assert!(
+            extra.is_empty() && missing.is_empty(),
+            "--help: not settings {extra:?}, missing {missing:?}"
+        );
+        let short = Cli::command().render_help().to_string();
+        assert!(
+            short.contains("DATABASE_TIMEOUT"),
+            "-h lists them too: {short}"
+        );
+    }
+
+    #[test]
+    fn a_name_too_many_or_too_few_is_reported_by_name() {
+        let mut listed: BTreeSet<String> = SETTINGS.iter().map(|s| s.name.to_string()).collect();
+        listed.remove("PORT");
+        listed.insert("PROT".into());
+        assert_eq!(differences(&listed), (vec!["PROT".into()], vec!["PORT"]));
+    }
 }

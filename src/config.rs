@@ -1,9 +1,11 @@
 //! Typed settings: built-in defaults < `config/default.toml` < `config/<APP_ENV>.toml` <
 //! environment variables.
 //!
-//! Each setting is declared once, in [`settings!`] (its TOML key, variable and raw type); its
-//! default lives in [`Settings::resolve`] beside its validation, the only place either is
-//! written. A bad value stops start-up with one line that names the variable.
+//! Each setting is declared once, in [`settings!`] (its TOML key, variable, raw type, and the
+//! default and help line operators read); [`SETTINGS`] lists them all, `--help` prints that
+//! list, and tests check that the README's configuration table names exactly these settings
+//! and that the defaults shown are those [`Settings::resolve`] applies beside its validation.
+//! A bad value stops start-up with one line that names the variable.
 
 mod database_url;
 
@@ -127,11 +129,21 @@ pub struct Settings {
     pub forge_jwks_url: Option<BaseUrl>,
 }
 
+/// One setting as an operator sees it: the variable, its default as the README and `--help`
+/// show it, and one line saying what it does. [`SETTINGS`] lists every one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setting {
+    pub name: &'static str,
+    pub default: &'static str,
+    pub help: &'static str,
+}
+
 /// Declares every setting once: the TOML key (the variable in lower case), the environment
-/// variable and the raw type. Generates the optional [`Layer`] one source of values fills,
-/// how a later layer overrides an earlier one, and how the environment is read.
+/// variable, the raw type, and the default and help line operators read. Generates the
+/// optional [`Layer`] one source of values fills, how a later layer overrides an earlier one,
+/// how the environment is read, and [`SETTINGS`], so what is read is what is documented.
 macro_rules! settings {
-    ($($key:ident: $raw:ty = $var:literal),* $(,)?) => {
+    ($($key:ident: $raw:ty = $var:literal, default $default:literal, $help:literal;)*) => {
         /// One layer of optional values (a TOML file, or the environment).
         #[derive(Debug, Default, Deserialize)]
         #[serde(deny_unknown_fields)]
@@ -152,28 +164,79 @@ macro_rules! settings {
             }
         }
 
-        /// Every environment variable the program reads.
-        pub const VARIABLES: &[&str] = &["APP_ENV", $($var,)*];
+        /// Every setting, in the order the README's configuration table and `--help` list
+        /// them: `APP_ENV` (which picks the files the others are read from), the settings the
+        /// files and the environment give, and `RUST_LOG` (read by the logger, environment only).
+        pub const SETTINGS: &[Setting] = &[
+            APP_ENV,
+            $(Setting { name: $var, default: $default, help: $help },)*
+            RUST_LOG,
+        ];
     };
 }
 
+const APP_ENV: Setting = Setting {
+    name: "APP_ENV",
+    default: "development",
+    help: "development, test or production",
+};
+
+const RUST_LOG: Setting = Setting {
+    name: "RUST_LOG",
+    default: "info",
+    help: "log filter, e.g. info,todo_connect=debug (environment only)",
+};
+
 settings! {
-    site_url: String = "SITE_URL",
-    host: String = "HOST",
-    port: u16 = "PORT",
-    database_path: String = "DATABASE_PATH",
-    database_url: String = "DATABASE_URL",
-    database_pool_size: usize = "DATABASE_POOL_SIZE",
-    database_timeout: usize = "DATABASE_TIMEOUT",
+    site_url: String = "SITE_URL", default "http://localhost:3000 (required in production)",
+        "public https:// base URL Confluence reaches";
+    host: String = "HOST", default "127.0.0.1", "listen address";
+    port: u16 = "PORT", default "3000", "listen port (0 picks a free one)";
+    database_path: String = "DATABASE_PATH", default "db/<APP_ENV>.sqlite3",
+        "the SQLite file (unused when DATABASE_URL is set)";
+    database_url: String = "DATABASE_URL", default "unset",
+        "postgres://… selects PostgreSQL";
+    database_pool_size: usize = "DATABASE_POOL_SIZE", default "8",
+        "PostgreSQL connections per instance (1-1000)";
+    database_timeout: usize = "DATABASE_TIMEOUT", default "5",
+        "seconds one database step of a request may take on PostgreSQL (1-300)";
     connect_keys_url: String = "CONNECT_KEYS_URL",
-    addon_key: String = "ADDON_KEY",
+        default "https://connect-install-keys.atlassian.com",
+        "where signed-install public keys are fetched";
+    addon_key: String = "ADDON_KEY", default "connect-add-on-todo-<APP_ENV>", "the app key";
     allowed_hosts: String = "ALLOWED_HOSTS",
+        default "*.atlassian.net,*.jira.com in production, any elsewhere",
+        "host patterns a site's baseUrl may have";
     atlassian_oauth_url: String = "ATLASSIAN_OAUTH_URL",
-    max_connections: usize = "MAX_CONNECTIONS",
-    max_connections_per_ip: usize = "MAX_CONNECTIONS_PER_IP",
-    max_tasks_per_site: usize = "MAX_TASKS_PER_SITE",
-    forge_app_id: String = "FORGE_APP_ID",
-    forge_jwks_url: String = "FORGE_JWKS_URL",
+        default "https://oauth-2-authorization-server.services.atlassian.com",
+        "authorization server for acting as a user";
+    max_connections: usize = "MAX_CONNECTIONS", default "2048",
+        "open connections each worker accepts";
+    max_connections_per_ip: usize = "MAX_CONNECTIONS_PER_IP", default "128",
+        "open connections per client address (0: no limit)";
+    max_tasks_per_site: usize = "MAX_TASKS_PER_SITE", default "10000",
+        "tasks one site may hold";
+    forge_app_id: String = "FORGE_APP_ID", default "unset: Forge off",
+        "the Forge app's id (ari:cloud:ecosystem::app/<uuid> or the uuid)";
+    forge_jwks_url: String = "FORGE_JWKS_URL", default "Atlassian's key sets",
+        "where Forge's signing keys are fetched";
+}
+
+/// The settings as `--help` lists them after the commands: one line each, name, what it does
+/// and its default.
+pub fn settings_help() -> String {
+    let width = SETTINGS.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    let mut out = String::from(
+        "Settings (environment variables, or in lower case as keys of config/default.toml and \
+         config/<APP_ENV>.toml; see the README):\n",
+    );
+    for s in SETTINGS {
+        out.push_str(&format!(
+            "  {:<width$}  {} [default: {}]\n",
+            s.name, s.help, s.default
+        ));
+    }
+    out
 }
 
 /// A raw value as an environment variable spells it.
@@ -469,9 +532,61 @@ mod tests {
     }
 
     #[test]
-    fn every_variable_is_listed_once() {
+    fn every_setting_is_listed_once() {
         let mut seen = std::collections::HashSet::new();
-        assert!(VARIABLES.iter().all(|v| seen.insert(*v)), "{VARIABLES:?}");
-        assert!(VARIABLES.contains(&"SITE_URL") && VARIABLES.contains(&"MAX_CONNECTIONS"));
+        let names: Vec<&str> = SETTINGS.iter().map(|s| s.name).collect();
+        assert!(names.iter().all(|v| seen.insert(*v)), "{names:?}");
+        assert!(names.contains(&"SITE_URL") && names.contains(&"DATABASE_TIMEOUT"));
+    }
+
+    #[test]
+    fn the_defaults_shown_are_the_defaults_used() {
+        let settings = Settings::load(&|_| None, Path::new("/nonexistent")).unwrap();
+        let shown = |name: &str| {
+            let setting = SETTINGS.iter().find(|s| s.name == name).unwrap();
+            setting.default.replace("<APP_ENV>", "development")
+        };
+        let applied = [
+            ("APP_ENV", settings.app_env.as_str().to_string()),
+            ("HOST", settings.host.clone()),
+            ("PORT", settings.port.to_string()),
+            (
+                "DATABASE_PATH",
+                settings.database_path.display().to_string(),
+            ),
+            (
+                "DATABASE_POOL_SIZE",
+                settings.database_pool_size.to_string(),
+            ),
+            (
+                "DATABASE_TIMEOUT",
+                settings.database_timeout.as_secs().to_string(),
+            ),
+            (
+                "CONNECT_KEYS_URL",
+                settings.connect_keys_url.as_str().to_string(),
+            ),
+            ("ADDON_KEY", settings.addon_key.clone()),
+            (
+                "ATLASSIAN_OAUTH_URL",
+                settings.oauth_url.as_str().to_string(),
+            ),
+            ("MAX_CONNECTIONS", settings.max_connections.to_string()),
+            (
+                "MAX_CONNECTIONS_PER_IP",
+                settings.max_connections_per_ip.to_string(),
+            ),
+            (
+                "MAX_TASKS_PER_SITE",
+                settings.max_tasks_per_site.to_string(),
+            ),
+        ];
+        for (name, value) in applied {
+            assert_eq!(shown(name), value, "{name}");
+        }
+        assert!(shown("SITE_URL").starts_with(settings.site_url.as_str()));
+        assert_eq!(shown("DATABASE_URL"), "unset");
+        assert!(settings.database_url.is_none());
+        assert!(settings.forge_app_id.is_none() && settings.forge_jwks_url.is_none());
     }
 }

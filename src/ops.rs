@@ -1,21 +1,21 @@
 //! Operations on a deployed instance, behind the `healthcheck`, `backup`, `restore` and `purge`
 //! commands: what a container health probe, a cron job or an operator runs next to the server.
 //!
-//! On PostgreSQL, `purge` runs its twin ([`purge_pg`]), `copy` moves the data between the
-//! backends ([`copy`]), and `backup`/`restore` name `pg_dump`/`pg_restore` instead.
+//! `purge` and `sites` are one function each over both backends, run on the configured database
+//! as [`deployed`] opens it; `copy` moves the data between the backends ([`copy`]), and
+//! `backup`/`restore` name `pg_dump`/`pg_restore` on PostgreSQL instead.
 //!
 //! Coordination with the server goes through an advisory lock on `<DATABASE_PATH>.lock`
 //! ([`lock`]): every process using the database holds it shared, `restore` needs it exclusively.
 
 pub mod backup;
 pub mod copy;
+pub mod deployed;
 pub mod health;
 pub mod lock;
 pub mod purge;
-pub mod purge_pg;
 pub mod restore;
 pub mod sites;
-pub mod sites_pg;
 
 use std::path::{Path, PathBuf};
 

@@ -8,7 +8,8 @@ use std::sync::OnceLock;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::{DbError, MIGRATIONS, migrate_to};
+use super::migrate::MIGRATIONS;
+use super::{DbError, migrate_to};
 
 /// Refuses an existing SQLite file at `path` with a table or view that no version of our
 /// schema has. A missing or empty file, or one SQLite cannot read (damaged, not a database),

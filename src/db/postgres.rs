@@ -1,7 +1,8 @@
 //! PostgreSQL behind the same stores: the pool (deadpool-postgres over tokio-postgres, TLS
-//! through rustls), the migrations in `db/migrations/postgres/` applied under an advisory lock
-//! so that replicas starting together apply each exactly once, the readiness probe, and the
-//! listener that carries lifecycle changes between replicas ([`listen`]).
+//! through rustls) and the readiness probe here; the migrations in `db/migrations/postgres/`
+//! applied under an advisory lock so that replicas starting together apply each exactly once
+//! ([`migrate`](mod@migrate)), the advisory lock keys (`locks.rs`), and the notifications
+//! (`notify.rs`) and listener ([`listen`]) that carry site changes between replicas.
 //!
 //! Every session gets a `statement_timeout` and a `lock_timeout`, so a stuck lock or a hung
 //! query becomes an error (a 503 with `Retry-After`), like SQLite's busy timeout; and since a
@@ -10,7 +11,14 @@
 
 mod deadline;
 pub mod listen;
+mod locks;
+mod migrate;
+mod notify;
 mod tls;
+
+pub use locks::{SERVING_LOCK, SITES_LOCK, lock_sites};
+pub use migrate::{MIGRATIONS, migrate, schema_version};
+pub use notify::{SITE_CHANGES_CHANNEL, notify_site_changed, payload_site, site_payload};
 
 use std::future::Future;
 use std::time::Duration;
@@ -25,84 +33,6 @@ use crate::error::{AppError, Result};
 
 pub use deadpool_postgres::GenericClient;
 pub use tokio_postgres::Error as PgError;
-
-/// Versioned schema changes for PostgreSQL, in order: the twin of each SQLite migration, with
-/// the same name, so a schema version means the same tables on both backends.
-pub const MIGRATIONS: &[(&str, &str)] = &[
-    (
-        "0001_initial",
-        include_str!("../../db/migrations/postgres/0001_initial.sql"),
-    ),
-    (
-        "0002_site_id",
-        include_str!("../../db/migrations/postgres/0002_site_id.sql"),
-    ),
-    (
-        "0003_forge",
-        include_str!("../../db/migrations/postgres/0003_forge.sql"),
-    ),
-    (
-        "0004_ways_in",
-        include_str!("../../db/migrations/postgres/0004_ways_in.sql"),
-    ),
-    (
-        "0005_jira_issues",
-        include_str!("../../db/migrations/postgres/0005_jira_issues.sql"),
-    ),
-];
-
-/// The advisory lock migrations run under (`pg_advisory_xact_lock`): "todo-con" as a number.
-const MIGRATION_LOCK: i64 = 0x746f_646f_2d63_6f6e;
-
-/// The advisory lock that serialises changes to which rows are which site ("todo-sit"): Connect
-/// installs (which may merge a Forge-only site) and Forge resolutions (which may create one),
-/// as SQLite's IMMEDIATE transactions do.
-pub const SITES_LOCK: i64 = 0x746f_646f_2d73_6974;
-
-/// Takes [`SITES_LOCK`] until the end of the current transaction.
-pub async fn lock_sites(tx: &impl GenericClient) -> std::result::Result<(), PgError> {
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SITES_LOCK])
-        .await
-        .map(|_| ())
-}
-
-/// The `LISTEN`/`NOTIFY` channel of site changes (lifecycle, Forge identities); the payload is
-/// the Connect client key of the site, or empty when no installation cache entry is affected.
-pub const SITE_CHANGES_CHANNEL: &str = "todo_connect_installations";
-
-/// Tells every replica, once the transaction commits, that a site changed: forget its cached
-/// installation (`client_key`, when not empty) and any cached Forge identities.
-pub async fn notify_site_changed(
-    client: &impl GenericClient,
-    client_key: &str,
-) -> std::result::Result<(), PgError> {
-    client
-        .execute(
-            "SELECT pg_notify($1, $2)",
-            &[&SITE_CHANGES_CHANNEL, &client_key],
-        )
-        .await
-        .map(|_| ())
-}
-
-/// The notification payload naming one site by id (a Forge-side change: a new installation
-/// id, a retired one): other replicas forget that site's Forge cache entries only. A Connect
-/// client key never starts with the marker's control character.
-pub fn site_payload(site: crate::site::SiteId) -> String {
-    format!("{SITE_PAYLOAD_MARK}{site}")
-}
-
-/// The site a payload of [`site_payload`] names; `None` for a client key or an empty payload.
-pub fn payload_site(payload: &str) -> Option<crate::site::SiteId> {
-    let id = payload.strip_prefix(SITE_PAYLOAD_MARK)?;
-    id.parse().ok().map(crate::site::SiteId)
-}
-
-const SITE_PAYLOAD_MARK: &str = "\u{1}site:";
-
-/// The advisory lock every serving replica holds shared on its listener's session ("todo-srv"):
-/// what `copy` takes exclusively to know no server uses the database, like SQLite's lock file.
-pub const SERVING_LOCK: i64 = 0x746f_646f_2d73_7276;
 
 pub use deadline::DEFAULT_TIMEOUT;
 
@@ -414,97 +344,4 @@ where
     std::thread::spawn(move || actix_web::rt::System::new().block_on(work()))
         .join()
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-}
-
-/// The schema version recorded in the database (0 before the first migration).
-pub async fn schema_version(
-    client: &impl tokio_postgres::GenericClient,
-) -> std::result::Result<i64, PgError> {
-    let exists: bool = client
-        .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
-        .await?
-        .get(0);
-    if !exists {
-        return Ok(0);
-    }
-    let row = client
-        .query_one(
-            "SELECT COALESCE(max(version), 0)::bigint FROM schema_migrations",
-            &[],
-        )
-        .await?;
-    Ok(row.get(0))
-}
-
-/// Applies every pending migration, each in its own transaction together with its row in
-/// `schema_migrations`, under a transaction-scoped advisory lock: replicas starting at once
-/// queue on the lock, and each finds the work done by the one before. Returns what it applied.
-pub async fn migrate(client: &mut Client) -> std::result::Result<Vec<&'static str>, DbError> {
-    apply(client, MIGRATIONS).await
-}
-
-async fn apply(
-    client: &mut Client,
-    migrations: &[(&'static str, &'static str)],
-) -> std::result::Result<Vec<&'static str>, DbError> {
-    let err = |e: PgError| DbError::Postgres {
-        url: String::new(),
-        message: e.describe(),
-    };
-    let known = migrations.len() as i64;
-    let mut applied = Vec::new();
-    loop {
-        let tx = client.transaction().await.map_err(err)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-            .await
-            .map_err(err)?;
-        tx.batch_execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (
-                 version    integer     PRIMARY KEY,
-                 name       text        NOT NULL,
-                 applied_at timestamptz NOT NULL DEFAULT now()
-             )",
-        )
-        .await
-        .map_err(err)?;
-        let found = schema_version(&tx).await.map_err(err)?;
-        if found > known {
-            return Err(DbError::TooNew { found, known });
-        }
-        if found == known {
-            tx.commit().await.map_err(err)?;
-            return Ok(applied);
-        }
-        let (name, sql) = migrations[found as usize];
-        let version = (found + 1) as i32;
-        let result = async {
-            tx.batch_execute(sql).await?;
-            tx.execute(
-                "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                &[&version, &name],
-            )
-            .await
-        }
-        .await;
-        if let Err(e) = result {
-            return Err(DbError::Postgres {
-                url: String::new(),
-                message: format!("migration {name} failed: {}", e.describe()),
-            });
-        }
-        tx.commit().await.map_err(err)?;
-        applied.push(name);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_sqlite_migration_has_a_postgres_twin_of_the_same_name() {
-        let sqlite: Vec<&str> = super::super::MIGRATIONS.iter().map(|m| m.0).collect();
-        let postgres: Vec<&str> = MIGRATIONS.iter().map(|m| m.0).collect();
-        assert_eq!(sqlite, postgres);
-    }
 }

@@ -1,18 +1,16 @@
 //! `todo-connect sites [--json]`: every site with how it is reached, each way in's state and
-//! times, and its task count — read-only, beside a running server. The same row reader feeds
-//! `purge` ([`read_sites`]), so what `sites` shows is what the purge rule decides on.
+//! times, and its task count — read-only, beside a running server, on either backend. The same
+//! row reader feeds `purge` ([`read_sites`]), so what `sites` shows is what the purge rule
+//! decides on.
 
-use std::path::Path;
-
-use rusqlite::{Connection, OpenFlags};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::{OpsError, lock};
-use crate::db;
+use crate::db::{Db, Dialect, Row, Stamp, Tx};
+use crate::error::Result;
 use crate::site::SiteId;
 use crate::site::ways_in::{SiteWays, State, WayIn};
-use crate::util::time::{parse_rfc3339, rfc3339};
+use crate::util::time::rfc3339;
 
 /// One site as the operations see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,63 +25,72 @@ pub struct SiteRow {
     pub tasks: i64,
 }
 
-/// The columns [`read_sites`] and its PostgreSQL twin read, in order.
-pub const COLUMNS: &str = "id, client_key, base_url, cloud_id, shared_secret IS NOT NULL,
+/// The columns [`read_sites`] reads, in order.
+const COLUMNS: &str = "id, client_key, base_url, cloud_id, shared_secret IS NOT NULL,
     connect_state, connect_installed_at, connect_uninstalled_at, connect_seen_at,
     forge_state, forge_installed_at, forge_uninstalled_at, forge_seen_at,
     (SELECT count(*) FROM tasks WHERE tasks.site_id = jwt_tokens.id)";
 
 /// Only sites no way in reaches now (the purge's candidates).
-pub const NONE_INSTALLED: &str = "(connect_state IS NULL OR connect_state <> 'installed')
+const NONE_INSTALLED: &str = "(connect_state IS NULL OR connect_state <> 'installed')
     AND (forge_state IS NULL OR forge_state <> 'installed')";
 
-/// Every site (or only those no way in reaches, `only_gone`), in id order, on SQLite.
-pub fn read_sites(conn: &Connection, only_gone: bool) -> rusqlite::Result<Vec<SiteRow>> {
-    let filter = if only_gone { NONE_INSTALLED } else { "1 = 1" };
-    let sql = format!("SELECT {COLUMNS} FROM jwt_tokens WHERE {filter} ORDER BY id");
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map([], |r| {
-        let time = |i: usize| -> rusqlite::Result<Option<OffsetDateTime>> {
-            Ok(r.get::<_, Option<String>>(i)?
-                .as_deref()
-                .and_then(parse_rfc3339))
-        };
-        let way = |i: usize| -> rusqlite::Result<WayIn> {
-            Ok(WayIn {
-                state: State::parse(r.get::<_, Option<String>>(i)?.as_deref()),
-                installed_at: time(i + 1)?,
-                uninstalled_at: time(i + 2)?,
-                seen_at: time(i + 3)?,
-            })
-        };
-        Ok(SiteRow {
-            id: r.get(0)?,
-            client_key: r.get(1)?,
-            base_url: r.get(2)?,
-            cloud_id: r.get(3)?,
-            has_secret: r.get(4)?,
-            ways: SiteWays {
-                connect: way(5)?,
-                forge: way(9)?,
-            },
-            tasks: r.get(13)?,
-        })
-    })?;
-    rows.collect()
+/// Which sites [`read_sites`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Which {
+    /// Every site (`sites`).
+    All,
+    /// Only sites no way in reaches now, locked until the transaction ends on PostgreSQL
+    /// (`FOR UPDATE`; SQLite's IMMEDIATE transaction already excludes every other writer): the
+    /// purge's candidates, which a reinstall racing the purge must wait for.
+    GoneForPurge,
 }
 
-/// Every site of the SQLite database, read on a read-only connection.
-pub fn list(database: &Path) -> Result<Vec<SiteRow>, OpsError> {
-    if !database.is_file() {
-        return Err(OpsError::Missing(database.display().to_string()));
-    }
-    let _lock = lock::shared(database)?;
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(database, flags).map_err(OpsError::sqlite(database))?;
-    conn.busy_timeout(db::BUSY_TIMEOUT)
-        .map_err(OpsError::sqlite(database))?;
-    super::purge::check_version(&conn, database)?;
-    read_sites(&conn, false).map_err(OpsError::sqlite(database))
+/// The statement [`read_sites`] runs: the row lock is the one thing SQLite cannot spell.
+fn select_sites(which: Which, dialect: Dialect) -> String {
+    let (filter, lock) = match (which, dialect) {
+        (Which::All, _) => ("true", ""),
+        (Which::GoneForPurge, Dialect::Sqlite) => (NONE_INSTALLED, ""),
+        (Which::GoneForPurge, Dialect::Postgres) => (NONE_INSTALLED, " FOR UPDATE"),
+    };
+    format!("SELECT {COLUMNS} FROM jwt_tokens WHERE {filter} ORDER BY id{lock}")
+}
+
+fn site_row(row: &Row<'_>) -> Result<SiteRow> {
+    let time = |i: usize| -> Result<Option<OffsetDateTime>> {
+        Ok(row.get::<Option<Stamp>>(i)?.map(Stamp::time))
+    };
+    let way = |i: usize| -> Result<WayIn> {
+        Ok(WayIn {
+            state: State::parse(row.get::<Option<String>>(i)?.as_deref()),
+            installed_at: time(i + 1)?,
+            uninstalled_at: time(i + 2)?,
+            seen_at: time(i + 3)?,
+        })
+    };
+    Ok(SiteRow {
+        id: row.get(0)?,
+        client_key: row.get(1)?,
+        base_url: row.get(2)?,
+        cloud_id: row.get(3)?,
+        has_secret: row.get(4)?,
+        ways: SiteWays {
+            connect: way(5)?,
+            forge: way(9)?,
+        },
+        tasks: row.get(13)?,
+    })
+}
+
+/// The sites `which` names, in id order, inside the caller's connection or transaction.
+pub(crate) async fn read_sites(tx: &Tx<'_>, which: Which) -> Result<Vec<SiteRow>> {
+    tx.query(&select_sites(which, tx.dialect()), &[], site_row)
+        .await
+}
+
+/// Every site, read beside a running server (each statement on its own, nothing written).
+pub async fn list_sites(db: &Db) -> Result<Vec<SiteRow>> {
+    db.read(async |tx| read_sites(tx, Which::All).await).await
 }
 
 fn way_json(way: &WayIn) -> Value {
@@ -184,10 +191,11 @@ pub fn to_table(sites: &[SiteRow]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db;
 
-    #[test]
-    fn sites_are_read_with_their_ways_and_tasks_and_shown_both_ways() {
-        let mut conn = Connection::open_in_memory().unwrap();
+    #[actix_web::test]
+    async fn sites_are_read_with_their_ways_and_tasks_and_shown_both_ways() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
         db::configure_connection(&mut conn).unwrap();
         db::migrate(&mut conn).unwrap();
         conn.execute_batch(
@@ -201,10 +209,12 @@ mod tests {
              INSERT INTO tasks (site_id, title, created_at, updated_at) VALUES (1, 't', 'x', 'x');",
         )
         .unwrap();
-        let sites = read_sites(&conn, false).unwrap();
+        let tx = Tx::Sqlite(&conn);
+        let sites = read_sites(&tx, Which::All).await.unwrap();
         assert_eq!(sites.len(), 1);
         assert_eq!((sites[0].tasks, sites[0].ways.reached_by()), (1, "both"));
-        assert!(read_sites(&conn, true).unwrap().is_empty(), "nothing gone");
+        let gone = read_sites(&tx, Which::GoneForPurge).await.unwrap();
+        assert!(gone.is_empty(), "nothing gone");
         let json = to_json(&sites);
         assert_eq!(json[0]["forge"]["seen_at"], "2026-03-01T10:20:30.000Z");
         assert_eq!(json[0]["client_key"], true);
@@ -212,5 +222,15 @@ mod tests {
         let table = to_table(&sites);
         assert!(table.starts_with("ID  REACHED"), "{table}");
         assert!(table.contains("2026-03-01T10:20"), "{table}");
+    }
+
+    #[test]
+    fn only_postgresql_locks_the_purge_candidates_and_both_dialects_accept_the_text() {
+        let all = select_sites(Which::All, Dialect::Postgres);
+        assert_eq!(all, select_sites(Which::All, Dialect::Sqlite));
+        let sqlite = select_sites(Which::GoneForPurge, Dialect::Sqlite);
+        let postgres = select_sites(Which::GoneForPurge, Dialect::Postgres);
+        assert!(!sqlite.contains("FOR UPDATE") && postgres.ends_with(" FOR UPDATE"));
+        db::assert_shared_sql(&[&all, &sqlite]);
     }
 }

@@ -8,6 +8,7 @@ mod flapping;
 mod listing;
 mod migration;
 mod purge;
+mod version;
 
 use std::io::Write;
 use std::path::PathBuf;
