@@ -14,15 +14,23 @@ pub fn forge_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("forge")
 }
 
-/// The built Custom UI (`scripts/forge-ui.sh`), failing clearly when it is missing.
-pub fn built_ui() -> PathBuf {
+/// The built Custom UI (`scripts/forge-ui.sh`, which needs node), or why it is missing: for
+/// [`crate::harness::skip::require`].
+pub fn ui_build() -> Result<PathBuf, String> {
     let build = forge_dir().join("build");
     for view in ["macro-view", "macro-config", "global-page"] {
-        assert!(
-            build.join(view).join("index.html").is_file(),
-            "the Custom UI is not built ({} missing): run scripts/forge-ui.sh",
-            build.join(view).display()
-        );
+        let page = build.join(view).join("index.html");
+        if !page.is_file() {
+            return Err(format!(
+                "the Custom UI is not built ({} missing): run scripts/forge-ui.sh",
+                page.display()
+            ));
+        }
     }
-    build
+    Ok(build)
+}
+
+/// The built Custom UI, failing clearly when it is missing (after a test checked [`ui_build`]).
+pub fn built_ui() -> PathBuf {
+    ui_build().unwrap_or_else(|reason| panic!("{reason}"))
 }

@@ -1,7 +1,6 @@
 //! Every item of the crate's public API that the integration tests use, imported here and only
 //! here: when `src/` is restructured, this is the one file whose paths change.
 
-pub use todo_connect::Application;
 pub use todo_connect::config::DatabaseUrl;
 pub use todo_connect::config::{AppEnv, Settings};
 pub use todo_connect::connect::Installation;

@@ -15,7 +15,7 @@ use std::process::{ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-use super::process::{NOBODY, free_port, running_as_root};
+use crate::net::{NOBODY, free_port, running_as_root};
 
 /// Which database the integration tests run against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,11 +186,23 @@ where
     .unwrap()
 }
 
-/// The folder with `initdb`, `pg_ctl` and `postgres`: `TODO_CONNECT_PG_BINDIR`, else the newest
-/// `/usr/lib/postgresql/<version>/bin` (Debian's layout), else whatever `PATH` finds.
-fn bindir() -> PathBuf {
+/// The folder with `initdb`, `pg_ctl` and `postgres`: `TODO_CONNECT_PG_BINDIR`, else the
+/// folder of the `initdb` on `PATH`, else (last resort) the newest
+/// `/usr/lib/postgresql/<version>/bin`, Debian's layout, which is not on `PATH` there.
+pub fn bindir() -> Result<PathBuf, String> {
     if let Some(dir) = std::env::var_os("TODO_CONNECT_PG_BINDIR") {
-        return PathBuf::from(dir);
+        let dir = PathBuf::from(dir);
+        return if dir.join("initdb").is_file() && dir.join("pg_ctl").is_file() {
+            Ok(dir)
+        } else {
+            Err(format!(
+                "TODO_CONNECT_PG_BINDIR={} has no initdb and pg_ctl",
+                dir.display()
+            ))
+        };
+    }
+    if let Some(initdb) = crate::tools::on_path("initdb") {
+        return Ok(initdb.parent().map(Path::to_path_buf).unwrap_or_default());
     }
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
@@ -203,7 +215,11 @@ fn bindir() -> PathBuf {
         })
         .collect();
     versions.sort();
-    versions.pop().map(|(_, bin)| bin).unwrap_or_default()
+    versions.pop().map(|(_, bin)| bin).ok_or_else(|| {
+        "PostgreSQL's initdb not found (set TODO_CONNECT_PG_BINDIR, put it on PATH, or run \
+         scripts/setup.sh)"
+            .to_string()
+    })
 }
 
 /// The unprivileged user the cluster runs as when the tests run as root.
@@ -256,7 +272,7 @@ fn start() -> Cluster {
         .tempdir()
         .unwrap()
         .keep();
-    let bin = bindir();
+    let bin = bindir().unwrap_or_else(|reason| panic!("{reason}"));
     let data = root.join("data");
     let socket = root.join("socket");
     std::fs::create_dir_all(&socket).unwrap();

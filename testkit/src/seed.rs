@@ -1,13 +1,15 @@
-//! What several benchmarks set up the same way (each bench is its own crate and includes this
-//! module).
+//! A database with an installed site, written straight through the app's stores (no HTTP):
+//! what the store benchmarks start from.
+
+use std::path::Path;
 
 use todo_connect::connect::installations::{self, NewInstallation};
 use todo_connect::connect::jwt::Secret;
 use todo_connect::db::{self, Pool};
 use todo_connect::site::SiteId;
 
-/// A fresh, migrated database file in `dir` with one installed site.
-pub fn installed_site(dir: &std::path::Path) -> (Pool, SiteId) {
+/// A fresh, migrated SQLite file in `dir` with one installed site.
+pub fn installed_site(dir: &Path) -> (Pool, SiteId) {
     let pool = db::open_pool(&dir.join("bench.sqlite3"), 16).expect("pool");
     let mut conn = pool.get().expect("connection");
     db::migrate(&mut conn).expect("migrations");

@@ -12,12 +12,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header, jwk::Jwk};
+use jsonwebtoken::{Algorithm, EncodingKey, jwk::Jwk};
 use serde_json::{Value, json};
 
-use super::app::{Env, TestApp, spawn_app_with};
-use super::rsa::{RsaKeys, new_rsa_keys};
-use super::site::now;
+use crate::app::{Env, TestApp, spawn_app_with};
+use crate::now;
+use crate::rsa::{RsaKeys, new_rsa_keys};
 
 /// Our Forge app's id in tests, as `FORGE_APP_ID` is given (a bare uuid).
 pub const FORGE_APP_UUID: &str = "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b";
@@ -196,10 +196,7 @@ pub async fn spawn_forge_app() -> ForgeApp {
 
 /// Signs `claims` as a FIT: RS256 with `keys`, the header naming `kid` (none when `None`).
 pub fn sign_fit(claims: &Value, keys: &RsaKeys, kid: Option<&str>) -> String {
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = kid.map(str::to_string);
-    let key = EncodingKey::from_rsa_pem(keys.private_pem.as_bytes()).unwrap();
-    jsonwebtoken::encode(&header, claims, &key).unwrap()
+    crate::tokens::sign_rs256(claims, &keys.private_pem, kid).unwrap()
 }
 
 /// A Confluence site with our Forge app installed, calling the app as Forge does.
@@ -342,7 +339,7 @@ impl Default for ForgeSite {
 
 /// A Connect site's `installed` payload once the app adopted Connect on Forge: it also carries
 /// the site's Forge installation id and cloud id.
-pub fn adopted_payload(connect: &super::Site, forge: &ForgeSite) -> Value {
+pub fn adopted_payload(connect: &crate::site::Site, forge: &ForgeSite) -> Value {
     let mut payload = connect.payload();
     payload["installationId"] = json!(forge.installation_id);
     payload["cloudId"] = json!(forge.cloud_id);
