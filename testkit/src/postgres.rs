@@ -201,8 +201,9 @@ pub fn bindir() -> Result<PathBuf, String> {
             ))
         };
     }
-    if let Some(initdb) = crate::tools::on_path("initdb") {
-        return Ok(initdb.parent().map(Path::to_path_buf).unwrap_or_default());
+    let on_path = crate::tools::on_path("initdb").and_then(|i| i.parent().map(Path::to_path_buf));
+    if let Some(dir) = on_path.filter(|dir| dir.join("pg_ctl").is_file()) {
+        return Ok(dir);
     }
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
