@@ -5,9 +5,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use todo_connect::Application;
-use todo_connect::config::Settings;
-
+use crate::api::{Application, Settings};
 use crate::keys::KeyServer;
 use crate::{ADDON_KEY, SITE_URL};
 

@@ -11,8 +11,8 @@ use std::time::Duration;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
-use todo_connect::connect::qsh;
 
+use crate::api::qsh;
 use crate::now;
 
 /// The path of the macro iframe.

@@ -5,6 +5,7 @@
 //! ([`postgres`]), a seeded database ([`seed`]), and the tools a test may lack, skipped
 //! visibly ([`tools`], [`skip`]). Dev-only: the main crate lists it under `[dev-dependencies]`.
 
+pub mod api;
 pub mod app;
 pub mod confluence;
 pub mod forge;
@@ -15,6 +16,7 @@ pub mod rsa;
 pub mod seed;
 pub mod site;
 pub mod skip;
+pub mod stand_in;
 pub mod tokens;
 pub mod tools;
 pub mod wait;

@@ -3,16 +3,13 @@
 
 use std::path::Path;
 
-use todo_connect::connect::installations::{self, NewInstallation};
-use todo_connect::connect::jwt::Secret;
-use todo_connect::db::{self, Pool};
-use todo_connect::site::SiteId;
+use crate::api::{NewInstallation, Pool, Secret, SiteId, migrate, open_pool, upsert_installed};
 
 /// A fresh, migrated SQLite file in `dir` with one installed site.
 pub fn installed_site(dir: &Path) -> (Pool, SiteId) {
-    let pool = db::open_pool(&dir.join("bench.sqlite3"), 16).expect("pool");
+    let pool = open_pool(&dir.join("bench.sqlite3"), 16).expect("pool");
     let mut conn = pool.get().expect("connection");
-    db::migrate(&mut conn).expect("migrations");
+    migrate(&mut conn).expect("migrations");
     let new = NewInstallation {
         client_key: "bench-site".into(),
         shared_secret: Secret::new("bench-secret"),
@@ -28,8 +25,7 @@ pub fn installed_site(dir: &Path) -> (Pool, SiteId) {
         cloud_id: None,
     };
     let site =
-        installations::upsert_installed(&conn, "bench-app", &new, "2026-11-28T00:00:00.000Z")
-            .expect("site");
+        upsert_installed(&conn, "bench-app", &new, "2026-11-28T00:00:00.000Z").expect("site");
     drop(conn);
     (pool, site)
 }

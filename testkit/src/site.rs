@@ -3,8 +3,8 @@
 
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
-use todo_connect::connect::qsh;
 
+use crate::api::qsh;
 use crate::app::TestApp;
 use crate::keys::{INSTALL_KID, install_keys};
 use crate::tokens;

@@ -5,8 +5,8 @@
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
-use todo_connect::connect::qsh;
 
+use crate::api::qsh;
 use crate::now;
 
 /// Signs `claims` RS256 with the PEM private key, the header naming `kid` (none when `None`).
