@@ -23,6 +23,25 @@ pub struct TestApp {
 pub type Env = Vec<(&'static str, String)>;
 
 impl TestApp {
+    /// A request to the app's `path` with this `Authorization` header, `body` as JSON when
+    /// given: what a site's calls (Connect or Forge) are built on.
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        authorization: String,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::RequestBuilder {
+        let req = self
+            .client
+            .request(method, format!("{}{path}", self.address))
+            .header("Authorization", authorization);
+        match body {
+            Some(body) => req.json(&body),
+            None => req,
+        }
+    }
+
     /// The descriptor the app serves at `/atlassian-connect.json`.
     pub async fn descriptor(&self) -> serde_json::Value {
         self.client

@@ -306,15 +306,9 @@ impl ForgeSite {
         path: &str,
         body: Option<Value>,
     ) -> reqwest::Response {
-        let mut req = app
-            .client
-            .request(method, format!("{}{path}", app.address))
-            .header("Authorization", format!("Bearer {token}"));
+        let mut req = app.request(method, path, format!("Bearer {token}"), body);
         if let Some(system) = system_token {
             req = req.header("x-forge-oauth-system", system);
-        }
-        if let Some(body) = body {
-            req = req.json(&body);
         }
         req.send().await.unwrap()
     }

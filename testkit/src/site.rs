@@ -173,17 +173,11 @@ impl Site {
         path: &str,
         body: Option<Value>,
     ) -> reqwest::Response {
-        let mut req = app
-            .client
-            .request(method, format!("{}{path}", app.address))
-            .header(
-                "Authorization",
-                format!("JWT {}", self.context_token(account)),
-            );
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        req.send().await.unwrap()
+        let authorization = format!("JWT {}", self.context_token(account));
+        app.request(method, path, authorization, body)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Creates a task through the API as `account-1` and returns it as JSON (asserts 201).
