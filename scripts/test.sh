@@ -34,19 +34,10 @@ SQLITE_ONLY=(
   abuse::links::
   abuse::wal::
 )
-# PostgreSQL's binaries, looked up as the harness does (testkit/src/postgres.rs, bindir):
-# TODO_CONNECT_PG_BINDIR, else initdb on PATH, else Debian's /usr/lib/postgresql/<v>/bin.
-postgres_found() {
-  if [ -n "${TODO_CONNECT_PG_BINDIR:-}" ]; then
-    [ -x "$TODO_CONNECT_PG_BINDIR/initdb" ]
-  else
-    command -v initdb >/dev/null || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null
-  fi
-}
 status=0
 for backend in $BACKENDS; do
-  if [ "$backend" = postgres ] && ! postgres_found; then
-    why="no PostgreSQL initdb (set TODO_CONNECT_PG_BINDIR or put it on PATH)"
+  # PostgreSQL's programs, looked up as the harness does (scripts/pg-bindir.sh).
+  if [ "$backend" = postgres ] && ! why=$(bash scripts/pg-bindir.sh 2>&1 >/dev/null); then
     if [ "${CI:-}" = true ]; then
       echo "error: $why" >&2
       status=1
