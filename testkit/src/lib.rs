@@ -1,9 +1,12 @@
 //! What plays Atlassian in todo-connect's tests, benchmarks and example peers, in one home:
 //! the install-key server ([`keys`]), Connect sites and their tokens ([`site`], [`tokens`]),
-//! Forge's key set and invocation tokens ([`forge`]), the realistic macro request
-//! ([`confluence`]), the app in-process ([`app`]), a throwaway PostgreSQL cluster
-//! ([`postgres`]), a seeded database ([`seed`]), and the tools a test may lack, skipped
-//! visibly ([`tools`], [`skip`]). Dev-only: the main crate lists it under `[dev-dependencies]`.
+//! Forge's key set and invocation tokens ([`forge`]), the stand-in Confluence and
+//! authorization server that verify the app's calls ([`stand_in`]), the realistic macro
+//! request and the load peer ([`confluence`]), the app in-process ([`app`]), a throwaway
+//! PostgreSQL cluster ([`postgres`]), a seeded database ([`seed`]), waiting on conditions
+//! ([`wait`]), and the tools a test may lack, skipped visibly ([`tools`], [`skip`]). The app's
+//! API it uses is listed in [`api`]. Dev-only: the main crate lists it under
+//! `[dev-dependencies]`.
 
 pub mod api;
 pub mod app;
