@@ -124,14 +124,7 @@ fn stand_in_ap(context_token: &str, macro_data: &Value) -> String {
   var macroData = {macro};
   window.__saved = null;
   window.__closed = false;
-  window.__errors = [];
-  window.addEventListener("error", function (e) {{ window.__errors.push(String(e.message)); }});
-  window.addEventListener("unhandledrejection", function (e) {{
-    window.__errors.push("unhandled rejection: " + String(e.reason));
-  }});
-  document.addEventListener("securitypolicyviolation", function (e) {{
-    window.__errors.push("CSP violation: " + e.violatedDirective + " " + e.blockedURI);
-  }});
+{errors}
   window.AP = {{
     context: {{
       getToken: function (cb) {{
@@ -149,6 +142,7 @@ fn stand_in_ap(context_token: &str, macro_data: &Value) -> String {
 }})();"#,
         token = Value::String(context_token.to_string()),
         macro = macro_data,
+        errors = ERROR_RECORDER,
     )
 }
 
@@ -171,6 +165,18 @@ pub async fn inject_ap(session: &Session, previous: Option<Value>, source: Strin
         .await["identifier"]
         .clone()
 }
+
+/// What every stand-in host script (Connect's `AP`, Forge's bridge) starts with: script
+/// errors, unhandled rejections and CSP violations recorded in `window.__errors`, which
+/// [`assert_no_page_errors`] reads.
+pub const ERROR_RECORDER: &str = r#"  window.__errors = [];
+  window.addEventListener("error", function (e) { window.__errors.push(String(e.message)); });
+  window.addEventListener("unhandledrejection", function (e) {
+    window.__errors.push("unhandled rejection: " + String(e.reason));
+  });
+  document.addEventListener("securitypolicyviolation", function (e) {
+    window.__errors.push("CSP violation: " + e.violatedDirective + " " + e.blockedURI);
+  });"#;
 
 /// Asserts the page reported no script error, unhandled rejection or CSP violation.
 pub async fn assert_no_page_errors(session: &Session, page: &str) {
