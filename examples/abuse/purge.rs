@@ -12,7 +12,7 @@ use testkit::forge::{ForgeSite, JwksServer};
 use super::{ADDON_KEY, Cli, KeyServer, Result, SITE_URL, Server, install_token, payload};
 
 const CLOUD: &str = "0c0c0c0c-1111-4222-8333-444455556666";
-const INSTALLATION: &str = "ari:cloud:ecosystem::installation/0d0d0d0d-1111-4222-8333-4444";
+const INSTALLATION: &str = "ari:cloud:ecosystem::installation/0d0d0d0d-1111-4222-8333-444455556666";
 const FORGE_TASKS: usize = 5;
 
 /// A Forge site with `installation` on `cloud`, calling the app as Forge does; its calls to
