@@ -12,9 +12,11 @@ ENV CARGO_PROFILE_RELEASE_STRIP=symbols \
     CARGO_TERM_COLOR=never
 
 # Dependencies first, against an empty crate: this layer is rebuilt only when Cargo.toml or
-# Cargo.lock change. (Bench targets are declared in Cargo.toml, so their files must exist.)
+# Cargo.lock change. (Bench targets are declared in Cargo.toml, so their files must exist, and
+# so must the workspace's test-support crate, though the release build never compiles it.)
 COPY Cargo.toml Cargo.lock ./
 COPY benches ./benches
+COPY testkit ./testkit
 RUN mkdir src \
  && echo 'fn main() {}' > src/main.rs \
  && touch src/lib.rs \

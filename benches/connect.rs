@@ -2,8 +2,6 @@
 //! iframe URL, HS256 verification of its token, and RS256 verification of an install token
 //! with the key already cached (and, for comparison, parsing that key from PEM).
 
-mod support;
-
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -11,11 +9,18 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::DecodingKey;
 use todo_connect::connect::{jwt, qsh};
 
-use support::{MACRO_PATH, SHARED_SECRET, SITE_URL};
+use testkit::confluence::{self, MACRO_PATH, SHARED_SECRET};
+use testkit::keys::{INSTALL_KID, install_keys};
+use testkit::{ADDON_KEY, SITE_URL};
+
+/// The realistic macro view's iframe URL, its token valid for an hour.
+fn macro_uri(task_id: i64) -> String {
+    confluence::macro_uri(task_id, ADDON_KEY, 3600).expect("macro URL")
+}
 
 fn qsh_benches(c: &mut Criterion) {
     // The query as it reaches the server: the token is part of it and must be left out.
-    let uri = support::macro_uri(42, 3600);
+    let uri = macro_uri(42);
     let (path, query) = uri.split_once('?').expect("query");
     assert_eq!(path, MACRO_PATH);
     let mut group = c.benchmark_group("qsh");
@@ -31,7 +36,7 @@ fn qsh_benches(c: &mut Criterion) {
 }
 
 fn hs256_benches(c: &mut Criterion) {
-    let uri = support::macro_uri(42, 3600);
+    let uri = macro_uri(42);
     let (path, query) = uri.split_once('?').expect("query");
     let token = query.rsplit_once("jwt=").expect("jwt").1.to_string();
     let key = DecodingKey::from_secret(SHARED_SECRET.as_bytes()).expect("HMAC key");
@@ -56,8 +61,9 @@ fn hs256_benches(c: &mut Criterion) {
 }
 
 fn rs256_benches(c: &mut Criterion) {
-    let keys = support::new_rsa_keys();
-    let token = support::install_token(&keys);
+    let keys = install_keys();
+    let token =
+        confluence::install_token(SITE_URL, &keys.private_pem, INSTALL_KID).expect("install token");
     let key = DecodingKey::from_rsa_pem(keys.public_pem.as_bytes()).expect("PEM");
     let mut group = c.benchmark_group("rs256");
     group.bench_function("verify_rs256_cached_key", |b| {

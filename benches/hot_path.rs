@@ -15,13 +15,11 @@ use todo_connect::todo::Todo;
 use todo_connect::todo::people::{DisplayNames, NameSource};
 use todo_connect::todo::task::{TaskId, TaskTitle};
 
-mod common;
-
 const ACCOUNT: &str = "557058:f1b2c3d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
 
 /// An installed site with one task, on a fresh database file.
 fn todo_with_a_task(dir: &std::path::Path) -> (Todo, SiteId, TaskId) {
-    let (pool, site) = common::installed_site(dir);
+    let (pool, site) = testkit::seed::installed_site(dir);
     let todo = Todo::new(Db::new(pool), 10_000);
     let title = TaskTitle::parse("Benchmark the read").expect("title");
     let task = System::new()

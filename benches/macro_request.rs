@@ -5,58 +5,24 @@
 //! empty-route baseline. No logger is installed, so the access-log line costs nothing here (it
 //! does in production, see docs/performance.md).
 
-mod support;
-
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use actix_web::dev::Service;
 use actix_web::http::{StatusCode, header};
 use actix_web::test::{self, TestRequest};
-use actix_web::{App, HttpResponse, HttpServer, rt::System, web};
+use actix_web::{rt::System, web};
 use criterion::{Criterion, criterion_group, criterion_main};
+use testkit::confluence::{self, Peer};
+use testkit::keys::{INSTALL_KID, install_keys};
+use testkit::{ADDON_KEY, SITE_URL};
 use todo_connect::app::startup;
 use todo_connect::config::Settings;
-
-/// A stand-in for Atlassian and the Confluence site, on loopback: `GET /<KID>` answers the
-/// install key, `GET /wiki/rest/api/user` the task creator's name. Runs on the current actix
-/// system; answers its base URL.
-fn start_fake_atlassian(public_pem: String) -> String {
-    let server = HttpServer::new(move || {
-        let pem = public_pem.clone();
-        App::new()
-            .route(
-                &format!("/{}", support::KID),
-                web::get().to(move || {
-                    let pem = pem.clone();
-                    async move {
-                        HttpResponse::Ok()
-                            .content_type("application/x-pem-file")
-                            .body(pem)
-                    }
-                }),
-            )
-            .route(
-                "/wiki/rest/api/user",
-                web::get().to(|| async {
-                    HttpResponse::Ok()
-                        .content_type("application/json")
-                        .body(support::user_json())
-                }),
-            )
-    })
-    .workers(1)
-    .bind("127.0.0.1:0")
-    .expect("fake Atlassian binds");
-    let port = server.addrs()[0].port();
-    actix_web::rt::spawn(server.run());
-    format!("http://127.0.0.1:{port}")
-}
 
 fn settings(dir: &std::path::Path, keys_url: &str) -> Settings {
     let env: HashMap<&str, String> = HashMap::from([
         ("APP_ENV", "test".to_string()),
-        ("SITE_URL", support::SITE_URL.to_string()),
+        ("SITE_URL", SITE_URL.to_string()),
         ("HOST", "127.0.0.1".to_string()),
         ("PORT", "0".to_string()),
         (
@@ -64,7 +30,7 @@ fn settings(dir: &std::path::Path, keys_url: &str) -> Settings {
             dir.join("bench.sqlite3").display().to_string(),
         ),
         ("CONNECT_KEYS_URL", keys_url.to_string()),
-        ("ADDON_KEY", support::ADDON_KEY.to_string()),
+        ("ADDON_KEY", ADDON_KEY.to_string()),
     ]);
     Settings::load(&|k| env.get(k).cloned(), dir).expect("bench settings")
 }
@@ -72,10 +38,11 @@ fn settings(dir: &std::path::Path, keys_url: &str) -> Settings {
 fn bench_requests(c: &mut Criterion) {
     let system = System::new();
     let dir = tempfile::tempdir().expect("temp dir");
-    let keys = support::new_rsa_keys();
+    let keys = install_keys();
     let (app, macro_uri) = system.block_on(async {
-        let atlassian = start_fake_atlassian(keys.public_pem.clone());
-        let settings = settings(dir.path(), &atlassian);
+        let atlassian = Peer::start(0, INSTALL_KID, keys.public_pem.clone(), Duration::ZERO)
+            .expect("stand-in Atlassian");
+        let settings = settings(dir.path(), &atlassian.url);
         let pool = startup::open_database(&settings).expect("database");
         let http = todo_connect::util::http::client().expect("HTTP client");
         let state = startup::AppState::build(settings, pool, http).expect("app state");
@@ -85,9 +52,18 @@ fn bench_requests(c: &mut Criterion) {
             .uri("/confluence/installed")
             .insert_header((
                 header::AUTHORIZATION,
-                format!("JWT {}", support::install_token(&keys)),
+                format!(
+                    "JWT {}",
+                    confluence::install_token(SITE_URL, &keys.private_pem, INSTALL_KID)
+                        .expect("install token")
+                ),
             ))
-            .set_json(support::install_payload(&format!("{atlassian}/wiki")))
+            .set_json(testkit::tokens::install_payload(
+                ADDON_KEY,
+                confluence::CLIENT_KEY,
+                confluence::SHARED_SECRET,
+                &atlassian.site("fast"),
+            ))
             .to_request();
         let res = test::call_service(&app, install).await;
         assert_eq!(res.status(), StatusCode::NO_CONTENT, "signed install");
@@ -96,7 +72,10 @@ fn bench_requests(c: &mut Criterion) {
             .uri("/api/tasks")
             .insert_header((
                 header::AUTHORIZATION,
-                format!("JWT {}", support::context_token()),
+                format!(
+                    "JWT {}",
+                    confluence::context_token().expect("context token")
+                ),
             ))
             .set_json(serde_json::json!({"title": "Benchmark the macro"}))
             .to_request();
@@ -104,7 +83,7 @@ fn bench_requests(c: &mut Criterion) {
         let id = task["id"].as_i64().expect("task id");
 
         // The first view also learns the creator's name from the site; later views hit the cache.
-        let macro_uri = support::macro_uri(id, 3600);
+        let macro_uri = confluence::macro_uri(id, ADDON_KEY, 3600).expect("macro URL");
         let req = TestRequest::get().uri(&macro_uri).to_request();
         let page = test::call_and_read_body(&app, req).await;
         let page = String::from_utf8_lossy(&page);

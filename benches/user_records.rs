@@ -15,14 +15,12 @@ use todo_connect::db::Db;
 use todo_connect::users::batch::UserRecords;
 use todo_connect::users::store;
 
-mod common;
-
 /// Accounts first seen at the same moment, per iteration.
 const USERS: u64 = 100;
 
 fn records(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (pool, site) = common::installed_site(dir.path());
+    let (pool, site) = testkit::seed::installed_site(dir.path());
     let db = Db::new(pool);
     let batches = UserRecords::new(db.clone());
     let system = System::new();

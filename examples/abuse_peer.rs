@@ -33,15 +33,14 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use clap::Parser;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
-use todo_connect::connect::qsh;
-
-#[path = "../tests/it/harness/rsa.rs"]
-mod rsa;
+use testkit::keys::{INSTALL_KID, KeyServer, install_keys};
+use testkit::now;
+use testkit::tokens::{context_claims, install_claims, install_payload, sign_hmac, sign_rs256};
 
 #[path = "abuse/flap.rs"]
 mod flap;
@@ -50,7 +49,6 @@ mod purge;
 
 const SITE_URL: &str = "https://todo-abuse.example";
 const ADDON_KEY: &str = "todo-connect-abuse";
-const KID: &str = "abuse-kid-1";
 
 #[derive(Parser)]
 #[command(about = "The attacks of issue 12, at full size, against a todo-connect binary")]
@@ -103,76 +101,12 @@ async fn pg_connect(url: &str) -> Result<tokio_postgres::Client> {
 
 type Result<T> = std::result::Result<T, String>;
 
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
-/// The key server: `GET /<KID>` answers the PEM, anything else 404 after a 200 ms pause (a
-/// real CDN miss is not instant); counts requests and the most at once.
-struct KeyServer {
-    port: u16,
-    hits: Arc<AtomicUsize>,
-    most: Arc<AtomicUsize>,
-    private_pem: String,
-}
-
-impl KeyServer {
-    fn start() -> Result<Self> {
-        let keys = rsa::new_rsa_keys()?;
-        let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-        let (hits, most, now_serving) = (
-            Arc::new(AtomicUsize::new(0)),
-            Arc::new(AtomicUsize::new(0)),
-            Arc::new(AtomicUsize::new(0)),
-        );
-        let (h, m, pem) = (hits.clone(), most.clone(), keys.public_pem.clone());
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let (h, m, n, pem) = (h.clone(), m.clone(), now_serving.clone(), pem.clone());
-                std::thread::spawn(move || {
-                    h.fetch_add(1, Ordering::SeqCst);
-                    let current = n.fetch_add(1, Ordering::SeqCst) + 1;
-                    m.fetch_max(current, Ordering::SeqCst);
-                    let _ = answer_key(stream, &pem);
-                    n.fetch_sub(1, Ordering::SeqCst);
-                });
-            }
-        });
-        Ok(Self {
-            port,
-            hits,
-            most,
-            private_pem: keys.private_pem,
-        })
-    }
-}
-
-fn answer_key(mut stream: TcpStream, pem: &str) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    let mut request = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < 16 * 1024 {
-        match stream.read(&mut buf)? {
-            0 => break,
-            n => request.extend_from_slice(&buf[..n]),
-        }
-    }
-    let line = String::from_utf8_lossy(&request);
-    let path = line.split_whitespace().nth(1).unwrap_or("");
-    let (status, body) = if path == format!("/{KID}") {
-        ("200 OK", pem.to_string())
-    } else {
-        std::thread::sleep(Duration::from_millis(200));
-        ("404 Not Found", String::new())
-    };
-    let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(response.as_bytes())
+/// The install-key server with a real CDN's pause on a miss (a made-up kid answers 404 after
+/// 200 ms), counting its requests and the most at once.
+fn key_server() -> KeyServer {
+    let keys = KeyServer::start();
+    *keys.miss_delay.lock().unwrap_or_else(|e| e.into_inner()) = Duration::from_millis(200);
+    keys
 }
 
 /// A server started for one scenario, on a fresh database; killed when dropped.
@@ -208,10 +142,7 @@ impl Server {
                 .env("HOST", "127.0.0.1")
                 .env("PORT", port.to_string())
                 .env("DATABASE_PATH", &db)
-                .env(
-                    "CONNECT_KEYS_URL",
-                    format!("http://127.0.0.1:{}", keys.port),
-                )
+                .env("CONNECT_KEYS_URL", &keys.url)
                 .env("RUST_LOG", "error")
                 .envs(database_url.iter().map(|url| ("DATABASE_URL", url)))
                 .envs(env.iter().copied())
@@ -287,28 +218,21 @@ fn connect_from(from: Ipv4Addr, port: u16, patience: Duration) -> Option<TcpStre
     Some(socket.into())
 }
 
-fn install_token(keys: &KeyServer, kid: &str, client_key: &str) -> Result<String> {
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some(kid.to_string());
-    let key = EncodingKey::from_rsa_pem(keys.private_pem.as_bytes()).map_err(|e| e.to_string())?;
-    let claims = json!({
-        "iss": client_key, "aud": SITE_URL, "iat": now(), "exp": now() + 3600,
-        "qsh": qsh::qsh("POST", "/confluence/installed", "", ""),
-    });
-    jsonwebtoken::encode(&header, &claims, &key).map_err(|e| e.to_string())
+/// A signed install token for `POST <path>` (`installed` or `uninstalled`) of `client_key`.
+fn install_token(client_key: &str, path: &str) -> Result<String> {
+    let claims = install_claims(client_key, SITE_URL, path, "");
+    sign_rs256(&claims, &install_keys().private_pem, Some(INSTALL_KID))
 }
 
+/// The `installed` body of a site whose base URL nothing listens on.
 fn payload(client_key: &str, secret: &str) -> Value {
-    json!({
-        "key": ADDON_KEY, "clientKey": client_key, "sharedSecret": secret,
-        "baseUrl": "http://127.0.0.1:9/wiki", "productType": "confluence",
-    })
+    install_payload(ADDON_KEY, client_key, secret, "http://127.0.0.1:9/wiki")
 }
 
 /// Installs a site with a real signed install; returns its API token (context-qsh).
-async fn install(server: &Server, keys: &KeyServer, name: &str) -> Result<String> {
+async fn install(server: &Server, name: &str) -> Result<String> {
     let (client_key, secret) = (format!("client-{name}"), format!("secret-of-{name}"));
-    let token = install_token(keys, KID, &client_key)?;
+    let token = install_token(&client_key, "/confluence/installed")?;
     let status = reqwest::Client::new()
         .post(format!("{}/confluence/installed", server.url()))
         .header("Authorization", format!("JWT {token}"))
@@ -320,12 +244,8 @@ async fn install(server: &Server, keys: &KeyServer, name: &str) -> Result<String
     if status != 204 {
         return Err(format!("install of {name}: {status}"));
     }
-    let claims = json!({
-        "iss": client_key, "sub": "account-1", "iat": now(), "exp": now() + 3600,
-        "qsh": "context-qsh", "context": {"user": {"accountId": "account-1"}},
-    });
-    let key = EncodingKey::from_secret(secret.as_bytes()).map_err(|e| e.to_string())?;
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).map_err(|e| e.to_string())
+    let claims = context_claims(&client_key, "account-1", 3600);
+    sign_hmac(&claims, &secret, Algorithm::HS256)
 }
 
 fn percentile(samples: &mut [Duration], p: f64) -> f64 {
@@ -340,7 +260,7 @@ fn percentile(samples: &mut [Duration], p: f64) -> f64 {
 /// Slow `installed` bodies from one address while `/healthz` is probed from another.
 async fn slow(cli: &Cli, keys: &KeyServer) -> Result<()> {
     let server = Server::start(cli, keys, &[]).await?;
-    install(&server, keys, "slow").await?;
+    install(&server, "slow").await?;
     let rss_before = server.rss_mb();
     let stop = Arc::new(AtomicBool::new(false));
     let attacker = Ipv4Addr::new(127, 0, 0, 2);
@@ -415,8 +335,8 @@ fn unsigned_token(kid: &str) -> String {
 /// Installs naming fresh random kids, from 64 clients at once.
 async fn key_flood(cli: &Cli, keys: &KeyServer) -> Result<()> {
     let server = Server::start(cli, keys, &[("MAX_CONNECTIONS_PER_IP", "0")]).await?;
-    let before = keys.hits.load(Ordering::SeqCst);
-    keys.most.store(0, Ordering::SeqCst);
+    let before = keys.hit_count();
+    keys.max_in_flight.store(0, Ordering::SeqCst);
     let sent = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + Duration::from_secs(cli.seconds);
     let http = reqwest::Client::new();
@@ -443,13 +363,13 @@ async fn key_flood(cli: &Cli, keys: &KeyServer) -> Result<()> {
     for c in clients {
         let _ = c.await;
     }
-    let hits = keys.hits.load(Ordering::SeqCst) - before;
+    let hits = keys.hit_count() - before;
     println!(
         "| key flood | {} installs naming made-up kids in {} s | key server: {hits} requests ({:.1}/s), {} at once at most |",
         sent.load(Ordering::SeqCst),
         cli.seconds,
         hits as f64 / cli.seconds as f64,
-        keys.most.load(Ordering::SeqCst)
+        keys.max_in_flight.load(Ordering::SeqCst)
     );
     Ok(())
 }
@@ -457,7 +377,7 @@ async fn key_flood(cli: &Cli, keys: &KeyServer) -> Result<()> {
 /// 3,000 creates through the API, 8 at a time; file sizes after.
 async fn wal(cli: &Cli, keys: &KeyServer) -> Result<()> {
     let server = Server::start(cli, keys, &[]).await?;
-    let token = install(&server, keys, "writer").await?;
+    let token = install(&server, "writer").await?;
     let wal = PathBuf::from(format!("{}-wal", server.db.display()));
     let peak = Arc::new(Mutex::new(0u64));
     let http = reqwest::Client::new();
@@ -553,8 +473,8 @@ async fn tenants(cli: &Cli, keys: &KeyServer) -> Result<()> {
         ("MAX_CONNECTIONS_PER_IP", "0"),
     ];
     let server = Server::start(cli, keys, &env).await?;
-    let noisy = install(&server, keys, "noisy").await?;
-    let quiet = install(&server, keys, "quiet").await?;
+    let noisy = install(&server, "noisy").await?;
+    let quiet = install(&server, "quiet").await?;
     fill(&server).await?;
     let http = reqwest::Client::new();
     let measure = async |label: &str| -> Result<(f64, f64)> {
@@ -628,7 +548,7 @@ async fn main() -> std::process::ExitCode {
         cli.bin = absolute;
     }
     let run = async || -> Result<()> {
-        let keys = KeyServer::start()?;
+        let keys = key_server();
         for scenario in &cli.only {
             match scenario.as_str() {
                 "slow" => slow(&cli, &keys).await?,

@@ -49,7 +49,7 @@ if [ -n "$peer_only" ]; then
 fi
 
 BIN=$(realpath "$BIN")
-PG_BIN=$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -1)
+PG_BIN=$(bash scripts/pg-bindir.sh 2>/dev/null || true)
 work=$(mktemp -d)
 server_pid=
 timeout=$DATABASE_TIMEOUT
@@ -245,7 +245,7 @@ stall_once() {
 
 stall() {
   if [ -z "$PG_BIN" ]; then
-    echo "stall: no PostgreSQL under /usr/lib/postgresql" >&2
+    bash scripts/pg-bindir.sh >/dev/null || true # says why
     return 1
   fi
   start_cluster

@@ -18,9 +18,7 @@ backend_start() {
     if [ "$REPLICAS" -gt 1 ]; then echo "REPLICAS>1 needs BACKEND=postgres" >&2; exit 1; fi
     return
   fi
-  # shellcheck disable=SC2012 # Debian's fixed layout: /usr/lib/postgresql/<major>/bin
-  PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-  [ -x "$PG_BIN/initdb" ] || { echo "no PostgreSQL server: bash scripts/setup.sh" >&2; exit 1; }
+  PG_BIN=$(bash scripts/pg-bindir.sh) || exit 1
   local as=() port
   if [ "$(id -u)" -eq 0 ]; then
     as=(setpriv --reuid=postgres --regid=postgres --clear-groups)
@@ -35,7 +33,7 @@ backend_start() {
     -o "-p $port -k $WORK/pg -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
   export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
   PG_AS=("${as[@]}")
-  say "PostgreSQL $(basename "$(dirname "$PG_BIN")") on 127.0.0.1:$port, $REPLICAS replica(s)"
+  say "PostgreSQL $("$PG_BIN/pg_ctl" --version | awk '{print $NF}') on 127.0.0.1:$port, $REPLICAS replica(s)"
 }
 
 # Stops replicas 2..REPLICAS.

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use super::purge::{FORGE_APP, fit_for, serve_jwks};
+use testkit::forge::JwksServer;
+
+use super::purge::{forge_server, forge_site};
 use super::{Cli, KeyServer, Result, Server, percentile};
 
 const A_OLD: &str = "ari:cloud:ecosystem::installation/0a0a0a0a-1111-4222-8333-000000000001";
@@ -47,19 +49,14 @@ async fn other_site(client: &reqwest::Client, server: &Server, token: &str) -> R
 
 /// Flapping installation ids beside another site; one table row.
 pub async fn flap(cli: &Cli, keys: &KeyServer) -> Result<()> {
-    let jwks = serve_jwks(keys)?;
-    let jwks_url = format!("http://127.0.0.1:{jwks}/.well-known/jwks.json");
-    let env = [
-        ("FORGE_APP_ID", FORGE_APP),
-        ("FORGE_JWKS_URL", jwks_url.as_str()),
-    ];
-    let server = Server::start(cli, keys, &env).await?;
+    let jwks = JwksServer::start();
+    let server = forge_server(cli, keys, &jwks).await?;
     let client = reqwest::Client::new();
     let tokens = [
-        fit_for(keys, A_OLD, A_CLOUD)?,
-        fit_for(keys, A_NEW, A_CLOUD)?,
+        forge_site(A_OLD, A_CLOUD).token(),
+        forge_site(A_NEW, A_CLOUD).token(),
     ];
-    let other = fit_for(keys, B_ID, B_CLOUD)?;
+    let other = forge_site(B_ID, B_CLOUD).token();
     for token in [&tokens[0], &tokens[1], &other] {
         list(&client, &server, token).await?;
     }

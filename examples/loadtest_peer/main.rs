@@ -21,18 +21,14 @@
 //! cargo run --release --example loadtest_peer -- ready --url http://127.0.0.1:8080/healthz -- target/release/todo-connect serve
 //! ```
 
-mod confluence;
 mod ready;
 mod setup;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-
-#[path = "../../tests/it/harness/rsa.rs"]
-mod rsa;
 
 /// The `kid` the install key is served under.
 const KID: &str = "loadtest-kid-1";
@@ -80,9 +76,9 @@ fn main() -> ExitCode {
 }
 
 async fn run_setup(plan: setup::Plan) -> Result<()> {
-    let keys = rsa::new_rsa_keys()?;
+    let keys = testkit::rsa::new_rsa_keys()?;
     let slow = Duration::from_millis(plan.slow_ms);
-    confluence::start(plan.peer_port, keys.public_pem, slow)?;
+    testkit::confluence::Peer::start(plan.peer_port, KID, keys.public_pem, slow)?;
     setup::run(&plan, &keys.private_pem).await?;
     println!("SETUP_DONE");
     // Keep serving the key and the sites for the servers started later in the run.
@@ -91,14 +87,6 @@ async fn run_setup(plan: setup::Plan) -> Result<()> {
 }
 
 type Result<T> = std::result::Result<T, String>;
-
-/// Seconds since the epoch.
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
 
 /// Where the files of request targets go.
 fn target_file(dir: &std::path::Path, name: &str) -> PathBuf {

@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 
 use futures_util::future::join_all;
 use futures_util::stream::{self, StreamExt};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{Value, json};
-use todo_connect::connect::qsh;
+use testkit::confluence::{self, MACRO_PATH, iframe_claims, macro_query};
+use testkit::now;
+use testkit::tokens::{context_claims, install_claims, install_payload, sign_with};
 
-use super::{KID, Result, confluence, now, target_file};
-
-const MACRO_PATH: &str = "/confluence/get_task";
+use super::{KID, Result, target_file};
 /// Installs and task creations under way at once (each a database write).
 const CONCURRENCY: usize = 8;
 /// Different viewers the macro URLs are minted for (each becomes a recorded user).
@@ -191,25 +191,23 @@ impl<'p> Setup<'p> {
     /// The signed install, exactly as Confluence sends it.
     async fn install(&self, site: &Site) -> Result<()> {
         let path = "/confluence/installed";
-        let mut header = Header::new(Algorithm::RS256);
-        header.kid = Some(KID.to_string());
-        let claims = json!({
-            "iss": site.client_key, "aud": self.plan.site_url, "iat": now(), "exp": now() + 180,
-            "qsh": qsh::qsh("POST", path, "", &self.base_path),
-        });
-        let token = sign(&header, &claims, &self.rsa)?;
+        let claims = install_claims(&site.client_key, &self.plan.site_url, path, &self.base_path);
+        let token = sign_with(&claims, &self.rsa, Algorithm::RS256, Some(KID))?;
+        let mut body = install_payload(
+            &self.plan.addon_key,
+            &site.client_key,
+            &site.secret,
+            &site.base_url,
+        );
+        body["displayUrl"] = json!(format!(
+            "https://{}-{}.atlassian.net/wiki",
+            site.kind, site.index
+        ));
         let res = self
             .http
             .post(format!("{}{path}", self.plan.app))
             .header("Authorization", format!("JWT {token}"))
-            .json(&json!({
-                "key": self.plan.addon_key, "clientKey": site.client_key,
-                "sharedSecret": site.secret, "baseUrl": site.base_url,
-                "displayUrl": format!("https://{}-{}.atlassian.net/wiki", site.kind, site.index),
-                "productType": "confluence", "eventType": "installed",
-                "description": "Atlassian Confluence at https://example.atlassian.net",
-                "serverVersion": "6452", "pluginsVersion": "1001.0.0",
-            }))
+            .json(&body)
             .send()
             .await
             .map_err(|e| format!("install {}: {e}", site.client_key))?;
@@ -222,11 +220,8 @@ impl<'p> Setup<'p> {
     /// Task `t` of the site, created by one of its accounts with a browser context token.
     async fn create_task(&self, site: &Site, hmac: &EncodingKey, t: usize) -> Result<i64> {
         let creator = account(site.index, t % self.plan.accounts.max(1));
-        let claims = json!({
-            "iss": site.client_key, "sub": creator, "iat": now(), "exp": now() + 900,
-            "qsh": qsh::CONTEXT_QSH, "context": {"user": {"accountId": creator}},
-        });
-        let token = sign(&Header::new(Algorithm::HS256), &claims, hmac)?;
+        let claims = context_claims(&site.client_key, &creator, 900);
+        let token = sign_with(&claims, hmac, Algorithm::HS256, None)?;
         let res = self
             .http
             .post(format!("{}/api/tasks", self.plan.app))
@@ -252,16 +247,15 @@ impl<'p> Setup<'p> {
         viewer: &str,
     ) -> Result<String> {
         let query = macro_query(task, &self.plan.addon_key, page, viewer);
-        let claims = json!({
-            "sub": viewer, "iss": site.client_key, "iat": now(), "exp": now() + self.plan.ttl,
-            "qsh": qsh::qsh("GET", MACRO_PATH, &query, &self.base_path),
-            "context": {
-                "license": {"active": true},
-                "confluence": {"editor": {"version": "v2"}},
-                "user": {"accountId": viewer}
-            },
-        });
-        let token = sign(&Header::new(Algorithm::HS256), &claims, hmac)?;
+        let target = (MACRO_PATH, query.as_str());
+        let claims = iframe_claims(
+            &site.client_key,
+            viewer,
+            target,
+            &self.base_path,
+            self.plan.ttl,
+        );
+        let token = sign_with(&claims, hmac, Algorithm::HS256, None)?;
         Ok(format!("{MACRO_PATH}?{query}&jwt={token}"))
     }
 
@@ -284,22 +278,4 @@ impl<'p> Setup<'p> {
 
 fn all_ok(results: Vec<Result<()>>) -> Result<()> {
     results.into_iter().collect()
-}
-
-fn sign(header: &Header, claims: &Value, key: &EncodingKey) -> Result<String> {
-    jsonwebtoken::encode(header, claims, key).map_err(|e| format!("signing: {e}"))
-}
-
-/// The query Confluence puts on a macro iframe (without `jwt`): the macro's own `id` plus the
-/// standard Connect context parameters (this page, this macro, this viewer).
-fn macro_query(task_id: i64, addon_key: &str, page: usize, viewer: &str) -> String {
-    let viewer = percent_encoding::utf8_percent_encode(viewer, percent_encoding::NON_ALPHANUMERIC);
-    format!(
-        "id={task_id}&pageId={page}&pageVersion=7&macroId=5f3e1a2b-7c4d-4e9f-a1b2-{page:012}\
-         &outputType=display&xdm_e=https%3A%2F%2Fexample.atlassian.net\
-         &xdm_c=channel-{addon_key}__dynamic-task-macro{page}\
-         &cp=%2Fwiki&xdm_deprecated_addon_key_do_not_use={addon_key}&lic=active\
-         &cv=1001.0.0-SNAPSHOT&user_id={viewer}\
-         &user_key=ff80808167a1b2c3016a1b2c3d4e0001&tz=Europe%2FBerlin&loc=en-GB"
-    )
 }

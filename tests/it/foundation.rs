@@ -399,7 +399,7 @@ fn sigterm_finishes_the_in_flight_request_then_exits_zero() {
 /// SQLite only: on PostgreSQL any number of servers share a database (see `replicas`).
 #[test]
 fn a_second_server_on_the_same_database_is_refused() {
-    if on_postgres() {
+    if skip::sqlite_only() {
         return;
     }
     let dir = empty_dir();

@@ -236,7 +236,7 @@ impl ImageLike {
 
 #[test]
 fn the_binary_alone_in_an_empty_folder_runs_unprivileged_and_serves_its_public_routes() {
-    if on_postgres() {
+    if skip::sqlite_only() {
         return; // SQLite only: the file, its lock and its backups.
     }
     let image = ImageLike::new();
@@ -284,7 +284,7 @@ fn the_binary_alone_in_an_empty_folder_runs_unprivileged_and_serves_its_public_r
 
 #[test]
 fn the_binary_alone_in_an_empty_folder_finishes_a_request_on_sigterm_and_keeps_its_data() {
-    if on_postgres() {
+    if skip::sqlite_only() {
         return; // SQLite only: the file, its lock and its backups.
     }
     let image = ImageLike::new();
@@ -426,7 +426,7 @@ impl Writers {
 
 #[test]
 fn a_backup_under_concurrent_writers_restores_every_task_acknowledged_before_it_began() {
-    if on_postgres() {
+    if skip::sqlite_only() {
         return; // SQLite only: the file, its lock and its backups.
     }
     let dir = tempfile::tempdir().unwrap();
@@ -480,7 +480,7 @@ fn a_backup_under_concurrent_writers_restores_every_task_acknowledged_before_it_
 
 #[test]
 fn restore_is_refused_while_a_server_runs_and_swaps_the_backup_in_once_it_stopped() {
-    if on_postgres() {
+    if skip::sqlite_only() {
         return; // SQLite only: the file, its lock and its backups.
     }
     let dir = tempfile::tempdir().unwrap();
@@ -536,7 +536,7 @@ fn restore_is_refused_while_a_server_runs_and_swaps_the_backup_in_once_it_stoppe
 
 #[test]
 fn a_server_does_not_start_while_a_restore_holds_the_database() {
-    if on_postgres() {
+    if skip::sqlite_only() {
         return; // SQLite only: the file, its lock and its backups.
     }
     let dir = tempfile::tempdir().unwrap();

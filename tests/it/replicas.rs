@@ -25,7 +25,7 @@ struct Replicas {
 
 impl Replicas {
     fn start() -> Option<Self> {
-        if !on_postgres() {
+        if skip::postgres_only() {
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
@@ -240,7 +240,7 @@ fn killing_one_replica_during_writes_loses_no_acknowledged_task() {
 
 #[test]
 fn replicas_starting_together_apply_each_migration_once() {
-    if !on_postgres() {
+    if skip::postgres_only() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -275,7 +275,7 @@ fn replicas_starting_together_apply_each_migration_once() {
 
 #[test]
 fn tls_to_the_database_follows_sslmode() {
-    if !on_postgres() {
+    if skip::postgres_only() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -322,7 +322,7 @@ fn tls_to_the_database_follows_sslmode() {
 
 #[test]
 fn backup_and_restore_name_pg_dump_and_pg_restore_instead() {
-    if !on_postgres() {
+    if skip::postgres_only() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -343,7 +343,7 @@ fn contents(db: &TestDb) -> String {
 
 #[test]
 fn copy_moves_every_row_sqlite_to_postgres_and_back_identically() {
-    if !on_postgres() {
+    if skip::postgres_only() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -131,7 +131,7 @@ fn side(path: &Path, suffix: &str) -> PathBuf {
 
 #[test]
 fn restore_refuses_a_file_whose_tables_are_views_and_leaves_the_live_database_alone() {
-    if on_postgres() {
+    if skip::sqlite_only() {
         return; // SQLite only: the file, its side files and file backups.
     }
     let live = Live::new();
@@ -159,7 +159,7 @@ fn restore_refuses_a_file_whose_tables_are_views_and_leaves_the_live_database_al
 
 #[test]
 fn restore_refuses_triggers_that_would_copy_the_shared_secret() {
-    if on_postgres() {
+    if skip::sqlite_only() {
         return; // SQLite only: the file, its side files and file backups.
     }
     let live = Live::new();
@@ -206,7 +206,7 @@ fn restore_refuses_triggers_that_would_copy_the_shared_secret() {
 
 #[test]
 fn restore_refuses_a_backup_whose_rows_are_only_in_a_wal_beside_it() {
-    if on_postgres() {
+    if skip::sqlite_only() {
         return; // SQLite only: the file, its side files and file backups.
     }
     let live = Live::new();
@@ -244,7 +244,7 @@ fn restore_refuses_a_backup_whose_rows_are_only_in_a_wal_beside_it() {
 
 #[test]
 fn restore_refuses_rows_that_belong_to_no_installation() {
-    if on_postgres() {
+    if skip::sqlite_only() {
         return; // SQLite only: the file, its side files and file backups.
     }
     let live = Live::new();
@@ -265,7 +265,7 @@ fn restore_refuses_rows_that_belong_to_no_installation() {
 
 #[test]
 fn a_restored_backup_keeps_its_rows_and_id_counter_and_is_private() {
-    if on_postgres() {
+    if skip::sqlite_only() {
         return; // SQLite only: the file, its side files and file backups.
     }
     let live = Live::new();
@@ -307,7 +307,7 @@ fn a_restored_backup_keeps_its_rows_and_id_counter_and_is_private() {
 
 #[test]
 fn backup_refuses_a_destination_that_is_not_a_regular_file() {
-    if on_postgres() {
+    if skip::sqlite_only() {
         return; // SQLite only: the file, its side files and file backups.
     }
     let live = Live::new();
@@ -357,7 +357,7 @@ fn backup_refuses_a_destination_that_is_not_a_regular_file() {
 
 #[test]
 fn the_database_its_side_files_and_lock_files_are_created_private() {
-    if on_postgres() {
+    if skip::sqlite_only() {
         return; // SQLite only: the file, its side files and file backups.
     }
     let dir = tempfile::tempdir().unwrap();

@@ -33,7 +33,7 @@ fn create(port: u16, token: &str, title: &str) -> Response {
 
 #[test]
 fn requests_during_a_database_stall_get_503_with_retry_after_before_it_ends() {
-    if !on_postgres() {
+    if skip::postgres_only() {
         return; // PostgreSQL only: SQLite has no server to stall.
     }
     let cluster = own_cluster();

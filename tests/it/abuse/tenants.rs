@@ -267,7 +267,7 @@ async fn a_search_examines_at_most_5000_tasks_and_says_where_to_go_on() {
 /// statistics of index entries read.
 #[actix_web::test]
 async fn on_postgres_a_small_sites_listing_reads_none_of_the_other_sites_rows() {
-    if !on_postgres() {
+    if skip::postgres_only() {
         return; // PostgreSQL's query plans.
     }
     let app = spawn_app().await;

@@ -59,7 +59,7 @@ fn stored_tasks(app: &TestApp) -> i64 {
 
 #[actix_web::test]
 async fn sustained_writes_keep_the_wal_bounded_and_reach_the_main_file() {
-    if on_postgres() {
+    if skip::sqlite_only() {
         return; // SQLite only: its WAL file.
     }
     let app = spawn_app().await;
@@ -75,7 +75,7 @@ async fn sustained_writes_keep_the_wal_bounded_and_reach_the_main_file() {
 
 #[actix_web::test]
 async fn a_wal_grown_behind_a_long_reader_is_truncated_once_the_reader_is_gone() {
-    if on_postgres() {
+    if skip::sqlite_only() {
         return; // SQLite only: its WAL file.
     }
     let app = spawn_app().await;

@@ -1,19 +1,15 @@
 //! A minimal W3C WebDriver client over reqwest, enough to drive headless Chromium through
 //! chromedriver: sessions, navigation, elements, scripts, screenshots and Chrome's CDP passthrough.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use base64::Engine;
 use serde_json::{Value, json};
 
-use crate::harness::{free_port, poll_async};
-
-/// The Chromium binary the tests drive (Debian's package).
-pub const CHROMIUM: &str = "/usr/bin/chromium";
-/// The chromedriver binary matching it (Debian's `chromium-driver`).
-pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+use crate::harness::{free_port, poll_async, skip};
+use testkit::tools::{self, Browser};
 
 /// The W3C key under which an element reference travels.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -21,15 +17,10 @@ const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// How long `wait_*` helpers keep polling before failing the test.
 pub const WAIT: Duration = Duration::from_secs(10);
 
-/// Fails with a clear message when the browser or its driver is not installed.
-pub fn require_browser() {
-    for (bin, what) in [(CHROMIUM, "chromium"), (CHROMEDRIVER, "chromedriver")] {
-        assert!(
-            Path::new(bin).exists(),
-            "{what} is missing ({bin} not found): run scripts/setup.sh to install Debian's \
-             chromium and chromium-driver"
-        );
-    }
+/// Chromium and chromedriver (`CHROMIUM`, `CHROMEDRIVER`, else `PATH`), or `None` after
+/// reporting the test skipped (failing instead under `CI=true`): what a browser test asks first.
+pub fn require_browser() -> Option<Browser> {
+    skip::require(tools::browser())
 }
 
 /// A child process killed (and reaped) when dropped, also when a test panics.
@@ -45,6 +36,7 @@ impl Drop for KillOnDrop {
 /// A running chromedriver.
 pub struct Driver {
     pub url: String,
+    chromium: PathBuf,
     client: reqwest::Client,
     _child: KillOnDrop,
 }
@@ -52,9 +44,9 @@ pub struct Driver {
 impl Driver {
     /// Starts chromedriver on a free port and waits until it reports ready.
     pub async fn start() -> Self {
-        require_browser();
+        let browser = tools::browser().unwrap_or_else(|reason| panic!("{reason}"));
         let port = free_port();
-        let child = Command::new(CHROMEDRIVER)
+        let child = Command::new(&browser.chromedriver)
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -63,6 +55,7 @@ impl Driver {
             .expect("chromedriver starts (run scripts/setup.sh if it is missing)");
         let driver = Self {
             url: format!("http://127.0.0.1:{port}"),
+            chromium: browser.chromium,
             client: reqwest::Client::new(),
             _child: KillOnDrop(child),
         };
@@ -88,7 +81,7 @@ impl Driver {
     pub async fn session(&self, args: &[String]) -> Session {
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
+            "goog:chromeOptions": {"binary": self.chromium, "args": args},
             "timeouts": {"pageLoad": 30000, "script": 10000, "implicit": 0},
         }}});
         let res = self

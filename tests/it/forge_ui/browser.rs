@@ -5,8 +5,8 @@
 
 use serde_json::{Value, json};
 
-use super::built_ui;
 use super::host::{ForgeHost, View};
+use super::ui_build;
 use crate::browser::webdriver::{Driver, Session, require_browser};
 use crate::browser::{
     Row, assert_no_page_errors, browser_args, ids_in, inject_ap, row, rows, save_screenshot,
@@ -42,9 +42,10 @@ pub(super) struct World {
 
 impl World {
     /// The real binary with Forge on, the stand-in host in front of the built UI, a browser.
-    pub(super) async fn start() -> Self {
-        require_browser();
-        let build = built_ui();
+    /// `None` (reported as skipped) where the browser or the built Custom UI is missing.
+    pub(super) async fn start() -> Option<Self> {
+        require_browser()?;
+        let build = skip::require(ui_build())?;
         let jwks = JwksServer::start();
         let dir = tempfile::tempdir().unwrap();
         let db_path = dir.path().join("todo.sqlite3");
@@ -60,7 +61,7 @@ impl World {
         let driver = Driver::start().await;
         let profile = tempfile::tempdir().unwrap();
         let session = driver.session(&browser_args(profile.path())).await;
-        Self {
+        Some(Self {
             session,
             _driver: driver,
             _profile: profile,
@@ -73,7 +74,7 @@ impl World {
             _server: server,
             _jwks: jwks,
             _dir: dir,
-        }
+        })
     }
 
     /// Opens a view as Confluence would: a fresh bridge for its context, then the page.
@@ -426,7 +427,9 @@ async fn a_search_finds_a_task_behind_5000_newer_ones(w: &mut World) {
 
 #[actix_web::test]
 async fn a_person_uses_the_forge_custom_ui_in_a_real_browser() {
-    let mut w = World::start().await;
+    let Some(mut w) = World::start().await else {
+        return;
+    };
     let (done, markup) = manage_tasks_on_the_global_page(&mut w).await;
     let created = configure_the_macro(&mut w, &markup).await;
     render_the_macro(&mut w, &done, &markup, &created).await;

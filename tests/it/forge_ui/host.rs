@@ -204,14 +204,7 @@ pub fn bridge_script(context: &Value) -> String {
   var context = {context};
   window.__submitted = [];
   window.__closed = false;
-  window.__errors = [];
-  window.addEventListener("error", function (e) {{ window.__errors.push(String(e.message)); }});
-  window.addEventListener("unhandledrejection", function (e) {{
-    window.__errors.push("unhandled rejection: " + String(e.reason));
-  }});
-  document.addEventListener("securitypolicyviolation", function (e) {{
-    window.__errors.push("CSP violation: " + e.violatedDirective + " " + e.blockedURI);
-  }});
+{errors}
   window.__bridge = {{
     callBridge: function (command, payload) {{
       if (command === "invoke") {{
@@ -230,6 +223,7 @@ pub fn bridge_script(context: &Value) -> String {
       return Promise.resolve(null);
     }}
   }};
-}})();"#
+}})();"#,
+        errors = crate::browser::ERROR_RECORDER,
     )
 }

@@ -1,11 +1,10 @@
 //! Every item of the crate's public API that the integration tests use, imported here and only
 //! here: when `src/` is restructured, this is the one file whose paths change.
 
-pub use todo_connect::Application;
 pub use todo_connect::config::DatabaseUrl;
 pub use todo_connect::config::{AppEnv, Settings};
 pub use todo_connect::connect::Installation;
-pub use todo_connect::connect::host_client::{HostClients, HostError};
+pub use todo_connect::connect::host_client::HostError;
 pub use todo_connect::connect::qsh;
 pub use todo_connect::db::postgres::open as open_postgres;
 pub use todo_connect::db::{configure_connection, latest_version, open_pool};
@@ -13,7 +12,6 @@ pub use todo_connect::site::SiteId;
 pub use todo_connect::todo::store::Created;
 pub use todo_connect::todo::task::TaskTitle;
 pub use todo_connect::todo::{store, store_pg};
-pub use todo_connect::util::http::client as http_client;
 pub use todo_connect::util::url::BaseUrl;
 
 /// The path of a base URL without its trailing slash (`""` for a root URL).

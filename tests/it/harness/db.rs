@@ -6,8 +6,8 @@
 
 use std::path::Path;
 
-use super::app::TestApp;
-use super::postgres::{self, on_postgres};
+use testkit::app::TestApp;
+use testkit::postgres::{self, on_postgres};
 
 /// One stored value.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,31 +6,19 @@
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::os::unix::fs::MetadataExt;
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::wait::{PATIENCE, poll};
-use super::{ADDON_KEY, SITE_URL};
-
-/// The unprivileged user and group of an unprivileged run (`nobody`).
-pub const NOBODY: u32 = 65534;
+use testkit::net::{NOBODY, free_port, running_as_root};
+use testkit::postgres;
+use testkit::wait::{PATIENCE, poll};
+use testkit::{ADDON_KEY, SITE_URL};
 
 /// The test build of the binary.
 pub const TEST_BUILD: &str = env!("CARGO_BIN_EXE_todo-connect");
-
-/// Picks a free TCP port on 127.0.0.1 (bind to port 0, read it, release it).
-pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().unwrap().port()
-}
-
-pub fn running_as_root() -> bool {
-    std::fs::metadata("/proc/self").map(|m| m.uid()).ok() == Some(0)
-}
 
 /// How to run the binary: which file, as whom, where, with which environment.
 #[derive(Clone)]
@@ -57,8 +45,8 @@ impl Binary {
     /// PostgreSQL run, also the `DATABASE_URL` of the database standing in for that file).
     pub fn test(dir: &Path, database: &Path) -> Self {
         let binary = Self::new(TEST_BUILD, dir);
-        let binary = if super::postgres::on_postgres() {
-            binary.env("DATABASE_URL", super::postgres::database_for(database))
+        let binary = if postgres::on_postgres() {
+            binary.env("DATABASE_URL", postgres::database_for(database))
         } else {
             binary
         };

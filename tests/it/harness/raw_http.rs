@@ -6,7 +6,7 @@ use std::net::TcpStream;
 
 use serde_json::Value;
 
-use super::wait::PATIENCE;
+use testkit::wait::PATIENCE;
 
 /// A connection to the app on loopback; reads give up after [`PATIENCE`] (a hang guard).
 pub fn connect(port: u16) -> TcpStream {

@@ -15,7 +15,7 @@ fn sites_lists_every_site_with_its_ways_in_beside_a_running_server() {
         ForgeSite::new(),
         ForgeSite::new(),
     );
-    connect_only.install_at_blocking(&d);
+    install_at_blocking(&connect_only, &d);
     assert_eq!(
         d.lifecycle(&both_c, "installed", &connect_payload(&both_c, &both_f)),
         204
@@ -64,8 +64,6 @@ fn sites_lists_every_site_with_its_ways_in_beside_a_running_server() {
     assert_eq!(d.dump_sites(), before, "read-only: nothing written");
 }
 
-impl Site {
-    fn install_at_blocking(&self, d: &Deployment) {
-        assert_eq!(d.lifecycle(self, "installed", &self.payload()), 204);
-    }
+fn install_at_blocking(site: &Site, d: &Deployment) {
+    assert_eq!(d.lifecycle(site, "installed", &site.payload()), 204);
 }

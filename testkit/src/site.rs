@@ -1,21 +1,16 @@
 //! Confluence sites that talk to the app: they install themselves with signed RS256 tokens
 //! and mint HS256 tokens with their shared secret for later requests.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
 
-use super::api::qsh;
-use super::app::{INSTALL_KID, TestApp, install_keys};
-use super::{ADDON_KEY, SITE_URL};
+use crate::api::qsh;
+use crate::app::TestApp;
+use crate::keys::{INSTALL_KID, install_keys};
+use crate::tokens;
+use crate::{ADDON_KEY, SITE_URL};
 
-pub fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
+pub use crate::now;
 
 /// A Confluence site that talks to the app.
 #[derive(Clone, Debug)]
@@ -39,38 +34,22 @@ impl Site {
 
     /// The lifecycle body Confluence posts.
     pub fn payload(&self) -> Value {
-        json!({
-            "key": ADDON_KEY,
-            "clientKey": self.client_key,
-            "sharedSecret": self.secret,
-            "baseUrl": self.base_url,
-            "displayUrl": format!("https://{}.atlassian.net/wiki", self.client_key.trim_start_matches("client-")),
-            "productType": "confluence",
-            "description": "Atlassian Confluence at https://example.atlassian.net",
-            "eventType": "installed",
-            "oauthClientId": format!("oauth-{}", self.client_key),
-            "serverVersion": "6452",
-            "pluginsVersion": "1001.0.0",
-        })
+        let mut payload =
+            tokens::install_payload(ADDON_KEY, &self.client_key, &self.secret, &self.base_url);
+        let name = self.client_key.trim_start_matches("client-");
+        payload["displayUrl"] = json!(format!("https://{name}.atlassian.net/wiki"));
+        payload["oauthClientId"] = json!(format!("oauth-{}", self.client_key));
+        payload
     }
 
     /// Claims of a valid install token for `path`, to be tweaked by tests.
     pub fn install_claims(&self, path: &str) -> Value {
-        json!({
-            "iss": self.client_key,
-            "aud": SITE_URL,
-            "iat": now(),
-            "exp": now() + 180,
-            "qsh": qsh::qsh("POST", path, "", ""),
-        })
+        tokens::install_claims(&self.client_key, SITE_URL, path, "")
     }
 
     /// An RS256 token signed with the test install key.
     pub fn rs256(claims: &Value, kid: Option<&str>) -> String {
-        let mut header = Header::new(Algorithm::RS256);
-        header.kid = kid.map(str::to_string);
-        let key = EncodingKey::from_rsa_pem(install_keys().private_pem.as_bytes()).unwrap();
-        jsonwebtoken::encode(&header, claims, &key).unwrap()
+        tokens::sign_rs256(claims, &install_keys().private_pem, kid).unwrap()
     }
 
     /// An HS256 token signed with this site's secret.
@@ -100,10 +79,7 @@ impl Site {
 
     /// A browser context token (`qsh: context-qsh`) for an account.
     pub fn context_token(&self, account: &str) -> String {
-        self.hs256(&json!({
-            "iss": self.client_key, "sub": account, "iat": now(), "exp": now() + 900,
-            "qsh": "context-qsh", "context": {"user": {"accountId": account}}
-        }))
+        self.hs256(&tokens::context_claims(&self.client_key, account, 900))
     }
 
     /// Performs a signed install and asserts it was accepted.
@@ -197,17 +173,11 @@ impl Site {
         path: &str,
         body: Option<Value>,
     ) -> reqwest::Response {
-        let mut req = app
-            .client
-            .request(method, format!("{}{path}", app.address))
-            .header(
-                "Authorization",
-                format!("JWT {}", self.context_token(account)),
-            );
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        req.send().await.unwrap()
+        let authorization = format!("JWT {}", self.context_token(account));
+        app.request(method, path, authorization, body)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Creates a task through the API as `account-1` and returns it as JSON (asserts 201).
@@ -227,6 +197,5 @@ impl Site {
 
 /// Signs claims with an arbitrary HMAC algorithm and secret (for the token matrix).
 pub fn hs256_with(claims: &Value, secret: &str, alg: Algorithm) -> String {
-    let key = EncodingKey::from_secret(secret.as_bytes()).unwrap();
-    jsonwebtoken::encode(&Header::new(alg), claims, &key).unwrap()
+    tokens::sign_hmac(claims, secret, alg).unwrap()
 }

@@ -1,5 +1,5 @@
 //! An RSA key pair as PEM, made on the spot: what Atlassian signs install tokens with.
-//! Shared by the tests, the benchmarks and the load-test peer (included with `#[path]`).
+//! Shared by the tests, the benchmarks and the example peers.
 
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
 use aws_lc_rs::rsa::{KeyPair, KeySize};

@@ -1,16 +1,15 @@
-//! What several benchmarks set up the same way (each bench is its own crate and includes this
-//! module).
+//! A database with an installed site, written straight through the app's stores (no HTTP):
+//! what the store benchmarks start from.
 
-use todo_connect::connect::installations::NewInstallation;
-use todo_connect::connect::jwt::Secret;
-use todo_connect::db::{self, Db, Pool};
-use todo_connect::site::SiteId;
+use std::path::Path;
 
-/// A fresh, migrated database file in `dir` with one installed site.
-pub fn installed_site(dir: &std::path::Path) -> (Pool, SiteId) {
-    let pool = db::open_pool(&dir.join("bench.sqlite3"), 16).expect("pool");
+use crate::api::{Db, NewInstallation, Pool, Secret, SiteId, install, migrate, open_pool};
+
+/// A fresh, migrated SQLite file in `dir` with one installed site.
+pub fn installed_site(dir: &Path) -> (Pool, SiteId) {
+    let pool = open_pool(&dir.join("bench.sqlite3"), 16).expect("pool");
     let mut conn = pool.get().expect("connection");
-    db::migrate(&mut conn).expect("migrations");
+    migrate(&mut conn).expect("migrations");
     let new = NewInstallation {
         client_key: "bench-site".into(),
         shared_secret: Secret::new("bench-secret"),
@@ -29,11 +28,7 @@ pub fn installed_site(dir: &std::path::Path) -> (Pool, SiteId) {
     // Installed the way the app installs a site (the sites store), on an actix runtime.
     let db = Db::new(pool.clone());
     let site = actix_web::rt::System::new()
-        .block_on(todo_connect::site::store::connect::install(
-            &db,
-            "bench-app",
-            new,
-        ))
+        .block_on(install(&db, "bench-app", new))
         .expect("install")
         .expect("site")[0];
     (pool, site)

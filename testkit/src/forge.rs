@@ -6,18 +6,18 @@
 //! and a child-process server alike. Shared with the Custom UI browser test: its stand-in
 //! `@forge/bridge` forwards `invokeRemote` with a token from [`ForgeSite::token`].
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+mod jwks;
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header, jwk::Jwk};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use serde_json::{Value, json};
 
-use super::app::{Env, TestApp, spawn_app_with};
-use super::rsa::{RsaKeys, new_rsa_keys};
-use super::site::now;
+use crate::app::{Env, TestApp, spawn_app_with};
+use crate::now;
+use crate::rsa::{RsaKeys, new_rsa_keys};
+
+pub use jwks::{JwksServer, public_jwk};
 
 /// Our Forge app's id in tests, as `FORGE_APP_ID` is given (a bare uuid).
 pub const FORGE_APP_UUID: &str = "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b";
@@ -40,127 +40,6 @@ pub fn forge_key() -> &'static RsaKeys {
 pub fn rotated_key() -> &'static RsaKeys {
     static KEY: OnceLock<RsaKeys> = OnceLock::new();
     KEY.get_or_init(|| new_rsa_keys().expect("RSA key pair"))
-}
-
-/// The public JWK of `keys` under `kid`; with `padded`, `n` and `e` carry `=` padding (as
-/// some Atlassian key sets have).
-pub fn public_jwk(keys: &RsaKeys, kid: &str, padded: bool) -> Value {
-    let private = EncodingKey::from_rsa_pem(keys.private_pem.as_bytes()).unwrap();
-    let jwk = Jwk::from_encoding_key(&private, Algorithm::RS256).unwrap();
-    let mut value = serde_json::to_value(jwk).unwrap();
-    value["kid"] = json!(kid);
-    value["use"] = json!("sig");
-    if padded {
-        for part in ["n", "e"] {
-            let text = value[part].as_str().unwrap().to_string();
-            let pad = (4 - text.len() % 4) % 4;
-            value[part] = json!(format!("{text}{}", "=".repeat(pad)));
-        }
-    }
-    value
-}
-
-/// A JWKS server on loopback: `GET /.well-known/jwks.json` answers the published keys (or
-/// 503 while [`JwksServer::set_down`]), and counts every fetch.
-#[derive(Clone)]
-pub struct JwksServer {
-    pub port: u16,
-    keys: Arc<Mutex<Vec<Value>>>,
-    hits: Arc<AtomicUsize>,
-    answered: Arc<AtomicUsize>,
-    down: Arc<AtomicBool>,
-    /// While true, a request is counted, then not answered until it turns false.
-    held: Arc<(Mutex<bool>, std::sync::Condvar)>,
-}
-
-impl JwksServer {
-    /// Starts, publishing [`forge_key`] under [`FORGE_KID`].
-    pub fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let server = Self {
-            port: listener.local_addr().unwrap().port(),
-            keys: Arc::default(),
-            hits: Arc::default(),
-            answered: Arc::default(),
-            down: Arc::default(),
-            held: Arc::default(),
-        };
-        server.publish(public_jwk(forge_key(), FORGE_KID, false));
-        let serving = server.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
-                    head.push(byte[0]);
-                }
-                let answer = serving.answer(&head);
-                let (held, released) = &*serving.held;
-                let mut holding = held.lock().unwrap();
-                while *holding {
-                    holding = released.wait(holding).unwrap();
-                }
-                drop(holding);
-                let _ = stream.write_all(answer.as_bytes());
-                serving.answered.fetch_add(1, Ordering::SeqCst);
-            }
-        });
-        server
-    }
-
-    fn answer(&self, head: &[u8]) -> String {
-        let line = String::from_utf8_lossy(head);
-        let found = line.starts_with("GET /.well-known/jwks.json ");
-        self.hits.fetch_add(1, Ordering::SeqCst);
-        let (status, body) = if self.down.load(Ordering::SeqCst) {
-            ("503 Service Unavailable", "{}".to_string())
-        } else if found {
-            let keys = self.keys.lock().unwrap().clone();
-            ("200 OK", json!({ "keys": keys }).to_string())
-        } else {
-            ("404 Not Found", "{}".to_string())
-        };
-        format!(
-            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-    }
-
-    /// The key set URL (`FORGE_JWKS_URL`).
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/.well-known/jwks.json", self.port)
-    }
-
-    /// Adds (or replaces, by `kid`) a public JWK.
-    pub fn publish(&self, jwk: Value) {
-        let mut keys = self.keys.lock().unwrap();
-        keys.retain(|k| k["kid"] != jwk["kid"]);
-        keys.push(jwk);
-    }
-
-    /// While down, every fetch answers 503.
-    pub fn set_down(&self, down: bool) {
-        self.down.store(down, Ordering::SeqCst);
-    }
-
-    /// How many requests the server has received (answered or held).
-    pub fn hits(&self) -> usize {
-        self.hits.load(Ordering::SeqCst)
-    }
-
-    /// How many answers the server has sent.
-    pub fn answered(&self) -> usize {
-        self.answered.load(Ordering::SeqCst)
-    }
-
-    /// While held, a fetch arrives (and counts) but gets no answer: a slow key server.
-    pub fn hold(&self, hold: bool) {
-        let (held, released) = &*self.held;
-        *held.lock().unwrap() = hold;
-        released.notify_all();
-    }
 }
 
 /// The environment that turns Forge on against `jwks` (for [`spawn_app_with`] or a child
@@ -196,10 +75,7 @@ pub async fn spawn_forge_app() -> ForgeApp {
 
 /// Signs `claims` as a FIT: RS256 with `keys`, the header naming `kid` (none when `None`).
 pub fn sign_fit(claims: &Value, keys: &RsaKeys, kid: Option<&str>) -> String {
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = kid.map(str::to_string);
-    let key = EncodingKey::from_rsa_pem(keys.private_pem.as_bytes()).unwrap();
-    jsonwebtoken::encode(&header, claims, &key).unwrap()
+    crate::tokens::sign_rs256(claims, &keys.private_pem, kid).unwrap()
 }
 
 /// A Confluence site with our Forge app installed, calling the app as Forge does.
@@ -309,15 +185,9 @@ impl ForgeSite {
         path: &str,
         body: Option<Value>,
     ) -> reqwest::Response {
-        let mut req = app
-            .client
-            .request(method, format!("{}{path}", app.address))
-            .header("Authorization", format!("Bearer {token}"));
+        let mut req = app.request(method, path, format!("Bearer {token}"), body);
         if let Some(system) = system_token {
             req = req.header("x-forge-oauth-system", system);
-        }
-        if let Some(body) = body {
-            req = req.json(&body);
         }
         req.send().await.unwrap()
     }
@@ -342,7 +212,7 @@ impl Default for ForgeSite {
 
 /// A Connect site's `installed` payload once the app adopted Connect on Forge: it also carries
 /// the site's Forge installation id and cloud id.
-pub fn adopted_payload(connect: &super::Site, forge: &ForgeSite) -> Value {
+pub fn adopted_payload(connect: &crate::site::Site, forge: &ForgeSite) -> Value {
     let mut payload = connect.payload();
     payload["installationId"] = json!(forge.installation_id);
     payload["cloudId"] = json!(forge.cloud_id);

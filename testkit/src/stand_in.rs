@@ -1,0 +1,126 @@
+//! The stand-ins the host-client tests call: a Confluence and an authorization server on
+//! loopback that verify every request themselves — the app's JWT (HS256 with the site's secret,
+//! `iss`, `exp`, and a qsh recomputed here, independently of the app's code), the assertion of
+//! every token exchange, and the bearer tokens they issued. The same Confluence also stands in
+//! for a Forge site behind Atlassian's API gateway (`/ex/confluence/<cloudId>/wiki/…`), where
+//! the app calls with an app system token this stand-in was told about.
+
+mod host;
+mod qsh;
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::{App, HttpRequest, HttpServer, web};
+
+use crate::ADDON_KEY;
+use crate::api::{BaseUrl, HostClients, http_client};
+use crate::app::{TestApp, spawn_app_with};
+use crate::forge::ForgeSite;
+use crate::site::Site;
+
+pub use host::{Caller, Host, Seen};
+pub use qsh::expected_qsh;
+
+/// The site path of a request through the API gateway (`/ex/confluence/<cloudId>/wiki/…` →
+/// `/wiki/…`); other paths as they are.
+fn gateway_path(path: &str) -> &str {
+    path.strip_prefix("/ex/confluence/")
+        .and_then(|rest| rest.find('/').map(|i| &rest[i..]))
+        .unwrap_or(path)
+}
+
+/// A site whose Confluence and authorization server are stand-ins on loopback.
+pub struct StandIn {
+    pub site: Site,
+    pub host: Arc<Host>,
+    oauth_url: String,
+}
+
+impl StandIn {
+    pub fn start(name: &str, names: &[(&str, &str)]) -> Self {
+        let mut site = Site::new(name);
+        let confluence = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = confluence.local_addr().unwrap().port();
+        site.base_url = format!("http://127.0.0.1:{port}/wiki");
+        let host = Arc::new(Host::new(&site, names));
+        let h = host.clone();
+        let server = HttpServer::new(move || {
+            let h = h.clone();
+            App::new()
+                .app_data(web::PayloadConfig::new(1 << 20))
+                .default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
+                    h.clone().confluence(req, body)
+                }))
+        })
+        .workers(1)
+        .listen(confluence)
+        .unwrap();
+        actix_web::rt::spawn(server.run());
+        let h = host.clone();
+        let auth = HttpServer::new(move || {
+            let h = h.clone();
+            App::new().route(
+                "/oauth2/token",
+                web::post()
+                    .to(move |form: web::Form<HashMap<String, String>>| h.clone().token(form)),
+            )
+        })
+        .workers(1)
+        .bind("127.0.0.1:0")
+        .unwrap();
+        let auth_port = auth.addrs()[0].port();
+        actix_web::rt::spawn(auth.run());
+        let oauth_url = format!("http://127.0.0.1:{auth_port}");
+        *host.oauth_url.lock().unwrap() = oauth_url.clone();
+        Self {
+            site,
+            host,
+            oauth_url,
+        }
+    }
+
+    /// The app, configured to use this authorization server, with the site installed.
+    pub async fn app(&self) -> TestApp {
+        let app = spawn_app_with(vec![("ATLASSIAN_OAUTH_URL", self.oauth_url.clone())]).await;
+        self.site.install(&app).await;
+        app
+    }
+
+    pub fn clients(&self) -> HostClients {
+        HostClients::new(
+            http_client().unwrap(),
+            ADDON_KEY,
+            &BaseUrl::parse(&self.oauth_url, false).unwrap(),
+        )
+    }
+
+    /// The same site reached through Forge: its `apiBaseUrl` is this Confluence behind the
+    /// gateway path, and `system_token` is accepted as the app.
+    pub fn forge_site(&self, system_token: &str) -> ForgeSite {
+        self.host.accept_system_token(system_token);
+        let origin = self.site.base_url.trim_end_matches("/wiki");
+        let mut site = ForgeSite::new();
+        site.api_base_url = format!("{origin}/ex/confluence/{}", site.cloud_id);
+        site
+    }
+
+    pub fn seen_at(&self, path: &str) -> Vec<Seen> {
+        let seen = self.host.seen();
+        seen.into_iter().filter(|s| s.path == path).collect()
+    }
+}
+
+/// A listener that accepts connections and never answers.
+pub fn hung_host() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    port
+}
