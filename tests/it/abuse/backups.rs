@@ -3,7 +3,7 @@
 //! `backup` replaced whatever its destination was and wrote world-readable files. Each crafted
 //! file is refused with exit code 1 and one exact line, and the live database is unchanged.
 //! SQLite only: on PostgreSQL `backup`/`restore` answer with the `pg_dump`/`pg_restore` command
-//! to use instead (tested in `replicas.rs`), and the files are PostgreSQL's own.
+//! to use instead (tested in `ops.rs`, on the PostgreSQL run), and the files are PostgreSQL's own.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
