@@ -39,8 +39,9 @@ it_tests() {
     match(line, /SKIPPED [^ ]+: /) {
       name = substr(line, RSTART + 8, RLENGTH - 10); skipped[name] = 1
     }
-    match(line, /^test [^ ]+ \.\.\. /) {
-      name = substr(line, 6, RLENGTH - 10); rest = substr(line, RLENGTH + 1)
+    # `test <name> ... <outcome>` (or `test <name> - should panic ... <outcome>`).
+    /^test [^ ]+ (- should panic )?\.\.\. / {
+      name = $2; rest = line; sub(/^[^.]*\.\.\. /, "", rest)
       outcome[name] = rest; pending = (rest !~ /^(ok|FAILED|ignored)/) ? name : ""
       next
     }
