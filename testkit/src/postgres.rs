@@ -33,8 +33,8 @@ pub fn backend() -> Backend {
     }
 }
 
-/// True when this run is against PostgreSQL: what a SQLite-only test checks first (it then
-/// returns at once; `scripts/test.sh` also skips those tests by name on that run).
+/// True when this run is against PostgreSQL: what a test with a backend-specific arm checks
+/// (a SQLite-only one then reports its skip and returns; both runs list every test).
 pub fn on_postgres() -> bool {
     backend() == Backend::Postgres
 }

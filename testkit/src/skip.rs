@@ -44,7 +44,7 @@ pub fn require<T>(found: Result<T, String>) -> Option<T> {
 }
 
 /// True (after reporting the skip) when a SQLite-only test runs on a PostgreSQL run: it then
-/// returns at once (`scripts/test.sh` also leaves it out of that run by name).
+/// returns at once. Both runs list it (`scripts/test.sh` fails when their counts differ).
 pub fn sqlite_only() -> bool {
     let on_postgres = crate::postgres::on_postgres();
     if on_postgres {
@@ -58,6 +58,24 @@ pub fn postgres_only() -> bool {
     let on_sqlite = !crate::postgres::on_postgres();
     if on_sqlite {
         skip("PostgreSQL only (run with TODO_CONNECT_TEST_BACKEND=postgres)");
+    }
+    on_sqlite
+}
+
+/// [`sqlite_only`] with the reason the test has no PostgreSQL counterpart, in the skip line.
+pub fn sqlite_only_because(why: &str) -> bool {
+    let on_postgres = crate::postgres::on_postgres();
+    if on_postgres {
+        skip(&format!("SQLite only, {why} (this run is on PostgreSQL)"));
+    }
+    on_postgres
+}
+
+/// [`postgres_only`] with the reason the test has no SQLite counterpart, in the skip line.
+pub fn postgres_only_because(why: &str) -> bool {
+    let on_sqlite = !crate::postgres::on_postgres();
+    if on_sqlite {
+        skip(&format!("PostgreSQL only, {why} (this run is on SQLite)"));
     }
     on_sqlite
 }

@@ -396,16 +396,49 @@ fn sigterm_finishes_the_in_flight_request_then_exits_zero() {
     assert_eq!(title, "finished during shutdown");
 }
 
-/// SQLite only: on PostgreSQL any number of servers share a database (see `replicas`).
+/// A second server on the database one already serves: on SQLite it is refused (two servers
+/// would each trust their own installation cache); on PostgreSQL it is a replica, and serves
+/// what was written through the first.
 #[test]
-fn a_second_server_on_the_same_database_is_refused() {
-    if skip::sqlite_only() {
-        return;
-    }
+fn a_second_server_on_the_same_database_is_refused_on_sqlite_and_a_replica_on_postgres() {
     let dir = empty_dir();
     let db = dir.path().join("one.sqlite3");
-    let _first = Binary::test(dir.path(), &db).serve();
-    let out = Binary::test(dir.path(), &db).run(&["serve"]);
+    let sys = actix_web::rt::System::new();
+    let keys = sys.block_on(async { KeyServer::start() });
+    let binary = Binary::test(dir.path(), &db).env("CONNECT_KEYS_URL", &keys.url);
+    let first = binary.serve();
+    if !on_postgres() {
+        assert_a_second_server_is_refused(&binary);
+        return;
+    }
+    let site = Site::new("second");
+    sys.block_on(site.install_at(&first.address()));
+    let token = site.context_token("account-1");
+    let created = crate::harness::raw_http::request(
+        first.port,
+        "POST",
+        "/api/tasks",
+        Some(&token),
+        r#"{"title":"written through the first"}"#,
+    );
+    assert_eq!(created.status, 201, "{}", created.text());
+    let second = binary.serve();
+    let listed =
+        crate::harness::raw_http::request(second.port, "GET", "/api/tasks", Some(&token), "");
+    assert_eq!(listed.status, 200, "{}", listed.text());
+    assert_eq!(
+        listed.json()["tasks"][0]["title"],
+        "written through the first",
+        "{}",
+        listed.text()
+    );
+    drop(keys);
+}
+
+/// On SQLite, with a server of `binary` running: a second `serve` on its database exits
+/// non-zero, saying it refuses. The SQLite arm of every "several servers" test.
+pub fn assert_a_second_server_is_refused(binary: &Binary) {
+    let out = binary.run(&["serve"]);
     assert!(
         !out.status.success(),
         "two servers would each trust their own installation cache"

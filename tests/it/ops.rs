@@ -1,7 +1,9 @@
 //! Operations through the real binary: run the way the image runs it (alone in an empty folder,
 //! unprivileged, data in a separate volume folder, stopped with SIGTERM), production start-up
 //! errors, `backup` under concurrent writers, `restore` guarded against a running server,
-//! `purge` of expired sites only, and `healthcheck`.
+//! `purge` of expired sites only, and `healthcheck`. On PostgreSQL the image runs with
+//! `DATABASE_URL` on an empty database and writes nothing to its volume, and `backup`/`restore`
+//! refuse, naming `pg_dump`/`pg_restore`, with nothing written.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -148,6 +150,22 @@ fn task_ids(path: &Path) -> HashSet<i64> {
         .unwrap()
 }
 
+/// On PostgreSQL, `backup` and `restore` do not apply: each exits 1 with one line naming the
+/// PostgreSQL tool to use instead (`pg_dump`, `pg_restore`), and touches nothing.
+fn refused_on_postgres(binary: &Binary, command: &str, file: &Path) {
+    let tool = if command == "backup" {
+        "pg_dump"
+    } else {
+        "pg_restore"
+    };
+    let out = binary.run(&[command, file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains(tool) && err.contains("PostgreSQL"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+}
+
 /// A migrated database in a fresh folder, with one installed site.
 fn fresh_database(dir: &Path, site: &Site) -> (PathBuf, i64) {
     let db = dir.join("volume").join("todo.sqlite3");
@@ -196,7 +214,12 @@ impl ImageLike {
             std::os::unix::fs::chown(&volume, Some(NOBODY), Some(NOBODY)).unwrap();
         }
         let db = volume.join("todo.sqlite3");
-        let binary = Binary::new(program, &app)
+        let mut binary = Binary::new(program, &app);
+        if on_postgres() {
+            // An empty database of its own, as a fresh deployment's DATABASE_URL names.
+            binary = binary.env("DATABASE_URL", postgres::database_for(&db));
+        }
+        let binary = binary
             .unprivileged()
             .env("APP_ENV", "production")
             .env("SITE_URL", "https://todo.example.com")
@@ -224,7 +247,15 @@ impl ImageLike {
                 "{uid}"
             );
         }
-        assert!(self.db.is_file(), "the database is created in the volume");
+        if on_postgres() {
+            assert_eq!(
+                std::fs::read_dir(&self.volume).unwrap().count(),
+                0,
+                "with DATABASE_URL nothing is written to the volume"
+            );
+        } else {
+            assert!(self.db.is_file(), "the database is created in the volume");
+        }
         assert_eq!(
             std::fs::read_dir(&self.app).unwrap().count(),
             1,
@@ -236,9 +267,6 @@ impl ImageLike {
 
 #[test]
 fn the_binary_alone_in_an_empty_folder_runs_unprivileged_and_serves_its_public_routes() {
-    if skip::sqlite_only() {
-        return; // SQLite only: the file, its lock and its backups.
-    }
     let image = ImageLike::new();
     let server = image.serve();
     let port = server.port;
@@ -284,9 +312,6 @@ fn the_binary_alone_in_an_empty_folder_runs_unprivileged_and_serves_its_public_r
 
 #[test]
 fn the_binary_alone_in_an_empty_folder_finishes_a_request_on_sigterm_and_keeps_its_data() {
-    if skip::sqlite_only() {
-        return; // SQLite only: the file, its lock and its backups.
-    }
     let image = ImageLike::new();
     let mut server = image.serve();
     let port = server.port;
@@ -426,13 +451,16 @@ impl Writers {
 
 #[test]
 fn a_backup_under_concurrent_writers_restores_every_task_acknowledged_before_it_began() {
-    if skip::sqlite_only() {
-        return; // SQLite only: the file, its lock and its backups.
-    }
     let dir = tempfile::tempdir().unwrap();
     let site = Site::new("backup");
     let (db, installation) = fresh_database(dir.path(), &site);
     let binary = Binary::test(dir.path(), &db);
+    if on_postgres() {
+        let backup = dir.path().join("backups").join("todo-backup.sqlite3");
+        refused_on_postgres(&binary, "backup", &backup);
+        assert!(!backup.parent().unwrap().exists(), "nothing written");
+        return;
+    }
     let server = binary.serve();
     let writers = Writers::start(&db, installation, server.port, &site);
     wait_until("200 acknowledged writes (writers make no progress)", || {
@@ -480,15 +508,24 @@ fn a_backup_under_concurrent_writers_restores_every_task_acknowledged_before_it_
 
 #[test]
 fn restore_is_refused_while_a_server_runs_and_swaps_the_backup_in_once_it_stopped() {
-    if skip::sqlite_only() {
-        return; // SQLite only: the file, its lock and its backups.
-    }
     let dir = tempfile::tempdir().unwrap();
     let site = Site::new("restore");
     let (db, _) = fresh_database(dir.path(), &site);
     let binary = Binary::test(dir.path(), &db);
     let server = binary.serve();
     create_task(server.port, &site, "before the backup");
+    if on_postgres() {
+        // Whether or not a server runs: `pg_restore` is the tool, and nothing changes.
+        let backup = dir.path().join("todo.dump");
+        std::fs::write(&backup, b"a pg_dump archive").unwrap();
+        refused_on_postgres(&binary, "restore", &backup);
+        assert_eq!(served_titles(server.port, &site), ["before the backup"]);
+        assert_eq!(server.stop().code(), Some(0));
+        refused_on_postgres(&binary, "restore", &backup);
+        let server = binary.serve();
+        assert_eq!(served_titles(server.port, &site), ["before the backup"]);
+        return;
+    }
     let backup = dir.path().join("backup.sqlite3");
     let out = binary.run(&["backup", backup.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -536,8 +573,9 @@ fn restore_is_refused_while_a_server_runs_and_swaps_the_backup_in_once_it_stoppe
 
 #[test]
 fn a_server_does_not_start_while_a_restore_holds_the_database() {
-    if skip::sqlite_only() {
-        return; // SQLite only: the file, its lock and its backups.
+    // On PostgreSQL `restore` refuses (pg_restore restores), so no restore holds anything.
+    if skip::sqlite_only_because("the restore's lock file beside the database file") {
+        return;
     }
     let dir = tempfile::tempdir().unwrap();
     let (db, _) = fresh_database(dir.path(), &Site::new("locked"));

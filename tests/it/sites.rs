@@ -6,7 +6,7 @@
 
 mod flapping;
 mod listing;
-mod migration;
+pub(crate) mod migration;
 mod purge;
 mod version;
 

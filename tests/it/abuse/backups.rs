@@ -3,7 +3,7 @@
 //! `backup` replaced whatever its destination was and wrote world-readable files. Each crafted
 //! file is refused with exit code 1 and one exact line, and the live database is unchanged.
 //! SQLite only: on PostgreSQL `backup`/`restore` answer with the `pg_dump`/`pg_restore` command
-//! to use instead (tested in `replicas.rs`), and the files are PostgreSQL's own.
+//! to use instead (tested in `ops.rs`, on the PostgreSQL run), and the files are PostgreSQL's own.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -131,8 +131,8 @@ fn side(path: &Path, suffix: &str) -> PathBuf {
 
 #[test]
 fn restore_refuses_a_file_whose_tables_are_views_and_leaves_the_live_database_alone() {
-    if skip::sqlite_only() {
-        return; // SQLite only: the file, its side files and file backups.
+    if skip::sqlite_only_because("the database file, its side files and file backups") {
+        return;
     }
     let live = Live::new();
     let evil = live.path("views.sqlite3");
@@ -159,8 +159,8 @@ fn restore_refuses_a_file_whose_tables_are_views_and_leaves_the_live_database_al
 
 #[test]
 fn restore_refuses_triggers_that_would_copy_the_shared_secret() {
-    if skip::sqlite_only() {
-        return; // SQLite only: the file, its side files and file backups.
+    if skip::sqlite_only_because("the database file, its side files and file backups") {
+        return;
     }
     let live = Live::new();
     // The real schema and rows, plus a trigger that copies every new secret somewhere else.
@@ -206,8 +206,8 @@ fn restore_refuses_triggers_that_would_copy_the_shared_secret() {
 
 #[test]
 fn restore_refuses_a_backup_whose_rows_are_only_in_a_wal_beside_it() {
-    if skip::sqlite_only() {
-        return; // SQLite only: the file, its side files and file backups.
+    if skip::sqlite_only_because("the database file, its side files and file backups") {
+        return;
     }
     let live = Live::new();
     // A copy of a live WAL database taken file by file while it was open: its 50 tasks are
@@ -244,8 +244,8 @@ fn restore_refuses_a_backup_whose_rows_are_only_in_a_wal_beside_it() {
 
 #[test]
 fn restore_refuses_rows_that_belong_to_no_installation() {
-    if skip::sqlite_only() {
-        return; // SQLite only: the file, its side files and file backups.
+    if skip::sqlite_only_because("the database file, its side files and file backups") {
+        return;
     }
     let live = Live::new();
     let orphaned = live.backup("orphaned.sqlite3");
@@ -265,8 +265,8 @@ fn restore_refuses_rows_that_belong_to_no_installation() {
 
 #[test]
 fn a_restored_backup_keeps_its_rows_and_id_counter_and_is_private() {
-    if skip::sqlite_only() {
-        return; // SQLite only: the file, its side files and file backups.
+    if skip::sqlite_only_because("the database file, its side files and file backups") {
+        return;
     }
     let live = Live::new();
     let backup = live.backup("good.sqlite3");
@@ -307,8 +307,8 @@ fn a_restored_backup_keeps_its_rows_and_id_counter_and_is_private() {
 
 #[test]
 fn backup_refuses_a_destination_that_is_not_a_regular_file() {
-    if skip::sqlite_only() {
-        return; // SQLite only: the file, its side files and file backups.
+    if skip::sqlite_only_because("the database file, its side files and file backups") {
+        return;
     }
     let live = Live::new();
     let target = live.path("precious.txt");
@@ -357,8 +357,8 @@ fn backup_refuses_a_destination_that_is_not_a_regular_file() {
 
 #[test]
 fn the_database_its_side_files_and_lock_files_are_created_private() {
-    if skip::sqlite_only() {
-        return; // SQLite only: the file, its side files and file backups.
+    if skip::sqlite_only_because("the database file, its side files and file backups") {
+        return;
     }
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("volume").join("todo.sqlite3");

@@ -34,7 +34,7 @@ fn refused_link(path: &Path) -> String {
 
 #[test]
 fn copy_to_a_dangling_link_is_refused_and_creates_nothing() {
-    if skip::sqlite_only() {
+    if skip::sqlite_only_because("links to the database file and its folder") {
         return;
     }
     let live = Live::new();
@@ -84,7 +84,7 @@ fn copy_to_a_dangling_link_is_refused_and_creates_nothing() {
 
 #[test]
 fn copy_and_backup_refuse_another_applications_database_and_leave_it_alone() {
-    if skip::sqlite_only() {
+    if skip::sqlite_only_because("links to the database file and its folder") {
         return;
     }
     let live = Live::new();
@@ -114,7 +114,7 @@ fn copy_and_backup_refuse_another_applications_database_and_leave_it_alone() {
 
 #[test]
 fn the_server_refuses_a_linked_or_foreign_database_path() {
-    if skip::sqlite_only() {
+    if skip::sqlite_only_because("links to the database file and its folder") {
         return;
     }
     let live = Live::new();
@@ -139,7 +139,7 @@ fn the_server_refuses_a_linked_or_foreign_database_path() {
 
 #[test]
 fn restore_is_refused_while_the_server_runs_however_the_database_is_named() {
-    if skip::sqlite_only() {
+    if skip::sqlite_only_because("links to the database file and its folder") {
         return;
     }
     let live = Live::new();

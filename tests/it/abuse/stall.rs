@@ -33,8 +33,8 @@ fn create(port: u16, token: &str, title: &str) -> Response {
 
 #[test]
 fn requests_during_a_database_stall_get_503_with_retry_after_before_it_ends() {
-    if skip::postgres_only() {
-        return; // PostgreSQL only: SQLite has no server to stall.
+    if skip::postgres_only_because("SQLite has no database server to stall") {
+        return;
     }
     let cluster = own_cluster();
     let url = cluster.create_database("stall");

@@ -59,8 +59,8 @@ fn stored_tasks(app: &TestApp) -> i64 {
 
 #[actix_web::test]
 async fn sustained_writes_keep_the_wal_bounded_and_reach_the_main_file() {
-    if skip::sqlite_only() {
-        return; // SQLite only: its WAL file.
+    if skip::sqlite_only_because("the database file's write-ahead log") {
+        return;
     }
     let app = spawn_app().await;
     let site = Site::new("writer");
@@ -75,8 +75,8 @@ async fn sustained_writes_keep_the_wal_bounded_and_reach_the_main_file() {
 
 #[actix_web::test]
 async fn a_wal_grown_behind_a_long_reader_is_truncated_once_the_reader_is_gone() {
-    if skip::sqlite_only() {
-        return; // SQLite only: its WAL file.
+    if skip::sqlite_only_because("the database file's write-ahead log") {
+        return;
     }
     let app = spawn_app().await;
     let site = Site::new("reader");

@@ -1,15 +1,14 @@
-//! The Forge schema change on a real database file through the real binary: a database at
-//! schema 2 (before Forge) keeps every site, user and task unchanged when `migrate` rebuilds
-//! `jwt_tokens` — foreign keys would otherwise cascade-delete every task with the old table.
-
-use rusqlite::Connection;
+//! The Forge schema change on a real database through the real binary, on either backend: a
+//! database at schema 2 (before Forge) keeps every site, user and task unchanged when `migrate`
+//! brings it to the latest schema. On SQLite the migration rebuilds `jwt_tokens`, whose foreign
+//! keys would otherwise cascade-delete every task with the old table; on PostgreSQL it alters
+//! the table in place.
 
 use crate::harness::*;
-
-const MIGRATIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/db/migrations");
+use crate::sites::migration::schema_at;
 
 /// Every row of the three tables (jwt_tokens and tasks by their schema-2 columns), in id order.
-fn rows(conn: &Connection) -> Vec<String> {
+fn rows(db: &TestDb) -> Vec<String> {
     let tables = [
         (
             "jwt_tokens",
@@ -25,75 +24,77 @@ fn rows(conn: &Connection) -> Vec<String> {
     ];
     let mut out = Vec::new();
     for (table, columns) in tables {
-        let mut stmt = conn
-            .prepare(&format!("SELECT {columns} FROM {table} ORDER BY id"))
+        let found = db
+            .rows(&format!("SELECT {columns} FROM {table} ORDER BY id"), ())
             .unwrap();
-        let n = stmt.column_count();
-        let found = stmt
-            .query_map([], |row| {
-                let values: Vec<String> = (0..n)
-                    .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
-                    .collect();
-                Ok(format!("{table}: {}", values.join("|")))
-            })
-            .unwrap();
-        out.extend(found.map(Result::unwrap));
+        out.extend(found.iter().map(|row| {
+            let values: Vec<String> = row.0.iter().map(Val::render).collect();
+            format!("{table}: {}", values.join("|"))
+        }));
     }
     out
 }
 
 #[test]
 fn sites_users_and_tasks_of_schema_2_survive_the_forge_migration_unchanged() {
-    if skip::sqlite_only() {
-        return; // SQLite only: the table rebuild and its foreign keys are SQLite's.
-    }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("schema2.sqlite3");
-    let conn = Connection::open(&path).unwrap();
-    conn.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
-    for file in ["0001_initial.sql", "0002_site_id.sql"] {
-        let sql = std::fs::read_to_string(format!("{MIGRATIONS}/{file}")).unwrap();
-        conn.execute_batch(&sql).unwrap();
+    schema_at(&path, 2);
+    let db = TestDb::at(&path);
+    if let TestDb::Sqlite(conn) = &db {
+        conn.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
     }
-    conn.pragma_update(None, "user_version", 2).unwrap();
-    conn.execute_batch(
+    // Written once for both backends: `true`/`false` and RFC 3339 text are read by both.
+    for insert in [
         "INSERT INTO jwt_tokens (addon_key, client_key, shared_secret, base_url, display_url,
              product_type, description, oauth_client_id, installation_id, installed, enabled,
              installed_at, updated_at, uninstalled_at)
          VALUES ('todo-connect-test', 'client-a', 'secret-a', 'https://a.atlassian.net/wiki',
                  'https://a.example.com/wiki', 'confluence', 'A', 'oauth-a',
-                 'ari:cloud:ecosystem::installation/a', 1, 1, '2026-01-01T00:00:00.000Z',
+                 'ari:cloud:ecosystem::installation/a', true, true, '2026-01-01T00:00:00.000Z',
                  '2026-01-02T00:00:00.000Z', NULL),
                 ('todo-connect-test', 'client-b', NULL, 'https://b.atlassian.net/wiki', NULL,
-                 'confluence', NULL, NULL, NULL, 0, 0, '2026-01-01T00:00:00.000Z',
-                 '2026-02-01T00:00:00.000Z', '2026-02-01T00:00:00.000Z');
-         INSERT INTO jwt_users (site_id, account_id, first_seen_at, last_seen_at)
-         VALUES (1, 'acc-1', 't1', 't2'), (2, 'acc-2', 't1', 't1');
-         INSERT INTO tasks (site_id, title, done, created_by, page_id, created_at, updated_at)
-         VALUES (1, 'alpha', 0, 'acc-1', '100', 't1', 't1'),
-                (2, 'beta', 1, 'acc-2', NULL, 't1', 't2'),
-                (1, 'gamma', 0, NULL, NULL, 't3', 't3');",
-    )
-    .unwrap();
-    let before = rows(&conn);
-    drop(conn);
+                 'confluence', NULL, NULL, NULL, false, false, '2026-01-01T00:00:00.000Z',
+                 '2026-02-01T00:00:00.000Z', '2026-02-01T00:00:00.000Z')",
+        "INSERT INTO jwt_users (site_id, account_id, first_seen_at, last_seen_at)
+         VALUES (1, 'acc-1', '2026-01-01T00:00:00.000Z', '2026-01-02T00:00:00.000Z'),
+                (2, 'acc-2', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')",
+        "INSERT INTO tasks (site_id, title, done, created_by, page_id, created_at, updated_at)
+         VALUES (1, 'alpha', false, 'acc-1', '100', '2026-01-01T00:00:00.000Z',
+                 '2026-01-01T00:00:00.000Z'),
+                (2, 'beta', true, 'acc-2', NULL, '2026-01-01T00:00:00.000Z',
+                 '2026-01-02T00:00:00.000Z'),
+                (1, 'gamma', false, NULL, NULL, '2026-01-03T00:00:00.000Z',
+                 '2026-01-03T00:00:00.000Z')",
+    ] {
+        db.execute(insert, ()).unwrap();
+    }
+    let before = rows(&db);
+    assert_eq!(before.len(), 7, "{before:#?}");
+    drop(db);
 
     let out = Binary::test(dir.path(), &path).run(&["migrate"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let conn = Connection::open(&path).unwrap();
-    assert_eq!(rows(&conn), before, "every row unchanged");
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
+    let db = TestDb::at(&path);
+    assert_eq!(rows(&db), before, "every row unchanged");
+    let recorded = if on_postgres() {
+        "SELECT CAST(max(version) AS bigint) FROM schema_migrations"
+    } else {
+        "SELECT user_version FROM pragma_user_version"
+    };
+    let version: i64 = db.query_row(recorded, (), |r| r.get(0)).unwrap();
     assert_eq!(version, api::latest_version());
-    let dangling: i64 = conn
-        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
-    assert_eq!(dangling, 0);
+    if let TestDb::Sqlite(conn) = &db {
+        // PostgreSQL enforces its foreign keys on every statement; SQLite's rebuild could not.
+        let dangling: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(dangling, 0);
+    }
     // The migrated site still works end to end: its secret verifies and its tasks list.
-    drop(conn);
+    drop(db);
     let server = Binary::test(dir.path(), &path).serve();
     let site = Site {
         client_key: "client-a".into(),

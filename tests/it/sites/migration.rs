@@ -8,19 +8,33 @@ use crate::harness::*;
 
 const MIGRATIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/db/migrations");
 
-/// Schema 3 built from the shipped migration files, as a binary of that version left it.
-fn schema_3(db: &std::path::Path) {
-    let files = ["0001_initial.sql", "0002_site_id.sql", "0003_forge.sql"];
+/// The schema of the first `version` shipped migration files, on either backend, as a binary of
+/// that version left it (PostgreSQL: with its `schema_migrations` rows; SQLite: `user_version`).
+/// Also the start of `forge::migration`'s test.
+pub(crate) fn schema_at(db: &std::path::Path, version: usize) {
+    let mut files: Vec<String> = std::fs::read_dir(MIGRATIONS)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".sql"))
+        .collect();
+    files.sort();
+    files.truncate(version);
+    assert_eq!(files.len(), version, "{files:?}");
     if on_postgres() {
         let mut sql = String::new();
-        for file in files {
+        for file in &files {
             sql += &std::fs::read_to_string(format!("{MIGRATIONS}/postgres/{file}")).unwrap();
         }
         sql += "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
-                    applied_at timestamptz NOT NULL DEFAULT now());
-                INSERT INTO schema_migrations (version, name)
-                VALUES (1, '0001_initial'), (2, '0002_site_id'), (3, '0003_forge');";
-        let url = harness_pg_url(db);
+                    applied_at timestamptz NOT NULL DEFAULT now());";
+        for (i, file) in files.iter().enumerate() {
+            let name = file.trim_end_matches(".sql");
+            sql += &format!(
+                "INSERT INTO schema_migrations (version, name) VALUES ({}, '{name}');",
+                i + 1
+            );
+        }
+        let url = crate::harness::postgres::database_for(db);
         crate::harness::postgres::run(&url, move |client| async move {
             client.batch_execute(&sql).await
         })
@@ -28,23 +42,20 @@ fn schema_3(db: &std::path::Path) {
     } else {
         std::fs::create_dir_all(db.parent().unwrap()).unwrap();
         let conn = rusqlite::Connection::open(db).unwrap();
-        for file in files {
+        for file in &files {
             let sql = std::fs::read_to_string(format!("{MIGRATIONS}/{file}")).unwrap();
             conn.execute_batch(&sql).unwrap();
         }
-        conn.pragma_update(None, "user_version", 3).unwrap();
+        conn.pragma_update(None, "user_version", version as i64)
+            .unwrap();
     }
-}
-
-fn harness_pg_url(db: &std::path::Path) -> String {
-    crate::harness::postgres::database_for(db)
 }
 
 #[test]
 fn each_way_in_is_backfilled_from_the_columns_of_schema_3() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("volume").join("todo.sqlite3");
-    schema_3(&db);
+    schema_at(&db, 3);
     let t = |day: u32| format!("2026-0{day}-01T00:00:00.000Z");
     let rows = TestDb::at(&db);
     for (client_key, secret, installation, cloud, api, installed, uninstalled) in [
