@@ -34,11 +34,6 @@ const NOT_YET: &[&str] = &[
     "src/ops/purge_pg.rs",
     "src/ops/sites_pg.rs",
     "src/site/seen.rs",
-    "src/todo.rs",
-    "src/todo/issue_ops.rs",
-    "src/todo/issues.rs",
-    "src/todo/issues_pg.rs",
-    "src/todo/store_pg.rs",
 ];
 
 /// Where backend code belongs, besides files of [`NOT_YET`].
