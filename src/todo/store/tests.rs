@@ -1,6 +1,7 @@
 //! The tasks store on a real SQLite file (the integration suite runs the same operations on
 //! PostgreSQL).
 
+use super::list::{list_within, listing};
 use super::*;
 use crate::db::{Pool, open_pool};
 
