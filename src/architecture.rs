@@ -12,7 +12,6 @@ const BACKEND_WORDS: &[&str] = &[
     "Tx<'",
     "Tx::",
     "Dialect::",
-    "read_point_legacy",
     // A backend by name.
     ".pg()",
     "rusqlite",
@@ -22,16 +21,7 @@ const BACKEND_WORDS: &[&str] = &[
     "PgError",
 ];
 
-/// Files outside the stores that still know the backend, each to move into its store.
-const NOT_YET: &[&str] = &[
-    "src/todo.rs",
-    "src/todo/issue_ops.rs",
-    "src/todo/issues.rs",
-    "src/todo/issues_pg.rs",
-    "src/todo/store_pg.rs",
-];
-
-/// Where backend code belongs, besides files of [`NOT_YET`].
+/// Where backend code belongs.
 fn may_know_the_backend(path: &str) -> bool {
     path.starts_with("src/db")
         || path.starts_with("src/ops")
@@ -78,7 +68,7 @@ fn sources() -> Vec<(String, String)> {
 fn only_stores_know_which_backend_is_in_use() {
     let mut offenders = Vec::new();
     for (path, text) in sources() {
-        if may_know_the_backend(&path) || NOT_YET.contains(&path.as_str()) {
+        if may_know_the_backend(&path) {
             continue;
         }
         for word in BACKEND_WORDS {
@@ -99,19 +89,6 @@ fn no_postgres_twin_lives_outside_the_database_layer() {
         .into_iter()
         .map(|(path, _)| path)
         .filter(|path| path.ends_with("_pg.rs") && !path.starts_with("src/db"))
-        .filter(|path| !NOT_YET.contains(&path.as_str()))
         .collect();
     assert!(twins.is_empty(), "PostgreSQL twins: {twins:?}");
-}
-
-#[test]
-fn every_file_waiting_to_move_still_exists() {
-    // A file moved into its store leaves this list, so it only ever shrinks.
-    let paths: Vec<String> = sources().into_iter().map(|(path, _)| path).collect();
-    for waiting in NOT_YET {
-        assert!(
-            paths.iter().any(|p| p == waiting),
-            "{waiting} is gone: drop it from NOT_YET"
-        );
-    }
 }

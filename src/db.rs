@@ -72,6 +72,23 @@ pub enum DbError {
     Link { path: String, why: String },
 }
 
+/// Runs `work` with a pooled SQLite connection on the blocking pool (so a slow disk or a busy
+/// writer never stalls an async worker). A busy database or an exhausted pool is a 503
+/// (`AppError::Unavailable`), any other failure a 500. Only the SQLite arm of a store operation
+/// calls it (`tx.rs`), so no SQLite work can reach a PostgreSQL `Db`.
+async fn run_sqlite<T, F>(pool: &Pool, work: F) -> crate::error::Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Connection) -> crate::error::Result<T> + Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get()?;
+        work(&mut conn)
+    })
+    .await?
+}
+
 /// The database as request handlers use it: the SQLite pool, whose work runs on the blocking
 /// thread pool with a connection taken inside it (so a slow disk or a busy writer never stalls
 /// an async worker) — except short indexed point reads ([`Db::read_point`]), which cannot wait
@@ -110,26 +127,24 @@ impl Db {
     /// calling async worker's own read-only connection, without the hop to the blocking pool;
     /// on the pool when the worker has no connection yet (it is opened there and kept) or
     /// when the read fails there (busy or otherwise). Why that cannot stall the worker:
-    /// `src/db/worker_read.rs`. Anything longer, and every write, goes through [`Db::run`].
-    /// SQLite only, like [`Db::run`].
-    async fn read_point_sqlite<T, F>(&self, read: F) -> crate::error::Result<T>
+    /// `src/db/worker_read.rs`. Anything longer, and every write, goes through [`run_sqlite`].
+    async fn read_point_sqlite<T, F>(&self, pool: &Pool, read: F) -> crate::error::Result<T>
     where
         T: Send + 'static,
         F: Fn(&Connection) -> crate::error::Result<T> + Clone + Send + 'static,
     {
         let Some(reads) = &self.worker_reads else {
-            return self.run(move |conn| read(conn)).await;
+            return run_sqlite(pool, move |conn| read(conn)).await;
         };
         if let Some(value) = reads.try_read(read.clone()) {
             return Ok(value);
         }
         let opener = reads.clone();
-        let (reader, value) = self
-            .run(move |conn| {
-                let value = read(conn)?;
-                Ok((opener.open().ok(), value))
-            })
-            .await?;
+        let (reader, value) = run_sqlite(pool, move |conn| {
+            let value = read(conn)?;
+            Ok((opener.open().ok(), value))
+        })
+        .await?;
         if let Some(reader) = reader {
             reads.adopt(reader);
         }
@@ -144,54 +159,12 @@ impl Db {
         }
     }
 
-    /// [`Db::read_point`] for a SQLite-only closure, until its caller moves into a store.
-    pub async fn read_point_legacy<T, F>(&self, read: F) -> crate::error::Result<T>
-    where
-        T: Send + 'static,
-        F: Fn(&Connection) -> crate::error::Result<T> + Clone + Send + 'static,
-    {
-        self.read_point_sqlite(read).await
-    }
-
-    /// The PostgreSQL pool, when this is PostgreSQL: facades call the PostgreSQL twin of a
-    /// store function through it, and the SQLite one through [`Db::run`] otherwise.
-    pub fn pg(&self) -> Option<&postgres::PgPool> {
-        match &self.backend {
-            Pools::Postgres(pool) => Some(pool),
-            Pools::Sqlite(_) => None,
-        }
-    }
-
     /// How many connections the pool keeps at most (what a per-site budget takes a share of).
     pub fn pool_size(&self) -> usize {
         match &self.backend {
             Pools::Sqlite(pool) => pool.max_size() as usize,
             Pools::Postgres(pool) => pool.max_size(),
         }
-    }
-
-    /// Runs `work` with a pooled SQLite connection on the blocking pool. A busy database or an
-    /// exhausted pool is a 503 (`AppError::Unavailable`), any other failure a 500. On
-    /// PostgreSQL it is a 500 naming the gap: every store function needs its twin there.
-    pub async fn run<T, F>(&self, work: F) -> crate::error::Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Connection) -> crate::error::Result<T> + Send + 'static,
-    {
-        let pool = match &self.backend {
-            Pools::Sqlite(pool) => pool.clone(),
-            Pools::Postgres(_) => {
-                return Err(crate::error::AppError::internal(format!(
-                    "a SQLite-only store call ({}) ran on PostgreSQL",
-                    std::any::type_name::<F>()
-                )));
-            }
-        };
-        actix_web::web::block(move || {
-            let mut conn = pool.get()?;
-            work(&mut conn)
-        })
-        .await?
     }
 
     /// Whether the database can be read and written within `patience`. On SQLite the write

@@ -6,15 +6,12 @@ pub mod api;
 pub mod caller;
 pub mod issue_api;
 mod issue_ops;
-pub mod issues;
-pub mod issues_pg;
 pub mod jira_events;
 pub mod pages;
 pub mod people;
 pub mod progress;
 pub mod publish;
 pub mod store;
-pub mod store_pg;
 pub mod task;
 
 use std::time::Duration;
@@ -24,7 +21,6 @@ use crate::error::{AppError, Result};
 use crate::forge::JiraIssue;
 use crate::site::SiteId;
 use crate::util::budget::{BudgetLimits, KeyedBudget, Place};
-use crate::util::time::{now_millis, now_rfc3339};
 use store::{Created, ListQuery};
 use task::{PageId, Task, TaskId, TaskTitle};
 
@@ -92,40 +88,23 @@ impl Todo {
     }
 }
 
-/// The task operations handlers call: each is one store call (off the async workers on
-/// SQLite — but a point read on them, see [`Db::read_point`] — and its twin in `store_pg` on
-/// PostgreSQL), scoped to the site of the verified request and run within the site's budget.
-/// A task of another site is [`AppError::NotFound`].
+/// The task operations handlers call: each is one call of the tasks store ([`store`]), scoped
+/// to the site of the verified request and run within the site's budget. A task of another
+/// site is [`AppError::NotFound`].
 impl Todo {
     /// One page of the site's tasks, newest first, and the cursor of the next page.
     pub async fn list(&self, site: SiteId, query: ListQuery) -> Result<(Vec<Task>, Option<i64>)> {
         let _place = self.enter(site).await?;
-        if let Some(pg) = self.db.pg() {
-            return pg
-                .run(async |client| Ok(store_pg::list(client, site, &query).await?))
-                .await;
-        }
-        self.db
-            .run(move |conn| Ok(store::list(conn, site, &query)?))
-            .await
+        store::list(&self.db, site, query).await
     }
 
     /// One task of the site: a point read by primary key (on SQLite run on the worker itself,
     /// [`Db::read_point`]).
     pub async fn find(&self, site: SiteId, id: TaskId) -> Result<Task> {
         let _place = self.enter(site).await?;
-        let found = match self.db.pg() {
-            Some(pg) => {
-                pg.run(async |client| Ok(store_pg::find(client, site, id).await?))
-                    .await?
-            }
-            None => {
-                self.db
-                    .read_point_legacy(move |conn| Ok(store::find(conn, site, id)?))
-                    .await?
-            }
-        };
-        found.ok_or(AppError::NotFound)
+        store::find(&self.db, site, id)
+            .await?
+            .ok_or(AppError::NotFound)
     }
 
     /// A new task of the site, created by `account` (when known); 409 when the site already
@@ -140,30 +119,7 @@ impl Todo {
     ) -> Result<Task> {
         let _place = self.enter(site).await?;
         let quota = self.max_tasks;
-        let created = match self.db.pg() {
-            Some(pg) => {
-                let (page, by) = (page_id.as_ref(), account.as_deref());
-                let now = now_millis();
-                let issue = issue.as_ref();
-                pg.run(async |client| {
-                    Ok(store_pg::create(client, site, &title, page, issue, by, now, quota).await?)
-                })
-                .await?
-            }
-            None => {
-                self.db
-                    .run(move |conn| {
-                        let (page, by) = (page_id.as_ref(), account.as_deref());
-                        let now = now_rfc3339();
-                        let issue = issue.as_ref();
-                        Ok(store::create(
-                            conn, site, &title, page, issue, by, &now, quota,
-                        )?)
-                    })
-                    .await?
-            }
-        };
-        match created {
+        match store::create(&self.db, site, title, page_id, issue, account, quota).await? {
             Created::Task(task) => {
                 self.touched(site, task.issue.as_ref().map(|i| i.id.as_str()));
                 Ok(task)
@@ -186,23 +142,7 @@ impl Todo {
         done: Option<bool>,
     ) -> Result<Task> {
         let _place = self.enter(site).await?;
-        let updated = match self.db.pg() {
-            Some(pg) => {
-                let (title, now) = (title.as_ref(), now_millis());
-                pg.run(async |client| {
-                    Ok(store_pg::update(client, site, id, title, done, now).await?)
-                })
-                .await?
-            }
-            None => {
-                self.db
-                    .run(move |conn| {
-                        let now = now_rfc3339();
-                        Ok(store::update(conn, site, id, title.as_ref(), done, &now)?)
-                    })
-                    .await?
-            }
-        };
+        let updated = store::update(&self.db, site, id, title, done).await?;
         let task = updated.ok_or(AppError::NotFound)?;
         self.touched(site, task.issue.as_ref().map(|i| i.id.as_str()));
         Ok(task)
@@ -211,17 +151,7 @@ impl Todo {
     /// Deletes a task.
     pub async fn delete(&self, site: SiteId, id: TaskId) -> Result<()> {
         let _place = self.enter(site).await?;
-        let deleted = match self.db.pg() {
-            Some(pg) => {
-                pg.run(async |client| Ok(store_pg::delete(client, site, id).await?))
-                    .await?
-            }
-            None => {
-                self.db
-                    .run(move |conn| Ok(store::delete(conn, site, id)?))
-                    .await?
-            }
-        };
+        let deleted = store::delete(&self.db, site, id).await?;
         let deleted = deleted.ok_or(AppError::NotFound)?;
         self.touched(site, deleted.issue_id.as_deref());
         Ok(())

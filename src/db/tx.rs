@@ -128,7 +128,10 @@ impl Tx<'_> {
         }
     }
 
-    /// The first row of a query, if any, read by `read`.
+    /// The row of a query that yields at most one (a lookup by key, an `INSERT/UPDATE/DELETE
+    /// … RETURNING`), if any, read by `read`. On SQLite the statement is stepped to its end,
+    /// as [`super::one_row`] explains: an autocommit write answered from its first row would
+    /// otherwise never run the WAL checkpoint.
     pub async fn query_opt<T>(
         &self,
         sql: &str,
@@ -139,7 +142,12 @@ impl Tx<'_> {
             Tx::Sqlite(conn) => {
                 let mut stmt = conn.prepare_cached(sql)?;
                 let mut rows = stmt.query(sqlite_params(params).as_slice())?;
-                rows.next()?.map(|row| read(&Row::Sqlite(row))).transpose()
+                let first = rows
+                    .next()?
+                    .map(|row| read(&Row::Sqlite(row)))
+                    .transpose()?;
+                while rows.next()?.is_some() {}
+                Ok(first)
             }
             Tx::Postgres(client) => {
                 let stmt = client.prepare_cached(sql).await?;
@@ -230,9 +238,8 @@ impl Db {
         F: AsyncFnOnce(&Tx<'_>) -> Result<T> + Send + 'static,
     {
         match &self.backend {
-            Pools::Sqlite(_) => {
-                self.run(move |conn| complete_now(op(&Tx::Sqlite(conn))))
-                    .await
+            Pools::Sqlite(pool) => {
+                super::run_sqlite(pool, move |conn| complete_now(op(&Tx::Sqlite(conn)))).await
             }
             Pools::Postgres(pg) => pg.run(async |client| op(&Tx::Postgres(client)).await).await,
         }
@@ -247,8 +254,8 @@ impl Db {
         F: AsyncFnOnce(&Tx<'_>) -> Result<T> + Send + 'static,
     {
         match &self.backend {
-            Pools::Sqlite(_) => {
-                self.run(move |conn| {
+            Pools::Sqlite(pool) => {
+                super::run_sqlite(pool, move |conn| {
                     let tx =
                         conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                     let value = complete_now(op(&Tx::Sqlite(&tx)))?;
@@ -278,8 +285,8 @@ impl Db {
         F: AsyncFn(&Tx<'_>) -> Result<T> + Clone + Send + 'static,
     {
         match &self.backend {
-            Pools::Sqlite(_) => {
-                self.read_point_sqlite(move |conn| complete_now(op(&Tx::Sqlite(conn))))
+            Pools::Sqlite(pool) => {
+                self.read_point_sqlite(pool, move |conn| complete_now(op(&Tx::Sqlite(conn))))
                     .await
             }
             Pools::Postgres(pg) => pg.run(async |client| op(&Tx::Postgres(client)).await).await,

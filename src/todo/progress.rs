@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use reqwest::Method;
 
-use super::issue_ops::read_progress;
+use super::store::issues;
 use crate::db::Db;
 use crate::forge::{CallError, ClientFactory};
 use crate::site::SiteId;
@@ -135,7 +135,8 @@ impl Inner {
             .acquire()
             .await
             .map_err(|e| Retry::No(e.to_string()))?;
-        let progress = read_progress(&self.db, site, issue_id)
+        // Outside any request's budget: the background writer's own read.
+        let progress = issues::progress(&self.db, site, issue_id.to_string())
             .await
             .map_err(|e| Retry::Yes(e.to_string()))?;
         let body = serde_json::to_value(progress).map_err(|e| Retry::No(e.to_string()))?;

@@ -19,6 +19,18 @@ fn site_id(app: &TestApp, site: &Site) -> i64 {
         .unwrap()
 }
 
+/// The tasks store's database for the app's data, with its own pool of `connections` (on the
+/// backend the suite runs on), so that what a test runs on the store is not serialized by
+/// anything in front of it (the per-site budget).
+fn store_db(app: &TestApp, connections: usize) -> api::Db {
+    if on_postgres() {
+        let url = api::DatabaseUrl::parse(&postgres::database_for(&app.db_path)).unwrap();
+        api::Db::postgres(api::open_postgres(&url, connections).unwrap())
+    } else {
+        api::Db::new(api::open_pool(&app.db_path, connections as u32).unwrap())
+    }
+}
+
 /// Stores `n` tasks for `site` straight into the database; titles `filler task number 0..n`,
 /// oldest first.
 fn fill(app: &TestApp, site: &Site, n: i64) {
@@ -115,9 +127,9 @@ async fn a_site_flooding_searches_gets_429s_while_another_site_keeps_getting_200
 
 /// Many connections creating at once while the site stands at its quota: each create's count
 /// and insert must act as one, or two creates both see room for one more. On SQLite writers
-/// are serialized; on PostgreSQL the store locks the site's row first (`store_pg::create`).
-/// Called on the store itself, with a connection per creator, so nothing in front of it (the
-/// per-site budget) serializes them.
+/// are serialized (an IMMEDIATE transaction); on PostgreSQL the store locks the site's row
+/// first (`store::create`). Called on the store itself, with a connection per creator, so
+/// nothing in front of it (the per-site budget) serializes them.
 #[actix_web::test]
 async fn concurrent_creates_at_the_quota_store_exactly_the_quota() {
     const QUOTA: usize = 20;
@@ -128,55 +140,19 @@ async fn concurrent_creates_at_the_quota_store_exactly_the_quota() {
     site.install(&app).await;
     let id = api::SiteId(site_id(&app, &site));
     let title = api::TaskTitle::parse("racing for the last places").unwrap();
-    let created = if on_postgres() {
-        let url = api::DatabaseUrl::parse(&postgres::database_for(&app.db_path)).unwrap();
-        let pool = api::open_postgres(&url, CREATORS).unwrap();
-        let mut clients = Vec::new();
-        for _ in 0..CREATORS {
-            clients.push(pool.get().await.unwrap());
-        }
-        let creators = clients.into_iter().map(|mut client| {
-            let title = title.clone();
-            async move {
-                let mut created = 0;
-                for _ in 0..TRIES {
-                    let now = time::OffsetDateTime::now_utc();
-                    let task = api::store_pg::create(
-                        &mut client,
-                        id,
-                        &title,
-                        None,
-                        None,
-                        None,
-                        now,
-                        QUOTA,
-                    );
-                    created += usize::from(matches!(task.await.unwrap(), api::Created::Task(_)));
-                }
-                created
+    let store = store_db(&app, CREATORS);
+    let creators = (0..CREATORS).map(|_| {
+        let (store, title) = (store.clone(), title.clone());
+        async move {
+            let mut created = 0;
+            for _ in 0..TRIES {
+                let task = api::store::create(&store, id, title.clone(), None, None, None, QUOTA);
+                created += usize::from(matches!(task.await.unwrap(), api::Created::Task(_)));
             }
-        });
-        futures_util::future::join_all(creators).await
-    } else {
-        let pool = api::open_pool(&app.db_path, CREATORS as u32).unwrap();
-        let start = std::sync::Arc::new(std::sync::Barrier::new(CREATORS));
-        let creators: Vec<_> = (0..CREATORS)
-            .map(|_| {
-                let (conn, start, title) = (pool.get().unwrap(), start.clone(), title.clone());
-                std::thread::spawn(move || {
-                    start.wait();
-                    (0..TRIES)
-                        .filter(|_| {
-                            let task =
-                                api::store::create(&conn, id, &title, None, None, None, "t", QUOTA);
-                            matches!(task.unwrap(), api::Created::Task(_))
-                        })
-                        .count()
-                })
-            })
-            .collect();
-        creators.into_iter().map(|c| c.join().unwrap()).collect()
-    };
+            created
+        }
+    });
+    let created = futures_util::future::join_all(creators).await;
     assert_eq!(created.iter().sum::<usize>(), QUOTA, "{created:?}");
     let stored: i64 = db(&app)
         .query_row(
@@ -202,18 +178,10 @@ async fn a_create_for_a_site_that_is_gone_stores_nothing() {
         .execute("DELETE FROM jwt_tokens WHERE id = ?1", [id.0])
         .unwrap();
     let title = api::TaskTitle::parse("too late").unwrap();
-    let outcome = if on_postgres() {
-        let url = api::DatabaseUrl::parse(&postgres::database_for(&app.db_path)).unwrap();
-        let pool = api::open_postgres(&url, 1).unwrap();
-        let mut client = pool.get().await.unwrap();
-        let now = time::OffsetDateTime::now_utc();
-        api::store_pg::create(&mut client, id, &title, None, None, None, now, 10)
-            .await
-            .unwrap()
-    } else {
-        let pool = api::open_pool(&app.db_path, 1).unwrap();
-        api::store::create(&pool.get().unwrap(), id, &title, None, None, None, "t", 10).unwrap()
-    };
+    let store = store_db(&app, 1);
+    let outcome = api::store::create(&store, id, title, None, None, None, 10)
+        .await
+        .unwrap();
     assert_eq!(outcome, api::Created::SiteGone);
     let stored: i64 = db(&app)
         .query_row("SELECT count(*) FROM tasks", [], |r| r.get(0))
@@ -277,28 +245,29 @@ async fn on_postgres_a_small_sites_listing_reads_none_of_the_other_sites_rows() 
     fill(&app, &big, 22_000);
     fill(&app, &small, 50);
     db(&app).execute("ANALYZE tasks", ()).unwrap();
-    let url = api::DatabaseUrl::parse(&postgres::database_for(&app.db_path)).unwrap();
-    let pool = api::open_postgres(&url, 1).unwrap();
-    let client = pool.get().await.unwrap();
-    client
-        .batch_execute("SET plan_cache_mode = force_generic_plan")
+    // One connection: the store's listings, the setting and the statistics share a session.
+    let store = store_db(&app, 1);
+    store
+        .read(async |tx| {
+            tx.execute("SET plan_cache_mode = force_generic_plan", &[])
+                .await
+        })
         .await
         .unwrap();
     // Index entries of `tasks` read so far by anyone, once this session's counts are flushed.
     let entries_read = async || -> i64 {
-        client
-            .batch_execute("SELECT pg_stat_force_next_flush()")
+        store
+            .read(async |tx| {
+                tx.execute("SELECT pg_stat_force_next_flush()", &[]).await?;
+                tx.value(
+                    "SELECT CAST(coalesce(sum(idx_tup_read), 0) AS bigint)
+                     FROM pg_stat_user_indexes WHERE relname = 'tasks'",
+                    &[],
+                )
+                .await
+            })
             .await
-            .unwrap();
-        let row = client
-            .query_one(
-                "SELECT coalesce(sum(idx_tup_read), 0)::bigint FROM pg_stat_user_indexes
-                 WHERE relname = 'tasks'",
-                &[],
-            )
-            .await
-            .unwrap();
-        row.get(0)
+            .unwrap()
     };
     let before = entries_read().await;
     let site = api::SiteId(site_id(&app, &small));
@@ -308,7 +277,7 @@ async fn on_postgres_a_small_sites_listing_reads_none_of_the_other_sites_rows() 
             search,
             ..Default::default()
         };
-        let (page, _) = api::store_pg::list(&client, site, &query).await.unwrap();
+        let (page, _) = api::store::list(&store, site, query).await.unwrap();
         assert!(page.len() <= 50);
     }
     let read = entries_read().await - before;

@@ -7,11 +7,11 @@ pub use todo_connect::connect::Installation;
 pub use todo_connect::connect::host_client::HostError;
 pub use todo_connect::connect::qsh;
 pub use todo_connect::db::postgres::open as open_postgres;
-pub use todo_connect::db::{configure_connection, latest_version, open_pool};
+pub use todo_connect::db::{Db, configure_connection, latest_version, open_pool};
 pub use todo_connect::site::SiteId;
+pub use todo_connect::todo::store;
 pub use todo_connect::todo::store::Created;
 pub use todo_connect::todo::task::TaskTitle;
-pub use todo_connect::todo::{store, store_pg};
 pub use todo_connect::util::url::BaseUrl;
 
 /// The path of a base URL without its trailing slash (`""` for a root URL).
