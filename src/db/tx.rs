@@ -15,6 +15,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
+use deadpool_postgres::GenericClient;
 use rusqlite::types::FromSql;
 use tokio_postgres::types::{FromSql as PgFromSql, ToSql as PgToSql};
 
@@ -40,7 +41,7 @@ pub enum Dialect {
 /// One connection or transaction of a store operation.
 pub enum Tx<'t> {
     Sqlite(&'t rusqlite::Connection),
-    Postgres(&'t deadpool_postgres::ClientWrapper),
+    Postgres(&'t deadpool_postgres::Client),
     PostgresTx(&'t deadpool_postgres::Transaction<'t>),
 }
 
@@ -69,6 +70,31 @@ fn pg_params<'p>(params: &'p [&'p dyn Param]) -> Vec<&'p (dyn PgToSql + Sync)> {
     params.iter().map(|p| *p as &(dyn PgToSql + Sync)).collect()
 }
 
+/// One statement's rows on PostgreSQL, on a pooled connection or inside its transaction alike
+/// (through the connection's statement cache).
+async fn pg_rows(
+    client: &impl GenericClient,
+    sql: &str,
+    params: &[&dyn Param],
+) -> Result<Vec<tokio_postgres::Row>> {
+    let stmt = client.prepare_cached(sql).await?;
+    Ok(client.query(&stmt, &pg_params(params)).await?)
+}
+
+/// One statement on PostgreSQL; the number of rows it changed.
+async fn pg_execute(client: &impl GenericClient, sql: &str, params: &[&dyn Param]) -> Result<u64> {
+    let stmt = client.prepare_cached(sql).await?;
+    Ok(client.execute(&stmt, &pg_params(params)).await?)
+}
+
+/// `rows` read by `read`, in order.
+fn read_pg<T>(
+    rows: &[tokio_postgres::Row],
+    read: impl Fn(&Row<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    rows.iter().map(|row| read(&Row::Postgres(row))).collect()
+}
+
 impl Tx<'_> {
     /// The dialect of this connection.
     pub fn dialect(&self) -> Dialect {
@@ -87,14 +113,8 @@ impl Tx<'_> {
                     .execute(sqlite_params(params).as_slice())?;
                 Ok(changed as u64)
             }
-            Tx::Postgres(client) => {
-                let stmt = client.prepare_cached(sql).await?;
-                Ok(client.execute(&stmt, &pg_params(params)).await?)
-            }
-            Tx::PostgresTx(tx) => {
-                let stmt = tx.prepare_cached(sql).await?;
-                Ok(tx.execute(&stmt, &pg_params(params)).await?)
-            }
+            Tx::Postgres(client) => pg_execute(*client, sql, params).await,
+            Tx::PostgresTx(tx) => pg_execute(*tx, sql, params).await,
         }
     }
 
@@ -115,16 +135,8 @@ impl Tx<'_> {
                 }
                 Ok(out)
             }
-            Tx::Postgres(client) => {
-                let stmt = client.prepare_cached(sql).await?;
-                let rows = client.query(&stmt, &pg_params(params)).await?;
-                rows.iter().map(|row| read(&Row::Postgres(row))).collect()
-            }
-            Tx::PostgresTx(tx) => {
-                let stmt = tx.prepare_cached(sql).await?;
-                let rows = tx.query(&stmt, &pg_params(params)).await?;
-                rows.iter().map(|row| read(&Row::Postgres(row))).collect()
-            }
+            Tx::Postgres(client) => read_pg(&pg_rows(*client, sql, params).await?, read),
+            Tx::PostgresTx(tx) => read_pg(&pg_rows(*tx, sql, params).await?, read),
         }
     }
 
@@ -149,20 +161,13 @@ impl Tx<'_> {
                 while rows.next()?.is_some() {}
                 Ok(first)
             }
-            Tx::Postgres(client) => {
-                let stmt = client.prepare_cached(sql).await?;
-                let row = client.query_opt(&stmt, &pg_params(params)).await?;
-                row.as_ref()
-                    .map(|row| read(&Row::Postgres(row)))
-                    .transpose()
-            }
-            Tx::PostgresTx(tx) => {
-                let stmt = tx.prepare_cached(sql).await?;
-                let row = tx.query_opt(&stmt, &pg_params(params)).await?;
-                row.as_ref()
-                    .map(|row| read(&Row::Postgres(row)))
-                    .transpose()
-            }
+            // Every row is received either way; the statement yields at most one.
+            Tx::Postgres(client) => Ok(read_pg(&pg_rows(*client, sql, params).await?, read)?
+                .into_iter()
+                .next()),
+            Tx::PostgresTx(tx) => Ok(read_pg(&pg_rows(*tx, sql, params).await?, read)?
+                .into_iter()
+                .next()),
         }
     }
 

@@ -64,34 +64,42 @@ impl FromSql for Stamp {
     }
 }
 
-impl PgToSql for Stamp {
-    fn to_sql(
-        &self,
-        ty: &Type,
-        out: &mut bytes::BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        self.0.to_sql(ty, out)
-    }
+/// PostgreSQL binds and reads `$ty` as the `$inner` it wraps (`$wrap` makes one from it).
+macro_rules! postgres_as {
+    ($ty:ty, $inner:ty, $wrap:expr) => {
+        impl PgToSql for $ty {
+            fn to_sql(
+                &self,
+                ty: &Type,
+                out: &mut bytes::BytesMut,
+            ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+                self.0.to_sql(ty, out)
+            }
 
-    fn accepts(ty: &Type) -> bool {
-        <OffsetDateTime as PgToSql>::accepts(ty)
-    }
+            fn accepts(ty: &Type) -> bool {
+                <$inner as PgToSql>::accepts(ty)
+            }
 
-    to_sql_checked!();
+            to_sql_checked!();
+        }
+
+        impl<'a> PgFromSql<'a> for $ty {
+            fn from_sql(
+                ty: &Type,
+                raw: &'a [u8],
+            ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+                <$inner as PgFromSql>::from_sql(ty, raw).map($wrap)
+            }
+
+            fn accepts(ty: &Type) -> bool {
+                <$inner as PgFromSql>::accepts(ty)
+            }
+        }
+    };
 }
 
-impl<'a> PgFromSql<'a> for Stamp {
-    fn from_sql(
-        ty: &Type,
-        raw: &'a [u8],
-    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
-        OffsetDateTime::from_sql(ty, raw).map(Self::at)
-    }
-
-    fn accepts(ty: &Type) -> bool {
-        <OffsetDateTime as PgFromSql>::accepts(ty)
-    }
-}
+postgres_as!(Stamp, OffsetDateTime, Stamp::at);
+postgres_as!(SiteId, i64, SiteId);
 
 impl rusqlite::ToSql for SiteId {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
@@ -102,35 +110,6 @@ impl rusqlite::ToSql for SiteId {
 impl FromSql for SiteId {
     fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
         i64::column_result(value).map(Self)
-    }
-}
-
-impl PgToSql for SiteId {
-    fn to_sql(
-        &self,
-        ty: &Type,
-        out: &mut bytes::BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        self.0.to_sql(ty, out)
-    }
-
-    fn accepts(ty: &Type) -> bool {
-        <i64 as PgToSql>::accepts(ty)
-    }
-
-    to_sql_checked!();
-}
-
-impl<'a> PgFromSql<'a> for SiteId {
-    fn from_sql(
-        ty: &Type,
-        raw: &'a [u8],
-    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
-        i64::from_sql(ty, raw).map(Self)
-    }
-
-    fn accepts(ty: &Type) -> bool {
-        <i64 as PgFromSql>::accepts(ty)
     }
 }
 
