@@ -2,8 +2,8 @@
 //! operational pages (landing, liveness, readiness, assets), and the Forge manifest (which
 //! describes all of it).
 
-pub mod manifest;
-pub mod pages;
+pub(crate) mod manifest;
+pub(crate) mod pages;
 pub mod routes;
 pub mod startup;
 

@@ -24,12 +24,12 @@ use crate::{Application, StartupError};
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub(crate) command: Option<Command>,
 }
 
 /// What to do; `serve` when none is given.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run the HTTP server (applies pending migrations first).
     Serve,
     /// Apply pending database migrations and exit.

@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::util::url::{BaseUrl, UrlError};
-pub use database_url::{DatabaseUrl, TlsMode};
+pub use database_url::DatabaseUrl;
+pub(crate) use database_url::TlsMode;
 
 /// Which of the three deployment environments we run in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +40,7 @@ impl AppEnv {
     }
 
     /// The lowercase name used in file names and default keys.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Development => "development",
             Self::Test => "test",
@@ -52,8 +53,8 @@ impl AppEnv {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid configuration: {variable} {message}")]
 pub struct ConfigError {
-    pub variable: &'static str,
-    pub message: String,
+    pub(crate) variable: &'static str,
+    pub(crate) message: String,
 }
 
 impl ConfigError {
@@ -71,7 +72,7 @@ pub struct HostPattern(String);
 
 impl HostPattern {
     /// Whether `host` matches this pattern (case-insensitively).
-    pub fn matches(&self, host: &str) -> bool {
+    pub(crate) fn matches(&self, host: &str) -> bool {
         let host = host.to_ascii_lowercase();
         match self.0.strip_prefix("*.") {
             Some(suffix) => {
@@ -100,42 +101,42 @@ pub struct Settings {
     pub port: u16,
     pub database_path: PathBuf,
     /// PostgreSQL instead of the SQLite file at `database_path`, when `DATABASE_URL` is set.
-    pub database_url: Option<DatabaseUrl>,
+    pub(crate) database_url: Option<DatabaseUrl>,
     /// Connections each instance keeps to PostgreSQL at most.
-    pub database_pool_size: usize,
+    pub(crate) database_pool_size: usize,
     /// How long one database step of a request may take on PostgreSQL (`DATABASE_TIMEOUT`,
     /// seconds): the server's statement and lock timeout, and — a second later — the app's own
     /// deadline, which holds even when the server does not answer at all.
-    pub database_timeout: std::time::Duration,
+    pub(crate) database_timeout: std::time::Duration,
     /// Base URL of the signed-install key server.
     pub connect_keys_url: BaseUrl,
     pub addon_key: String,
     /// Empty means any host is allowed (outside production only).
     pub allowed_hosts: Vec<HostPattern>,
     /// Atlassian's OAuth 2.0 authorization server for acting as a user.
-    pub oauth_url: BaseUrl,
+    pub(crate) oauth_url: BaseUrl,
     /// Open connections each worker accepts before it stops accepting more.
-    pub max_connections: usize,
+    pub(crate) max_connections: usize,
     /// Open connections one client address may hold at once (`0`: no limit, for use behind a
     /// reverse proxy, where every client has the proxy's address).
-    pub max_connections_per_ip: usize,
+    pub(crate) max_connections_per_ip: usize,
     /// Tasks one site may hold; creating one more is refused with a 409.
-    pub max_tasks_per_site: usize,
+    pub(crate) max_tasks_per_site: usize,
     /// Our Forge app's ARI (`ari:cloud:ecosystem::app/<uuid>`), from `FORGE_APP_ID`; `None`
     /// turns Forge off.
-    pub forge_app_id: Option<String>,
+    pub(crate) forge_app_id: Option<String>,
     /// Where Forge's signing keys are fetched; `None` picks Atlassian's production or
     /// staging set by the token's `app.apiBaseUrl`.
-    pub forge_jwks_url: Option<BaseUrl>,
+    pub(crate) forge_jwks_url: Option<BaseUrl>,
 }
 
 /// One setting as an operator sees it: the variable, its default as the README and `--help`
 /// show it, and one line saying what it does. [`SETTINGS`] lists every one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Setting {
-    pub name: &'static str,
-    pub default: &'static str,
-    pub help: &'static str,
+pub(crate) struct Setting {
+    pub(crate) name: &'static str,
+    pub(crate) default: &'static str,
+    pub(crate) help: &'static str,
 }
 
 /// Declares every setting once: the TOML key (the variable in lower case), the environment
@@ -167,7 +168,7 @@ macro_rules! settings {
         /// Every setting, in the order the README's configuration table and `--help` list
         /// them: `APP_ENV` (which picks the files the others are read from), the settings the
         /// files and the environment give, and `RUST_LOG` (read by the logger, environment only).
-        pub const SETTINGS: &[Setting] = &[
+        pub(crate) const SETTINGS: &[Setting] = &[
             APP_ENV,
             $(Setting { name: $var, default: $default, help: $help },)*
             RUST_LOG,
@@ -224,7 +225,7 @@ settings! {
 
 /// The settings as `--help` lists them after the commands: one line each, name, what it does
 /// and its default.
-pub fn settings_help() -> String {
+pub(crate) fn settings_help() -> String {
     let width = SETTINGS.iter().map(|s| s.name.len()).max().unwrap_or(0);
     let mut out = String::from(
         "Settings (environment variables, or in lower case as keys of config/default.toml and \
@@ -281,7 +282,7 @@ impl Layer {
 
 impl Settings {
     /// Settings from the process environment and the working directory.
-    pub fn from_process() -> Result<Self, ConfigError> {
+    pub(crate) fn from_process() -> Result<Self, ConfigError> {
         let dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
         Self::load(
             &|name| std::env::var(name).ok().filter(|v| !v.is_empty()),
@@ -422,7 +423,7 @@ impl Settings {
     }
 
     /// The path part of `SITE_URL` ("" for a root URL): qsh paths are relative to it.
-    pub fn base_path(&self) -> &str {
+    pub(crate) fn base_path(&self) -> &str {
         self.site_url.path()
     }
 
@@ -432,7 +433,7 @@ impl Settings {
     }
 
     /// Whether we run in production (https everywhere, Atlassian hosts only).
-    pub fn is_production(&self) -> bool {
+    pub(crate) fn is_production(&self) -> bool {
         self.app_env == AppEnv::Production
     }
 }

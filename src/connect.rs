@@ -1,16 +1,16 @@
 //! Atlassian Connect: descriptor, signed lifecycle, JWT verification, the current site and user,
 //! and calls back to the site. Knows nothing of todos; it could become its own crate.
 
-pub mod descriptor;
-pub mod extract;
+pub(crate) mod descriptor;
+pub(crate) mod extract;
 pub mod host_client;
-pub mod install_keys;
-pub mod installation_cache;
+pub(crate) mod install_keys;
+pub(crate) mod installation_cache;
 pub mod installations;
 pub mod jwt;
 pub mod lifecycle;
 pub mod qsh;
-pub mod token_source;
+pub(crate) mod token_source;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,37 +22,37 @@ use crate::site::store::connect::{self as sites, Heard};
 use crate::site::{SiteChanges, SiteId};
 use crate::users::Users;
 
-pub use extract::{ApiRoute, ConnectContext, IframeRoute, LifecycleRoute};
+pub(crate) use extract::{ApiRoute, ConnectContext, IframeRoute, LifecycleRoute};
 pub use installations::Installation;
 
 /// How long a replica keeps an installation at most (PostgreSQL): the safety net behind the
 /// change notifications, for one lost in between.
-pub const SHARED_CACHE_TTL: Duration = Duration::from_secs(10);
+pub(crate) const SHARED_CACHE_TTL: Duration = Duration::from_secs(10);
 
 /// Everything the Connect side needs at request time, built once at start-up; the extractor
 /// finds it as `web::Data<Connect>`.
-pub struct Connect {
-    pub settings: Settings,
-    pub db: Db,
-    pub installations: Arc<installation_cache::InstallationCache>,
+pub(crate) struct Connect {
+    pub(crate) settings: Settings,
+    pub(crate) db: Db,
+    pub(crate) installations: Arc<installation_cache::InstallationCache>,
     /// Where the calling users are recorded (shared with the Forge side).
-    pub users: Users,
+    pub(crate) users: Users,
     /// Which sites' Connect use was written recently (`connect_seen_at`).
-    pub seen_sites: crate::site::seen::SeenSites,
-    pub install_keys: install_keys::InstallKeys,
+    pub(crate) seen_sites: crate::site::seen::SeenSites,
+    pub(crate) install_keys: install_keys::InstallKeys,
     /// Signed calls back to installed sites.
-    pub hosts: host_client::HostClients,
+    pub(crate) hosts: host_client::HostClients,
     /// The descriptor JSON, rendered and validated once.
-    pub descriptor: String,
+    pub(crate) descriptor: String,
     /// Told which sites an install moved to other identities, so the Forge side's site cache
     /// drops their entries (and only theirs).
-    pub site_changes: SiteChanges,
+    pub(crate) site_changes: SiteChanges,
 }
 
 impl Connect {
     /// Builds the Connect state around the database, the shared HTTP client and the site
     /// change count shared with the Forge side.
-    pub fn new(
+    pub(crate) fn new(
         settings: Settings,
         db: Db,
         http: reqwest::Client,
@@ -81,7 +81,7 @@ impl Connect {
     /// the caches of identities which sites now answer to other identities (`moved`: an
     /// install that recorded a Forge identity or merged a Forge-only site; nothing for an
     /// uninstall or a toggle, which leave every identity naming the same site).
-    pub fn changed(&self, client_key: &str, moved: &[SiteId]) {
+    pub(crate) fn changed(&self, client_key: &str, moved: &[SiteId]) {
         self.installations.invalidate(client_key);
         for site in moved {
             self.site_changes.site(*site);
@@ -89,7 +89,7 @@ impl Connect {
     }
 
     /// The installed site for a client key: from memory, or one database read on a miss.
-    pub async fn installation(&self, client_key: &str) -> Result<Option<Arc<Installation>>> {
+    pub(crate) async fn installation(&self, client_key: &str) -> Result<Option<Arc<Installation>>> {
         if let Some(found) = self.installations.get(client_key) {
             return Ok(Some(found));
         }
@@ -106,7 +106,7 @@ impl Connect {
     /// runtime): each notification forgets that site and bumps the site change count the Forge
     /// side's cache follows; while the listener is down no installation is cached. On SQLite
     /// (one server) there is nothing to hear.
-    pub fn watch_changes(&self) {
+    pub(crate) fn watch_changes(&self) {
         let (cache, changes) = (self.installations.clone(), self.site_changes.clone());
         sites::hear_changes(&self.db, move |heard| match heard {
             // A gap in hearing changes: every identity cache starts over.
@@ -125,7 +125,7 @@ impl Connect {
     }
 
     /// The 401 every authentication failure answers with.
-    pub fn unauthorized(&self) -> AppError {
+    pub(crate) fn unauthorized(&self) -> AppError {
         AppError::Unauthorized {
             scheme: "JWT",
             realm: self.settings.addon_key.clone(),

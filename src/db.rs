@@ -21,14 +21,14 @@ mod tx;
 mod values;
 mod worker_read;
 
-pub use migrate::{latest_version, migrate, migrate_to, schema_version};
-pub use ours::refuse_foreign;
-pub use sqlite::{
-    BUSY_TIMEOUT, JOURNAL_SIZE_LIMIT_BYTES, Pool, WAL_AUTOCHECKPOINT_PAGES, configure_connection,
-    one_row, open_pool,
-};
-pub use tx::{Column, Dialect, Param, Row, Tx};
-pub use values::Stamp;
+pub use migrate::{latest_version, migrate};
+pub(crate) use migrate::{migrate_to, schema_version};
+pub(crate) use ours::refuse_foreign;
+pub(crate) use sqlite::BUSY_TIMEOUT;
+pub use sqlite::{Pool, configure_connection, open_pool};
+pub use tx::Tx;
+pub(crate) use tx::{Dialect, Param, Row};
+pub(crate) use values::Stamp;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -160,7 +160,7 @@ impl Db {
     }
 
     /// How many connections the pool keeps at most (what a per-site budget takes a share of).
-    pub fn pool_size(&self) -> usize {
+    pub(crate) fn pool_size(&self) -> usize {
         match &self.backend {
             Pools::Sqlite(pool) => pool.max_size() as usize,
             Pools::Postgres(pool) => pool.max_size(),
@@ -171,7 +171,7 @@ impl Db {
     /// probe takes and releases the write lock without changing anything, so a database locked
     /// by another process (a stuck maintenance job) is reported, not waited for; on PostgreSQL
     /// the server must answer and accept writes (not a read-only standby).
-    pub async fn ready(&self, patience: Duration) -> crate::error::Result<()> {
+    pub(crate) async fn ready(&self, patience: Duration) -> crate::error::Result<()> {
         let pool = match &self.backend {
             Pools::Sqlite(pool) => pool.clone(),
             Pools::Postgres(pool) => return pool.ready(patience).await,

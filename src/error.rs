@@ -41,21 +41,21 @@ pub enum AppError {
 }
 
 /// The result type of handlers and the functions they call.
-pub type Result<T, E = AppError> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = AppError> = std::result::Result<T, E>;
 
 impl AppError {
     /// A 400 with a message safe to show.
-    pub fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Self::BadRequest(message.into())
     }
 
     /// A 422 with a message safe to show.
-    pub fn unprocessable(message: impl Into<String>) -> Self {
+    pub(crate) fn unprocessable(message: impl Into<String>) -> Self {
         Self::Unprocessable(message.into())
     }
 
     /// A 500 whose cause goes to the log only.
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
+    pub(crate) fn internal(cause: impl std::fmt::Display) -> Self {
         Self::Internal(cause.to_string())
     }
 
@@ -111,7 +111,7 @@ impl ResponseError for AppError {
 /// The same errors, answered as a small HTML page (for routes Confluence shows in an iframe).
 #[derive(Debug, thiserror::Error)]
 #[error(transparent)]
-pub struct HtmlError(#[from] pub AppError);
+pub(crate) struct HtmlError(#[from] pub AppError);
 
 impl ResponseError for HtmlError {
     fn status_code(&self) -> StatusCode {

@@ -4,16 +4,16 @@
 //! kept in memory for calls back to the site. Knows nothing of todos; beside `connect/`, not
 //! above it.
 
-pub mod api_base;
-pub mod events;
-pub mod extract;
+pub(crate) mod api_base;
+pub(crate) mod events;
+pub(crate) mod extract;
 pub mod fit;
-pub mod jira;
-pub mod jwks;
-pub mod pre_uninstall;
-pub mod system_token;
-pub mod tenant_cache;
-pub mod tenants;
+pub(crate) mod jira;
+pub(crate) mod jwks;
+pub(crate) mod pre_uninstall;
+pub(crate) mod system_token;
+pub(crate) mod tenant_cache;
+pub(crate) mod tenants;
 
 use std::sync::Arc;
 
@@ -26,14 +26,14 @@ use crate::site::{SiteChanges, SiteId, store};
 use crate::users::Users;
 use crate::util::url::BaseUrl;
 
-pub use extract::{ForgeCall, ForgeContext};
-pub use fit::{FitError, Identity};
-pub use jira::{JiraIssue, Product};
-pub use system_token::{CallError, ClientFactory, ForgeClient};
+pub(crate) use extract::{ForgeCall, ForgeContext};
+pub(crate) use fit::{FitError, Identity};
+pub(crate) use jira::{JiraIssue, Product};
+pub(crate) use system_token::{CallError, ClientFactory, ForgeClient};
 
 /// Everything the Forge side needs at request time, built once at start-up; the extractors
 /// and the events route find it as `web::Data<Forge>`.
-pub struct Forge {
+pub(crate) struct Forge {
     /// Our app's ARI; `None` turns Forge off (its routes answer 404).
     app_id: Option<String>,
     jwks_url: Option<BaseUrl>,
@@ -54,7 +54,7 @@ pub struct Forge {
 impl Forge {
     /// The Forge state for these settings, sharing the database, the outbound client, the
     /// site change count and the record of users with the Connect side.
-    pub fn new(
+    pub(crate) fn new(
         settings: &Settings,
         db: Db,
         http: reqwest::Client,
@@ -78,18 +78,18 @@ impl Forge {
     }
 
     /// Whether Forge is on (`FORGE_APP_ID` set).
-    pub fn is_on(&self) -> bool {
+    pub(crate) fn is_on(&self) -> bool {
         self.app_id.is_some()
     }
 
     /// Our app's ARI, when Forge is on.
-    pub fn app_id(&self) -> Option<&str> {
+    pub(crate) fn app_id(&self) -> Option<&str> {
         self.app_id.as_deref()
     }
 
     /// The 401 every Forge authentication failure answers with (a JSON body, and the bearer
     /// scheme the token comes in).
-    pub fn unauthorized(&self) -> AppError {
+    pub(crate) fn unauthorized(&self) -> AppError {
         AppError::Unauthorized {
             scheme: "Bearer",
             realm: self.addon_key.clone(),
@@ -98,7 +98,7 @@ impl Forge {
 
     /// Verifies a FIT: the key named by its `kid` from the right key set, then the claims for
     /// our app ARI; the identity it carries.
-    pub async fn verify(&self, token: &str) -> std::result::Result<Identity, FitError> {
+    pub(crate) async fn verify(&self, token: &str) -> std::result::Result<Identity, FitError> {
         let audience = self.app_id.as_deref().ok_or(FitError::Missing)?;
         let kid = fit::key_id(token)?;
         let api_base = fit::unverified_api_base_url(token);
@@ -114,7 +114,7 @@ impl Forge {
     /// The site of a verified identity: from memory, or resolved (and recorded) in the
     /// sites store on a miss. `Ok(Err(_))` when the store refuses it (its ids name two
     /// different sites, or a reinstall retired its installation id).
-    pub async fn site_of(
+    pub(crate) async fn site_of(
         &self,
         identity: &Identity,
     ) -> Result<std::result::Result<SiteId, FitError>> {
@@ -141,7 +141,7 @@ impl Forge {
 
     /// Keeps the app system token a call carried, for the API base URL its token names — when
     /// that URL is acceptable (https on an Atlassian host in production).
-    pub fn remember_system_token(&self, site: SiteId, identity: &Identity, token: &str) {
+    pub(crate) fn remember_system_token(&self, site: SiteId, identity: &Identity, token: &str) {
         let api = identity
             .api_base_url
             .as_deref()
@@ -154,24 +154,24 @@ impl Forge {
     }
 
     /// A client that calls `site` as the app with its system token.
-    pub fn client(&self, site: SiteId) -> ForgeClient {
+    pub(crate) fn client(&self, site: SiteId) -> ForgeClient {
         ForgeClient::new(site, self.system_tokens.clone(), self.http.clone())
     }
 
     /// Clients for any site, for background calls (they find the system tokens kept here).
-    pub fn clients(&self) -> ClientFactory {
+    pub(crate) fn clients(&self) -> ClientFactory {
         ClientFactory::new(self.system_tokens.clone(), self.http.clone())
     }
 
     /// Records that the app is installed on `site` (a Forge `installed` event).
-    pub async fn mark_installed(&self, site: SiteId) -> Result<()> {
+    pub(crate) async fn mark_installed(&self, site: SiteId) -> Result<()> {
         store::forge::mark_installed(&self.db, site).await?;
         Ok(())
     }
 
     /// Records the Forge way in gone for the site of this installation id (its `preUninstall`);
     /// `None` when no site has that installation id now (nothing is created or changed).
-    pub async fn mark_uninstalled(&self, installation_id: &str) -> Result<Option<SiteId>> {
+    pub(crate) async fn mark_uninstalled(&self, installation_id: &str) -> Result<Option<SiteId>> {
         let site = store::forge::mark_uninstalled(&self.db, installation_id.to_string()).await?;
         if let Some(site) = site {
             // The next use must be on record, however soon it comes.

@@ -8,14 +8,14 @@
 //! Coordination with the server goes through an advisory lock on `<DATABASE_PATH>.lock`
 //! ([`lock`]): every process using the database holds it shared, `restore` needs it exclusively.
 
-pub mod backup;
-pub mod copy;
-pub mod deployed;
-pub mod health;
-pub mod lock;
-pub mod purge;
-pub mod restore;
-pub mod sites;
+pub(crate) mod backup;
+pub(crate) mod copy;
+pub(crate) mod deployed;
+pub(crate) mod health;
+pub(crate) mod lock;
+pub(crate) mod purge;
+pub(crate) mod restore;
+pub(crate) mod sites;
 
 use std::path::{Path, PathBuf};
 
@@ -87,11 +87,11 @@ impl OpsError {
 
 /// What a database file holds, for the lines the commands print.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Summary {
-    pub schema_version: i64,
-    pub installations: i64,
-    pub users: i64,
-    pub tasks: i64,
+pub(crate) struct Summary {
+    pub(crate) schema_version: i64,
+    pub(crate) installations: i64,
+    pub(crate) users: i64,
+    pub(crate) tasks: i64,
 }
 
 impl std::fmt::Display for Summary {

@@ -1,12 +1,12 @@
 //! The tenant: one Confluence site, however it reaches us. Every task and every recorded user
 //! belongs to exactly one site, and every store query is scoped by its [`SiteId`].
 
-pub mod forge_identity;
-pub mod installed;
-pub mod merging;
-pub mod seen;
+pub(crate) mod forge_identity;
+pub(crate) mod installed;
+pub(crate) mod merging;
+pub(crate) mod seen;
 pub mod store;
-pub mod ways_in;
+pub(crate) mod ways_in;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -31,7 +31,7 @@ impl fmt::Display for SiteId {
 /// nothing. [`SiteChanges::bump`] is the change of every site at once (a gap in hearing other
 /// replicas, a change whose site is unknown).
 #[derive(Debug, Clone, Default)]
-pub struct SiteChanges(Arc<Changes>);
+pub(crate) struct SiteChanges(Arc<Changes>);
 
 #[derive(Debug, Default)]
 struct Changes {
@@ -52,7 +52,7 @@ const MAX_LOGGED_SITES: usize = 10_000;
 
 impl SiteChanges {
     /// Records a change of every site (after its commit).
-    pub fn bump(&self) {
+    pub(crate) fn bump(&self) {
         let mut log = self.0.log.write().unwrap_or_else(|e| e.into_inner());
         let count = self.0.count.fetch_add(1, Ordering::SeqCst) + 1;
         log.floor = count;
@@ -60,7 +60,7 @@ impl SiteChanges {
     }
 
     /// Records a change of one site (after its commit).
-    pub fn site(&self, site: SiteId) {
+    pub(crate) fn site(&self, site: SiteId) {
         let mut log = self.0.log.write().unwrap_or_else(|e| e.into_inner());
         let count = self.0.count.fetch_add(1, Ordering::SeqCst) + 1;
         if log.sites.len() >= MAX_LOGGED_SITES {
@@ -72,12 +72,12 @@ impl SiteChanges {
     }
 
     /// The count now; pass it to [`SiteChanges::changed_since`] later.
-    pub fn current(&self) -> u64 {
+    pub(crate) fn current(&self) -> u64 {
         self.0.count.load(Ordering::SeqCst)
     }
 
     /// Whether `site` may have changed since the count was `at`.
-    pub fn changed_since(&self, site: SiteId, at: u64) -> bool {
+    pub(crate) fn changed_since(&self, site: SiteId, at: u64) -> bool {
         if self.current() == at {
             return false;
         }

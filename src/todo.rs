@@ -2,15 +2,15 @@
 //! the JSON API (one implementation for every way in), the iframe pages, creators' display
 //! names and publishing.
 
-pub mod api;
-pub mod caller;
-pub mod issue_api;
+pub(crate) mod api;
+pub(crate) mod caller;
+pub(crate) mod issue_api;
 mod issue_ops;
-pub mod jira_events;
-pub mod pages;
+pub(crate) mod jira_events;
+pub(crate) mod pages;
 pub mod people;
-pub mod progress;
-pub mod publish;
+pub(crate) mod progress;
+pub(crate) mod publish;
 pub mod store;
 pub mod task;
 
@@ -31,7 +31,7 @@ use task::{PageId, Task, TaskId, TaskTitle};
 /// users of a big site, arrive together; 128 is what one address may hold in connections);
 /// beyond that, 429 with `Retry-After`. Every other site keeps the rest of the pool and CPU.
 /// On PostgreSQL the budget is per instance: each replica keeps its own.
-pub fn site_budget(pool_size: usize) -> BudgetLimits {
+pub(crate) fn site_budget(pool_size: usize) -> BudgetLimits {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     BudgetLimits {
         per_key: (cores / 2).min(pool_size / 2).max(1),
@@ -42,11 +42,11 @@ pub fn site_budget(pool_size: usize) -> BudgetLimits {
 
 /// What the task handlers share, built once; they find it as `web::Data<Todo>`.
 pub struct Todo {
-    pub db: Db,
+    pub(crate) db: Db,
     /// Creators' display names, in memory only.
-    pub names: people::DisplayNames,
+    pub(crate) names: people::DisplayNames,
     /// Tasks one site may hold (`MAX_TASKS_PER_SITE`).
-    pub max_tasks: usize,
+    pub(crate) max_tasks: usize,
     budget: KeyedBudget<SiteId>,
     /// Writes Jira issues' progress after their tasks change (nothing until
     /// [`Todo::with_jira_progress`]).
@@ -67,7 +67,7 @@ impl Todo {
     }
 
     /// Writes each Jira issue's progress after its tasks change, as the app, through `clients`.
-    pub fn with_jira_progress(mut self, clients: crate::forge::ClientFactory) -> Self {
+    pub(crate) fn with_jira_progress(mut self, clients: crate::forge::ClientFactory) -> Self {
         self.progress = progress::ProgressSync::new(self.db.clone(), clients);
         self
     }
@@ -93,7 +93,11 @@ impl Todo {
 /// site is [`AppError::NotFound`].
 impl Todo {
     /// One page of the site's tasks, newest first, and the cursor of the next page.
-    pub async fn list(&self, site: SiteId, query: ListQuery) -> Result<(Vec<Task>, Option<i64>)> {
+    pub(crate) async fn list(
+        &self,
+        site: SiteId,
+        query: ListQuery,
+    ) -> Result<(Vec<Task>, Option<i64>)> {
         let _place = self.enter(site).await?;
         store::list(&self.db, site, query).await
     }
@@ -134,7 +138,7 @@ impl Todo {
     }
 
     /// Changes a task's title and/or state.
-    pub async fn update(
+    pub(crate) async fn update(
         &self,
         site: SiteId,
         id: TaskId,
@@ -149,7 +153,7 @@ impl Todo {
     }
 
     /// Deletes a task.
-    pub async fn delete(&self, site: SiteId, id: TaskId) -> Result<()> {
+    pub(crate) async fn delete(&self, site: SiteId, id: TaskId) -> Result<()> {
         let _place = self.enter(site).await?;
         let deleted = store::delete(&self.db, site, id).await?;
         let deleted = deleted.ok_or(AppError::NotFound)?;

@@ -17,18 +17,18 @@ use crate::db::Db;
 use crate::site::SiteId;
 
 /// How often one user's visit is written to `jwt_users` at most.
-pub const USER_RECORD_WINDOW: Duration = Duration::from_secs(5 * 60);
+pub(crate) const USER_RECORD_WINDOW: Duration = Duration::from_secs(5 * 60);
 
 /// Users seen per site: what both ways in record their callers through.
 #[derive(Clone)]
-pub struct Users {
+pub(crate) struct Users {
     seen: Arc<SeenUsers>,
     records: batch::UserRecords,
 }
 
 impl Users {
     /// Writes through `db`, at most once per [`USER_RECORD_WINDOW`] per user.
-    pub fn new(db: Db) -> Self {
+    pub(crate) fn new(db: Db) -> Self {
         Self {
             seen: Arc::new(SeenUsers::new(USER_RECORD_WINDOW)),
             records: batch::UserRecords::new(db),
@@ -38,7 +38,7 @@ impl Users {
     /// Records that `account` used the app on `site`, unless it was recorded within the
     /// window (then nothing is written); returns once a write is committed. A failure is
     /// logged, not fatal: the call it came with goes on.
-    pub async fn record(&self, site: SiteId, account: &str) {
+    pub(crate) async fn record(&self, site: SiteId, account: &str) {
         if !self.seen.should_record(site, account) {
             return;
         }
@@ -49,14 +49,14 @@ impl Users {
 }
 
 /// Remembers which users were recorded recently, so a hot route makes no database write.
-pub struct SeenUsers {
+pub(crate) struct SeenUsers {
     window: Duration,
     seen: Mutex<HashMap<(SiteId, String), Instant>>,
 }
 
 impl SeenUsers {
     /// Records at most once per `window` per user.
-    pub fn new(window: Duration) -> Self {
+    pub(crate) fn new(window: Duration) -> Self {
         Self {
             window,
             seen: Mutex::new(HashMap::new()),
@@ -64,7 +64,7 @@ impl SeenUsers {
     }
 
     /// True when this user should be written now (and marks it as written).
-    pub fn should_record(&self, site: SiteId, account_id: &str) -> bool {
+    pub(crate) fn should_record(&self, site: SiteId, account_id: &str) -> bool {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         let key = (site, account_id.to_string());
         if seen.get(&key).is_some_and(|at| at.elapsed() < self.window) {

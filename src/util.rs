@@ -3,17 +3,17 @@
 //! the gate in front of costly calls, Atlassian ecosystem ids, budgets per tenant, private files, secrets that never
 //! print, YAML for generated files, the buffered log sink. Depends on nothing else in the crate.
 
-pub mod ari;
-pub mod body;
-pub mod budget;
-pub mod flight;
-pub mod fs;
-pub mod gate;
-pub mod html;
+pub(crate) mod ari;
+pub(crate) mod body;
+pub(crate) mod budget;
+pub(crate) mod flight;
+pub(crate) mod fs;
+pub(crate) mod gate;
+pub(crate) mod html;
 pub mod http;
 pub mod log_buffer;
-pub mod secret;
-pub mod site_api;
-pub mod time;
+pub(crate) mod secret;
+pub(crate) mod site_api;
+pub(crate) mod time;
 pub mod url;
 pub mod yaml;

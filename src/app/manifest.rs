@@ -18,38 +18,38 @@ mod form;
 mod jira;
 mod modules;
 
-pub use form::Form;
-pub use jira::{ISSUE_PANEL, ISSUE_PANEL_VIEW, JIRA_SCOPES};
+pub(crate) use form::Form;
 
 /// The `remotes` entry for this server (`baseUrl` = `SITE_URL`).
-pub const REMOTE: &str = "todo-backend";
+pub(crate) const REMOTE: &str = "todo-backend";
 /// The endpoint the Custom UI calls with `invokeRemote` (no fixed route: the UI picks paths).
-pub const UI_ENDPOINT: &str = "todo-ui";
+pub(crate) const UI_ENDPOINT: &str = "todo-ui";
 /// The endpoint Forge delivers lifecycle events to.
-pub const EVENTS_ENDPOINT: &str = "todo-events";
+pub(crate) const EVENTS_ENDPOINT: &str = "todo-events";
 /// The endpoint Forge's `preUninstall` module calls (route `paths::FORGE_PRE_UNINSTALL`).
-pub const UNINSTALL_ENDPOINT: &str = "todo-uninstall";
+pub(crate) const UNINSTALL_ENDPOINT: &str = "todo-uninstall";
 /// The `preUninstall` module: Forge's only signal that an admin uninstalled the app.
-pub const PRE_UNINSTALL: &str = "todo-pre-uninstall";
+pub(crate) const PRE_UNINSTALL: &str = "todo-pre-uninstall";
 /// The Forge lifecycle trigger.
-pub const LIFECYCLE_TRIGGER: &str = "todo-lifecycle";
+pub(crate) const LIFECYCLE_TRIGGER: &str = "todo-lifecycle";
 /// The events that trigger delivers (Forge has no uninstall event).
-pub const LIFECYCLE_EVENTS: [&str; 2] = ["avi:forge:installed:app", "avi:forge:upgraded:app"];
+pub(crate) const LIFECYCLE_EVENTS: [&str; 2] =
+    ["avi:forge:installed:app", "avi:forge:upgraded:app"];
 /// The Forge macro's key while Connect's macro is still declared (a Forge module and a Connect
 /// module may not share one). Once Connect is retired the Forge macro takes the Connect macro's
 /// key, and this one stays, hidden, for the macros saved under it in the meantime.
-pub const MACRO: &str = "todo-task";
+pub(crate) const MACRO: &str = "todo-task";
 /// The Forge global page: the Todo list.
-pub const GLOBAL_PAGE: &str = "todo-global-page";
+pub(crate) const GLOBAL_PAGE: &str = "todo-global-page";
 /// The URL segment of the global page (`/wiki/apps/<app>/<env>/todo`).
-pub const GLOBAL_PAGE_ROUTE: &str = "todo";
+pub(crate) const GLOBAL_PAGE_ROUTE: &str = "todo";
 /// The single `confluence:lifecycle` entry of the Connect-on-Forge form.
-pub const CONNECT_LIFECYCLE: &str = "connect-lifecycle";
+pub(crate) const CONNECT_LIFECYCLE: &str = "connect-lifecycle";
 /// The Node runtime the validator requires to be named (the app runs no Forge function).
-pub const RUNTIME: &str = "nodejs22.x";
+pub(crate) const RUNTIME: &str = "nodejs22.x";
 /// The Custom UI resources: key and folder, relative to the manifest (`forge/`), as
 /// `npm run build` in `forge/` writes them.
-pub const RESOURCES: [(&str, &str); 3] = [
+pub(crate) const RESOURCES: [(&str, &str); 3] = [
     (MACRO_VIEW, "build/macro-view"),
     (MACRO_CONFIG, "build/macro-config"),
     (GLOBAL_PAGE_VIEW, "build/global-page"),
@@ -60,7 +60,7 @@ const GLOBAL_PAGE_VIEW: &str = "global-page";
 /// What the backend needs on a Forge site: the app system token, used only to read creators'
 /// display names (`GET /wiki/rest/api/user`) and to create the page "Publish to Confluence"
 /// asks for (`POST /wiki/rest/api/content`). Nothing else.
-pub const FORGE_SCOPES: [&str; 3] = [
+pub(crate) const FORGE_SCOPES: [&str; 3] = [
     "read:app-system-token",
     "read:confluence-user",
     "write:confluence-content",
@@ -88,7 +88,11 @@ pub enum ManifestError {
 }
 
 /// `manifest.yml` for these settings; `descriptor` is the descriptor JSON we serve.
-pub fn render(settings: &Settings, descriptor: &str, form: Form) -> Result<String, ManifestError> {
+pub(crate) fn render(
+    settings: &Settings,
+    descriptor: &str,
+    form: Form,
+) -> Result<String, ManifestError> {
     let descriptor: Value = serde_json::from_str(descriptor)
         .map_err(|e| ManifestError::Descriptor(format!("is not JSON: {e}")))?;
     let manifest = build(settings, &descriptor, form)?;
@@ -102,7 +106,11 @@ pub fn render(settings: &Settings, descriptor: &str, form: Form) -> Result<Strin
 }
 
 /// The manifest as a JSON value (what [`render`] writes as YAML).
-pub fn build(settings: &Settings, descriptor: &Value, form: Form) -> Result<Value, ManifestError> {
+pub(crate) fn build(
+    settings: &Settings,
+    descriptor: &Value,
+    form: Form,
+) -> Result<Value, ManifestError> {
     let app_id = settings
         .forge_app_id
         .as_deref()

@@ -11,11 +11,11 @@ use crate::error::{AppError, HtmlError};
 use crate::web::Web;
 
 /// How long `/readyz` waits for the database.
-pub const READY_PATIENCE: Duration = Duration::from_secs(1);
+pub(crate) const READY_PATIENCE: Duration = Duration::from_secs(1);
 
 /// `GET /`: what the app is and how to install it today (Forge); the Connect descriptor only
 /// for sites that installed it earlier.
-pub async fn landing(state: web::Data<AppState>) -> Result<HttpResponse, HtmlError> {
+pub(crate) async fn landing(state: web::Data<AppState>) -> Result<HttpResponse, HtmlError> {
     let settings = &state.settings;
     let mut ctx = tera::Context::new();
     ctx.insert("site_url", settings.site_url.as_str());
@@ -36,7 +36,7 @@ pub async fn landing(state: web::Data<AppState>) -> Result<HttpResponse, HtmlErr
 }
 
 /// `GET /healthz`: the process is up. Touches nothing.
-pub async fn healthz() -> HttpResponse {
+pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .content_type("text/plain; charset=utf-8")
@@ -45,7 +45,7 @@ pub async fn healthz() -> HttpResponse {
 
 /// `GET /readyz`: 200 when the database can be read and written within [`READY_PATIENCE`],
 /// else 503.
-pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let (status, body) = match state.db.ready(READY_PATIENCE).await {
         Ok(()) => (StatusCode::OK, "ready"),
         Err(err) => {
@@ -61,7 +61,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 
 /// Fallback service: an embedded asset, or a 404 (JSON under `/forge/`: Forge wants a JSON
 /// body on every non-2xx answer).
-pub async fn asset_or_404(req: HttpRequest, web: web::Data<Web>) -> HttpResponse {
+pub(crate) async fn asset_or_404(req: HttpRequest, web: web::Data<Web>) -> HttpResponse {
     if matches!(*req.method(), Method::GET | Method::HEAD)
         && let Some(response) = web.assets.respond(&req)
     {

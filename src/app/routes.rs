@@ -16,33 +16,33 @@ type ConnectApi = ConnectContext<ApiRoute>;
 
 /// Every path we serve.
 pub mod paths {
-    pub const LANDING: &str = "/";
-    pub const HEALTHZ: &str = "/healthz";
-    pub const READYZ: &str = "/readyz";
+    pub(crate) const LANDING: &str = "/";
+    pub(crate) const HEALTHZ: &str = "/healthz";
+    pub(crate) const READYZ: &str = "/readyz";
     /// Where Confluence fetches the descriptor (the URL an admin uploads).
-    pub const DESCRIPTOR: &str = "/atlassian-connect.json";
+    pub(crate) const DESCRIPTOR: &str = "/atlassian-connect.json";
     /// The same descriptor under the app's own prefix.
-    pub const DESCRIPTOR_ALIAS: &str = "/confluence/descriptor";
-    pub const INSTALLED: &str = "/confluence/installed";
-    pub const UNINSTALLED: &str = "/confluence/uninstalled";
-    pub const ENABLED: &str = "/confluence/enabled";
-    pub const DISABLED: &str = "/confluence/disabled";
+    pub(crate) const DESCRIPTOR_ALIAS: &str = "/confluence/descriptor";
+    pub(crate) const INSTALLED: &str = "/confluence/installed";
+    pub(crate) const UNINSTALLED: &str = "/confluence/uninstalled";
+    pub(crate) const ENABLED: &str = "/confluence/enabled";
+    pub(crate) const DISABLED: &str = "/confluence/disabled";
     /// The TODO macro's iframe: one task (`?id=N`).
-    pub const MACRO: &str = "/confluence/get_task";
+    pub(crate) const MACRO: &str = "/confluence/get_task";
     /// The Todo general page.
-    pub const TODO_PAGE: &str = "/confluence/tasks";
+    pub(crate) const TODO_PAGE: &str = "/confluence/tasks";
     /// The macro editor (`?page_id=N`).
-    pub const MACRO_EDITOR: &str = "/confluence/macro_editor";
-    pub const API_TASKS: &str = "/api/tasks";
-    pub const API_TASK: &str = "/api/tasks/{id}";
-    pub const API_PUBLISH: &str = "/api/publish";
+    pub(crate) const MACRO_EDITOR: &str = "/confluence/macro_editor";
+    pub(crate) const API_TASKS: &str = "/api/tasks";
+    pub(crate) const API_TASK: &str = "/api/tasks/{id}";
+    pub(crate) const API_PUBLISH: &str = "/api/publish";
     /// The task API as Forge Custom UI reaches it (`invokeRemote`, Forge Invocation Token).
-    pub const FORGE_API_TASKS: &str = "/forge/api/tasks";
-    pub const FORGE_API_TASK: &str = "/forge/api/tasks/{id}";
+    pub(crate) const FORGE_API_TASKS: &str = "/forge/api/tasks";
+    pub(crate) const FORGE_API_TASK: &str = "/forge/api/tasks/{id}";
     /// The tasks of the Jira issue the token names (a Jira issue panel).
-    pub const FORGE_API_ISSUE_TASKS: &str = "/forge/api/issue/tasks";
+    pub(crate) const FORGE_API_ISSUE_TASKS: &str = "/forge/api/issue/tasks";
     /// "Publish to Confluence" from the Forge global page (as the app, with its system token).
-    pub const FORGE_API_PUBLISH: &str = "/forge/api/publish";
+    pub(crate) const FORGE_API_PUBLISH: &str = "/forge/api/publish";
     /// Forge triggers: lifecycle (`avi:forge:installed:app`, `avi:forge:upgraded:app`) and
     /// Jira's deletions (`avi:jira:deleted:issue`, `avi:jira:deleted:project`).
     pub const FORGE_EVENTS: &str = "/forge/events";
@@ -50,13 +50,13 @@ pub mod paths {
     /// the app (Forge has no uninstall event); every manifest form routes its endpoint here.
     pub const FORGE_PRE_UNINSTALL: &str = "/forge/pre-uninstall";
     /// Everything Forge calls lives under this; any other path under it is a JSON 404.
-    pub const FORGE_PREFIX: &str = "/forge/";
+    pub(crate) const FORGE_PREFIX: &str = "/forge/";
     /// The app icon the descriptor names (an embedded asset).
     pub const ICON: &str = "/images/confluence/logo_300x300.png";
 }
 
 /// The paths the descriptor template names, by the names it uses.
-pub fn descriptor_paths() -> Value {
+pub(crate) fn descriptor_paths() -> Value {
     json!({
         "installed": paths::INSTALLED,
         "uninstalled": paths::UNINSTALLED,
@@ -70,7 +70,7 @@ pub fn descriptor_paths() -> Value {
 }
 
 /// Registers every route. Shared by the server and in-process tests and benchmarks.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     use paths::*;
     cfg.route(LANDING, web::get().to(pages::landing))
         // HEAD too: load balancers and uptime monitors often probe with it.

@@ -22,14 +22,14 @@ use crate::web::connections::PerAddressLimit;
 use crate::web::{self, Web};
 
 /// How long in-flight requests get to finish after SIGTERM/SIGINT.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// A client must send its request head within this, or the connection is closed (slowloris).
-pub const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections of the SQLite pool (PostgreSQL's is `DATABASE_POOL_SIZE`).
-pub const POOL_SIZE: u32 = 16;
+pub(crate) const POOL_SIZE: u32 = 16;
 /// Connections the kernel queues for us while every worker is at `MAX_CONNECTIONS` (actix's
 /// own default when it binds; the kernel caps it at `net.core.somaxconn`).
-pub const LISTEN_BACKLOG: i32 = 2048;
+pub(crate) const LISTEN_BACKLOG: i32 = 2048;
 
 /// Why the application could not start; printed as one line.
 #[derive(Debug, thiserror::Error)]
@@ -57,12 +57,12 @@ pub enum StartupError {
 /// Forge extractors and events), `Data<Todo>` (the task handlers), and `Data<AppState>` for
 /// the operational pages.
 pub struct AppState {
-    pub settings: Settings,
-    pub db: Db,
-    pub web: aweb::Data<Web>,
-    pub connect: aweb::Data<Connect>,
-    pub forge: aweb::Data<Forge>,
-    pub todo: aweb::Data<Todo>,
+    pub(crate) settings: Settings,
+    pub(crate) db: Db,
+    pub(crate) web: aweb::Data<Web>,
+    pub(crate) connect: aweb::Data<Connect>,
+    pub(crate) forge: aweb::Data<Forge>,
+    pub(crate) todo: aweb::Data<Todo>,
 }
 
 impl AppState {
@@ -107,12 +107,12 @@ impl AppState {
 }
 
 /// The web layer for these settings (what `descriptor` and `serve` share).
-pub fn build_web(settings: &Settings) -> Result<Web, StartupError> {
+pub(crate) fn build_web(settings: &Settings) -> Result<Web, StartupError> {
     Web::new(settings.site_url.is_https()).map_err(|e| StartupError::Templates(format!("{e:?}")))
 }
 
 /// The descriptor JSON, with the route table's paths.
-pub fn render_descriptor(web: &Web, settings: &Settings) -> Result<String, StartupError> {
+pub(crate) fn render_descriptor(web: &Web, settings: &Settings) -> Result<String, StartupError> {
     connect::descriptor::render(&web.templates, settings, &routes::descriptor_paths())
         .map_err(StartupError::Descriptor)
 }

@@ -18,7 +18,7 @@ use super::ConfigError;
 
 /// How the connection to PostgreSQL is encrypted and what is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TlsMode {
+pub(crate) enum TlsMode {
     Disable,
     Prefer,
     Require,
@@ -39,7 +39,7 @@ impl TlsMode {
     }
 
     /// Whether the server's certificate chain is checked against trusted roots.
-    pub fn verifies(self) -> bool {
+    pub(crate) fn verifies(self) -> bool {
         matches!(self, Self::VerifyCa | Self::VerifyFull)
     }
 }
@@ -116,17 +116,17 @@ impl DatabaseUrl {
     }
 
     /// The client configuration (hosts, user, password, database, options).
-    pub fn config(&self) -> &tokio_postgres::Config {
+    pub(crate) fn config(&self) -> &tokio_postgres::Config {
         &self.config
     }
 
     /// How TLS is used.
-    pub fn tls(&self) -> TlsMode {
+    pub(crate) fn tls(&self) -> TlsMode {
         self.tls
     }
 
     /// The PEM file of trusted roots (`sslrootcert`), when one is named.
-    pub fn root_cert(&self) -> Option<&std::path::Path> {
+    pub(crate) fn root_cert(&self) -> Option<&std::path::Path> {
         self.root_cert.as_deref()
     }
 }

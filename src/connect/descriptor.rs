@@ -7,7 +7,11 @@ use crate::config::Settings;
 
 /// Renders and validates the descriptor; an error here stops start-up with one line.
 /// `paths` names the routes it declares (the route table's, so both always agree).
-pub fn render(tera: &tera::Tera, settings: &Settings, paths: &Value) -> Result<String, String> {
+pub(crate) fn render(
+    tera: &tera::Tera,
+    settings: &Settings,
+    paths: &Value,
+) -> Result<String, String> {
     let mut ctx = tera::Context::new();
     ctx.insert("key", &settings.addon_key);
     ctx.insert("base_url", settings.site_url.as_str());
@@ -43,7 +47,9 @@ fn check(value: &Value) -> Result<(), String> {
 }
 
 /// `GET /atlassian-connect.json` and `GET /confluence/descriptor`.
-pub async fn serve(connect: actix_web::web::Data<super::Connect>) -> actix_web::HttpResponse {
+pub(crate) async fn serve(
+    connect: actix_web::web::Data<super::Connect>,
+) -> actix_web::HttpResponse {
     actix_web::HttpResponse::Ok()
         .content_type("application/json")
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-cache"))

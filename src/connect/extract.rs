@@ -23,7 +23,7 @@ use crate::error::{AppError, HtmlError};
 use crate::site::SiteId;
 
 /// What a route accepts and how it answers a refusal.
-pub trait RoutePolicy: 'static {
+pub(crate) trait RoutePolicy: 'static {
     /// Whether `qsh: "context-qsh"` (browser context tokens) is accepted.
     const ACCEPTS_CONTEXT_QSH: bool;
     /// Whether a disabled installation may still call (the `enabled` callback must).
@@ -36,11 +36,11 @@ pub trait RoutePolicy: 'static {
 }
 
 /// Pages Confluence shows in an iframe: computed qsh only, HTML errors.
-pub struct IframeRoute;
+pub(crate) struct IframeRoute;
 /// The JSON API the browser calls: context tokens accepted, JSON errors.
-pub struct ApiRoute;
+pub(crate) struct ApiRoute;
 /// `enabled` / `disabled` callbacks: computed qsh only, disabled sites allowed, JSON errors.
-pub struct LifecycleRoute;
+pub(crate) struct LifecycleRoute;
 
 impl RoutePolicy for IframeRoute {
     const ACCEPTS_CONTEXT_QSH: bool = false;
@@ -64,17 +64,17 @@ impl RoutePolicy for LifecycleRoute {
 }
 
 /// A verified request: which site (`installation`) and which user (`account_id`) sent it.
-pub struct ConnectContext<P> {
-    pub installation: Arc<Installation>,
+pub(crate) struct ConnectContext<P> {
+    pub(crate) installation: Arc<Installation>,
     /// `None` for anonymous viewers.
-    pub account_id: Option<String>,
+    pub(crate) account_id: Option<String>,
     hosts: HostClients,
     _policy: PhantomData<P>,
 }
 
 impl<P> ConnectContext<P> {
     /// A client that calls this request's site back (as the app or as a user).
-    pub fn host_client(&self) -> HostClient {
+    pub(crate) fn host_client(&self) -> HostClient {
         self.hosts.for_site(self.installation.clone())
     }
 }

@@ -7,7 +7,8 @@
 //! is time-bounded and its response size-capped, and errors name the site and the endpoint
 //! (method and path, no query) but never a token.
 
-pub use crate::util::site_api::{HostError, HostResponse, MAX_RESPONSE_BYTES};
+pub use crate::util::site_api::HostError;
+pub(crate) use crate::util::site_api::HostResponse;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,13 +27,13 @@ use crate::util::time::unix_now;
 use crate::util::url::BaseUrl;
 
 /// Lifetime of the JWT on an app request.
-pub const APP_TOKEN_LIFETIME_SECS: i64 = 180;
+pub(crate) const APP_TOKEN_LIFETIME_SECS: i64 = 180;
 /// Lifetime of the assertion exchanged for a user's access token.
-pub const ASSERTION_LIFETIME_SECS: i64 = 60;
+pub(crate) const ASSERTION_LIFETIME_SECS: i64 = 60;
 /// The OAuth 2.0 grant type of the user-impersonation exchange.
-pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+pub(crate) const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 /// An access token is refreshed this long before it expires (at most half its lifetime).
-pub const REFRESH_MARGIN: Duration = Duration::from_secs(60);
+pub(crate) const REFRESH_MARGIN: Duration = Duration::from_secs(60);
 /// Access tokens kept at most (per site, account and scopes).
 const MAX_CACHED_TOKENS: usize = 10_000;
 
@@ -128,12 +129,12 @@ struct TokenAnswer {
 
 impl HostClient {
     /// The site's base URL, which also names it in errors.
-    pub fn base_url(&self) -> &BaseUrl {
+    pub(crate) fn base_url(&self) -> &BaseUrl {
         &self.installation.base_url
     }
 
     /// The installation this client calls.
-    pub fn installation(&self) -> &Installation {
+    pub(crate) fn installation(&self) -> &Installation {
         &self.installation
     }
 

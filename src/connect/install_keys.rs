@@ -15,27 +15,27 @@ use crate::util::http::{GetError, get_capped};
 use crate::util::url::BaseUrl;
 
 /// How long a fetched key is trusted before it is fetched again.
-pub const KEY_TTL: Duration = Duration::from_secs(60 * 60);
+pub(crate) const KEY_TTL: Duration = Duration::from_secs(60 * 60);
 /// How long a key the server does not have (404, 410) is remembered as missing: Atlassian
 /// publishes a key before it signs with it, so a missing one stays missing.
-pub const MISSING_KEY_TTL: Duration = Duration::from_secs(10 * 60);
+pub(crate) const MISSING_KEY_TTL: Duration = Duration::from_secs(10 * 60);
 /// How long any other failure (timeout, 5xx, not a key) is remembered: short, since it may
 /// be the key server's passing trouble.
-pub const FAILED_FETCH_TTL: Duration = Duration::from_secs(30);
+pub(crate) const FAILED_FETCH_TTL: Duration = Duration::from_secs(30);
 /// About this many keys (and remembered failures) are cached at most; failures go first.
-pub const MAX_CACHED_KEYS: usize = 1024;
+pub(crate) const MAX_CACHED_KEYS: usize = 1024;
 /// The key server sees at most this: 4 fetches in flight, 10 back to back, then one every
 /// 2 s. Real installs need one fetch per key per hour.
-pub const FETCH_LIMITS: GateLimits = GateLimits {
+pub(crate) const FETCH_LIMITS: GateLimits = GateLimits {
     in_flight: 4,
     burst: 10,
     refill_every: Duration::from_secs(2),
 };
 /// A PEM public key is well under this; anything larger is not a key.
-pub const MAX_KEY_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_KEY_BYTES: usize = 16 * 1024;
 
 /// Fetches and caches install-token public keys.
-pub struct InstallKeys {
+pub(crate) struct InstallKeys {
     base_url: String,
     http: reqwest::Client,
     cache: FlightCache<String, DecodingKey, TokenError>,
@@ -44,7 +44,7 @@ pub struct InstallKeys {
 
 impl InstallKeys {
     /// A key store reading from `base_url` (`CONNECT_KEYS_URL`) with a shared HTTP client.
-    pub fn new(base_url: &BaseUrl, http: reqwest::Client) -> Self {
+    pub(crate) fn new(base_url: &BaseUrl, http: reqwest::Client) -> Self {
         Self {
             base_url: base_url.as_str().to_string(),
             http,
@@ -54,7 +54,7 @@ impl InstallKeys {
     }
 
     /// The key named `kid`, from the cache or the key server.
-    pub async fn get(&self, kid: &str) -> Result<DecodingKey, TokenError> {
+    pub(crate) async fn get(&self, kid: &str) -> Result<DecodingKey, TokenError> {
         if !valid_kid(kid) {
             return Err(TokenError::BadKeyId);
         }

@@ -16,7 +16,7 @@ use super::installations::Installation;
 /// changes arrive as notifications: the cache trusts itself only while it is listening
 /// ([`InstallationCache::listening`]), keeps nothing while the listener is down, and each entry
 /// lives at most a short time-to-live, the safety net for a notification lost in between.
-pub struct InstallationCache {
+pub(crate) struct InstallationCache {
     inner: RwLock<Cached>,
     ttl: Option<Duration>,
 }
@@ -48,12 +48,12 @@ impl InstallationCache {
 
     /// The cache of one replica among several: keeps nothing until [`Self::listening`], and
     /// nothing longer than `ttl`.
-    pub fn shared(ttl: Duration) -> Self {
+    pub(crate) fn shared(ttl: Duration) -> Self {
         Self::new(false, Some(ttl))
     }
 
     /// The cached installation, if any (and not older than the time-to-live).
-    pub fn get(&self, client_key: &str) -> Option<Arc<Installation>> {
+    pub(crate) fn get(&self, client_key: &str) -> Option<Arc<Installation>> {
         let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
         let (found, at) = inner.sites.get(client_key)?;
         match self.ttl {
@@ -63,7 +63,7 @@ impl InstallationCache {
     }
 
     /// The generation to pass to [`InstallationCache::insert`] after a database read.
-    pub fn generation(&self) -> u64 {
+    pub(crate) fn generation(&self) -> u64 {
         self.inner
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -72,7 +72,7 @@ impl InstallationCache {
 
     /// Caches a row read at `generation`, unless a lifecycle change happened since (or the
     /// cache cannot hear about changes right now).
-    pub fn insert(&self, generation: u64, installation: Arc<Installation>) {
+    pub(crate) fn insert(&self, generation: u64, installation: Arc<Installation>) {
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
         if inner.generation == generation && inner.trusted {
             inner.sites.insert(
@@ -83,7 +83,7 @@ impl InstallationCache {
     }
 
     /// Forgets a site after a lifecycle change.
-    pub fn invalidate(&self, client_key: &str) {
+    pub(crate) fn invalidate(&self, client_key: &str) {
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
         inner.generation += 1;
         inner.sites.remove(client_key);
@@ -91,7 +91,7 @@ impl InstallationCache {
 
     /// Forgets everything; then keeps entries again only when `listening` (changes made
     /// elsewhere are heard), else reads every installation from the database.
-    pub fn listening(&self, listening: bool) {
+    pub(crate) fn listening(&self, listening: bool) {
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
         inner.generation += 1;
         inner.sites.clear();

@@ -13,16 +13,16 @@ use crate::util::url::BaseUrl;
 #[derive(Clone)]
 pub struct Installation {
     /// The tenant this installation is.
-    pub site: SiteId,
-    pub client_key: String,
-    pub base_url: BaseUrl,
+    pub(crate) site: SiteId,
+    pub(crate) client_key: String,
+    pub(crate) base_url: BaseUrl,
     /// The `https://` origin of the site's display URL (a custom domain), when it has one.
-    pub display_origin: Option<String>,
-    pub oauth_client_id: Option<String>,
-    pub enabled: bool,
-    pub shared_secret: Secret,
+    pub(crate) display_origin: Option<String>,
+    pub(crate) oauth_client_id: Option<String>,
+    pub(crate) enabled: bool,
+    pub(crate) shared_secret: Secret,
     /// The HMAC key built once from the secret, not on every request.
-    pub decoding_key: DecodingKey,
+    pub(crate) decoding_key: DecodingKey,
 }
 
 impl std::fmt::Debug for Installation {

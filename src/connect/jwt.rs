@@ -9,7 +9,7 @@ pub use crate::util::secret::Secret;
 /// Tokens longer than this are refused before any parsing (Confluence's are well under 2 KiB).
 pub const MAX_TOKEN_LEN: usize = 8 * 1024;
 /// Clock skew we tolerate on `exp` and `iat`, in seconds.
-pub const LEEWAY_SECS: u64 = 30;
+pub(crate) const LEEWAY_SECS: u64 = 30;
 
 /// Why a token was refused; logged at debug level, never sent to the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,33 +41,33 @@ pub enum TokenError {
 /// The claims of an HS256 token Confluence sends with a product request.
 #[derive(Debug, Clone, Deserialize)]
 pub struct TenantClaims {
-    pub iss: String,
+    pub(crate) iss: String,
     #[serde(default)]
-    pub sub: Option<String>,
-    pub exp: i64,
+    pub(crate) sub: Option<String>,
+    pub(crate) exp: i64,
     #[serde(default)]
     pub qsh: Option<String>,
     #[serde(default)]
-    pub context: Option<TokenContext>,
+    pub(crate) context: Option<TokenContext>,
 }
 
 /// The part of a token's `context` claim we read (typed: no JSON tree per request).
 #[derive(Debug, Clone, Default, Deserialize)]
-pub struct TokenContext {
+pub(crate) struct TokenContext {
     #[serde(default)]
-    pub user: Option<TokenUser>,
+    pub(crate) user: Option<TokenUser>,
 }
 
 /// `context.user` of a token.
 #[derive(Debug, Clone, Default, Deserialize)]
-pub struct TokenUser {
+pub(crate) struct TokenUser {
     #[serde(default, rename = "accountId")]
-    pub account_id: Option<String>,
+    pub(crate) account_id: Option<String>,
 }
 
 impl TenantClaims {
     /// The Atlassian account id of the user: `context.user.accountId`, else `sub`.
-    pub fn account_id(&self) -> Option<&str> {
+    pub(crate) fn account_id(&self) -> Option<&str> {
         self.context
             .as_ref()
             .and_then(|c| c.user.as_ref())
@@ -80,12 +80,12 @@ impl TenantClaims {
 /// The claims of an RS256 install token.
 #[derive(Debug, Clone, Deserialize)]
 pub struct InstallClaims {
-    pub iss: String,
+    pub(crate) iss: String,
     pub exp: i64,
     #[serde(default)]
-    pub iat: Option<i64>,
+    pub(crate) iat: Option<i64>,
     #[serde(default)]
-    pub qsh: Option<String>,
+    pub(crate) qsh: Option<String>,
 }
 
 /// The header fields of a tenant token we look at. `crit` and `b64` are read only to refuse
@@ -226,10 +226,10 @@ pub fn valid_kid(kid: &str) -> bool {
 /// Why a token we make could not be signed (never a client's fault).
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("cannot sign a token: {0}")]
-pub struct SignError(String);
+pub(crate) struct SignError(String);
 
 /// Signs claims with HS256 (outbound requests and tests).
-pub fn sign_hs256<T: Serialize>(claims: &T, secret: &Secret) -> Result<String, SignError> {
+pub(crate) fn sign_hs256<T: Serialize>(claims: &T, secret: &Secret) -> Result<String, SignError> {
     let key = EncodingKey::from_secret(secret.expose().as_bytes())
         .map_err(|e| SignError(e.to_string()))?;
     jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &key)

@@ -20,12 +20,12 @@ use crate::util::url::BaseUrl;
 use crate::web::body::read_body;
 
 /// Lifecycle bodies are a few hundred bytes; this leaves ample room.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The JSON Confluence posts to every lifecycle callback (unknown fields ignored).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LifecyclePayload {
+pub(crate) struct LifecyclePayload {
     key: String,
     pub(crate) client_key: String,
     /// Never printed: `Secret`'s Debug is `***`.
@@ -54,7 +54,7 @@ pub struct LifecyclePayload {
 /// `POST /confluence/installed`: upsert the site; a re-install rotates the secret. A site met
 /// through Forge first (its installation or cloud id on a Forge-only row) becomes this site:
 /// its tasks and users move here.
-pub async fn installed(
+pub(crate) async fn installed(
     req: HttpRequest,
     body: web::Payload,
     connect: web::Data<Connect>,
@@ -73,7 +73,7 @@ fn installation_id_conflict() -> AppError {
 }
 
 /// `POST /confluence/uninstalled`: erase the secret, keep the tasks. Idempotent.
-pub async fn uninstalled(
+pub(crate) async fn uninstalled(
     req: HttpRequest,
     body: web::Payload,
     connect: web::Data<Connect>,
@@ -90,7 +90,7 @@ pub async fn uninstalled(
 }
 
 /// `POST /confluence/enabled` (the extractor verifies the token before the body is read).
-pub async fn enabled(
+pub(crate) async fn enabled(
     ctx: ConnectContext<LifecycleRoute>,
     req: HttpRequest,
     body: web::Payload,
@@ -101,7 +101,7 @@ pub async fn enabled(
 }
 
 /// `POST /confluence/disabled`.
-pub async fn disabled(
+pub(crate) async fn disabled(
     ctx: ConnectContext<LifecycleRoute>,
     req: HttpRequest,
     body: web::Payload,
@@ -188,7 +188,7 @@ async fn verify_signed(
 }
 
 /// Parses a lifecycle body; a malformed or incomplete one is a 400.
-pub fn parse(body: &[u8]) -> Result<LifecyclePayload> {
+pub(crate) fn parse(body: &[u8]) -> Result<LifecyclePayload> {
     serde_json::from_slice(body).map_err(|e| {
         log::debug!("malformed lifecycle body: {e}");
         AppError::bad_request("malformed or incomplete lifecycle payload")

@@ -49,7 +49,7 @@ pub fn qsh(method: &str, path: &str, query: &str, base_path: &str) -> String {
 }
 
 /// The path relative to `base_path`, without trailing slash, with `&` escaped.
-pub fn canonical_path(path: &str, base_path: &str) -> String {
+pub(crate) fn canonical_path(path: &str, base_path: &str) -> String {
     let base = base_path.trim_end_matches('/');
     let relative = match path.strip_prefix(base) {
         Some(rest) if !base.is_empty() && (rest.is_empty() || rest.starts_with('/')) => rest,
@@ -112,7 +112,7 @@ pub fn canonical_query(query: &str) -> String {
 /// as it is), invalid UTF-8 is replaced rather than refused. Borrows when there is nothing to
 /// decode; otherwise one pass and one allocation (this runs for every parameter of every
 /// verified request).
-pub fn decode(text: &str) -> Cow<'_, str> {
+pub(crate) fn decode(text: &str) -> Cow<'_, str> {
     let bytes = text.as_bytes();
     let Some(first) = bytes.iter().position(|&b| b == b'%' || b == b'+') else {
         return Cow::Borrowed(text);

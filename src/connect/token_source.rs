@@ -17,7 +17,7 @@ const MAX_FORM_BYTES: usize = 16 * 1024;
 
 /// The token of an `Authorization: JWT <token>` header: `None` without the header, an error
 /// when the header is there in another form.
-pub fn jwt_header(req: &HttpRequest) -> Result<Option<&str>, TokenError> {
+pub(crate) fn jwt_header(req: &HttpRequest) -> Result<Option<&str>, TokenError> {
     req.headers()
         .get(header::AUTHORIZATION)
         .map(|value| {
@@ -32,7 +32,7 @@ pub fn jwt_header(req: &HttpRequest) -> Result<Option<&str>, TokenError> {
 }
 
 /// The qsh this request must carry: its method, path (relative to `base_path`) and query.
-pub fn expected_qsh(req: &HttpRequest, base_path: &str) -> String {
+pub(crate) fn expected_qsh(req: &HttpRequest, base_path: &str) -> String {
     qsh::qsh(
         req.method().as_str(),
         req.path(),
@@ -42,7 +42,10 @@ pub fn expected_qsh(req: &HttpRequest, base_path: &str) -> String {
 }
 
 /// The one token of the request; a header and a parameter that disagree are refused.
-pub fn single_token(req: &HttpRequest, form_tokens: Vec<String>) -> Result<String, TokenError> {
+pub(crate) fn single_token(
+    req: &HttpRequest,
+    form_tokens: Vec<String>,
+) -> Result<String, TokenError> {
     let from_header = jwt_header(req)?.map(str::to_string);
     let from_query = query_jwts(req.query_string());
     let mut found: Option<String> = None;
@@ -74,7 +77,7 @@ fn query_jwts(query: &str) -> Vec<String> {
 }
 
 /// The `jwt` fields of a urlencoded form body.
-pub fn form_jwts(body: &[u8]) -> Vec<String> {
+pub(crate) fn form_jwts(body: &[u8]) -> Vec<String> {
     std::str::from_utf8(body)
         .map(query_jwts)
         .unwrap_or_default()
@@ -82,7 +85,7 @@ pub fn form_jwts(body: &[u8]) -> Vec<String> {
 
 /// For a urlencoded form POST, reads the body (capped, within the body deadline: its token is
 /// in it, so it is read before anything is verified) and puts it back for the handler.
-pub fn take_form_body(
+pub(crate) fn take_form_body(
     req: &HttpRequest,
     payload: &mut Payload,
 ) -> Option<LocalBoxFuture<'static, Result<web::Bytes, AppError>>> {

@@ -37,7 +37,7 @@ pub fn latest_version() -> i64 {
 }
 
 /// The schema version recorded in the file.
-pub fn schema_version(conn: &Connection) -> rusqlite::Result<i64> {
+pub(crate) fn schema_version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("PRAGMA user_version", [], |row| row.get(0))
 }
 
@@ -56,7 +56,10 @@ pub fn migrate(conn: &mut Connection) -> Result<Vec<&'static str>, DbError> {
 
 /// Applies the migrations up to `version` only: a fresh file with exactly the schema an older
 /// backup should have (what `restore` copies its rows into).
-pub fn migrate_to(conn: &mut Connection, version: i64) -> Result<Vec<&'static str>, DbError> {
+pub(crate) fn migrate_to(
+    conn: &mut Connection,
+    version: i64,
+) -> Result<Vec<&'static str>, DbError> {
     let upto = usize::try_from(version)
         .ok()
         .filter(|v| *v <= MIGRATIONS.len())

@@ -15,7 +15,7 @@ use super::{DbError, migrate_to};
 /// schema has. A missing or empty file, or one SQLite cannot read (damaged, not a database),
 /// is not refused here: what opens it next reports that, and a damaged database must stay
 /// replaceable by `restore`. Opened read-only; nothing in the file changes.
-pub fn refuse_foreign(path: &Path) -> Result<(), DbError> {
+pub(crate) fn refuse_foreign(path: &Path) -> Result<(), DbError> {
     if std::fs::metadata(path).map_or(true, |m| m.len() == 0) {
         return Ok(());
     }

@@ -10,15 +10,15 @@
 //! under a deadline the app enforces itself ([`PgPool::run`], `deadline.rs`).
 
 mod deadline;
-pub mod listen;
+pub(crate) mod listen;
 mod locks;
 mod migrate;
 mod notify;
 mod tls;
 
-pub use locks::{SERVING_LOCK, SITES_LOCK, lock_sites};
-pub use migrate::{MIGRATIONS, migrate, schema_version};
-pub use notify::{SITE_CHANGES_CHANNEL, notify_site_changed, payload_site, site_payload};
+pub(crate) use locks::{SERVING_LOCK, SITES_LOCK};
+pub(crate) use migrate::{migrate, schema_version};
+pub(crate) use notify::{SITE_CHANGES_CHANNEL, payload_site, site_payload};
 
 use std::future::Future;
 use std::time::Duration;
@@ -31,10 +31,10 @@ use super::DbError;
 use crate::config::DatabaseUrl;
 use crate::error::{AppError, Result};
 
-pub use deadpool_postgres::GenericClient;
-pub use tokio_postgres::Error as PgError;
+pub(crate) use deadpool_postgres::GenericClient;
+pub(crate) use tokio_postgres::Error as PgError;
 
-pub use deadline::DEFAULT_TIMEOUT;
+pub(crate) use deadline::DEFAULT_TIMEOUT;
 
 /// Session settings of every pooled connection: a statement or lock wait longer than the
 /// database timeout is a failure to report (503), not something to wait out.
@@ -58,18 +58,18 @@ pub struct PgPool {
 }
 
 /// A pooled connection; it goes back to the pool when dropped.
-pub type PgClient = deadpool_postgres::Object;
+pub(crate) type PgClient = deadpool_postgres::Object;
 
 impl PgPool {
     /// A pool of at most `max_size` connections with the default database timeout; connects
     /// lazily, so it can be built anywhere.
-    pub fn new(url: &DatabaseUrl, max_size: usize) -> std::result::Result<Self, DbError> {
+    pub(crate) fn new(url: &DatabaseUrl, max_size: usize) -> std::result::Result<Self, DbError> {
         Self::with_timeout(url, max_size, DEFAULT_TIMEOUT)
     }
 
     /// A pool whose statements and lock waits end after `timeout` on the server, and whose
     /// [`PgPool::run`]s end shortly after on the client however the server behaves.
-    pub fn with_timeout(
+    pub(crate) fn with_timeout(
         url: &DatabaseUrl,
         max_size: usize,
         timeout: Duration,
@@ -116,24 +116,18 @@ impl PgPool {
     }
 
     /// Connections the pool keeps at most (`DATABASE_POOL_SIZE`).
-    pub fn max_size(&self) -> usize {
+    pub(crate) fn max_size(&self) -> usize {
         self.pool.status().max_size
     }
 
     /// The URL, for messages (its `Display` has no password).
-    pub fn url(&self) -> &DatabaseUrl {
+    pub(crate) fn url(&self) -> &DatabaseUrl {
         &self.url
-    }
-
-    /// A pooled connection held with no deadline: for work outside a request (tools, tests
-    /// that hold several at once). Requests go through [`PgPool::run`], which bounds the wait.
-    pub async fn get(&self) -> Result<PgClient> {
-        Ok(self.pool.get().await?)
     }
 
     /// A connection of its own, outside the pool (the listener, long-running commands), with
     /// the connection future to drive.
-    pub async fn connect(
+    pub(crate) async fn connect(
         &self,
         config: &tokio_postgres::Config,
     ) -> std::result::Result<
@@ -150,14 +144,14 @@ impl PgPool {
     }
 
     /// The configuration pooled connections use (session options included).
-    pub fn config(&self) -> &tokio_postgres::Config {
+    pub(crate) fn config(&self) -> &tokio_postgres::Config {
         &self.config
     }
 
     /// A dedicated connection for a command (migrate, purge, copy): no statement timeout,
     /// since a large copy or migration may rightly take long. Its connection runs on the
     /// current runtime.
-    pub async fn command_client(&self) -> std::result::Result<Client, DbError> {
+    pub(crate) async fn command_client(&self) -> std::result::Result<Client, DbError> {
         let (client, connection) = self
             .connect(&self.config)
             .await
@@ -175,7 +169,7 @@ impl PgPool {
     }
 
     /// A [`DbError`] naming this database.
-    pub fn error(&self, err: impl Describe) -> DbError {
+    pub(crate) fn error(&self, err: impl Describe) -> DbError {
         DbError::Postgres {
             url: self.url.to_string(),
             message: err.describe(),
@@ -184,7 +178,7 @@ impl PgPool {
 
     /// Whether the server answers within `patience` and accepts writes (a standby promoted
     /// away from, or a read-only session, is not ready).
-    pub async fn ready(&self, patience: Duration) -> Result<()> {
+    pub(crate) async fn ready(&self, patience: Duration) -> Result<()> {
         let probe = async |client: &mut PgClient| {
             let writable: bool = client
                 .query_one(
@@ -206,7 +200,7 @@ impl PgPool {
 
 /// An error as a line worth printing. `tokio_postgres::Error`'s own `Display` says only
 /// "db error" for an error from the server: the server's message, detail and code are added.
-pub trait Describe {
+pub(crate) trait Describe {
     fn describe(&self) -> String;
 }
 
@@ -303,7 +297,7 @@ pub fn open(url: &DatabaseUrl, max_size: usize) -> std::result::Result<PgPool, D
 }
 
 /// [`open`] with the database timeout `DATABASE_TIMEOUT` gives (`PgPool::with_timeout`).
-pub fn open_with_timeout(
+pub(crate) fn open_with_timeout(
     url: &DatabaseUrl,
     max_size: usize,
     timeout: Duration,
@@ -335,7 +329,7 @@ fn with_url(err: DbError, url: &DatabaseUrl) -> DbError {
 /// Runs the future `work` makes to completion on a fresh single-threaded runtime on its own
 /// thread: what synchronous code (start-up, commands) uses to talk to PostgreSQL, even when it
 /// is itself called from inside a runtime.
-pub fn block_on<T, W, F>(work: W) -> T
+pub(crate) fn block_on<T, W, F>(work: W) -> T
 where
     T: Send + 'static,
     W: FnOnce() -> F + Send + 'static,

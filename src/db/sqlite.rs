@@ -1,12 +1,11 @@
 //! The SQLite file as every connection sees it: the pool, the pragmas each connection gets
-//! (busy timeout, WAL with `synchronous=FULL`, foreign keys, checkpoint and journal limits), and
-//! [`one_row`], the store's way to read one row.
+//! (busy timeout, WAL with `synchronous=FULL`, foreign keys, checkpoint and journal limits).
 
 use std::path::Path;
 use std::time::Duration;
 
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, Params, Statement};
+use rusqlite::Connection;
 
 use super::{DbError, refuse_foreign};
 
@@ -14,12 +13,12 @@ use super::{DbError, refuse_foreign};
 pub type Pool = r2d2::Pool<SqliteConnectionManager>;
 
 /// How long a connection waits for another writer before giving up with `SQLITE_BUSY`.
-pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// WAL pages after which a commit checkpoints (SQLite's default, stated so it is a decision).
-pub const WAL_AUTOCHECKPOINT_PAGES: u32 = 1000;
+pub(crate) const WAL_AUTOCHECKPOINT_PAGES: u32 = 1000;
 /// What the WAL file is truncated back to once a checkpoint has reset it: a burst of writes
 /// (or a long reader that held checkpoints back) must not leave a large file behind for good.
-pub const JOURNAL_SIZE_LIMIT_BYTES: i64 = 8 * 1024 * 1024;
+pub(crate) const JOURNAL_SIZE_LIMIT_BYTES: i64 = 8 * 1024 * 1024;
 
 /// Applies the pragmas every connection needs.
 pub fn configure_connection(conn: &mut Connection) -> rusqlite::Result<()> {
@@ -33,27 +32,6 @@ pub fn configure_connection(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT_BYTES)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
-}
-
-/// Runs a statement that yields at most one row (`INSERT/UPDATE … RETURNING`, a lookup by
-/// key) and steps it to completion; the store's way to read one row.
-///
-/// Why not `query_row`: it resets the statement after the first row. SQLite then still commits
-/// an autocommit write, but it runs the WAL hook — the automatic checkpoint — only when
-/// `sqlite3_step` itself returns `SQLITE_DONE`. Every write answered from `RETURNING` through
-/// `query_row` therefore committed without ever checkpointing, and the WAL grew without bound.
-pub fn one_row<T, P: Params>(
-    stmt: &mut Statement<'_>,
-    params: P,
-    read: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-) -> rusqlite::Result<Option<T>> {
-    let mut rows = stmt.query(params)?;
-    let first = match rows.next()? {
-        Some(row) => Some(read(row)?),
-        None => None,
-    };
-    while rows.next()?.is_some() {}
-    Ok(first)
 }
 
 /// Opens (creating if needed) the database file and its parent folder, as a pool.

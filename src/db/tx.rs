@@ -33,7 +33,7 @@ impl<T: FromSql + for<'a> PgFromSql<'a>> Column for T {}
 
 /// Which SQL dialect a [`Tx`] speaks, for the few statements spelled differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
+pub(crate) enum Dialect {
     Sqlite,
     Postgres,
 }
@@ -46,7 +46,7 @@ pub enum Tx<'t> {
 }
 
 /// One result row, read by position.
-pub enum Row<'r> {
+pub(crate) enum Row<'r> {
     Sqlite(&'r rusqlite::Row<'r>),
     Postgres(&'r tokio_postgres::Row),
 }
@@ -54,7 +54,7 @@ pub enum Row<'r> {
 impl Row<'_> {
     /// Column `index` (from 0) as a `T`; a NULL or a value of another type is an error (read
     /// an `Option<T>` where NULL is allowed).
-    pub fn get<T: Column>(&self, index: usize) -> Result<T> {
+    pub(crate) fn get<T: Column>(&self, index: usize) -> Result<T> {
         match self {
             Row::Sqlite(row) => Ok(row.get(index)?),
             Row::Postgres(row) => Ok(row.try_get(index)?),
@@ -97,7 +97,7 @@ fn read_pg<T>(
 
 impl Tx<'_> {
     /// The dialect of this connection.
-    pub fn dialect(&self) -> Dialect {
+    pub(crate) fn dialect(&self) -> Dialect {
         match self {
             Tx::Sqlite(_) => Dialect::Sqlite,
             Tx::Postgres(_) | Tx::PostgresTx(_) => Dialect::Postgres,
@@ -119,7 +119,7 @@ impl Tx<'_> {
     }
 
     /// Every row of a query, each read by `read`.
-    pub async fn query<T>(
+    pub(crate) async fn query<T>(
         &self,
         sql: &str,
         params: &[&dyn Param],
@@ -144,7 +144,7 @@ impl Tx<'_> {
     /// … RETURNING`), if any, read by `read`. On SQLite the statement is stepped to its end,
     /// as [`super::one_row`] explains: an autocommit write answered from its first row would
     /// otherwise never run the WAL checkpoint.
-    pub async fn query_opt<T>(
+    pub(crate) async fn query_opt<T>(
         &self,
         sql: &str,
         params: &[&dyn Param],
@@ -182,7 +182,7 @@ impl Tx<'_> {
     /// site (an install, a Forge resolution, a purge): on PostgreSQL the sites advisory lock
     /// until commit; on SQLite nothing, as [`Db::write`]'s IMMEDIATE transaction already holds
     /// the only write lock.
-    pub async fn lock_sites(&self) -> Result<()> {
+    pub(crate) async fn lock_sites(&self) -> Result<()> {
         match self {
             Tx::Sqlite(_) => Ok(()),
             Tx::Postgres(_) | Tx::PostgresTx(_) => {
@@ -200,14 +200,14 @@ impl Tx<'_> {
     /// its Forge cache entries): on PostgreSQL a `NOTIFY` on
     /// [`super::postgres::SITE_CHANGES_CHANNEL`]; on SQLite nothing, as one server has no other
     /// replica to tell.
-    pub async fn notify_site_id_changed(&self, site: crate::site::SiteId) -> Result<()> {
+    pub(crate) async fn notify_site_id_changed(&self, site: crate::site::SiteId) -> Result<()> {
         self.notify_site_changed(&super::postgres::site_payload(site))
             .await
     }
 
     /// [`Tx::notify_site_id_changed`] with the payload given: a Connect client key (forget that
     /// installation), or [`super::postgres::site_payload`] of a site id.
-    pub async fn notify_site_changed(&self, payload: &str) -> Result<()> {
+    pub(crate) async fn notify_site_changed(&self, payload: &str) -> Result<()> {
         match self {
             Tx::Sqlite(_) => Ok(()),
             Tx::Postgres(_) | Tx::PostgresTx(_) => {
@@ -253,7 +253,7 @@ impl Db {
     /// Runs `op` in one transaction, committed when it returns `Ok` and rolled back otherwise.
     /// On SQLite the transaction is IMMEDIATE: it takes the write lock first, so a
     /// read-then-write never fails half-way on a busy database.
-    pub async fn write<T, F>(&self, op: F) -> Result<T>
+    pub(crate) async fn write<T, F>(&self, op: F) -> Result<T>
     where
         T: Send + 'static,
         F: AsyncFnOnce(&Tx<'_>) -> Result<T> + Send + 'static,
@@ -284,7 +284,7 @@ impl Db {
     /// Runs `op` — **one statement finding at most one row through an index** — on SQLite on
     /// the calling async worker's own read-only connection ([`Db::read_point_sqlite`]); on
     /// PostgreSQL like [`Db::read`].
-    pub async fn read_point<T, F>(&self, op: F) -> Result<T>
+    pub(crate) async fn read_point<T, F>(&self, op: F) -> Result<T>
     where
         T: Send + 'static,
         F: AsyncFn(&Tx<'_>) -> Result<T> + Clone + Send + 'static,
@@ -302,13 +302,13 @@ impl Db {
 impl Db {
     /// Whether other replicas may share this database (PostgreSQL): a cache of its rows then
     /// trusts itself only while it hears their changes ([`Db::listen`]).
-    pub fn replicated(&self) -> bool {
+    pub(crate) fn replicated(&self) -> bool {
         matches!(self.backend, Pools::Postgres(_))
     }
 
     /// On PostgreSQL, starts hearing `channel` on the current runtime, calling `on_event` for
     /// each event ([`super::postgres::listen`]); on SQLite (one server) there is nothing to hear.
-    pub fn listen(
+    pub(crate) fn listen(
         &self,
         channel: &'static str,
         on_event: impl Fn(super::postgres::listen::Event<'_>) + 'static,

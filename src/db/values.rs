@@ -15,16 +15,16 @@ use crate::util::time::{now_millis, parse_rfc3339, rfc3339};
 
 /// An instant as the database stores it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Stamp(OffsetDateTime);
+pub(crate) struct Stamp(OffsetDateTime);
 
 impl Stamp {
     /// Now, at the stored precision.
-    pub fn now() -> Self {
+    pub(crate) fn now() -> Self {
         Self(now_millis())
     }
 
     /// `at` cut to the stored precision (whole milliseconds, UTC).
-    pub fn at(at: OffsetDateTime) -> Self {
+    pub(crate) fn at(at: OffsetDateTime) -> Self {
         let utc = at.to_offset(time::UtcOffset::UTC);
         Self(
             utc.replace_nanosecond(utc.millisecond() as u32 * 1_000_000)
@@ -33,12 +33,12 @@ impl Stamp {
     }
 
     /// The instant itself.
-    pub fn time(self) -> OffsetDateTime {
+    pub(crate) fn time(self) -> OffsetDateTime {
         self.0
     }
 
     /// The stored text form (RFC 3339, UTC, milliseconds).
-    pub fn rfc3339(self) -> String {
+    pub(crate) fn rfc3339(self) -> String {
         rfc3339(self.0)
     }
 }

@@ -42,7 +42,7 @@ use rusqlite::{Connection, OpenFlags};
 const STATEMENT_CACHE: usize = 16;
 
 /// Which database file the workers read, and the key of their connections to it.
-pub struct WorkerReads {
+pub(crate) struct WorkerReads {
     id: u64,
     path: PathBuf,
 }
@@ -61,7 +61,7 @@ thread_local! {
 
 impl WorkerReads {
     /// Worker reads of the file at `path`.
-    pub fn new(path: &Path) -> Arc<Self> {
+    pub(crate) fn new(path: &Path) -> Arc<Self> {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Arc::new(Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -72,7 +72,7 @@ impl WorkerReads {
     /// Runs `read` on this thread's connection: `None` when the thread has none yet or the read
     /// failed (busy, or anything else; the connection is then dropped), so the caller runs it on
     /// the blocking pool instead.
-    pub fn try_read<T, E>(
+    pub(crate) fn try_read<T, E>(
         &self,
         read: impl FnOnce(&Connection) -> std::result::Result<T, E>,
     ) -> Option<T> {
@@ -89,7 +89,7 @@ impl WorkerReads {
     }
 
     /// Opens a read-only connection (call it on the blocking pool).
-    pub fn open(&self) -> rusqlite::Result<Connection> {
+    pub(crate) fn open(&self) -> rusqlite::Result<Connection> {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&self.path, flags)?;
         // rusqlite installs a 5 s busy handler on open; a worker must never sleep in it.
@@ -99,7 +99,7 @@ impl WorkerReads {
     }
 
     /// Keeps `conn` (opened by [`WorkerReads::open`]) as this thread's connection.
-    pub fn adopt(self: &Arc<Self>, conn: Connection) {
+    pub(crate) fn adopt(self: &Arc<Self>, conn: Connection) {
         READERS.with_borrow_mut(|readers| {
             readers.retain(|r| r.alive.strong_count() > 0 && r.id != self.id);
             readers.push(Reader {

@@ -23,7 +23,7 @@ pub struct ApiBaseRule {
 
 impl ApiBaseRule {
     /// The cloud id of an acceptable `apiBaseUrl` (one trailing `/` tolerated), else `None`.
-    pub fn cloud_id(&self, url: &str) -> Option<String> {
+    pub(crate) fn cloud_id(&self, url: &str) -> Option<String> {
         let url = url.strip_suffix('/').unwrap_or(url);
         let (origin, rest) = url.split_once("/ex/")?;
         let (product, cloud_id) = rest.split_once('/')?;
@@ -48,7 +48,7 @@ fn is_loopback_origin(origin: &str) -> bool {
 }
 
 /// A cloud id: 1–64 of `[A-Za-z0-9-]` (a uuid in practice).
-pub fn valid_cloud_id(id: &str) -> bool {
+pub(crate) fn valid_cloud_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 

@@ -24,15 +24,15 @@ use crate::util::ari::{Ecosystem, ecosystem_uuid};
 use crate::web::json::read_json;
 
 /// Event bodies are a few hundred bytes; this leaves ample room.
-pub const MAX_EVENT_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_EVENT_BYTES: usize = 64 * 1024;
 /// The installation event.
 pub const INSTALLED: &str = "avi:forge:installed:app";
 /// The upgrade event (major versions only).
-pub const UPGRADED: &str = "avi:forge:upgraded:app";
+pub(crate) const UPGRADED: &str = "avi:forge:upgraded:app";
 /// A Jira issue was deleted (body `issue: {id, key, fields}`).
-pub const JIRA_ISSUE_DELETED: &str = "avi:jira:deleted:issue";
+pub(crate) const JIRA_ISSUE_DELETED: &str = "avi:jira:deleted:issue";
 /// A Jira project was deleted (body `project: {id, key, …}`); its issues send no events.
-pub const JIRA_PROJECT_DELETED: &str = "avi:jira:deleted:project";
+pub(crate) const JIRA_PROJECT_DELETED: &str = "avi:jira:deleted:project";
 
 /// What an event asks of us.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,7 +134,7 @@ impl Event {
 
 /// What a received event asks of the layers above, once it is checked (and recorded).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// A lifecycle event, recorded.
     Recorded,
     /// An event we do not act on.
@@ -148,7 +148,7 @@ pub enum Outcome {
 /// Reads and checks the event of `POST /forge/events` (the token is verified first; a body
 /// naming another installation or app is a 401 with nothing done) and records a lifecycle
 /// event. The site of a Jira deletion is the signed token's, never the body's.
-pub async fn receive(
+pub(crate) async fn receive(
     call: ForgeCall,
     req: &HttpRequest,
     body: web::Payload,
@@ -184,7 +184,7 @@ pub async fn receive(
 }
 
 /// The quick JSON 200 Forge expects (it waits 5 s, then retries).
-pub fn answer(status: &str) -> HttpResponse {
+pub(crate) fn answer(status: &str) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(json!({ "status": status }))

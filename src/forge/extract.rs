@@ -16,19 +16,19 @@ use crate::error::AppError;
 use crate::site::SiteId;
 
 /// A request carrying a verified FIT: who is calling. Its site is not looked up yet.
-pub struct ForgeCall {
-    pub identity: Identity,
+pub(crate) struct ForgeCall {
+    pub(crate) identity: Identity,
     system_token: Option<String>,
 }
 
 /// A verified Forge request: its site, the user (`principal`) and a client for calls back.
-pub struct ForgeContext {
-    pub site: SiteId,
-    pub account_id: Option<String>,
+pub(crate) struct ForgeContext {
+    pub(crate) site: SiteId,
+    pub(crate) account_id: Option<String>,
     /// The Jira issue of a call from an issue panel, from the signed `context.extension`.
-    pub issue: Option<super::JiraIssue>,
+    pub(crate) issue: Option<super::JiraIssue>,
     /// Calls the product the call came from (`.confluence()` for Confluence's API).
-    pub client: ForgeClient,
+    pub(crate) client: ForgeClient,
 }
 
 fn forge_of(req: &HttpRequest) -> Result<web::Data<Forge>, AppError> {
@@ -84,14 +84,14 @@ impl ForgeCall {
 }
 
 /// Logs why (at debug, never the token) and answers 401.
-pub fn refuse(req: &HttpRequest, forge: &Forge, reason: FitError) -> AppError {
+pub(crate) fn refuse(req: &HttpRequest, forge: &Forge, reason: FitError) -> AppError {
     log::debug!("refused {} {}: {reason}", req.method(), req.path());
     forge.unauthorized()
 }
 
 impl Forge {
     /// Maps a verified call to its site (recording what is new) and keeps its system token.
-    pub async fn enter(
+    pub(crate) async fn enter(
         &self,
         req: &HttpRequest,
         call: ForgeCall,

@@ -19,13 +19,13 @@ use crate::util::ari::canonical_installation_id;
 pub const ISSUER: &str = "forge/invocation-token";
 /// FITs longer than this are refused before any parsing (real ones are a few KiB; this stays
 /// under the request header cap, so an oversized token is a 401, not a 431).
-pub const MAX_TOKEN_LEN: usize = 10 * 1024;
+pub(crate) const MAX_TOKEN_LEN: usize = 10 * 1024;
 /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
 pub const LEEWAY_SECS: u64 = 30;
 /// The longest a FIT may be valid (`exp - iat`) and the oldest it may be (`now - iat`, plus
 /// the leeway). Forge's live about 25 s; a token minted to last for days, or replayed long
 /// after it was issued, is refused even when its signature holds.
-pub const MAX_TOKEN_LIFETIME_SECS: i64 = 5 * 60;
+pub(crate) const MAX_TOKEN_LIFETIME_SECS: i64 = 5 * 60;
 
 /// Why a Forge request was refused; logged at debug level (never with the token), answered
 /// with a 401.
@@ -70,41 +70,41 @@ pub struct FitClaims {
     pub iss: String,
     pub exp: i64,
     #[serde(default)]
-    pub iat: Option<i64>,
+    pub(crate) iat: Option<i64>,
     /// A string, or an array (RFC 7519 allows both); checked by [`exactly_us`].
     #[serde(default)]
-    pub aud: Option<serde_json::Value>,
+    pub(crate) aud: Option<serde_json::Value>,
     #[serde(default)]
-    pub app: Option<FitApp>,
+    pub(crate) app: Option<FitApp>,
     /// The account id of the user (UI calls only).
     #[serde(default)]
-    pub principal: Option<String>,
+    pub(crate) principal: Option<String>,
     #[serde(default)]
-    pub context: Option<FitContext>,
+    pub(crate) context: Option<FitContext>,
 }
 
 /// `app` of a FIT.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct FitApp {
+pub(crate) struct FitApp {
     #[serde(default)]
-    pub installation_id: Option<String>,
+    pub(crate) installation_id: Option<String>,
     #[serde(default)]
-    pub api_base_url: Option<String>,
+    pub(crate) api_base_url: Option<String>,
     /// `{contexts: [{name, apiBaseUrl, cloudId}, …]}` in a multi-product app.
     #[serde(default)]
-    pub installation: Option<serde_json::Value>,
+    pub(crate) installation: Option<serde_json::Value>,
 }
 
 /// `context` of a FIT (UI calls; optional on triggers).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct FitContext {
+pub(crate) struct FitContext {
     #[serde(default)]
-    pub cloud_id: Option<String>,
+    pub(crate) cloud_id: Option<String>,
     /// Where the module is: a Jira issue panel's names the issue and its project.
     #[serde(default)]
-    pub extension: Option<serde_json::Value>,
+    pub(crate) extension: Option<serde_json::Value>,
 }
 
 /// Who a verified FIT says is calling: the installation, its site, and the user.
@@ -116,14 +116,14 @@ pub struct Identity {
     /// The token's own `app.apiBaseUrl` (Confluence's or Jira's).
     pub api_base_url: Option<String>,
     /// The product the token's `apiBaseUrl` belongs to, when it names one we know.
-    pub product: Option<Product>,
+    pub(crate) product: Option<Product>,
     /// The site's Confluence API base URL: the token's own, or the Confluence entry of
     /// `app.installation.contexts` on a Jira call; never a Jira URL.
-    pub confluence_api_base_url: Option<String>,
+    pub(crate) confluence_api_base_url: Option<String>,
     /// `principal`, when the call is a user's.
     pub account_id: Option<String>,
     /// The Jira issue a panel was opened on (`context.extension.issue`).
-    pub issue: Option<JiraIssue>,
+    pub(crate) issue: Option<JiraIssue>,
 }
 
 /// The `kid` of a token after the size and algorithm checks; nothing is verified yet.

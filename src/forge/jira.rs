@@ -14,14 +14,14 @@ use super::fit::FitError;
 
 /// The Atlassian product a call or an API base URL belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Product {
+pub(crate) enum Product {
     Confluence,
     Jira,
 }
 
 impl Product {
     /// The name Atlassian uses (`product_type`, `/ex/<name>/`).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Confluence => "confluence",
             Self::Jira => "jira",
@@ -29,7 +29,7 @@ impl Product {
     }
 
     /// The product and cloud id of an API base URL `…/ex/<product>/<cloudId>`.
-    pub fn of_api_base(url: &str) -> Option<(Self, &str)> {
+    pub(crate) fn of_api_base(url: &str) -> Option<(Self, &str)> {
         let trimmed = url.trim_end_matches('/');
         let (head, cloud) = trimmed.rsplit_once('/')?;
         let product = match head.rsplit_once("/ex/")?.1 {
@@ -45,15 +45,15 @@ impl Product {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JiraIssue {
     /// Stable: stays when the issue moves project.
-    pub id: String,
+    pub(crate) id: String,
     /// The key at the time of the call (`PROJ-12`); changes when the issue moves.
-    pub key: String,
-    pub project_id: String,
+    pub(crate) key: String,
+    pub(crate) project_id: String,
 }
 
 /// The issue in `context.extension`: none when there is no `issue`; a bad claim when it is there
 /// but not `{id, key}` with a project id beside it.
-pub fn issue_of_extension(extension: Option<&Value>) -> Result<Option<JiraIssue>, FitError> {
+pub(crate) fn issue_of_extension(extension: Option<&Value>) -> Result<Option<JiraIssue>, FitError> {
     let bad = FitError::BadClaim("context.extension.issue");
     let Some(issue) = extension.and_then(|e| e.get("issue")) else {
         return Ok(None);
@@ -80,7 +80,7 @@ pub fn issue_of_extension(extension: Option<&Value>) -> Result<Option<JiraIssue>
 }
 
 /// An id as Jira sends it: a string or a number, 1–64 of `[A-Za-z0-9_-]`.
-pub fn id_text(value: &Value) -> Option<String> {
+pub(crate) fn id_text(value: &Value) -> Option<String> {
     let text = match value {
         Value::String(s) => s.clone(),
         Value::Number(n) if n.is_u64() => n.to_string(),
@@ -103,7 +103,7 @@ fn valid_key(key: &str) -> bool {
 /// the Confluence entry of `app.installation.contexts` for the same cloud id (a Jira call of a
 /// multi-product app) — so a Jira call never passes its Jira URL, or another site's, off as
 /// the site's Confluence one.
-pub fn confluence_api_base(
+pub(crate) fn confluence_api_base(
     api_base_url: Option<&str>,
     installation: Option<&Value>,
 ) -> Option<String> {

@@ -23,28 +23,30 @@ use crate::util::http::get_capped;
 use crate::util::url::BaseUrl;
 
 /// Atlassian's production key set.
-pub const PRODUCTION_JWKS: &str = "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json";
+pub(crate) const PRODUCTION_JWKS: &str =
+    "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json";
 /// Atlassian's staging key set, for tokens of apps on the staging platform.
-pub const STAGING_JWKS: &str = "https://forge.cdn.stg.atlassian-dev.net/.well-known/jwks.json";
+pub(crate) const STAGING_JWKS: &str =
+    "https://forge.cdn.stg.atlassian-dev.net/.well-known/jwks.json";
 /// Tokens whose `app.apiBaseUrl` starts with this come from the staging platform.
-pub const STAGING_API_PREFIX: &str = "https://api.stg.atlassian.com/";
+pub(crate) const STAGING_API_PREFIX: &str = "https://api.stg.atlassian.com/";
 /// How long a fetched set is used before it is fetched again.
-pub const KEYS_TTL: Duration = Duration::from_secs(10 * 60);
+pub(crate) const KEYS_TTL: Duration = Duration::from_secs(10 * 60);
 /// An unknown `kid` refetches the set at most this often.
-pub const REFETCH_COOLDOWN: Duration = Duration::from_secs(30);
+pub(crate) const REFETCH_COOLDOWN: Duration = Duration::from_secs(30);
 /// A failed fetch is not retried for this long (a down key server is not hammered).
-pub const FAILURE_TTL: Duration = Duration::from_secs(5);
+pub(crate) const FAILURE_TTL: Duration = Duration::from_secs(5);
 /// While fetches fail, the last good set is used until it is this old.
-pub const MAX_STALE: Duration = Duration::from_secs(60 * 60);
+pub(crate) const MAX_STALE: Duration = Duration::from_secs(60 * 60);
 /// A key set is a few KiB; anything larger is not one (the cap of a Connect install key).
-pub const MAX_JWKS_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_JWKS_BYTES: usize = 16 * 1024;
 /// Keys read from one set at most.
-pub const MAX_KEYS: usize = 64;
+pub(crate) const MAX_KEYS: usize = 64;
 /// Every key set fetch passes this gate: 2 in flight (one per set URL), 4 back to back, then
 /// one every 5 s. Normal work needs one fetch per set per 10 minutes, plus one per rotation.
 /// A gate of its own, not Connect's: made-up Connect `kid`s (which anyone can send) must not
 /// use up the fetches Forge needs to follow a key rotation, and the two are different servers.
-pub const FETCH_LIMITS: GateLimits = GateLimits {
+pub(crate) const FETCH_LIMITS: GateLimits = GateLimits {
     in_flight: 2,
     burst: 4,
     refill_every: Duration::from_secs(5),
@@ -53,7 +55,7 @@ pub const FETCH_LIMITS: GateLimits = GateLimits {
 /// The key set URL for a token: `FORGE_JWKS_URL` when set; else, in production, Atlassian's
 /// production set (a production server trusts the staging set only when `FORGE_JWKS_URL`
 /// names it); else staging or production by the token's `app.apiBaseUrl`.
-pub fn jwks_url(
+pub(crate) fn jwks_url(
     configured: Option<&BaseUrl>,
     production: bool,
     api_base_url: Option<&str>,
@@ -74,7 +76,7 @@ struct KeySet {
 }
 
 /// The key sets, by URL.
-pub struct ForgeKeys {
+pub(crate) struct ForgeKeys {
     http: reqwest::Client,
     cache: FlightCache<String, Arc<KeySet>, FitError>,
     last_good: Mutex<HashMap<String, Arc<KeySet>>>,
@@ -84,7 +86,7 @@ pub struct ForgeKeys {
 
 impl ForgeKeys {
     /// Key sets fetched with the shared client (timeouts, no redirects).
-    pub fn new(http: reqwest::Client) -> Self {
+    pub(crate) fn new(http: reqwest::Client) -> Self {
         Self {
             http,
             cache: FlightCache::new(8),
@@ -98,7 +100,7 @@ impl ForgeKeys {
     /// set once per cooldown. A `kid` the last fetched set has is answered from it at once,
     /// even while a refetch (for someone else's unknown `kid`) is under way: that refetch
     /// could not help it, so it must not wait for it.
-    pub async fn key(&self, url: &str, kid: &str) -> Result<DecodingKey, FitError> {
+    pub(crate) async fn key(&self, url: &str, kid: &str) -> Result<DecodingKey, FitError> {
         if let Some(key) = self.known(url, kid) {
             return Ok(key);
         }

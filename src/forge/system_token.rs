@@ -21,15 +21,15 @@ use crate::util::time::unix_now;
 use crate::util::url::BaseUrl;
 
 /// The header Forge puts the app system token in.
-pub const SYSTEM_TOKEN_HEADER: &str = "x-forge-oauth-system";
+pub(crate) const SYSTEM_TOKEN_HEADER: &str = "x-forge-oauth-system";
 /// A system token longer than this is ignored.
-pub const MAX_SYSTEM_TOKEN_LEN: usize = 8 * 1024;
+pub(crate) const MAX_SYSTEM_TOKEN_LEN: usize = 8 * 1024;
 /// How long a token is kept when its expiry cannot be read.
-pub const UNKNOWN_LIFETIME: Duration = Duration::from_secs(30 * 60);
+pub(crate) const UNKNOWN_LIFETIME: Duration = Duration::from_secs(30 * 60);
 /// The longest a token is kept (Atlassian's live 2–4 h).
-pub const MAX_LIFETIME: Duration = Duration::from_secs(4 * 60 * 60);
+pub(crate) const MAX_LIFETIME: Duration = Duration::from_secs(4 * 60 * 60);
 /// A token is dropped this long before its `exp`.
-pub const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
+pub(crate) const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
 
 struct Held {
     token: Secret,
@@ -41,7 +41,7 @@ struct Held {
 /// call's token names Jira's API (`/ex/jira/<cloudId>`), a Confluence call's Confluence's, and
 /// one never stands in for the other.
 #[derive(Default)]
-pub struct SystemTokens {
+pub(crate) struct SystemTokens {
     held: Mutex<HashMap<(SiteId, Product), Held>>,
 }
 
@@ -58,7 +58,7 @@ struct ExpOnly {
 
 impl SystemTokens {
     /// Keeps `token` for `site` (replacing an older one) unless it is oversized or expired.
-    pub fn remember(&self, site: SiteId, token: &str, api: BaseUrl) {
+    pub(crate) fn remember(&self, site: SiteId, token: &str, api: BaseUrl) {
         let token = token.trim();
         if token.is_empty() || token.len() > MAX_SYSTEM_TOKEN_LEN {
             log::debug!("system token for site {site} ignored: empty or oversized");
@@ -86,7 +86,7 @@ impl SystemTokens {
     }
 
     /// The site's token and API base URL for `product`, while the token lives.
-    pub fn get(&self, site: SiteId, product: Product) -> Option<(Secret, BaseUrl)> {
+    pub(crate) fn get(&self, site: SiteId, product: Product) -> Option<(Secret, BaseUrl)> {
         let held = self.held.lock().unwrap_or_else(|e| e.into_inner());
         held.get(&(site, product))
             .filter(|h| Instant::now() < h.until)
@@ -94,7 +94,7 @@ impl SystemTokens {
     }
 
     /// Forgets `token` (the product refused it).
-    pub fn forget(&self, site: SiteId, product: Product, token: &Secret) {
+    pub(crate) fn forget(&self, site: SiteId, product: Product, token: &Secret) {
         let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
         if held
             .get(&(site, product))
@@ -107,7 +107,7 @@ impl SystemTokens {
 
 /// Why a Forge site could not be called.
 #[derive(Debug, Clone, thiserror::Error)]
-pub enum CallError {
+pub(crate) enum CallError {
     #[error("site {0}: no app system token in memory")]
     NoSystemToken(SiteId),
     #[error(transparent)]
@@ -117,19 +117,19 @@ pub enum CallError {
 /// Makes [`ForgeClient`]s for any site, for work that outlives a request (the Todo layer's
 /// background writes to Jira).
 #[derive(Clone)]
-pub struct ClientFactory {
+pub(crate) struct ClientFactory {
     tokens: Arc<SystemTokens>,
     http: reqwest::Client,
 }
 
 impl ClientFactory {
     /// A factory sharing `tokens` and the outbound client.
-    pub fn new(tokens: Arc<SystemTokens>, http: reqwest::Client) -> Self {
+    pub(crate) fn new(tokens: Arc<SystemTokens>, http: reqwest::Client) -> Self {
         Self { tokens, http }
     }
 
     /// A Confluence client for `site` (`.jira()` for Jira's API).
-    pub fn client(&self, site: SiteId) -> ForgeClient {
+    pub(crate) fn client(&self, site: SiteId) -> ForgeClient {
         ForgeClient::new(site, self.tokens.clone(), self.http.clone())
     }
 }
@@ -137,7 +137,7 @@ impl ClientFactory {
 /// Calls one Forge site's REST API (Confluence's unless [`ForgeClient::jira`]) as the app,
 /// with its system token for that product.
 #[derive(Clone)]
-pub struct ForgeClient {
+pub(crate) struct ForgeClient {
     site: SiteId,
     product: Product,
     tokens: Arc<SystemTokens>,
@@ -147,7 +147,7 @@ pub struct ForgeClient {
 
 impl ForgeClient {
     /// A client for `site` using the shared client and tokens.
-    pub fn new(site: SiteId, tokens: Arc<SystemTokens>, http: reqwest::Client) -> Self {
+    pub(crate) fn new(site: SiteId, tokens: Arc<SystemTokens>, http: reqwest::Client) -> Self {
         Self {
             site,
             product: Product::Confluence,
@@ -159,7 +159,7 @@ impl ForgeClient {
 
     /// The same site's Jira API (`{jiraApiBaseUrl}/rest/api/3/…`), with the token a Jira call
     /// carried.
-    pub fn jira(&self) -> Self {
+    pub(crate) fn jira(&self) -> Self {
         Self {
             product: Product::Jira,
             ..self.clone()
@@ -167,7 +167,7 @@ impl ForgeClient {
     }
 
     /// The same site's Confluence API, whichever product this client calls.
-    pub fn confluence(&self) -> Self {
+    pub(crate) fn confluence(&self) -> Self {
         Self {
             product: Product::Confluence,
             ..self.clone()
@@ -175,7 +175,7 @@ impl ForgeClient {
     }
 
     /// The same site's API of `product`.
-    pub fn for_product(&self, product: Product) -> Self {
+    pub(crate) fn for_product(&self, product: Product) -> Self {
         Self {
             product,
             ..self.clone()
@@ -183,18 +183,18 @@ impl ForgeClient {
     }
 
     /// The product this client calls.
-    pub fn product(&self) -> Product {
+    pub(crate) fn product(&self) -> Product {
         self.product
     }
 
     /// The site this client calls.
-    pub fn site(&self) -> SiteId {
+    pub(crate) fn site(&self) -> SiteId {
         self.site
     }
 
     /// Calls `target` (a path below the API base URL, e.g. `/wiki/rest/api/user?accountId=…`)
     /// as the app. Without a live system token nothing is sent.
-    pub async fn as_app(
+    pub(crate) async fn as_app(
         &self,
         method: Method,
         target: &str,

@@ -18,7 +18,7 @@ struct Entry {
 }
 
 /// Sites by installation id, following the shared [`SiteChanges`].
-pub struct TenantCache {
+pub(crate) struct TenantCache {
     changes: SiteChanges,
     entries: RwLock<HashMap<String, Entry>>,
 }
@@ -28,7 +28,7 @@ const MAX_ENTRIES: usize = 100_000;
 
 impl TenantCache {
     /// An empty cache following `changes`.
-    pub fn new(changes: SiteChanges) -> Self {
+    pub(crate) fn new(changes: SiteChanges) -> Self {
         Self {
             changes,
             entries: RwLock::new(HashMap::new()),
@@ -37,7 +37,7 @@ impl TenantCache {
 
     /// The site of an identity, when the cache alone can answer safely: the installation id is
     /// known, its site did not change since, and the token's cloud id (if any) is the site's.
-    pub fn get(&self, identity: &Identity) -> Option<SiteId> {
+    pub(crate) fn get(&self, identity: &Identity) -> Option<SiteId> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         let entry = entries.get(&identity.installation_id)?;
         if self.changes.changed_since(entry.site, entry.filled_at) {
@@ -51,12 +51,12 @@ impl TenantCache {
     }
 
     /// The count to pass to [`TenantCache::insert`] after a database read.
-    pub fn generation(&self) -> u64 {
+    pub(crate) fn generation(&self) -> u64 {
         self.changes.current()
     }
 
     /// Keeps a resolution made at `generation`, unless its site changed since.
-    pub fn insert(&self, generation: u64, identity: &Identity, site: SiteId) {
+    pub(crate) fn insert(&self, generation: u64, identity: &Identity, site: SiteId) {
         if self.changes.changed_since(site, generation) {
             return;
         }
@@ -73,7 +73,7 @@ impl TenantCache {
     }
 
     /// Forgets the entry of one installation id (its site's row turned out to be gone).
-    pub fn forget(&self, installation_id: &str) {
+    pub(crate) fn forget(&self, installation_id: &str) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         entries.remove(installation_id);
     }

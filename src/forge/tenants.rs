@@ -8,7 +8,7 @@ use crate::site::forge_identity::{ForgeIdentity, Refused};
 
 /// The plain values of `identity` the sites store matches and records: the site's Confluence
 /// API base URL (never a Jira one), and the product a Forge-first site is recorded under.
-pub fn store_identity(identity: &Identity) -> ForgeIdentity {
+pub(crate) fn store_identity(identity: &Identity) -> ForgeIdentity {
     ForgeIdentity {
         installation_id: identity.installation_id.clone(),
         cloud_id: identity.cloud_id.clone(),
@@ -25,7 +25,7 @@ fn first_product(identity: &Identity) -> &'static str {
 }
 
 /// The token failure a refusal answers with (a 401, like every Forge authentication failure).
-pub fn refusal(why: Refused) -> FitError {
+pub(crate) fn refusal(why: Refused) -> FitError {
     match why {
         Refused::TwoSites => FitError::TwoSites,
         Refused::Retired => FitError::BadClaim("installationId (replaced by a reinstall)"),

@@ -18,7 +18,10 @@ use super::{
 use crate::util::fs::create_private;
 
 /// What `backup` and `restore` say on PostgreSQL, where they do not apply: the tools to use.
-pub fn not_on_postgres(command: &'static str, settings: &crate::config::Settings) -> OpsError {
+pub(crate) fn not_on_postgres(
+    command: &'static str,
+    settings: &crate::config::Settings,
+) -> OpsError {
     let instead = if command == "backup" {
         "take a consistent online backup with `pg_dump --format=custom --file=todo.dump \
          \"$DATABASE_URL\"` (the replicas keep serving)"
@@ -48,7 +51,7 @@ const PAUSE: Duration = Duration::from_millis(5);
 /// link, a device or a pipe itself (pointed at `/dev/null` as root, it would replace that);
 /// and neither `dest` nor a folder on its way may be a link, nor `dest` another application's
 /// SQLite database.
-pub fn backup(database: &Path, dest: &Path) -> Result<Summary, OpsError> {
+pub(crate) fn backup(database: &Path, dest: &Path) -> Result<Summary, OpsError> {
     if !database.is_file() {
         return Err(OpsError::Missing(database.display().to_string()));
     }

@@ -28,14 +28,14 @@ const PAGE: i64 = 5_000;
 
 /// One end of a copy.
 #[derive(Debug, Clone)]
-pub enum Endpoint {
+pub(crate) enum Endpoint {
     Sqlite(PathBuf),
     Postgres(Box<DatabaseUrl>),
 }
 
 impl Endpoint {
     /// A `postgres://` URL, or else a SQLite file path.
-    pub fn parse(target: &str) -> Result<Self, OpsError> {
+    pub(crate) fn parse(target: &str) -> Result<Self, OpsError> {
         let lower = target.to_ascii_lowercase();
         if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
             let url = DatabaseUrl::parse(target).map_err(|e| OpsError::Invalid {
@@ -65,15 +65,15 @@ impl std::fmt::Display for Endpoint {
 
 /// What a copy moved.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CopyReport {
+pub(crate) struct CopyReport {
     /// Rows per table, in [`tables::TABLES`] order (equal on both ends).
-    pub counts: Vec<(&'static str, i64)>,
+    pub(crate) counts: Vec<(&'static str, i64)>,
     /// The id the target hands to the next task.
-    pub next_task_id: i64,
+    pub(crate) next_task_id: i64,
 }
 
 /// Copies everything from `from` to `to`.
-pub fn copy(from: Endpoint, to: Endpoint) -> Result<CopyReport, OpsError> {
+pub(crate) fn copy(from: Endpoint, to: Endpoint) -> Result<CopyReport, OpsError> {
     if same_database(&from, &to) {
         return Err(OpsError::Invalid {
             path: to.to_string(),

@@ -13,11 +13,11 @@ use crate::error::{AppError, Result};
 /// How long one statement or lock wait of an operation may take on PostgreSQL. Far longer
 /// than a request's `DATABASE_TIMEOUT`: a purge from cron waits for the sites lock behind the
 /// replicas' installs and may delete many rows, yet a stuck server still ends it.
-pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(600);
+pub(crate) const OPERATION_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// An opened database and what keeps it safe to use while the operation runs.
-pub struct Deployed {
-    pub db: Db,
+pub(crate) struct Deployed {
+    pub(crate) db: Db,
     /// For messages: the file path, or the URL (which prints no password).
     name: String,
     /// SQLite: the shared lock every process using the file holds, so no `restore` swaps the
@@ -29,7 +29,7 @@ impl Deployed {
     /// Opens the configured database, never creating one, without migrating it (an operation
     /// refuses another schema version instead, [`Deployed::check_version`]). On SQLite its one
     /// connection has the server's pragmas, busy timeout included.
-    pub fn open(settings: &Settings) -> Result<Self, OpsError> {
+    pub(crate) fn open(settings: &Settings) -> Result<Self, OpsError> {
         if let Some(url) = &settings.database_url {
             let pool = postgres::PgPool::with_timeout(url, 1, OPERATION_TIMEOUT)?;
             return Ok(Self {
@@ -52,7 +52,7 @@ impl Deployed {
     }
 
     /// Refuses a database at another schema version than this binary's.
-    pub async fn check_version(&self) -> Result<(), OpsError> {
+    pub(crate) async fn check_version(&self) -> Result<(), OpsError> {
         let version = self
             .db
             .read(async |tx| schema_version(tx).await)
@@ -73,7 +73,7 @@ impl Deployed {
 
     /// An operation's failure, naming the database; the cause of an internal error in full
     /// (the operator reads it, not a client).
-    pub fn error(&self, err: AppError) -> OpsError {
+    pub(crate) fn error(&self, err: AppError) -> OpsError {
         let message = match err {
             AppError::Internal(cause) => cause,
             AppError::Unavailable => {
@@ -111,7 +111,7 @@ async fn schema_version(tx: &Tx<'_>) -> Result<i64> {
 
 /// Runs an operation's work to its end from the synchronous command line, on a runtime of its
 /// own (where [`Db::read`] and [`Db::write`] find the blocking pool they use on SQLite).
-pub fn block_on<T, W, F>(work: W) -> T
+pub(crate) fn block_on<T, W, F>(work: W) -> T
 where
     T: Send + 'static,
     W: FnOnce() -> F + Send + 'static,

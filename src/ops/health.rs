@@ -8,10 +8,10 @@ use std::time::Duration;
 use super::OpsError;
 
 /// How long connecting, sending and answering may each take.
-pub const TIMEOUT: Duration = Duration::from_secs(3);
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The address to ask: the listen address, with a wildcard replaced by loopback.
-pub fn probe_host(listen_host: &str) -> &str {
+pub(crate) fn probe_host(listen_host: &str) -> &str {
     match listen_host.trim_matches(|c| c == '[' || c == ']') {
         "0.0.0.0" | "" => "127.0.0.1",
         "::" => "::1",
@@ -20,7 +20,7 @@ pub fn probe_host(listen_host: &str) -> &str {
 }
 
 /// Ok when `GET /healthz` on `host:port` answers 200 within [`TIMEOUT`].
-pub fn check(listen_host: &str, port: u16) -> Result<(), OpsError> {
+pub(crate) fn check(listen_host: &str, port: u16) -> Result<(), OpsError> {
     let host = probe_host(listen_host);
     let unhealthy = |why: String| OpsError::Unhealthy(format!("healthcheck {host}:{port}: {why}"));
     let addrs: Vec<SocketAddr> = (host, port)

@@ -16,26 +16,21 @@ use super::{OpsError, with_suffix};
 
 /// A held lock; released on drop.
 #[derive(Debug)]
-pub struct DatabaseLock {
+pub(crate) struct DatabaseLock {
     _file: File,
     path: PathBuf,
 }
 
 impl DatabaseLock {
     /// The lock file.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 }
 
-/// The lock file of a database.
-pub fn lock_path(database: &Path) -> PathBuf {
-    with_suffix(database, ".lock")
-}
-
 /// Takes the shared lock every process using the database holds; fails at once while a
 /// restore holds it exclusively.
-pub fn shared(database: &Path) -> Result<DatabaseLock, OpsError> {
+pub(crate) fn shared(database: &Path) -> Result<DatabaseLock, OpsError> {
     let (file, path) = open(database)?;
     match file.try_lock_shared() {
         Ok(()) => Ok(DatabaseLock { _file: file, path }),
@@ -47,7 +42,7 @@ pub fn shared(database: &Path) -> Result<DatabaseLock, OpsError> {
 }
 
 /// Makes sure this is the only server on the database; fails at once if another one runs.
-pub fn single_server(database: &Path) -> Result<DatabaseLock, OpsError> {
+pub(crate) fn single_server(database: &Path) -> Result<DatabaseLock, OpsError> {
     let (file, path) = open_file(database, ".serve.lock")?;
     match file.try_lock() {
         Ok(()) => Ok(DatabaseLock { _file: file, path }),
@@ -60,7 +55,7 @@ pub fn single_server(database: &Path) -> Result<DatabaseLock, OpsError> {
 }
 
 /// Takes the lock exclusively (what `restore` needs); fails at once while anyone holds it.
-pub fn exclusive(database: &Path, action: &'static str) -> Result<DatabaseLock, OpsError> {
+pub(crate) fn exclusive(database: &Path, action: &'static str) -> Result<DatabaseLock, OpsError> {
     let (file, path) = open(database)?;
     match file.try_lock() {
         Ok(()) => Ok(DatabaseLock { _file: file, path }),

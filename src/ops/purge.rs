@@ -16,26 +16,26 @@ use crate::util::time::rfc3339;
 
 /// One site whose data was deleted (or would be, on a dry run), and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PurgedSite {
-    pub id: i64,
+pub(crate) struct PurgedSite {
+    pub(crate) id: i64,
     /// The Connect client key, else the Forge cloud id, else `-`.
-    pub name: String,
+    pub(crate) name: String,
     /// The Connect base URL, else `forge`.
-    pub base_url: String,
+    pub(crate) base_url: String,
     /// Which ways in went when (the rule's reason).
-    pub reason: String,
-    pub tasks: i64,
-    pub users: i64,
+    pub(crate) reason: String,
+    pub(crate) tasks: i64,
+    pub(crate) users: i64,
 }
 
 /// What a purge did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PurgeReport {
+pub(crate) struct PurgeReport {
     /// Sites whose last way in went before this instant (RFC 3339 UTC) were purged.
-    pub cutoff: String,
-    pub sites: Vec<PurgedSite>,
+    pub(crate) cutoff: String,
+    pub(crate) sites: Vec<PurgedSite>,
     /// Nothing was deleted (`--dry-run`).
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
 }
 
 /// The instant `days` days before now (at the stored precision).
@@ -81,7 +81,7 @@ const NOTIFY: &str = "SELECT pg_notify($1, $2)";
 
 /// Deletes the data of sites whose every way in went more than `days` days ago (or, on a dry
 /// run, only counts it, under the same locks).
-pub async fn purge(db: &Db, days: u32, dry_run: bool) -> Result<PurgeReport> {
+pub(crate) async fn purge(db: &Db, days: u32, dry_run: bool) -> Result<PurgeReport> {
     let cutoff = cutoff_time(days);
     let sites = db
         .write(async move |tx| {

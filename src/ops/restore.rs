@@ -27,7 +27,7 @@ use crate::db;
 
 /// Replaces the database at `database` with the backup `file`, refusing while any other
 /// todo-connect process uses it.
-pub fn restore(database: &Path, file: &Path) -> Result<Summary, OpsError> {
+pub(crate) fn restore(database: &Path, file: &Path) -> Result<Summary, OpsError> {
     if !file.is_file() {
         return Err(OpsError::Missing(file.display().to_string()));
     }

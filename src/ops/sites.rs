@@ -14,15 +14,15 @@ use crate::util::time::rfc3339;
 
 /// One site as the operations see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SiteRow {
-    pub id: SiteId,
-    pub client_key: Option<String>,
-    pub base_url: Option<String>,
-    pub cloud_id: Option<String>,
+pub(crate) struct SiteRow {
+    pub(crate) id: SiteId,
+    pub(crate) client_key: Option<String>,
+    pub(crate) base_url: Option<String>,
+    pub(crate) cloud_id: Option<String>,
     /// Whether a Connect shared secret is stored (never the secret itself).
-    pub has_secret: bool,
-    pub ways: SiteWays,
-    pub tasks: i64,
+    pub(crate) has_secret: bool,
+    pub(crate) ways: SiteWays,
+    pub(crate) tasks: i64,
 }
 
 /// The columns [`read_sites`] reads, in order.
@@ -89,7 +89,7 @@ pub(crate) async fn read_sites(tx: &Tx<'_>, which: Which) -> Result<Vec<SiteRow>
 }
 
 /// Every site, read beside a running server (each statement on its own, nothing written).
-pub async fn list_sites(db: &Db) -> Result<Vec<SiteRow>> {
+pub(crate) async fn list_sites(db: &Db) -> Result<Vec<SiteRow>> {
     db.read(async |tx| read_sites(tx, Which::All).await).await
 }
 
@@ -104,7 +104,7 @@ fn way_json(way: &WayIn) -> Value {
 }
 
 /// The sites as a JSON array, for scripts.
-pub fn to_json(sites: &[SiteRow]) -> Value {
+pub(crate) fn to_json(sites: &[SiteRow]) -> Value {
     Value::Array(
         sites
             .iter()
@@ -127,7 +127,7 @@ pub fn to_json(sites: &[SiteRow]) -> Value {
 
 /// The sites as a table, one line per site, columns aligned; times to the minute, UTC
 /// (`C-` columns are Connect's, `F-` columns Forge's; `KEY`: a Connect client key is stored).
-pub fn to_table(sites: &[SiteRow]) -> String {
+pub(crate) fn to_table(sites: &[SiteRow]) -> String {
     let short = |t: Option<OffsetDateTime>| t.map_or("-".to_string(), |t| rfc3339(t)[..16].into());
     let state = |w: &WayIn| w.state.map_or("-", State::as_str).to_string();
     let header = [

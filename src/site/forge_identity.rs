@@ -15,21 +15,21 @@ use super::SiteId;
 /// A verified Forge identity as the sites store takes it: plain values, so this layer knows
 /// nothing of Forge's tokens (`forge/tenants.rs` makes one from a verified token).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ForgeIdentity {
+pub(crate) struct ForgeIdentity {
     /// `app.installationId`: names the site until a reinstall replaces it.
-    pub installation_id: String,
+    pub(crate) installation_id: String,
     /// The site's cloud id, stable across reinstalls, when the token names it.
-    pub cloud_id: Option<String>,
+    pub(crate) cloud_id: Option<String>,
     /// The site's Confluence API base URL, when the call names it (never a Jira URL).
-    pub api_base_url: Option<String>,
+    pub(crate) api_base_url: Option<String>,
     /// The product a new site is recorded under (`product_type`): the one its first call came
     /// from.
-    pub product: &'static str,
+    pub(crate) product: &'static str,
 }
 
 /// Why a verified identity is given no site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refused {
+pub(crate) enum Refused {
     /// Its installation id and cloud id name two different sites (or a site recorded with
     /// another cloud id).
     TwoSites,
@@ -39,37 +39,37 @@ pub enum Refused {
 
 /// The site a verified Forge identity belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Resolved {
-    pub site: SiteId,
+pub(crate) struct Resolved {
+    pub(crate) site: SiteId,
     /// The site now answers to a new installation id (a reinstall or an adoption): caches
     /// that map identities to that site must forget it.
-    pub moved: bool,
+    pub(crate) moved: bool,
 }
 
 /// The site row an installation id names, as far as the rule needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Known {
-    pub site: SiteId,
-    pub cloud_id: Option<String>,
-    pub api_base_url: Option<String>,
+pub(crate) struct Known {
+    pub(crate) site: SiteId,
+    pub(crate) cloud_id: Option<String>,
+    pub(crate) api_base_url: Option<String>,
     /// Whether the Forge way in was ever recorded on it (`forge_state` set).
-    pub forge_seen: bool,
+    pub(crate) forge_seen: bool,
 }
 
 /// What the store's reads found for one identity, inside the resolving transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Found {
+pub(crate) struct Found {
     /// The installation id is in `forge_retired_installations`.
-    pub retired: bool,
+    pub(crate) retired: bool,
     /// The site whose current installation id it is.
-    pub by_installation: Option<Known>,
+    pub(crate) by_installation: Option<Known>,
     /// The site recorded with the identity's cloud id.
-    pub by_cloud: Option<SiteId>,
+    pub(crate) by_cloud: Option<SiteId>,
 }
 
 /// What the store does for one identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     /// No site: nothing is written.
     Refuse(Refused),
     /// The known site, which the call tells nothing new: nothing is written.
@@ -85,7 +85,7 @@ pub enum Action {
 }
 
 /// The rule of this module's header, over what the store read.
-pub fn decide(found: &Found, identity: &ForgeIdentity) -> Action {
+pub(crate) fn decide(found: &Found, identity: &ForgeIdentity) -> Action {
     if found.retired {
         return Action::Refuse(Refused::Retired);
     }

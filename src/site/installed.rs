@@ -8,17 +8,17 @@ use crate::site::SiteId;
 
 /// A site's Connect columns as stored (`jwt_tokens`), before anything is decided about them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredConnect {
-    pub site: SiteId,
-    pub client_key: String,
-    pub base_url: Option<String>,
-    pub display_url: Option<String>,
-    pub oauth_client_id: Option<String>,
+pub(crate) struct StoredConnect {
+    pub(crate) site: SiteId,
+    pub(crate) client_key: String,
+    pub(crate) base_url: Option<String>,
+    pub(crate) display_url: Option<String>,
+    pub(crate) oauth_client_id: Option<String>,
     /// Whether the site is installed at all (through either way in).
-    pub installed: bool,
-    pub enabled: bool,
+    pub(crate) installed: bool,
+    pub(crate) enabled: bool,
     /// Erased when Connect is uninstalled.
-    pub shared_secret: Option<String>,
+    pub(crate) shared_secret: Option<String>,
 }
 
 /// The installation a request may use from a stored row, or `None`: a site uninstalled, a
@@ -26,7 +26,7 @@ pub struct StoredConnect {
 /// row the app cannot use (a base URL it no longer accepts, an empty secret). Every `None` is
 /// the same answer to the request — an unknown issuer, a 401 — and an unusable row is logged
 /// (without its secret) so an operator can repair it.
-pub fn usable_installation(row: StoredConnect) -> Option<Installation> {
+pub(crate) fn usable_installation(row: StoredConnect) -> Option<Installation> {
     let StoredConnect {
         site,
         client_key,
@@ -63,10 +63,10 @@ pub fn usable_installation(row: StoredConnect) -> Option<Installation> {
 /// A site known only through Forge (no client key) that holds a Forge identity an install
 /// names: the same Confluence site, met through Forge before its Connect install arrived.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ForgeOnlySite {
-    pub site: SiteId,
-    pub cloud_id: Option<String>,
-    pub api_base_url: Option<String>,
+pub(crate) struct ForgeOnlySite {
+    pub(crate) site: SiteId,
+    pub(crate) cloud_id: Option<String>,
+    pub(crate) api_base_url: Option<String>,
 }
 
 /// Why a Connect install is refused before anything is written.
@@ -80,7 +80,7 @@ pub enum InstallRefused {
 /// site holds its Forge identity (two client keys are never one site); otherwise every
 /// Forge-only site holding it merges into the installed one (its tasks, users and Forge state
 /// move; its cloud id and API base URL are kept), oldest first.
-pub fn install_plan(
+pub(crate) fn install_plan(
     identity_taken: bool,
     mut met_through_forge: Vec<ForgeOnlySite>,
 ) -> Result<Vec<ForgeOnlySite>, InstallRefused> {
@@ -93,7 +93,7 @@ pub fn install_plan(
 
 /// The sites an install changed the identities of: the installed one and those merged into
 /// it (the caches of identities drop exactly these).
-pub fn moved_sites(site: SiteId, merged: &[ForgeOnlySite]) -> Vec<SiteId> {
+pub(crate) fn moved_sites(site: SiteId, merged: &[ForgeOnlySite]) -> Vec<SiteId> {
     std::iter::once(site)
         .chain(merged.iter().map(|m| m.site))
         .collect()

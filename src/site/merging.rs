@@ -7,7 +7,7 @@ use std::fmt;
 
 /// What happens to a row of the merged site that would duplicate one the surviving site has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnConflict {
+pub(crate) enum OnConflict {
     /// No unique key involves the site: every row moves.
     Never,
     /// Unique per site and `key`: the row the surviving site already has wins, and the merged
@@ -17,15 +17,15 @@ pub enum OnConflict {
 
 /// A table whose rows belong to a site, through `column`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Moved {
-    pub table: &'static str,
-    pub column: &'static str,
-    pub on_conflict: OnConflict,
+pub(crate) struct Moved {
+    pub(crate) table: &'static str,
+    pub(crate) column: &'static str,
+    pub(crate) on_conflict: OnConflict,
 }
 
 /// Every table the merge moves (what the migrations created with a reference to `jwt_tokens`).
 /// A migration that adds one adds it here, or every merge refuses.
-pub const MOVED: &[Moved] = &[
+pub(crate) const MOVED: &[Moved] = &[
     Moved {
         table: "tasks",
         column: "site_id",
@@ -47,9 +47,9 @@ pub const MOVED: &[Moved] = &[
 
 /// A reference to `jwt_tokens` the merge does not know how to move: the merge refuses.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownReference {
-    pub table: String,
-    pub column: String,
+pub(crate) struct UnknownReference {
+    pub(crate) table: String,
+    pub(crate) column: String,
 }
 
 impl fmt::Display for UnknownReference {
@@ -65,7 +65,9 @@ impl fmt::Display for UnknownReference {
 
 /// The moves for the references the schema has (`(table, column)`, as the database lists
 /// them), in [`MOVED`]'s order; refused at the first reference the merge does not know.
-pub fn plan(references: &[(String, String)]) -> Result<Vec<&'static Moved>, UnknownReference> {
+pub(crate) fn plan(
+    references: &[(String, String)],
+) -> Result<Vec<&'static Moved>, UnknownReference> {
     if let Some((table, column)) = references.iter().find(|(table, column)| {
         !MOVED
             .iter()

@@ -11,14 +11,14 @@ use super::SiteId;
 use super::ways_in::Way;
 
 /// How often one site's use through one way in is written at most.
-pub const SEEN_WINDOW: Duration = Duration::from_secs(5 * 60);
+pub(crate) const SEEN_WINDOW: Duration = Duration::from_secs(5 * 60);
 
 /// Sites remembered at most; past it, entries older than the window go (and, if that is not
 /// enough, all of them: the cost is one more write per site).
 const MAX_REMEMBERED: usize = 100_000;
 
 /// Which sites' use was written recently, per way in.
-pub struct SeenSites {
+pub(crate) struct SeenSites {
     window: Duration,
     seen: Mutex<HashMap<(SiteId, Way), Instant>>,
 }
@@ -31,7 +31,7 @@ impl Default for SeenSites {
 
 impl SeenSites {
     /// Writes at most once per `window` per site and way.
-    pub fn new(window: Duration) -> Self {
+    pub(crate) fn new(window: Duration) -> Self {
         Self {
             window,
             seen: Mutex::new(HashMap::new()),
@@ -39,7 +39,7 @@ impl SeenSites {
     }
 
     /// True when this use should be written now (and marks it as written).
-    pub fn should_record(&self, site: SiteId, way: Way) -> bool {
+    pub(crate) fn should_record(&self, site: SiteId, way: Way) -> bool {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         if seen
             .get(&(site, way))
@@ -60,19 +60,15 @@ impl SeenSites {
 
     /// Forgets a site's way in (it was uninstalled, or the write failed), so its next use is
     /// written at once: a use right after an uninstall must be on record.
-    pub fn forget(&self, site: SiteId, way: Way) {
+    pub(crate) fn forget(&self, site: SiteId, way: Way) {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         seen.remove(&(site, way));
     }
 
+    #[cfg(test)]
     /// How many entries are kept (for tests of the bound).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.seen.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
-    /// Whether nothing is kept.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

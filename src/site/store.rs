@@ -5,6 +5,6 @@
 //! [`super`], tested once. Both ways in ask this store; neither knows the other's columns.
 
 pub mod connect;
-pub mod forge;
-pub mod merge;
-pub mod seen;
+pub(crate) mod forge;
+pub(crate) mod merge;
+pub(crate) mod seen;

@@ -10,14 +10,14 @@ use crate::util::time::rfc3339;
 
 /// A way into a site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Way {
+pub(crate) enum Way {
     Connect,
     Forge,
 }
 
 impl Way {
     /// Its name in output and columns (`connect_…`, `forge_…`).
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Connect => "connect",
             Self::Forge => "forge",
@@ -27,14 +27,14 @@ impl Way {
 
 /// A way in's lifecycle state, as stored (`installed` / `uninstalled`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
+pub(crate) enum State {
     Installed,
     Uninstalled,
 }
 
 impl State {
     /// The stored text.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Installed => "installed",
             Self::Uninstalled => "uninstalled",
@@ -42,7 +42,7 @@ impl State {
     }
 
     /// The state a stored text names; `None` for NULL (never had this way in) or anything else.
-    pub fn parse(text: Option<&str>) -> Option<Self> {
+    pub(crate) fn parse(text: Option<&str>) -> Option<Self> {
         match text? {
             "installed" => Some(Self::Installed),
             "uninstalled" => Some(Self::Uninstalled),
@@ -53,19 +53,19 @@ impl State {
 
 /// One way in of one site: its state (`None`: the site never had it) and its times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct WayIn {
-    pub state: Option<State>,
-    pub installed_at: Option<OffsetDateTime>,
-    pub uninstalled_at: Option<OffsetDateTime>,
+pub(crate) struct WayIn {
+    pub(crate) state: Option<State>,
+    pub(crate) installed_at: Option<OffsetDateTime>,
+    pub(crate) uninstalled_at: Option<OffsetDateTime>,
     /// The last recorded use (at most a few minutes behind the real last use).
-    pub seen_at: Option<OffsetDateTime>,
+    pub(crate) seen_at: Option<OffsetDateTime>,
 }
 
 /// Both ways into a site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct SiteWays {
-    pub connect: WayIn,
-    pub forge: WayIn,
+pub(crate) struct SiteWays {
+    pub(crate) connect: WayIn,
+    pub(crate) forge: WayIn,
 }
 
 impl SiteWays {
@@ -74,7 +74,7 @@ impl SiteWays {
     }
 
     /// How the site is reached now: `connect`, `forge`, `both`, or `none`.
-    pub fn reached_by(&self) -> &'static str {
+    pub(crate) fn reached_by(&self) -> &'static str {
         let on = |w: &WayIn| w.state == Some(State::Installed);
         match (on(&self.connect), on(&self.forge)) {
             (true, true) => "both",
@@ -87,14 +87,14 @@ impl SiteWays {
 
 /// What the purge rule says about a site, and why (printed by `purge --dry-run`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Purge(String),
     Keep(String),
 }
 
 impl Verdict {
     /// Whether the site may go.
-    pub fn is_purge(&self) -> bool {
+    pub(crate) fn is_purge(&self) -> bool {
         matches!(self, Self::Purge(_))
     }
 }
@@ -110,7 +110,7 @@ impl fmt::Display for Verdict {
 /// Whether a site may be purged, given its ways in and the cutoff (`--uninstalled-for`
 /// before now): every way it ever had is uninstalled, the last uninstall is before the cutoff,
 /// and no way in was used at or after that uninstall. Anything unknown keeps the site.
-pub fn purge_verdict(ways: &SiteWays, cutoff: OffsetDateTime) -> Verdict {
+pub(crate) fn purge_verdict(ways: &SiteWays, cutoff: OffsetDateTime) -> Verdict {
     let had: Vec<(Way, &WayIn)> = ways
         .each()
         .into_iter()

@@ -17,9 +17,9 @@ use crate::error::{AppError, Result};
 use crate::web::json::read_json;
 
 /// Largest JSON body accepted.
-pub const MAX_JSON_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_JSON_BYTES: usize = 16 * 1024;
 /// Page size bounds for `GET /api/tasks`.
-pub const DEFAULT_LIMIT: u32 = 50;
+pub(crate) const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
 
 /// The body of `POST /api/tasks`.
@@ -50,7 +50,7 @@ struct ListParams {
 }
 
 /// `GET /api/tasks`.
-pub async fn list<C: Caller>(
+pub(crate) async fn list<C: Caller>(
     ctx: C,
     req: HttpRequest,
     todo: web::Data<Todo>,
@@ -67,7 +67,7 @@ pub async fn list<C: Caller>(
 
 /// `POST /api/tasks`: 201 with the task and its `Location` (under the prefix it was created
 /// through).
-pub async fn create<C: Caller>(
+pub(crate) async fn create<C: Caller>(
     ctx: C,
     req: HttpRequest,
     body: web::Payload,
@@ -113,7 +113,7 @@ pub(super) async fn with_name<C: Caller>(
 }
 
 /// `GET /api/tasks/{id}`.
-pub async fn show<C: Caller>(
+pub(crate) async fn show<C: Caller>(
     ctx: C,
     id: web::Path<String>,
     todo: web::Data<Todo>,
@@ -124,7 +124,7 @@ pub async fn show<C: Caller>(
 }
 
 /// `PATCH /api/tasks/{id}`.
-pub async fn update<C: Caller>(
+pub(crate) async fn update<C: Caller>(
     ctx: C,
     req: HttpRequest,
     id: web::Path<String>,
@@ -153,7 +153,7 @@ pub(crate) fn checked_patch(input: PatchTask) -> Result<(Option<TaskTitle>, Opti
 }
 
 /// `DELETE /api/tasks/{id}`.
-pub async fn delete<C: Caller>(
+pub(crate) async fn delete<C: Caller>(
     ctx: C,
     id: web::Path<String>,
     todo: web::Data<Todo>,

@@ -14,7 +14,7 @@ use crate::forge::{ForgeClient, ForgeContext};
 use crate::site::SiteId;
 
 /// A verified caller of the task API.
-pub trait Caller: FromRequest<Error = AppError> + 'static {
+pub(crate) trait Caller: FromRequest<Error = AppError> + 'static {
     /// Where the site's users' display names are asked for.
     type Names: NameSource;
     /// Where a published page is created (the one part of publishing that differs).

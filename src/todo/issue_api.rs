@@ -31,7 +31,7 @@ fn issue_of(ctx: &ForgeContext) -> Result<&JiraIssue> {
 }
 
 /// `GET /forge/api/issue/tasks`: the issue's tasks, oldest first, with the issue.
-pub async fn list(ctx: ForgeContext, todo: web::Data<Todo>) -> Result<HttpResponse> {
+pub(crate) async fn list(ctx: ForgeContext, todo: web::Data<Todo>) -> Result<HttpResponse> {
     let issue = issue_of(&ctx)?;
     let (tasks, more) = todo.issue_tasks(ctx.site(), issue).await?;
     let creators = tasks.iter().filter_map(|t| t.created_by.as_deref());
@@ -46,7 +46,7 @@ pub async fn list(ctx: ForgeContext, todo: web::Data<Todo>) -> Result<HttpRespon
 
 /// `POST /forge/api/issue/tasks` `{"title"}`: 201 with the task on the token's issue, whose
 /// key the issue's other tasks then carry too.
-pub async fn create(
+pub(crate) async fn create(
     ctx: ForgeContext,
     req: HttpRequest,
     body: web::Payload,

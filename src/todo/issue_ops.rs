@@ -13,7 +13,11 @@ impl Todo {
     /// The issue's tasks, oldest first (at most [`MAX_ISSUE_TASKS`], and whether there are
     /// more), after recording the key the signed token gives it: an issue moved to another
     /// project shows its new key from its next call on.
-    pub async fn issue_tasks(&self, site: SiteId, issue: &JiraIssue) -> Result<(Vec<Task>, bool)> {
+    pub(crate) async fn issue_tasks(
+        &self,
+        site: SiteId,
+        issue: &JiraIssue,
+    ) -> Result<(Vec<Task>, bool)> {
         let _place = self.enter(site).await?;
         let (mut tasks, more) =
             issues::tasks(&self.db, site, issue.id.clone(), MAX_ISSUE_TASKS).await?;
@@ -33,17 +37,21 @@ impl Todo {
     }
 
     /// Records the issue's key (from a signed token) on its tasks.
-    pub async fn refresh_issue_key(&self, site: SiteId, issue: &JiraIssue) -> Result<usize> {
+    pub(crate) async fn refresh_issue_key(&self, site: SiteId, issue: &JiraIssue) -> Result<usize> {
         issues::refresh_key(&self.db, site, issue.id.clone(), issue.key.clone()).await
     }
 
     /// Deletes the issue's tasks (the issue was deleted in Jira); how many.
-    pub async fn delete_issue_tasks(&self, site: SiteId, issue_id: &str) -> Result<usize> {
+    pub(crate) async fn delete_issue_tasks(&self, site: SiteId, issue_id: &str) -> Result<usize> {
         issues::delete_issue(&self.db, site, issue_id.to_string()).await
     }
 
     /// Deletes the tasks of every issue of the project (the project was deleted); how many.
-    pub async fn delete_project_tasks(&self, site: SiteId, project_id: &str) -> Result<usize> {
+    pub(crate) async fn delete_project_tasks(
+        &self,
+        site: SiteId,
+        project_id: &str,
+    ) -> Result<usize> {
         issues::delete_project(&self.db, site, project_id.to_string()).await
     }
 }

@@ -12,7 +12,7 @@ use crate::forge::events::{self, Outcome, answer};
 use crate::forge::{Forge, ForgeCall};
 
 /// `POST /forge/events`.
-pub async fn events(
+pub(crate) async fn events(
     call: ForgeCall,
     req: HttpRequest,
     body: web::Payload,

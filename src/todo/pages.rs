@@ -31,7 +31,7 @@ fn only_param<'q>(query: &'q str, name: &str) -> Option<&'q str> {
 
 /// `GET /confluence/get_task?id=N`: one task, inline in a Confluence page: one indexed read,
 /// and the creator's display name (from memory, or asked of the site within the page budget).
-pub async fn get_task(
+pub(crate) async fn get_task(
     ctx: Ctx,
     req: HttpRequest,
     web: web::Data<Web>,
@@ -59,7 +59,7 @@ pub async fn get_task(
 }
 
 /// `GET /confluence/tasks`: the full Todo page (a Confluence general page).
-pub async fn tasks_page(ctx: Ctx, web: web::Data<Web>) -> PageResult {
+pub(crate) async fn tasks_page(ctx: Ctx, web: web::Data<Web>) -> PageResult {
     let mut context = tera::Context::new();
     context.insert("account_id", &ctx.account_id);
     // Where a task's Jira issue is shown (`{origin}/browse/{key}`): the site's own origin.
@@ -73,7 +73,7 @@ struct EditorParams {
 }
 
 /// `GET /confluence/macro_editor?page_id=N`: pick or create the task a macro shows.
-pub async fn macro_editor(ctx: Ctx, req: HttpRequest, web: web::Data<Web>) -> PageResult {
+pub(crate) async fn macro_editor(ctx: Ctx, req: HttpRequest, web: web::Data<Web>) -> PageResult {
     // Confluence leaves `{page.id}` empty for a page not yet saved; that is not an error.
     let page_id = web::Query::<EditorParams>::from_query(req.query_string())
         .ok()

@@ -49,11 +49,11 @@ use crate::util::url::RFC3986;
 use patience::SitePatience;
 
 /// How long a display name is remembered (personal data: memory only, briefly).
-pub const NAME_TTL: Duration = Duration::from_secs(10 * 60);
+pub(crate) const NAME_TTL: Duration = Duration::from_secs(10 * 60);
 /// How long a failed lookup is not retried, and a slow site not waited for.
-pub const FAILURE_TTL: Duration = Duration::from_secs(60);
+pub(crate) const FAILURE_TTL: Duration = Duration::from_secs(60);
 /// The most a request waits for names, all lookups together (they run concurrently).
-pub const PAGE_BUDGET: Duration = Duration::from_millis(1500);
+pub(crate) const PAGE_BUDGET: Duration = Duration::from_millis(1500);
 /// Distinct accounts looked up for one page at most; the rest show their account id.
 const MAX_LOOKUPS_PER_PAGE: usize = 20;
 /// Names (and remembered failures) kept at most.
@@ -64,7 +64,7 @@ type Key = (SiteId, String);
 
 /// A lookup that gave no name: the site failed, timed out, or gave none for the account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NoName;
+pub(crate) struct NoName;
 
 /// The in-memory display-name cache, shared by all workers.
 pub struct DisplayNames {
@@ -81,10 +81,10 @@ impl Default for DisplayNames {
 
 /// A task as the API shows it: with its creator's display name (or account id).
 #[derive(Serialize)]
-pub struct NamedTask<'a> {
+pub(crate) struct NamedTask<'a> {
     #[serde(flatten)]
-    pub task: &'a Task,
-    pub created_by_name: Option<&'a str>,
+    pub(crate) task: &'a Task,
+    pub(crate) created_by_name: Option<&'a str>,
 }
 
 #[derive(Deserialize, Default)]
@@ -197,7 +197,7 @@ fn name_of(user: User) -> Option<String> {
 
 impl DisplayNames {
     /// A cache whose waiting request waits at most `budget` ([`PAGE_BUDGET`] in the app).
-    pub fn with_budget(budget: Duration) -> Self {
+    pub(crate) fn with_budget(budget: Duration) -> Self {
         Self {
             names: FlightCache::new(MAX_ENTRIES),
             patience: Arc::default(),
@@ -206,7 +206,7 @@ impl DisplayNames {
     }
 
     /// Names for `accounts` on an installed site, asked of it as the app when not cached.
-    pub async fn for_site<'a>(
+    pub(crate) async fn for_site<'a>(
         &self,
         hosts: &HostClients,
         installation: &Arc<Installation>,
@@ -303,7 +303,10 @@ impl DisplayNames {
 }
 
 /// Tasks with `created_by_name`: the display name, else the account id.
-pub fn named<'a>(tasks: &'a [Task], names: &'a HashMap<String, String>) -> Vec<NamedTask<'a>> {
+pub(crate) fn named<'a>(
+    tasks: &'a [Task],
+    names: &'a HashMap<String, String>,
+) -> Vec<NamedTask<'a>> {
     tasks
         .iter()
         .map(|task| NamedTask {

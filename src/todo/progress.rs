@@ -18,26 +18,26 @@ use crate::forge::{CallError, ClientFactory};
 use crate::site::SiteId;
 
 /// The issue property the server writes and the manifest indexes.
-pub const PROPERTY_KEY: &str = "todo-progress";
+pub(crate) const PROPERTY_KEY: &str = "todo-progress";
 /// How long a change waits for the ones that follow it (a few quick toggles: one write).
-pub const COALESCE: Duration = Duration::from_millis(200);
+pub(crate) const COALESCE: Duration = Duration::from_millis(200);
 /// Attempts per write, the first included; then the write is given up (logged) until the
 /// issue's tasks change again.
-pub const MAX_ATTEMPTS: u32 = 3;
+pub(crate) const MAX_ATTEMPTS: u32 = 3;
 /// Wait before the second attempt; doubled before each further one.
-pub const RETRY_AFTER: Duration = Duration::from_millis(500);
+pub(crate) const RETRY_AFTER: Duration = Duration::from_millis(500);
 /// Issues with a write pending at most, across sites; past it a change is not synced (logged)
 /// rather than memory grown without bound.
-pub const MAX_PENDING: usize = 10_000;
+pub(crate) const MAX_PENDING: usize = 10_000;
 /// Writes in flight at once, across sites: a burst of changes on many issues queues here
 /// instead of opening thousands of connections to Atlassian.
-pub const MAX_IN_FLIGHT: usize = 16;
+pub(crate) const MAX_IN_FLIGHT: usize = 16;
 
 type Key = (SiteId, String);
 
 /// Writes issue progress to Jira in the background; a no-op without Forge clients.
 #[derive(Clone, Default)]
-pub struct ProgressSync {
+pub(crate) struct ProgressSync {
     inner: Option<Arc<Inner>>,
 }
 
@@ -51,7 +51,7 @@ struct Inner {
 
 impl ProgressSync {
     /// A writer reading counts from `db` and calling Jira through `clients`.
-    pub fn new(db: Db, clients: ClientFactory) -> Self {
+    pub(crate) fn new(db: Db, clients: ClientFactory) -> Self {
         Self {
             inner: Some(Arc::new(Inner {
                 db,
@@ -63,7 +63,7 @@ impl ProgressSync {
     }
 
     /// The issue's tasks changed: write its progress soon (one writer per issue at a time).
-    pub fn changed(&self, site: SiteId, issue_id: &str) {
+    pub(crate) fn changed(&self, site: SiteId, issue_id: &str) {
         let Some(inner) = &self.inner else { return };
         let key = (site, issue_id.to_string());
         {

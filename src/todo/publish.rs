@@ -10,8 +10,8 @@
 //! 503 when no app system token is in memory for the site (Forge reserves 401 for its own
 //! token failures).
 
-pub mod page;
-pub mod target;
+pub(crate) mod page;
+pub(crate) mod target;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -26,11 +26,10 @@ use super::task::Task;
 use crate::error::Result;
 use crate::site::SiteId;
 use crate::web::json::read_json;
-pub use page::storage_body;
-pub use target::{Links, NotCreated, PUBLISH_SCOPES, PageTarget};
+pub(crate) use target::{Links, NotCreated, PageTarget};
 
 /// Open tasks listed on a published page at most.
-pub const MAX_PUBLISHED_TASKS: u32 = 500;
+pub(crate) const MAX_PUBLISHED_TASKS: u32 = 500;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,7 +48,7 @@ struct Created {
 
 /// `POST /api/publish` (and `/forge/api/publish`) `{"space_key": "DOCS", "title"?: "..."}`
 /// -> 201 `{"id", "url", "title", "tasks"}`.
-pub async fn publish<C: Caller>(
+pub(crate) async fn publish<C: Caller>(
     ctx: C,
     req: HttpRequest,
     body: web::Payload,
@@ -86,7 +85,7 @@ pub async fn publish<C: Caller>(
 /// (`next_before`), so this follows it until it has one task more than it lists or the site's
 /// tasks are all seen: a site whose newest thousands of tasks are done still publishes its
 /// older open ones. The rounds are bounded by the site's task quota.
-pub async fn open_tasks(todo: &Todo, site: SiteId) -> Result<(Vec<Task>, bool)> {
+pub(crate) async fn open_tasks(todo: &Todo, site: SiteId) -> Result<(Vec<Task>, bool)> {
     let wanted = MAX_PUBLISHED_TASKS as usize + 1;
     let mut tasks: Vec<Task> = Vec::new();
     let mut before = None;

@@ -13,7 +13,7 @@ macro_rules! columns {
     };
 }
 
-pub mod issues;
+pub(crate) mod issues;
 mod list;
 #[cfg(test)]
 mod tests;
@@ -23,7 +23,8 @@ use crate::db::{Db, Dialect, Row, Stamp};
 use crate::error::Result;
 use crate::forge::JiraIssue;
 use crate::site::SiteId;
-pub use list::{ListQuery, SCAN_ROWS, list};
+pub use list::ListQuery;
+pub use list::list;
 
 fn from_row(row: &Row<'_>) -> Result<Task> {
     Ok(Task {
@@ -57,7 +58,7 @@ const FIND: &str = concat!(
 
 /// One task of this site: a point read by primary key, the macro's hot path (on SQLite on the
 /// async worker's own connection, [`Db::read_point`]).
-pub async fn find(db: &Db, site: SiteId, id: TaskId) -> Result<Option<Task>> {
+pub(crate) async fn find(db: &Db, site: SiteId, id: TaskId) -> Result<Option<Task>> {
     db.read_point(async move |tx| tx.query_opt(FIND, &[&site, &id.0], from_row).await)
         .await
 }
@@ -146,7 +147,7 @@ const UPDATE: &str = concat!(
 );
 
 /// Changes the title and/or state; `None` when the task is not this site's.
-pub async fn update(
+pub(crate) async fn update(
     db: &Db,
     site: SiteId,
     id: TaskId,
@@ -164,14 +165,14 @@ pub async fn update(
 
 /// A task deleted: the Jira issue it was on, if any (whose progress then changed).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Deleted {
-    pub issue_id: Option<String>,
+pub(crate) struct Deleted {
+    pub(crate) issue_id: Option<String>,
 }
 
 const DELETE: &str = "DELETE FROM tasks WHERE site_id = $1 AND id = $2 RETURNING issue_id";
 
 /// Deletes a task; `None` when it is not this site's.
-pub async fn delete(db: &Db, site: SiteId, id: TaskId) -> Result<Option<Deleted>> {
+pub(crate) async fn delete(db: &Db, site: SiteId, id: TaskId) -> Result<Option<Deleted>> {
     db.read(async move |tx| {
         tx.query_opt(DELETE, &[&site, &id.0], |row| {
             Ok(Deleted {

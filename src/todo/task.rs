@@ -106,7 +106,7 @@ pub struct TaskId(pub i64);
 impl TaskId {
     /// Parses a positive decimal integer (no sign, no spaces) up to `i64::MAX`, so every id the
     /// store hands out (and every `next_before` cursor) is read back.
-    pub fn parse(input: &str) -> Option<Self> {
+    pub(crate) fn parse(input: &str) -> Option<Self> {
         if input.is_empty() || input.len() > 19 || !input.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
@@ -120,7 +120,7 @@ pub struct PageId(String);
 
 impl PageId {
     /// 1 to 64 characters of `[A-Za-z0-9_-]`.
-    pub fn parse(input: &str) -> Result<Self, String> {
+    pub(crate) fn parse(input: &str) -> Result<Self, String> {
         let ok = !input.is_empty()
             && input.len() <= 64
             && input
@@ -143,27 +143,27 @@ impl PageId {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Task {
     pub id: i64,
-    pub title: String,
-    pub done: bool,
-    pub created_by: Option<String>,
-    pub page_id: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub(crate) title: String,
+    pub(crate) done: bool,
+    pub(crate) created_by: Option<String>,
+    pub(crate) page_id: Option<String>,
+    pub(crate) created_at: String,
+    pub(crate) updated_at: String,
     /// The Jira issue the task is on, when it is on one (shown only then).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub issue: Option<IssueRef>,
+    pub(crate) issue: Option<IssueRef>,
 }
 
 /// The Jira issue of a task as the API shows it: the id it is stored by and the key last seen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct IssueRef {
-    pub id: String,
-    pub key: String,
+pub(crate) struct IssueRef {
+    pub(crate) id: String,
+    pub(crate) key: String,
 }
 
 impl IssueRef {
     /// Both columns, or neither (they are written together).
-    pub fn from_columns(id: Option<String>, key: Option<String>) -> Option<Self> {
+    pub(crate) fn from_columns(id: Option<String>, key: Option<String>) -> Option<Self> {
         Some(Self { id: id?, key: key? })
     }
 }

@@ -5,14 +5,14 @@
 
 /// Which ecosystem id an ARI names: each kind has exactly one ARI prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ecosystem {
+pub(crate) enum Ecosystem {
     Installation,
     App,
 }
 
 impl Ecosystem {
     /// The ARI prefix of this kind.
-    pub const fn prefix(self) -> &'static str {
+    pub(crate) const fn prefix(self) -> &'static str {
         match self {
             Self::Installation => "ari:cloud:ecosystem::installation/",
             Self::App => "ari:cloud:ecosystem::app/",
@@ -20,7 +20,7 @@ impl Ecosystem {
     }
 
     /// The ARI of a uuid already normalised by [`ecosystem_uuid`].
-    pub fn ari(self, uuid: &str) -> String {
+    pub(crate) fn ari(self, uuid: &str) -> String {
         format!("{}{uuid}", self.prefix())
     }
 }
@@ -29,7 +29,7 @@ impl Ecosystem {
 /// it (prefix in any case); `None` for anything else — another kind's ARI, another ARI, a
 /// uuid of the wrong shape, surrounding spaces — so two ids that are not both readable never
 /// compare equal.
-pub fn ecosystem_uuid(text: &str, kind: Ecosystem) -> Option<String> {
+pub(crate) fn ecosystem_uuid(text: &str, kind: Ecosystem) -> Option<String> {
     let prefix = kind.prefix();
     let uuid = match text.get(..prefix.len()) {
         Some(head) if head.eq_ignore_ascii_case(prefix) => &text[prefix.len()..],
@@ -43,7 +43,7 @@ pub fn ecosystem_uuid(text: &str, kind: Ecosystem) -> Option<String> {
 /// is. Site rows are keyed and reinstalls retired by this string, so a Forge token and a
 /// Connect `installed` payload that spell one installation two ways can never look like a
 /// reinstall of each other.
-pub fn canonical_installation_id(text: &str) -> String {
+pub(crate) fn canonical_installation_id(text: &str) -> String {
     match ecosystem_uuid(text, Ecosystem::Installation) {
         Some(uuid) => Ecosystem::Installation.ari(&uuid),
         None => text.to_string(),

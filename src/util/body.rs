@@ -11,7 +11,7 @@ use futures_util::{Stream, StreamExt};
 
 /// Why a body could not be read.
 #[derive(Debug, thiserror::Error)]
-pub enum BodyError<E> {
+pub(crate) enum BodyError<E> {
     /// Declared or actual size above the cap.
     #[error("body larger than {0} bytes")]
     TooLarge(usize),
@@ -26,7 +26,7 @@ pub enum BodyError<E> {
 /// Collects `stream` into one buffer, failing with [`BodyError::TooLarge`] as soon as more
 /// than `cap` bytes arrive (or when `declared` already says so), and with
 /// [`BodyError::TimedOut`] when the whole body has not arrived within `deadline`.
-pub async fn read_capped<S, E>(
+pub(crate) async fn read_capped<S, E>(
     stream: S,
     declared: Option<u64>,
     cap: usize,

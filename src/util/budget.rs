@@ -12,13 +12,13 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The limits of a [`KeyedBudget`].
 #[derive(Debug, Clone, Copy)]
-pub struct BudgetLimits {
+pub(crate) struct BudgetLimits {
     /// Pieces of work one key may have running at once.
-    pub per_key: usize,
+    pub(crate) per_key: usize,
     /// Callers of one key that may wait for a place; more are refused at once.
-    pub waiting: usize,
+    pub(crate) waiting: usize,
     /// How long a caller waits for a place before it is refused.
-    pub patience: Duration,
+    pub(crate) patience: Duration,
 }
 
 struct Places {
@@ -28,17 +28,17 @@ struct Places {
 
 /// Budgets by key. Keys come from verified requests only (a site id), so the map holds one
 /// small entry per known site and needs no eviction.
-pub struct KeyedBudget<K> {
+pub(crate) struct KeyedBudget<K> {
     limits: BudgetLimits,
     places: Mutex<HashMap<K, Arc<Places>>>,
 }
 
 /// A place in a key's budget, given back when dropped.
-pub struct Place(#[allow(dead_code)] OwnedSemaphorePermit);
+pub(crate) struct Place(#[allow(dead_code)] OwnedSemaphorePermit);
 
 impl<K: Eq + Hash + Clone> KeyedBudget<K> {
     /// An empty set of budgets.
-    pub fn new(limits: BudgetLimits) -> Self {
+    pub(crate) fn new(limits: BudgetLimits) -> Self {
         Self {
             limits,
             places: Mutex::default(),
@@ -47,7 +47,7 @@ impl<K: Eq + Hash + Clone> KeyedBudget<K> {
 
     /// A place for `key`: at once if one is free, else after a bounded wait; `None` when
     /// too many already wait or no place came free in time.
-    pub async fn enter(&self, key: &K) -> Option<Place> {
+    pub(crate) async fn enter(&self, key: &K) -> Option<Place> {
         let places = {
             let mut all = self.places.lock().unwrap_or_else(|e| e.into_inner());
             all.entry(key.clone())

@@ -14,14 +14,14 @@ use tokio::sync::watch;
 
 /// What a load produced and how long to keep it (zero: do not keep, only hand it to the
 /// callers already waiting).
-pub struct Loaded<V, E> {
-    pub result: Result<V, E>,
-    pub keep_for: Duration,
+pub(crate) struct Loaded<V, E> {
+    pub(crate) result: Result<V, E>,
+    pub(crate) keep_for: Duration,
 }
 
 /// What the cache knows about a key, without loading it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Peek<V, E> {
+pub(crate) enum Peek<V, E> {
     /// A kept result (a value, or a remembered failure).
     Ready(Result<V, E>),
     /// A load is under way.
@@ -43,7 +43,7 @@ enum Entry<V, E> {
 /// The cache. `max_entries` bounds memory: past it, kept results are dropped (expired ones
 /// first, then remembered failures, all of them if that is not enough); loads under way are
 /// never dropped. A flood of failing keys thus never pushes out a good value.
-pub struct FlightCache<K, V, E> {
+pub(crate) struct FlightCache<K, V, E> {
     entries: Arc<Mutex<HashMap<K, Entry<V, E>>>>,
     max_entries: usize,
 }
@@ -55,7 +55,7 @@ where
     E: Clone + 'static,
 {
     /// An empty cache holding at most about `max_entries` keys.
-    pub fn new(max_entries: usize) -> Self {
+    pub(crate) fn new(max_entries: usize) -> Self {
         Self {
             entries: Arc::default(),
             max_entries,
@@ -67,7 +67,7 @@ where
     }
 
     /// The kept result, whether a load is under way, or nothing; never loads.
-    pub fn peek(&self, key: &K) -> Peek<V, E> {
+    pub(crate) fn peek(&self, key: &K) -> Peek<V, E> {
         match self.lock().get(key) {
             Some(Entry::Ready { result, until }) if Instant::now() < *until => {
                 Peek::Ready(result.clone())
@@ -78,7 +78,7 @@ where
     }
 
     /// Forgets a kept result (a token the server refused, a key that rotated).
-    pub fn forget(&self, key: &K) {
+    pub(crate) fn forget(&self, key: &K) {
         let mut entries = self.lock();
         if matches!(entries.get(key), Some(Entry::Ready { .. })) {
             entries.remove(key);
@@ -88,7 +88,7 @@ where
     /// The kept result for `key`, or the result of the load under way, or of a new load
     /// started with `load` (spawned on the current runtime). `lost` is what waiters get if
     /// the load task dies without answering.
-    pub async fn get<F, Fut>(&self, key: &K, load: F, lost: E) -> Result<V, E>
+    pub(crate) async fn get<F, Fut>(&self, key: &K, load: F, lost: E) -> Result<V, E>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Loaded<V, E>> + 'static,
@@ -103,9 +103,10 @@ where
         }
     }
 
+    #[cfg(test)]
     /// Like [`FlightCache::get`], but gives up waiting after `patience` (the load goes on and
     /// fills the cache for later callers): `None` when no answer came in time.
-    pub async fn get_within<F, Fut>(
+    pub(crate) async fn get_within<F, Fut>(
         &self,
         key: &K,
         load: F,

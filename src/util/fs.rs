@@ -7,13 +7,13 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 
 /// Owner read and write, nothing for anyone else.
-pub const PRIVATE_MODE: u32 = 0o600;
+pub(crate) const PRIVATE_MODE: u32 = 0o600;
 
 /// Creates `path` empty with mode `0600` if it does not exist yet; an existing file is left
 /// as it is. SQLite gives a database's `-wal`, `-shm` and `-journal` the mode of the database
 /// file, so creating the (empty, hence valid) database file this way before SQLite opens it
 /// makes all of them private.
-pub fn create_private(path: &Path) -> io::Result<()> {
+pub(crate) fn create_private(path: &Path) -> io::Result<()> {
     match OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -27,7 +27,7 @@ pub fn create_private(path: &Path) -> io::Result<()> {
 }
 
 /// Opens `path` for reading and writing, creating it with mode `0600` if missing.
-pub fn open_private(path: &Path) -> io::Result<std::fs::File> {
+pub(crate) fn open_private(path: &Path) -> io::Result<std::fs::File> {
     OpenOptions::new()
         .read(true)
         .write(true)
@@ -41,7 +41,7 @@ pub fn open_private(path: &Path) -> io::Result<std::fs::File> {
 /// lands wherever it points (`copy --to` created the target world-readable), and a lock taken
 /// through one name does not keep out a process using another (a `restore` through a link to
 /// the live database). The reason, as a phrase to follow the path.
-pub fn refuse_links(path: &Path) -> Result<(), String> {
+pub(crate) fn refuse_links(path: &Path) -> Result<(), String> {
     let absolute = std::path::absolute(path).map_err(|e| e.to_string())?;
     for (depth, step) in absolute.ancestors().enumerate() {
         let Ok(meta) = std::fs::symlink_metadata(step) else {
@@ -63,7 +63,7 @@ pub fn refuse_links(path: &Path) -> Result<(), String> {
 
 /// [`refuse_links`], and a file with other hard links: the live database must have one name,
 /// or its lock (named after it) would not be the only one.
-pub fn refuse_other_names(path: &Path) -> Result<(), String> {
+pub(crate) fn refuse_other_names(path: &Path) -> Result<(), String> {
     refuse_links(path)?;
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.is_file() && meta.nlink() > 1 => Err(format!(
@@ -76,7 +76,7 @@ pub fn refuse_other_names(path: &Path) -> Result<(), String> {
 
 /// `path` absolute, without `.` and `..`: one spelling for every way of writing it. Read
 /// lexically, which is exact for a path [`refuse_links`] accepted (no link to go back through).
-pub fn one_spelling(path: &Path) -> io::Result<PathBuf> {
+pub(crate) fn one_spelling(path: &Path) -> io::Result<PathBuf> {
     let mut out = PathBuf::new();
     for part in std::path::absolute(path)?.components() {
         match part {

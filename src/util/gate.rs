@@ -10,17 +10,17 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The limits of a [`Gate`].
 #[derive(Debug, Clone, Copy)]
-pub struct GateLimits {
+pub(crate) struct GateLimits {
     /// Calls in flight at once.
-    pub in_flight: usize,
+    pub(crate) in_flight: usize,
     /// Calls that may start back to back after a quiet spell.
-    pub burst: u32,
+    pub(crate) burst: u32,
     /// One more call may start every this long, on average.
-    pub refill_every: Duration,
+    pub(crate) refill_every: Duration,
 }
 
 /// Admits calls within its [`GateLimits`].
-pub struct Gate {
+pub(crate) struct Gate {
     limits: GateLimits,
     in_flight: Arc<Semaphore>,
     /// Tokens left (at most `burst`) and when they were last counted.
@@ -28,11 +28,11 @@ pub struct Gate {
 }
 
 /// Permission for one call; the in-flight place is given back when it is dropped.
-pub struct Pass(#[allow(dead_code)] OwnedSemaphorePermit);
+pub(crate) struct Pass(#[allow(dead_code)] OwnedSemaphorePermit);
 
 impl Gate {
     /// A gate with a full bucket.
-    pub fn new(limits: GateLimits) -> Self {
+    pub(crate) fn new(limits: GateLimits) -> Self {
         Self {
             in_flight: Arc::new(Semaphore::new(limits.in_flight)),
             bucket: Mutex::new((f64::from(limits.burst), Instant::now())),
@@ -41,7 +41,7 @@ impl Gate {
     }
 
     /// A pass for one call now, or `None` when too many are in flight or started lately.
-    pub fn try_enter(&self) -> Option<Pass> {
+    pub(crate) fn try_enter(&self) -> Option<Pass> {
         let permit = self.in_flight.clone().try_acquire_owned().ok()?;
         let mut bucket = self.bucket.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();

@@ -2,7 +2,7 @@
 
 /// Escapes `& < > " '`, which is enough for element content and quoted attribute values in
 /// HTML and for Confluence's XML storage format.
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

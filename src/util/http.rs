@@ -9,9 +9,9 @@ use bytes::Bytes;
 use super::body::{BodyError, read_capped};
 
 /// Bound of one outbound call, connection to last byte.
-pub const OUTBOUND_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const OUTBOUND_TIMEOUT: Duration = Duration::from_secs(5);
 /// Bound of establishing the connection.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Builds the shared client: timeouts, no redirects (a redirect is answered as an error by
 /// the caller), our user agent.
@@ -26,7 +26,7 @@ pub fn client() -> reqwest::Result<reqwest::Client> {
 
 /// Why [`get_capped`] got no body; its text never holds the URL or its query.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum GetError {
+pub(crate) enum GetError {
     /// The server answered, but not with a success.
     #[error("status {0}")]
     Status(reqwest::StatusCode),
@@ -37,7 +37,11 @@ pub enum GetError {
 
 /// GETs `url` with `http` and reads the body: 2xx only, at most `cap` bytes, whole within
 /// [`OUTBOUND_TIMEOUT`] (however steadily it trickles).
-pub async fn get_capped(http: &reqwest::Client, url: &str, cap: usize) -> Result<Bytes, GetError> {
+pub(crate) async fn get_capped(
+    http: &reqwest::Client,
+    url: &str,
+    cap: usize,
+) -> Result<Bytes, GetError> {
     let failed = |e: reqwest::Error| GetError::Failed(e.without_url().to_string());
     let response = http.get(url).send().await.map_err(failed)?;
     if !response.status().is_success() {

@@ -17,7 +17,7 @@ impl Secret {
     }
 
     /// The raw value, for signing, sending and storage only.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }

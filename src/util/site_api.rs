@@ -19,13 +19,13 @@ use super::body::{BodyError, read_capped};
 use super::url::BaseUrl;
 
 /// Responses larger than this are abandoned mid-stream.
-pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
 /// The body of a successful (2xx) answer, read up to [`MAX_RESPONSE_BYTES`].
 #[derive(Debug)]
 pub struct HostResponse {
     pub status: StatusCode,
-    pub body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
     site: String,
     endpoint: String,
 }
@@ -43,7 +43,7 @@ impl HostResponse {
 
 /// A site's REST API at its base URL, reached through the shared client.
 #[derive(Clone)]
-pub struct SiteApi {
+pub(crate) struct SiteApi {
     http: reqwest::Client,
     base: BaseUrl,
     timeout: Duration,
@@ -52,17 +52,12 @@ pub struct SiteApi {
 impl SiteApi {
     /// `http` must not follow redirects (see [`super::http::client`]); every call is bounded
     /// by `timeout`.
-    pub fn new(http: reqwest::Client, base: BaseUrl, timeout: Duration) -> Self {
+    pub(crate) fn new(http: reqwest::Client, base: BaseUrl, timeout: Duration) -> Self {
         Self {
             http,
             base,
             timeout,
         }
-    }
-
-    /// The base URL, which also names the site in errors.
-    pub fn base_url(&self) -> &BaseUrl {
-        &self.base
     }
 
     fn site(&self) -> String {
@@ -71,7 +66,11 @@ impl SiteApi {
 
     /// The absolute URL of `target` (a path below the base URL, or an absolute URL on it) and
     /// its label for errors, or a refusal when it is not on the base URL.
-    pub fn resolve(&self, method: &Method, target: &str) -> Result<(Url, String), HostError> {
+    pub(crate) fn resolve(
+        &self,
+        method: &Method,
+        target: &str,
+    ) -> Result<(Url, String), HostError> {
         match self.base.resolve(target) {
             Ok(url) => {
                 let endpoint = format!("{method} {}", url.path());
@@ -85,7 +84,7 @@ impl SiteApi {
     }
 
     /// A request to `url` (from [`SiteApi::resolve`]) asking for JSON, with `body` as JSON.
-    pub fn request(
+    pub(crate) fn request(
         &self,
         method: Method,
         url: Url,
@@ -100,19 +99,19 @@ impl SiteApi {
 
     /// Bounds any request of this caller (also one to another server on the site's behalf,
     /// such as a token exchange) by the timeout, asking for JSON.
-    pub fn bounded(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    pub(crate) fn bounded(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         request
             .timeout(self.timeout)
             .header(ACCEPT, "application/json")
     }
 
     /// The shared client, for requests this caller builds itself.
-    pub fn http(&self) -> &reqwest::Client {
+    pub(crate) fn http(&self) -> &reqwest::Client {
         &self.http
     }
 
     /// Sends, refuses redirects and non-2xx answers, and reads the body up to the cap.
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         request: reqwest::RequestBuilder,
         endpoint: String,
@@ -176,7 +175,7 @@ impl SiteApi {
     }
 
     /// A failure before or outside the HTTP exchange (signing, an abandoned exchange).
-    pub fn transport(&self, endpoint: &str, reason: String) -> HostError {
+    pub(crate) fn transport(&self, endpoint: &str, reason: String) -> HostError {
         HostError::Transport {
             site: self.site(),
             endpoint: endpoint.to_string(),

@@ -9,33 +9,34 @@ const RFC3339_MILLIS: &[BorrowedFormatItem<'static>] = time::macros::format_desc
 );
 
 /// `at` (converted to UTC) in the stored format.
-pub fn rfc3339(at: OffsetDateTime) -> String {
+pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
     let at = at.to_offset(time::UtcOffset::UTC);
     at.format(RFC3339_MILLIS)
         .unwrap_or_else(|_| at.unix_timestamp().to_string())
 }
 
+#[cfg(test)]
 /// The current time in the stored format.
-pub fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     rfc3339(OffsetDateTime::now_utc())
 }
 
 /// The current time at the stored precision (whole milliseconds, UTC), for a backend that
 /// stores timestamps natively (PostgreSQL's `timestamptz`): read back and formatted with
 /// [`rfc3339`], it gives exactly the text SQLite would have stored.
-pub fn now_millis() -> OffsetDateTime {
+pub(crate) fn now_millis() -> OffsetDateTime {
     let now = OffsetDateTime::now_utc();
     now.replace_nanosecond(now.millisecond() as u32 * 1_000_000)
         .unwrap_or(now)
 }
 
 /// A stored timestamp read back (any RFC 3339 text); `None` when it is not one.
-pub fn parse_rfc3339(text: &str) -> Option<OffsetDateTime> {
+pub(crate) fn parse_rfc3339(text: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
 }
 
 /// The current Unix time in seconds (JWT `iat`/`exp`).
-pub fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
 }
 

@@ -4,10 +4,10 @@
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 
-pub use ::url::Url;
+pub(crate) use ::url::Url;
 
 /// RFC 3986: everything but the unreserved characters `A-Z a-z 0-9 - . _ ~` is encoded.
-pub const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
+pub(crate) const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
@@ -103,7 +103,7 @@ impl BaseUrl {
     /// or an absolute URL — when it stays on it: same scheme, host and port, under its path,
     /// without credentials or fragment. Otherwise `Err` with what it would have called
     /// (`scheme://host/path`, no query), safe to log.
-    pub fn resolve(&self, target: &str) -> Result<Url, String> {
+    pub(crate) fn resolve(&self, target: &str) -> Result<Url, String> {
         let relative = target.starts_with('/') && !target.starts_with("//");
         let parsed = if relative {
             Url::parse(&format!("{}{target}", self.text))

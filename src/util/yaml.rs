@@ -13,7 +13,7 @@ use yaml_rust2::{Yaml, YamlEmitter};
 #[error("{path} holds a character YAML cannot carry safely (U+{code:04X})")]
 pub struct YamlError {
     /// Where the value sits, e.g. `modules.macro[0].title`.
-    pub path: String,
+    pub(crate) path: String,
     pub code: u32,
 }
 

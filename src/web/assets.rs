@@ -21,33 +21,34 @@ struct Asset {
 }
 
 /// Every embedded asset by URL path (`/images/confluence/logo_300x300.png`).
-pub struct Assets {
+pub(crate) struct Assets {
     files: HashMap<String, Asset>,
 }
 
 impl Assets {
     /// Indexes the embedded files once, at start-up.
-    pub fn embedded() -> Self {
+    pub(crate) fn embedded() -> Self {
         let mut files = HashMap::new();
         collect(&ASSETS, &mut files);
         Self { files }
     }
 
     /// The versioned URL of an asset, for templates; the plain path if it does not exist.
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         match self.files.get(path) {
             Some(asset) => format!("{path}?v={}", asset.version),
             None => path.to_string(),
         }
     }
 
+    #[cfg(test)]
     /// Whether an asset exists at this URL path.
-    pub fn contains(&self, path: &str) -> bool {
+    pub(crate) fn contains(&self, path: &str) -> bool {
         self.files.contains_key(path)
     }
 
     /// Answers a request for `path`, or `None` when there is no such asset.
-    pub fn respond(&self, req: &HttpRequest) -> Option<HttpResponse> {
+    pub(crate) fn respond(&self, req: &HttpRequest) -> Option<HttpResponse> {
         let asset = self.files.get(req.path())?;
         let etag = format!("\"{}\"", asset.version);
         let current = web::Query::<HashMap<String, String>>::from_query(req.query_string())

@@ -24,21 +24,21 @@ too many connections, wait";
 
 /// Open connections by client address, shared by every worker.
 #[derive(Clone)]
-pub struct PerAddressLimit {
+pub(crate) struct PerAddressLimit {
     /// At most this many open connections per address; `0` means no limit.
     max: usize,
     open: Arc<Mutex<HashMap<IpAddr, usize>>>,
 }
 
 /// One admitted connection; dropped (with the connection's extensions) when it ends.
-pub struct ConnectionSlot {
+pub(crate) struct ConnectionSlot {
     address: IpAddr,
     open: Arc<Mutex<HashMap<IpAddr, usize>>>,
 }
 
 impl PerAddressLimit {
     /// A limit of `max` open connections per client address (`0`: none).
-    pub fn new(max: usize) -> Self {
+    pub(crate) fn new(max: usize) -> Self {
         Self {
             max,
             open: Arc::default(),
@@ -46,7 +46,7 @@ impl PerAddressLimit {
     }
 
     /// The `HttpServer::on_connect` hook: admits the connection or turns it away at once.
-    pub fn on_connect(&self, connection: &dyn Any, extensions: &mut Extensions) {
+    pub(crate) fn on_connect(&self, connection: &dyn Any, extensions: &mut Extensions) {
         let Some(stream) = connection.downcast_ref::<TcpStream>() else {
             return;
         };
@@ -68,7 +68,7 @@ impl PerAddressLimit {
     }
 
     /// A slot for one more connection from `address`, unless it holds `max` already.
-    pub fn admit(&self, address: IpAddr) -> Option<ConnectionSlot> {
+    pub(crate) fn admit(&self, address: IpAddr) -> Option<ConnectionSlot> {
         if self.max == 0 {
             return Some(self.slot(address));
         }

@@ -12,7 +12,7 @@ use super::body::read_body;
 use crate::error::{AppError, Result};
 
 /// Reads and parses a JSON body of at most `cap` bytes.
-pub async fn read_json<T: DeserializeOwned>(
+pub(crate) async fn read_json<T: DeserializeOwned>(
     req: &HttpRequest,
     body: web::Payload,
     cap: usize,

@@ -15,15 +15,15 @@ use actix_web::web;
 use super::Web;
 
 /// Longest request target (path and query) we serve; Confluence iframe URLs are far shorter.
-pub const MAX_URL_BYTES: usize = 8 * 1024;
+pub(crate) const MAX_URL_BYTES: usize = 8 * 1024;
 /// Largest total size of request headers we serve.
-pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_HEADER_BYTES: usize = 16 * 1024;
 
 /// The log target of the access log.
 const ACCESS: &str = "todo_connect::access";
 
 /// Adds security headers and writes the access-log line.
-pub async fn secure_and_log<B: MessageBody + 'static>(
+pub(crate) async fn secure_and_log<B: MessageBody + 'static>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<impl MessageBody + use<B>>, actix_web::Error> {

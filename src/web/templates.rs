@@ -14,7 +14,7 @@ use super::assets::Assets;
 static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 
 /// Parses every embedded template; fails at start-up, not on a request, if one is broken.
-pub fn build(assets: &Assets) -> tera::Result<Tera> {
+pub(crate) fn build(assets: &Assets) -> tera::Result<Tera> {
     let mut sources = Vec::new();
     collect(&TEMPLATES, &mut sources);
     let mut tera = Tera::default();

@@ -5,7 +5,7 @@
 
 /// Which manifest to print: the stage the vendor is at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Form {
+pub(crate) enum Form {
     /// Stage "new Forge app": a vendor who never had Connect installs. Forge modules only.
     Forge,
     /// Stage "Connect on Forge": an existing Connect app moving its installs to Forge. The
@@ -21,7 +21,7 @@ pub enum Form {
 
 impl Form {
     /// The form the command line asked for (`--with-connect`, `--retire-connect`, neither).
-    pub fn from_flags(with_connect: bool, retire_connect: bool) -> Self {
+    pub(crate) fn from_flags(with_connect: bool, retire_connect: bool) -> Self {
         match (with_connect, retire_connect) {
             (_, true) => Self::RetireConnect,
             (true, false) => Self::WithConnect,
@@ -30,23 +30,23 @@ impl Form {
     }
 
     /// Whether `app.connect` is declared: from the Connect-on-Forge stage on, for good.
-    pub fn declares_connect_app(self) -> bool {
+    pub(crate) fn declares_connect_app(self) -> bool {
         matches!(self, Self::WithConnect | Self::RetireConnect)
     }
 
     /// Whether the descriptor's modules, lifecycle and scopes are carried as Connect on Forge.
-    pub fn carries_connect_modules(self) -> bool {
+    pub(crate) fn carries_connect_modules(self) -> bool {
         self == Self::WithConnect
     }
 
     /// Whether the Forge macro takes over the Connect macro's key (and so its saved macros).
-    pub fn macro_takes_connect_key(self) -> bool {
+    pub(crate) fn macro_takes_connect_key(self) -> bool {
         self == Self::RetireConnect
     }
 
     /// Whether the app also serves Jira (`app.compatibility`, the issue panel, …): only an app
     /// without `connectModules` may serve two products, so never while Connect rides along.
-    pub fn serves_jira(self) -> bool {
+    pub(crate) fn serves_jira(self) -> bool {
         !self.carries_connect_modules()
     }
 }

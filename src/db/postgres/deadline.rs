@@ -15,7 +15,7 @@ use crate::error::{AppError, Result};
 
 /// The database timeout when `DATABASE_TIMEOUT` is not set: the server's `statement_timeout`
 /// and `lock_timeout`; the client gives up [`GRACE`] later.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How much longer than the server's own timeout the client waits: a server that answers
 /// reports its timeout first (a clean error; the connection stays usable), and only a server
@@ -53,7 +53,10 @@ impl PgPool {
     /// request reaches PostgreSQL. Past the deadline (no connection to be had, or a statement
     /// the server does not answer) the answer is [`AppError::Unavailable`] (503 with
     /// `Retry-After`) and the connection is closed, never handed to the next request.
-    pub async fn run<T>(&self, work: impl AsyncFnOnce(&mut PgClient) -> Result<T>) -> Result<T> {
+    pub(crate) async fn run<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut PgClient) -> Result<T>,
+    ) -> Result<T> {
         self.run_within(self.deadline, work).await
     }
 

@@ -14,7 +14,7 @@ use super::PgPool;
 
 /// What the listener reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event<'a> {
+pub(crate) enum Event<'a> {
     /// Listening (again): anything before this may have been missed.
     Listening,
     /// A notification's payload.
@@ -30,7 +30,7 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Starts listening on `channel` on the current runtime; `on_event` is called for every event.
-pub fn spawn(pool: &PgPool, channel: &'static str, on_event: impl Fn(Event<'_>) + 'static) {
+pub(crate) fn spawn(pool: &PgPool, channel: &'static str, on_event: impl Fn(Event<'_>) + 'static) {
     let pool = pool.clone();
     actix_web::rt::spawn(async move {
         let mut backoff = FIRST_BACKOFF;

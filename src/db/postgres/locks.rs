@@ -1,28 +1,17 @@
 //! The advisory lock keys todo-connect takes on PostgreSQL, in one place so no two collide:
 //! each is eight ASCII letters read as a number.
 
-use deadpool_postgres::GenericClient;
-
-use super::PgError;
-
 /// The advisory lock migrations run under (`pg_advisory_xact_lock`): "todo-con" as a number.
 pub(super) const MIGRATION_LOCK: i64 = 0x746f_646f_2d63_6f6e;
 
 /// The advisory lock that serialises changes to which rows are which site ("todo-sit"): Connect
 /// installs (which may merge a Forge-only site) and Forge resolutions (which may create one),
 /// as SQLite's IMMEDIATE transactions do.
-pub const SITES_LOCK: i64 = 0x746f_646f_2d73_6974;
-
-/// Takes [`SITES_LOCK`] until the end of the current transaction.
-pub async fn lock_sites(tx: &impl GenericClient) -> std::result::Result<(), PgError> {
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SITES_LOCK])
-        .await
-        .map(|_| ())
-}
+pub(crate) const SITES_LOCK: i64 = 0x746f_646f_2d73_6974;
 
 /// The advisory lock every serving replica holds shared on its listener's session ("todo-srv"):
 /// what `copy` takes exclusively to know no server uses the database, like SQLite's lock file.
-pub const SERVING_LOCK: i64 = 0x746f_646f_2d73_7276;
+pub(crate) const SERVING_LOCK: i64 = 0x746f_646f_2d73_7276;
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,7 @@ use crate::db::DbError;
 
 /// Versioned schema changes for PostgreSQL, in order: the twin of each SQLite migration, with
 /// the same name, so a schema version means the same tables on both backends.
-pub const MIGRATIONS: &[(&str, &str)] = &[
+pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0001_initial",
         include_str!("../../../db/migrations/postgres/0001_initial.sql"),
@@ -34,7 +34,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
 ];
 
 /// The schema version recorded in the database (0 before the first migration).
-pub async fn schema_version(
+pub(crate) async fn schema_version(
     client: &impl tokio_postgres::GenericClient,
 ) -> std::result::Result<i64, PgError> {
     let exists: bool = client
@@ -56,7 +56,9 @@ pub async fn schema_version(
 /// Applies every pending migration, each in its own transaction together with its row in
 /// `schema_migrations`, under a transaction-scoped advisory lock: replicas starting at once
 /// queue on the lock, and each finds the work done by the one before. Returns what it applied.
-pub async fn migrate(client: &mut Client) -> std::result::Result<Vec<&'static str>, DbError> {
+pub(crate) async fn migrate(
+    client: &mut Client,
+) -> std::result::Result<Vec<&'static str>, DbError> {
     apply(client, MIGRATIONS).await
 }
 

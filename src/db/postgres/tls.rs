@@ -18,7 +18,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use crate::config::{DatabaseUrl, TlsMode};
 
 /// The connector for `url`'s `sslmode` (unused with `disable`: no TLS is attempted).
-pub fn connector(url: &DatabaseUrl) -> Result<MakeRustlsConnect, String> {
+pub(crate) fn connector(url: &DatabaseUrl) -> Result<MakeRustlsConnect, String> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()

@@ -11,7 +11,7 @@ use crate::util::time::rfc3339;
 /// How a column is stored: SQLite's INTEGER/TEXT/0-1/RFC 3339 text, PostgreSQL's
 /// bigint/text/boolean/timestamptz.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Int,
     Text,
     Bool,
@@ -20,7 +20,7 @@ pub enum Kind {
 
 impl Kind {
     /// The PostgreSQL type of the column.
-    pub fn pg_type(self) -> Type {
+    pub(crate) fn pg_type(self) -> Type {
         match self {
             Self::Int => Type::INT8,
             Self::Text => Type::TEXT,
@@ -31,16 +31,16 @@ impl Kind {
 }
 
 /// One table, its columns in order; parents before children (foreign keys).
-pub struct Table {
-    pub name: &'static str,
-    pub columns: &'static [(&'static str, Kind)],
+pub(crate) struct Table {
+    pub(crate) name: &'static str,
+    pub(crate) columns: &'static [(&'static str, Kind)],
     /// Whether SQLite keeps its high-water mark in `sqlite_sequence` (AUTOINCREMENT).
-    pub autoincrement: bool,
+    pub(crate) autoincrement: bool,
 }
 
 impl Table {
     /// `id, col2, …`.
-    pub fn column_list(&self) -> String {
+    pub(crate) fn column_list(&self) -> String {
         self.columns
             .iter()
             .map(|(name, _)| *name)
@@ -52,7 +52,7 @@ impl Table {
 use Kind::{Bool, Int, Text, Time};
 
 /// Every table `copy` moves, in the order it moves them (schema version 4).
-pub const TABLES: &[Table] = &[
+pub(crate) const TABLES: &[Table] = &[
     Table {
         name: "jwt_tokens",
         columns: &[
@@ -129,7 +129,7 @@ pub const TABLES: &[Table] = &[
 
 /// One stored value, whatever the backend.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub(crate) enum Value {
     Null,
     Int(i64),
     Text(String),
@@ -139,7 +139,11 @@ pub enum Value {
 
 impl Value {
     /// Reads column `i` of a SQLite row as `kind`; `Err` names what is wrong with it.
-    pub fn from_sqlite(row: &rusqlite::Row<'_>, i: usize, kind: Kind) -> Result<Self, String> {
+    pub(crate) fn from_sqlite(
+        row: &rusqlite::Row<'_>,
+        i: usize,
+        kind: Kind,
+    ) -> Result<Self, String> {
         let raw = row.get_ref(i).map_err(|e| e.to_string())?;
         Ok(match (raw, kind) {
             (ValueRef::Null, _) => Self::Null,
@@ -158,7 +162,7 @@ impl Value {
     }
 
     /// Reads column `i` of a PostgreSQL row as `kind`.
-    pub fn from_pg(row: &tokio_postgres::Row, i: usize, kind: Kind) -> Result<Self, String> {
+    pub(crate) fn from_pg(row: &tokio_postgres::Row, i: usize, kind: Kind) -> Result<Self, String> {
         let err = |e: tokio_postgres::Error| e.to_string();
         let value = match kind {
             Int => row
@@ -182,7 +186,7 @@ impl Value {
     }
 
     /// The value as SQLite stores it.
-    pub fn to_sqlite(&self) -> rusqlite::types::Value {
+    pub(crate) fn to_sqlite(&self) -> rusqlite::types::Value {
         use rusqlite::types::Value as V;
         match self {
             Self::Null => V::Null,

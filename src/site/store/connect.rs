@@ -12,7 +12,7 @@ use crate::site::installed::{self, ForgeOnlySite, InstallRefused, StoredConnect}
 
 mod changes;
 
-pub use changes::{Heard, SiteChange, change, hear_changes, replicated};
+pub(crate) use changes::{Heard, SiteChange, change, hear_changes, replicated};
 
 /// A site's Connect columns by client key (the unique key: one indexed row at most).
 const FIND_CONNECT: &str = "SELECT id, client_key, base_url, display_url, oauth_client_id,
@@ -57,7 +57,7 @@ const RECORD_FORGE_IDENTITY: &str = "UPDATE jwt_tokens SET
 /// The installation a request from `client_key` may use; `None` when the site is unknown,
 /// uninstalled, or its row unusable ([`installed::usable_installation`]: the same 401 on
 /// both backends).
-pub async fn find_installed(
+pub(crate) async fn find_installed(
     db: &Db,
     addon_key: &str,
     client_key: &str,

@@ -78,7 +78,7 @@ const MARK_UNINSTALLED: &str = "UPDATE jwt_tokens SET forge_state = 'uninstalled
 /// PostgreSQL's advisory lock, which Connect installs take too), so concurrent first calls of
 /// one installation create one site. A site that moved to a new installation id is notified
 /// to the other replicas on commit, by its id, so they forget that site's cache entries only.
-pub async fn resolve(
+pub(crate) async fn resolve(
     db: &Db,
     addon_key: String,
     identity: ForgeIdentity,
@@ -144,7 +144,7 @@ async fn read(tx: &Tx<'_>, identity: &ForgeIdentity) -> Result<Found> {
 
 /// Records the Forge way in installed on `site` (a Forge `installed` event); `false` when it
 /// already was.
-pub async fn mark_installed(db: &Db, site: SiteId) -> Result<bool> {
+pub(crate) async fn mark_installed(db: &Db, site: SiteId) -> Result<bool> {
     let now = Stamp::now();
     db.read(async move |tx| Ok(tx.execute(MARK_INSTALLED, &[&now, &site]).await? > 0))
         .await
@@ -154,7 +154,7 @@ pub async fn mark_installed(db: &Db, site: SiteId) -> Result<bool> {
 /// `preUninstall`); `None` when no site has it (an unknown or retired installation: nothing
 /// is created or changed). Idempotent. Under the sites lock, so a reinstall moving the site
 /// to a new installation id cannot slip between finding the site and marking it.
-pub async fn mark_uninstalled(db: &Db, installation_id: String) -> Result<Option<SiteId>> {
+pub(crate) async fn mark_uninstalled(db: &Db, installation_id: String) -> Result<Option<SiteId>> {
     let now = Stamp::now();
     db.write(async move |tx| {
         tx.lock_sites().await?;

@@ -53,7 +53,7 @@ fn move_statement(moved: &Moved) -> String {
 /// Moves everything of site `from` to site `into` and deletes `from`, inside the caller's
 /// transaction (which holds the sites lock). Refuses — an error, nothing changed — when the
 /// schema has a reference to `jwt_tokens` the merge does not know.
-pub async fn merge_site(tx: &Tx<'_>, from: SiteId, into: SiteId) -> Result<()> {
+pub(crate) async fn merge_site(tx: &Tx<'_>, from: SiteId, into: SiteId) -> Result<()> {
     let listing = match tx.dialect() {
         Dialect::Sqlite => SQLITE_REFERENCES,
         Dialect::Postgres => {

@@ -11,7 +11,7 @@ const FORGE_SEEN: &str = "UPDATE jwt_tokens SET forge_seen_at = $1 WHERE id = $2
 
 /// Records a use of `site` through `way` now; `false` when the site's row is gone (purged
 /// meanwhile: the caller resolves its identity again).
-pub async fn record_seen(db: &Db, site: SiteId, way: Way) -> Result<bool> {
+pub(crate) async fn record_seen(db: &Db, site: SiteId, way: Way) -> Result<bool> {
     let sql = match way {
         Way::Connect => CONNECT_SEEN,
         Way::Forge => FORGE_SEEN,

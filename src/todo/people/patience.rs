@@ -27,13 +27,13 @@ impl SiteState {
 
 /// Per-site waiting state, shared by all workers and by the lookups themselves.
 #[derive(Default)]
-pub struct SitePatience {
+pub(crate) struct SitePatience {
     sites: Mutex<HashMap<SiteId, SiteState>>,
 }
 
 /// The right to wait for a site's names; given back when dropped (also when the request is
 /// abandoned mid-wait).
-pub struct Turn {
+pub(crate) struct Turn {
     patience: Arc<SitePatience>,
     site: SiteId,
 }
@@ -53,7 +53,7 @@ impl SitePatience {
     }
 
     /// The turn to wait for `site`, unless another request has it or the site is slow.
-    pub fn take_turn(self: &Arc<Self>, site: SiteId) -> Option<Turn> {
+    pub(crate) fn take_turn(self: &Arc<Self>, site: SiteId) -> Option<Turn> {
         let now = Instant::now();
         let mut sites = self.lock();
         if sites.len() >= MAX_SITES {
@@ -71,13 +71,13 @@ impl SitePatience {
     }
 
     /// A waiting request used up its whole budget: nobody waits for `site` for a while.
-    pub fn too_slow(&self, site: SiteId) {
+    pub(crate) fn too_slow(&self, site: SiteId) {
         let until = Instant::now() + FAILURE_TTL;
         self.lock().entry(site).or_default().slow_until = Some(until);
     }
 
     /// A lookup of `site` finished, within the budget or not.
-    pub fn answered(&self, site: SiteId, in_time: bool) {
+    pub(crate) fn answered(&self, site: SiteId, in_time: bool) {
         if in_time {
             if let Some(state) = self.lock().get_mut(&site) {
                 state.slow_until = None;
@@ -89,7 +89,7 @@ impl SitePatience {
 
     /// Whether a request of `site` would wait for its names now (for tests).
     #[cfg(test)]
-    pub fn would_wait(&self, site: SiteId) -> bool {
+    pub(crate) fn would_wait(&self, site: SiteId) -> bool {
         let sites = self.lock();
         sites
             .get(&site)

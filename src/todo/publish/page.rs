@@ -9,7 +9,7 @@ use crate::todo::task::Task;
 use crate::util::html;
 
 /// A Confluence space key: letters, digits, `_`, `-`, `:` and a leading `~` (personal spaces).
-pub fn parse_space_key(input: &str) -> Result<String> {
+pub(crate) fn parse_space_key(input: &str) -> Result<String> {
     let key = input.trim();
     let body = key.strip_prefix('~').unwrap_or(key);
     let ok = !body.is_empty()
@@ -27,7 +27,7 @@ pub fn parse_space_key(input: &str) -> Result<String> {
 }
 
 /// The title asked for, or a dated default when none (or only spaces) is given.
-pub fn parse_title(title: Option<&str>) -> Result<String> {
+pub(crate) fn parse_title(title: Option<&str>) -> Result<String> {
     let title = match title.map(str::trim) {
         Some(t) if !t.is_empty() => t,
         _ => return Ok(default_title()),
@@ -51,7 +51,7 @@ fn default_title() -> String {
 }
 
 /// The new page as Confluence's content API takes it (`POST …/rest/api/content`).
-pub fn content(title: &str, space_key: &str, tasks: &[Task], truncated: bool) -> Value {
+pub(crate) fn content(title: &str, space_key: &str, tasks: &[Task], truncated: bool) -> Value {
     json!({
         "type": "page",
         "title": title,
@@ -61,7 +61,7 @@ pub fn content(title: &str, space_key: &str, tasks: &[Task], truncated: bool) ->
 }
 
 /// The page body in storage format (XHTML): one list item per open task, every title escaped.
-pub fn storage_body(tasks: &[Task], truncated: bool) -> String {
+pub(crate) fn storage_body(tasks: &[Task], truncated: bool) -> String {
     if tasks.is_empty() {
         return "<p>No open tasks.</p>".to_string();
     }

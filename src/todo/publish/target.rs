@@ -16,11 +16,11 @@ use crate::forge::{CallError, ForgeClient};
 use crate::util::url::BaseUrl;
 
 /// Scopes of the token the page is created with (the descriptor also declares `ACT_AS_USER`).
-pub const PUBLISH_SCOPES: &[&str] = &["READ", "WRITE"];
+pub(crate) const PUBLISH_SCOPES: &[&str] = &["READ", "WRITE"];
 
 /// Why no page was created.
 #[derive(Debug)]
-pub enum NotCreated {
+pub(crate) enum NotCreated {
     /// Confluence refused, failed or was not reached.
     Host(HostError),
     /// A Forge site with no app system token in memory: nothing was sent.
@@ -29,15 +29,15 @@ pub enum NotCreated {
 
 /// `_links` of created content.
 #[derive(Debug, Default, Deserialize)]
-pub struct Links {
+pub(crate) struct Links {
     /// Where the site's pages live (`https://<site>/wiki`).
-    pub base: Option<String>,
+    pub(crate) base: Option<String>,
     /// The page, relative to `base`.
-    pub webui: Option<String>,
+    pub(crate) webui: Option<String>,
 }
 
 /// A site a page can be created on.
-pub trait PageTarget {
+pub(crate) trait PageTarget {
     /// POSTs `page` to the site's content API.
     fn create(&self, page: &Value) -> impl Future<Output = Result<HostResponse, NotCreated>>;
     /// The browser URL of a created page, when its links allow one.
@@ -53,9 +53,9 @@ fn site_path(links: &Links) -> Option<&str> {
 }
 
 /// A Connect site, as the user `account`.
-pub struct AsUser {
-    pub host: HostClient,
-    pub account: String,
+pub(crate) struct AsUser {
+    pub(crate) host: HostClient,
+    pub(crate) account: String,
 }
 
 impl PageTarget for AsUser {

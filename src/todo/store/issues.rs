@@ -10,13 +10,13 @@ use crate::todo::task::Task;
 
 /// Tasks of one issue a listing returns at most (the panel shows them all at once; the site's
 /// quota still bounds what an issue can hold).
-pub const MAX_ISSUE_TASKS: u32 = 500;
+pub(crate) const MAX_ISSUE_TASKS: u32 = 500;
 
 /// Open and total tasks of an issue, as written to its Jira property.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Progress {
-    pub open: i64,
-    pub total: i64,
+pub(crate) struct Progress {
+    pub(crate) open: i64,
+    pub(crate) total: i64,
 }
 
 const TASKS: &str = concat!(
@@ -26,7 +26,7 @@ const TASKS: &str = concat!(
 );
 
 /// The issue's tasks, oldest first, at most `limit` (and whether there are more).
-pub async fn tasks(
+pub(crate) async fn tasks(
     db: &Db,
     site: SiteId,
     issue_id: String,
@@ -45,7 +45,12 @@ const REFRESH_KEY: &str = "UPDATE tasks SET issue_key = $1
      WHERE site_id = $2 AND issue_id = $3 AND issue_key IS DISTINCT FROM $1";
 
 /// Records the issue's current key (from a signed token) on its tasks; how many changed.
-pub async fn refresh_key(db: &Db, site: SiteId, issue_id: String, key: String) -> Result<usize> {
+pub(crate) async fn refresh_key(
+    db: &Db,
+    site: SiteId,
+    issue_id: String,
+    key: String,
+) -> Result<usize> {
     let changed = db
         .read(async move |tx| tx.execute(REFRESH_KEY, &[&key, &site, &issue_id]).await)
         .await?;
@@ -56,7 +61,7 @@ const PROGRESS: &str = "SELECT count(*) FILTER (WHERE NOT done), count(*) FROM t
      WHERE site_id = $1 AND issue_id = $2";
 
 /// Open and total tasks of the issue.
-pub async fn progress(db: &Db, site: SiteId, issue_id: String) -> Result<Progress> {
+pub(crate) async fn progress(db: &Db, site: SiteId, issue_id: String) -> Result<Progress> {
     db.read(async move |tx| {
         let read = |row: &crate::db::Row<'_>| {
             Ok(Progress {
@@ -74,7 +79,7 @@ pub async fn progress(db: &Db, site: SiteId, issue_id: String) -> Result<Progres
 const DELETE_ISSUE: &str = "DELETE FROM tasks WHERE site_id = $1 AND issue_id = $2";
 
 /// Deletes the issue's tasks; how many (none the second time: deletion events repeat).
-pub async fn delete_issue(db: &Db, site: SiteId, issue_id: String) -> Result<usize> {
+pub(crate) async fn delete_issue(db: &Db, site: SiteId, issue_id: String) -> Result<usize> {
     let deleted = db
         .read(async move |tx| tx.execute(DELETE_ISSUE, &[&site, &issue_id]).await)
         .await?;
@@ -84,7 +89,7 @@ pub async fn delete_issue(db: &Db, site: SiteId, issue_id: String) -> Result<usi
 const DELETE_PROJECT: &str = "DELETE FROM tasks WHERE site_id = $1 AND issue_project_id = $2";
 
 /// Deletes the tasks of every issue of the project; how many.
-pub async fn delete_project(db: &Db, site: SiteId, project_id: String) -> Result<usize> {
+pub(crate) async fn delete_project(db: &Db, site: SiteId, project_id: String) -> Result<usize> {
     let deleted = db
         .read(async move |tx| tx.execute(DELETE_PROJECT, &[&site, &project_id]).await)
         .await?;

@@ -13,7 +13,7 @@ use crate::todo::task::Task;
 /// `done` filter that matches little would otherwise read every task of the site. Past it the
 /// page ends early, with a cursor to go on from (`next_before`), so a request costs at most
 /// this many rows (about a millisecond), however large the site.
-pub const SCAN_ROWS: u32 = 5_000;
+pub(crate) const SCAN_ROWS: u32 = 5_000;
 
 /// Filters and paging for [`list`].
 #[derive(Debug, Clone, Default)]
@@ -46,9 +46,9 @@ const SITE_ROWS_POSTGRES: &str = "(site_id, id) > ($1, 0)
 pub(super) struct Listing {
     /// `$1` site, `$2` cursor, `$3` rows to examine, `$4` done, `$5` title pattern, `$6` rows
     /// to return. The inner LIMIT bounds what the filters run over.
-    pub page: String,
+    pub(crate) page: String,
     /// `$1` site, `$2` cursor, `$3` offset of the last row examined.
-    pub edge: String,
+    pub(crate) edge: String,
 }
 
 impl Listing {

@@ -11,13 +11,13 @@ pub(super) const B: SiteId = SiteId(2);
 /// A database file with two Connect sites (ids 1 and 2), as the store sees it and as a plain
 /// pool to check rows with; shared by the store tests.
 pub(super) struct TwoSites {
-    pub db: Db,
-    pub pool: Pool,
+    pub(crate) db: Db,
+    pub(crate) pool: Pool,
     _dir: tempfile::TempDir,
 }
 
 impl TwoSites {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let pool = open_pool(&dir.path().join("tasks.sqlite3"), 4).unwrap();
         let mut conn = pool.get().unwrap();
@@ -39,7 +39,7 @@ impl TwoSites {
     }
 
     /// One number the database answers.
-    pub fn count(&self, sql: &str) -> i64 {
+    pub(crate) fn count(&self, sql: &str) -> i64 {
         self.pool
             .get()
             .unwrap()
@@ -49,7 +49,7 @@ impl TwoSites {
 
     /// A task stored for `site` with `title` (on `issue`, when given); fails the test on any
     /// other outcome.
-    pub async fn add(&self, site: SiteId, title: &str, issue: Option<&JiraIssue>) -> Task {
+    pub(crate) async fn add(&self, site: SiteId, title: &str, issue: Option<&JiraIssue>) -> Task {
         let outcome = create(&self.db, site, t(title), None, issue.cloned(), None, 100);
         created(outcome.await)
     }

@@ -24,7 +24,7 @@ const SET_ENABLED: &str = "UPDATE jwt_tokens SET enabled = $1, updated_at = $2
 
 /// A lifecycle change to an installed site's Connect way in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SiteChange {
+pub(crate) enum SiteChange {
     /// `uninstalled`: erase the secret, keep the tasks.
     Uninstall,
     /// `enabled` (true) / `disabled` (false).
@@ -33,7 +33,7 @@ pub enum SiteChange {
 
 /// Applies one lifecycle change in one transaction, telling the other replicas when it changed
 /// something; `false` when nothing changed (idempotent).
-pub async fn change(
+pub(crate) async fn change(
     db: &Db,
     addon_key: &str,
     client_key: &str,
@@ -62,7 +62,7 @@ pub async fn change(
 
 /// A change another replica made, as [`hear_changes`] reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Heard<'a> {
+pub(crate) enum Heard<'a> {
     /// Hearing (again): anything before may have been missed.
     Listening,
     /// Not hearing: changes are being missed until the next `Listening`.
@@ -77,13 +77,13 @@ pub enum Heard<'a> {
 
 /// Whether other replicas may share this database (PostgreSQL): a cache then trusts itself
 /// only while it hears their changes.
-pub fn replicated(db: &Db) -> bool {
+pub(crate) fn replicated(db: &Db) -> bool {
     db.replicated()
 }
 
 /// On PostgreSQL, starts hearing the other replicas' site changes on the current runtime,
 /// calling `on` for each; on SQLite (one server) there is nothing to hear.
-pub fn hear_changes(db: &Db, on: impl Fn(Heard<'_>) + 'static) {
+pub(crate) fn hear_changes(db: &Db, on: impl Fn(Heard<'_>) + 'static) {
     use crate::db::postgres::{SITE_CHANGES_CHANNEL, listen::Event, payload_site};
     db.listen(SITE_CHANGES_CHANNEL, move |event| {
         on(match event {
