@@ -3,7 +3,7 @@
 //! describes all of it).
 
 pub(crate) mod manifest;
-pub(crate) mod pages;
+mod pages;
 pub mod routes;
 pub mod startup;
 

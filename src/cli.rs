@@ -24,12 +24,12 @@ use crate::{Application, StartupError};
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub(crate) command: Option<Command>,
+    command: Option<Command>,
 }
 
 /// What to do; `serve` when none is given.
 #[derive(Debug, Subcommand)]
-pub(crate) enum Command {
+enum Command {
     /// Run the HTTP server (applies pending migrations first).
     Serve,
     /// Apply pending database migrations and exit.

@@ -53,7 +53,7 @@ impl AppEnv {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid configuration: {variable} {message}")]
 pub struct ConfigError {
-    pub(crate) variable: &'static str,
+    variable: &'static str,
     pub(crate) message: String,
 }
 
@@ -72,7 +72,7 @@ pub struct HostPattern(String);
 
 impl HostPattern {
     /// Whether `host` matches this pattern (case-insensitively).
-    pub(crate) fn matches(&self, host: &str) -> bool {
+    fn matches(&self, host: &str) -> bool {
         let host = host.to_ascii_lowercase();
         match self.0.strip_prefix("*.") {
             Some(suffix) => {
@@ -135,8 +135,8 @@ pub struct Settings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Setting {
     pub(crate) name: &'static str,
-    pub(crate) default: &'static str,
-    pub(crate) help: &'static str,
+    default: &'static str,
+    help: &'static str,
 }
 
 /// Declares every setting once: the TOML key (the variable in lower case), the environment

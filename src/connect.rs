@@ -2,15 +2,15 @@
 //! and calls back to the site. Knows nothing of todos; it could become its own crate.
 
 pub(crate) mod descriptor;
-pub(crate) mod extract;
+mod extract;
 pub mod host_client;
-pub(crate) mod install_keys;
-pub(crate) mod installation_cache;
+mod install_keys;
+mod installation_cache;
 pub mod installations;
 pub mod jwt;
 pub mod lifecycle;
 pub mod qsh;
-pub(crate) mod token_source;
+mod token_source;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,26 +27,26 @@ pub use installations::Installation;
 
 /// How long a replica keeps an installation at most (PostgreSQL): the safety net behind the
 /// change notifications, for one lost in between.
-pub(crate) const SHARED_CACHE_TTL: Duration = Duration::from_secs(10);
+const SHARED_CACHE_TTL: Duration = Duration::from_secs(10);
 
 /// Everything the Connect side needs at request time, built once at start-up; the extractor
 /// finds it as `web::Data<Connect>`.
 pub(crate) struct Connect {
-    pub(crate) settings: Settings,
-    pub(crate) db: Db,
-    pub(crate) installations: Arc<installation_cache::InstallationCache>,
+    settings: Settings,
+    db: Db,
+    installations: Arc<installation_cache::InstallationCache>,
     /// Where the calling users are recorded (shared with the Forge side).
-    pub(crate) users: Users,
+    users: Users,
     /// Which sites' Connect use was written recently (`connect_seen_at`).
-    pub(crate) seen_sites: crate::site::seen::SeenSites,
-    pub(crate) install_keys: install_keys::InstallKeys,
+    seen_sites: crate::site::seen::SeenSites,
+    install_keys: install_keys::InstallKeys,
     /// Signed calls back to installed sites.
     pub(crate) hosts: host_client::HostClients,
     /// The descriptor JSON, rendered and validated once.
-    pub(crate) descriptor: String,
+    descriptor: String,
     /// Told which sites an install moved to other identities, so the Forge side's site cache
     /// drops their entries (and only theirs).
-    pub(crate) site_changes: SiteChanges,
+    site_changes: SiteChanges,
 }
 
 impl Connect {
@@ -81,7 +81,7 @@ impl Connect {
     /// the caches of identities which sites now answer to other identities (`moved`: an
     /// install that recorded a Forge identity or merged a Forge-only site; nothing for an
     /// uninstall or a toggle, which leave every identity naming the same site).
-    pub(crate) fn changed(&self, client_key: &str, moved: &[SiteId]) {
+    fn changed(&self, client_key: &str, moved: &[SiteId]) {
         self.installations.invalidate(client_key);
         for site in moved {
             self.site_changes.site(*site);
@@ -89,7 +89,7 @@ impl Connect {
     }
 
     /// The installed site for a client key: from memory, or one database read on a miss.
-    pub(crate) async fn installation(&self, client_key: &str) -> Result<Option<Arc<Installation>>> {
+    async fn installation(&self, client_key: &str) -> Result<Option<Arc<Installation>>> {
         if let Some(found) = self.installations.get(client_key) {
             return Ok(Some(found));
         }
@@ -125,7 +125,7 @@ impl Connect {
     }
 
     /// The 401 every authentication failure answers with.
-    pub(crate) fn unauthorized(&self) -> AppError {
+    fn unauthorized(&self) -> AppError {
         AppError::Unauthorized {
             scheme: "JWT",
             realm: self.settings.addon_key.clone(),

@@ -24,7 +24,7 @@ mod worker_read;
 pub use migrate::{latest_version, migrate};
 pub(crate) use migrate::{migrate_to, schema_version};
 pub(crate) use ours::refuse_foreign;
-pub(crate) use sqlite::BUSY_TIMEOUT;
+use sqlite::BUSY_TIMEOUT;
 pub use sqlite::{Pool, configure_connection, open_pool};
 pub use tx::Tx;
 pub(crate) use tx::{Dialect, Param, Row};

@@ -6,14 +6,14 @@
 
 pub(crate) mod api_base;
 pub(crate) mod events;
-pub(crate) mod extract;
+mod extract;
 pub mod fit;
-pub(crate) mod jira;
+mod jira;
 pub(crate) mod jwks;
 pub(crate) mod pre_uninstall;
-pub(crate) mod system_token;
-pub(crate) mod tenant_cache;
-pub(crate) mod tenants;
+mod system_token;
+mod tenant_cache;
+mod tenants;
 
 use std::sync::Arc;
 
@@ -27,7 +27,7 @@ use crate::users::Users;
 use crate::util::url::BaseUrl;
 
 pub(crate) use extract::{ForgeCall, ForgeContext};
-pub(crate) use fit::{FitError, Identity};
+use fit::{FitError, Identity};
 pub(crate) use jira::{JiraIssue, Product};
 pub(crate) use system_token::{CallError, ClientFactory, ForgeClient};
 
@@ -78,18 +78,18 @@ impl Forge {
     }
 
     /// Whether Forge is on (`FORGE_APP_ID` set).
-    pub(crate) fn is_on(&self) -> bool {
+    fn is_on(&self) -> bool {
         self.app_id.is_some()
     }
 
     /// Our app's ARI, when Forge is on.
-    pub(crate) fn app_id(&self) -> Option<&str> {
+    fn app_id(&self) -> Option<&str> {
         self.app_id.as_deref()
     }
 
     /// The 401 every Forge authentication failure answers with (a JSON body, and the bearer
     /// scheme the token comes in).
-    pub(crate) fn unauthorized(&self) -> AppError {
+    fn unauthorized(&self) -> AppError {
         AppError::Unauthorized {
             scheme: "Bearer",
             realm: self.addon_key.clone(),
@@ -98,7 +98,7 @@ impl Forge {
 
     /// Verifies a FIT: the key named by its `kid` from the right key set, then the claims for
     /// our app ARI; the identity it carries.
-    pub(crate) async fn verify(&self, token: &str) -> std::result::Result<Identity, FitError> {
+    async fn verify(&self, token: &str) -> std::result::Result<Identity, FitError> {
         let audience = self.app_id.as_deref().ok_or(FitError::Missing)?;
         let kid = fit::key_id(token)?;
         let api_base = fit::unverified_api_base_url(token);
@@ -114,10 +114,7 @@ impl Forge {
     /// The site of a verified identity: from memory, or resolved (and recorded) in the
     /// sites store on a miss. `Ok(Err(_))` when the store refuses it (its ids name two
     /// different sites, or a reinstall retired its installation id).
-    pub(crate) async fn site_of(
-        &self,
-        identity: &Identity,
-    ) -> Result<std::result::Result<SiteId, FitError>> {
+    async fn site_of(&self, identity: &Identity) -> Result<std::result::Result<SiteId, FitError>> {
         if let Some(site) = self.tenants.get(identity) {
             return Ok(Ok(site));
         }
@@ -141,7 +138,7 @@ impl Forge {
 
     /// Keeps the app system token a call carried, for the API base URL its token names — when
     /// that URL is acceptable (https on an Atlassian host in production).
-    pub(crate) fn remember_system_token(&self, site: SiteId, identity: &Identity, token: &str) {
+    fn remember_system_token(&self, site: SiteId, identity: &Identity, token: &str) {
         let api = identity
             .api_base_url
             .as_deref()
@@ -154,7 +151,7 @@ impl Forge {
     }
 
     /// A client that calls `site` as the app with its system token.
-    pub(crate) fn client(&self, site: SiteId) -> ForgeClient {
+    fn client(&self, site: SiteId) -> ForgeClient {
         ForgeClient::new(site, self.system_tokens.clone(), self.http.clone())
     }
 
@@ -164,14 +161,14 @@ impl Forge {
     }
 
     /// Records that the app is installed on `site` (a Forge `installed` event).
-    pub(crate) async fn mark_installed(&self, site: SiteId) -> Result<()> {
+    async fn mark_installed(&self, site: SiteId) -> Result<()> {
         store::forge::mark_installed(&self.db, site).await?;
         Ok(())
     }
 
     /// Records the Forge way in gone for the site of this installation id (its `preUninstall`);
     /// `None` when no site has that installation id now (nothing is created or changed).
-    pub(crate) async fn mark_uninstalled(&self, installation_id: &str) -> Result<Option<SiteId>> {
+    async fn mark_uninstalled(&self, installation_id: &str) -> Result<Option<SiteId>> {
         let site = store::forge::mark_uninstalled(&self.db, installation_id.to_string()).await?;
         if let Some(site) = site {
             // The next use must be on record, however soon it comes.

@@ -88,10 +88,10 @@ impl OpsError {
 /// What a database file holds, for the lines the commands print.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Summary {
-    pub(crate) schema_version: i64,
-    pub(crate) installations: i64,
-    pub(crate) users: i64,
-    pub(crate) tasks: i64,
+    schema_version: i64,
+    installations: i64,
+    users: i64,
+    tasks: i64,
 }
 
 impl std::fmt::Display for Summary {

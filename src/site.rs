@@ -3,7 +3,7 @@
 
 pub(crate) mod forge_identity;
 pub(crate) mod installed;
-pub(crate) mod merging;
+mod merging;
 pub(crate) mod seen;
 pub mod store;
 pub(crate) mod ways_in;

@@ -3,7 +3,7 @@
 //! names and publishing.
 
 pub(crate) mod api;
-pub(crate) mod caller;
+mod caller;
 pub(crate) mod issue_api;
 mod issue_ops;
 pub(crate) mod jira_events;
@@ -31,7 +31,7 @@ use task::{PageId, Task, TaskId, TaskTitle};
 /// users of a big site, arrive together; 128 is what one address may hold in connections);
 /// beyond that, 429 with `Retry-After`. Every other site keeps the rest of the pool and CPU.
 /// On PostgreSQL the budget is per instance: each replica keeps its own.
-pub(crate) fn site_budget(pool_size: usize) -> BudgetLimits {
+fn site_budget(pool_size: usize) -> BudgetLimits {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     BudgetLimits {
         per_key: (cores / 2).min(pool_size / 2).max(1),
@@ -42,11 +42,11 @@ pub(crate) fn site_budget(pool_size: usize) -> BudgetLimits {
 
 /// What the task handlers share, built once; they find it as `web::Data<Todo>`.
 pub struct Todo {
-    pub(crate) db: Db,
+    db: Db,
     /// Creators' display names, in memory only.
-    pub(crate) names: people::DisplayNames,
+    names: people::DisplayNames,
     /// Tasks one site may hold (`MAX_TASKS_PER_SITE`).
-    pub(crate) max_tasks: usize,
+    max_tasks: usize,
     budget: KeyedBudget<SiteId>,
     /// Writes Jira issues' progress after their tasks change (nothing until
     /// [`Todo::with_jira_progress`]).
@@ -93,11 +93,7 @@ impl Todo {
 /// site is [`AppError::NotFound`].
 impl Todo {
     /// One page of the site's tasks, newest first, and the cursor of the next page.
-    pub(crate) async fn list(
-        &self,
-        site: SiteId,
-        query: ListQuery,
-    ) -> Result<(Vec<Task>, Option<i64>)> {
+    async fn list(&self, site: SiteId, query: ListQuery) -> Result<(Vec<Task>, Option<i64>)> {
         let _place = self.enter(site).await?;
         store::list(&self.db, site, query).await
     }
@@ -138,7 +134,7 @@ impl Todo {
     }
 
     /// Changes a task's title and/or state.
-    pub(crate) async fn update(
+    async fn update(
         &self,
         site: SiteId,
         id: TaskId,
@@ -153,7 +149,7 @@ impl Todo {
     }
 
     /// Deletes a task.
-    pub(crate) async fn delete(&self, site: SiteId, id: TaskId) -> Result<()> {
+    async fn delete(&self, site: SiteId, id: TaskId) -> Result<()> {
         let _place = self.enter(site).await?;
         let deleted = store::delete(&self.db, site, id).await?;
         let deleted = deleted.ok_or(AppError::NotFound)?;

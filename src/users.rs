@@ -17,7 +17,7 @@ use crate::db::Db;
 use crate::site::SiteId;
 
 /// How often one user's visit is written to `jwt_users` at most.
-pub(crate) const USER_RECORD_WINDOW: Duration = Duration::from_secs(5 * 60);
+const USER_RECORD_WINDOW: Duration = Duration::from_secs(5 * 60);
 
 /// Users seen per site: what both ways in record their callers through.
 #[derive(Clone)]
@@ -49,14 +49,14 @@ impl Users {
 }
 
 /// Remembers which users were recorded recently, so a hot route makes no database write.
-pub(crate) struct SeenUsers {
+struct SeenUsers {
     window: Duration,
     seen: Mutex<HashMap<(SiteId, String), Instant>>,
 }
 
 impl SeenUsers {
     /// Records at most once per `window` per user.
-    pub(crate) fn new(window: Duration) -> Self {
+    fn new(window: Duration) -> Self {
         Self {
             window,
             seen: Mutex::new(HashMap::new()),
@@ -64,7 +64,7 @@ impl SeenUsers {
     }
 
     /// True when this user should be written now (and marks it as written).
-    pub(crate) fn should_record(&self, site: SiteId, account_id: &str) -> bool {
+    fn should_record(&self, site: SiteId, account_id: &str) -> bool {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         let key = (site, account_id.to_string());
         if seen.get(&key).is_some_and(|at| at.elapsed() < self.window) {

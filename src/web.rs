@@ -1,12 +1,12 @@
 //! HTTP plumbing shared by every route: the request log and security headers, embedded
 //! assets, templates, and rendering an HTML page. Knows no route and no domain.
 
-pub(crate) mod assets;
+mod assets;
 pub(crate) mod body;
 pub(crate) mod connections;
 pub(crate) mod json;
 pub(crate) mod middleware;
-pub(crate) mod templates;
+mod templates;
 
 use actix_web::HttpResponse;
 use actix_web::http::header::{self, HeaderValue};
@@ -15,17 +15,17 @@ use crate::error::AppError;
 
 /// Where AUI (Atlassian's UI library) is loaded from: a public npm CDN, pinned, with its SRI hash.
 /// Atlassian's own AUI CDN shut down after 30 Oct 2026.
-pub(crate) const AUI_ORIGIN: &str = "https://cdn.jsdelivr.net";
+const AUI_ORIGIN: &str = "https://cdn.jsdelivr.net";
 /// The pinned AUI stylesheet.
-pub(crate) const AUI_CSS_URL: &str =
+const AUI_CSS_URL: &str =
     "https://cdn.jsdelivr.net/npm/@atlassian/aui@10.0.4/dist/aui/aui-prototyping.css";
 /// Subresource integrity of [`AUI_CSS_URL`], computed from the npm tarball of @atlassian/aui 10.0.4.
-pub(crate) const AUI_CSS_INTEGRITY: &str =
+const AUI_CSS_INTEGRITY: &str =
     "sha384-7BUUxELuk9Pmh15FojXnaie6/FuetC1oY0glzNaWkckY+iXM7S9QL6JqaDCl6BVO";
 /// The Connect JavaScript; a constant, never built from request parameters.
-pub(crate) const CONNECT_JS_URL: &str = "https://connect-cdn.atl-paas.net/all.js";
+const CONNECT_JS_URL: &str = "https://connect-cdn.atl-paas.net/all.js";
 /// Origin of [`CONNECT_JS_URL`], for the CSP.
-pub(crate) const CONNECT_JS_ORIGIN: &str = "https://connect-cdn.atl-paas.net";
+const CONNECT_JS_ORIGIN: &str = "https://connect-cdn.atl-paas.net";
 
 /// What the web layer needs at request time, built once: templates, assets, and the headers
 /// every response gets. Found by the middleware and by handlers as `web::Data<Web>`.
@@ -33,9 +33,9 @@ pub(crate) struct Web {
     pub(crate) templates: tera::Tera,
     pub(crate) assets: assets::Assets,
     /// Send `Strict-Transport-Security` (our public URL is https).
-    pub(crate) hsts: bool,
+    hsts: bool,
     /// The CSP of HTML responses that did not set their own.
-    pub(crate) default_csp: HeaderValue,
+    default_csp: HeaderValue,
 }
 
 impl Web {
@@ -79,7 +79,7 @@ impl Web {
 /// The Content-Security-Policy for our HTML: scripts and styles only from us, the Connect CDN
 /// and the pinned AUI origin; framing only by Atlassian's sites (and `frame_origin`, an
 /// origin already checked by [`crate::util::url::BaseUrl`]).
-pub(crate) fn content_security_policy(frame_origin: Option<&str>) -> String {
+fn content_security_policy(frame_origin: Option<&str>) -> String {
     let mut ancestors = String::from("https://*.atlassian.net https://*.jira.com");
     if let Some(origin) = frame_origin {
         ancestors.push(' ');

@@ -21,35 +21,34 @@ mod modules;
 pub(crate) use form::Form;
 
 /// The `remotes` entry for this server (`baseUrl` = `SITE_URL`).
-pub(crate) const REMOTE: &str = "todo-backend";
+const REMOTE: &str = "todo-backend";
 /// The endpoint the Custom UI calls with `invokeRemote` (no fixed route: the UI picks paths).
-pub(crate) const UI_ENDPOINT: &str = "todo-ui";
+const UI_ENDPOINT: &str = "todo-ui";
 /// The endpoint Forge delivers lifecycle events to.
-pub(crate) const EVENTS_ENDPOINT: &str = "todo-events";
+const EVENTS_ENDPOINT: &str = "todo-events";
 /// The endpoint Forge's `preUninstall` module calls (route `paths::FORGE_PRE_UNINSTALL`).
-pub(crate) const UNINSTALL_ENDPOINT: &str = "todo-uninstall";
+const UNINSTALL_ENDPOINT: &str = "todo-uninstall";
 /// The `preUninstall` module: Forge's only signal that an admin uninstalled the app.
-pub(crate) const PRE_UNINSTALL: &str = "todo-pre-uninstall";
+const PRE_UNINSTALL: &str = "todo-pre-uninstall";
 /// The Forge lifecycle trigger.
-pub(crate) const LIFECYCLE_TRIGGER: &str = "todo-lifecycle";
+const LIFECYCLE_TRIGGER: &str = "todo-lifecycle";
 /// The events that trigger delivers (Forge has no uninstall event).
-pub(crate) const LIFECYCLE_EVENTS: [&str; 2] =
-    ["avi:forge:installed:app", "avi:forge:upgraded:app"];
+const LIFECYCLE_EVENTS: [&str; 2] = ["avi:forge:installed:app", "avi:forge:upgraded:app"];
 /// The Forge macro's key while Connect's macro is still declared (a Forge module and a Connect
 /// module may not share one). Once Connect is retired the Forge macro takes the Connect macro's
 /// key, and this one stays, hidden, for the macros saved under it in the meantime.
-pub(crate) const MACRO: &str = "todo-task";
+const MACRO: &str = "todo-task";
 /// The Forge global page: the Todo list.
-pub(crate) const GLOBAL_PAGE: &str = "todo-global-page";
+const GLOBAL_PAGE: &str = "todo-global-page";
 /// The URL segment of the global page (`/wiki/apps/<app>/<env>/todo`).
-pub(crate) const GLOBAL_PAGE_ROUTE: &str = "todo";
+const GLOBAL_PAGE_ROUTE: &str = "todo";
 /// The single `confluence:lifecycle` entry of the Connect-on-Forge form.
-pub(crate) const CONNECT_LIFECYCLE: &str = "connect-lifecycle";
+const CONNECT_LIFECYCLE: &str = "connect-lifecycle";
 /// The Node runtime the validator requires to be named (the app runs no Forge function).
-pub(crate) const RUNTIME: &str = "nodejs22.x";
+const RUNTIME: &str = "nodejs22.x";
 /// The Custom UI resources: key and folder, relative to the manifest (`forge/`), as
 /// `npm run build` in `forge/` writes them.
-pub(crate) const RESOURCES: [(&str, &str); 3] = [
+const RESOURCES: [(&str, &str); 3] = [
     (MACRO_VIEW, "build/macro-view"),
     (MACRO_CONFIG, "build/macro-config"),
     (GLOBAL_PAGE_VIEW, "build/global-page"),
@@ -60,7 +59,7 @@ const GLOBAL_PAGE_VIEW: &str = "global-page";
 /// What the backend needs on a Forge site: the app system token, used only to read creators'
 /// display names (`GET /wiki/rest/api/user`) and to create the page "Publish to Confluence"
 /// asks for (`POST /wiki/rest/api/content`). Nothing else.
-pub(crate) const FORGE_SCOPES: [&str; 3] = [
+const FORGE_SCOPES: [&str; 3] = [
     "read:app-system-token",
     "read:confluence-user",
     "write:confluence-content",
@@ -106,11 +105,7 @@ pub(crate) fn render(
 }
 
 /// The manifest as a JSON value (what [`render`] writes as YAML).
-pub(crate) fn build(
-    settings: &Settings,
-    descriptor: &Value,
-    form: Form,
-) -> Result<Value, ManifestError> {
+fn build(settings: &Settings, descriptor: &Value, form: Form) -> Result<Value, ManifestError> {
     let app_id = settings
         .forge_app_id
         .as_deref()

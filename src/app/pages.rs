@@ -11,7 +11,7 @@ use crate::error::{AppError, HtmlError};
 use crate::web::Web;
 
 /// How long `/readyz` waits for the database.
-pub(crate) const READY_PATIENCE: Duration = Duration::from_secs(1);
+const READY_PATIENCE: Duration = Duration::from_secs(1);
 
 /// `GET /`: what the app is and how to install it today (Forge); the Connect descriptor only
 /// for sites that installed it earlier.

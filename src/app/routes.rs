@@ -16,13 +16,13 @@ type ConnectApi = ConnectContext<ApiRoute>;
 
 /// Every path we serve.
 pub mod paths {
-    pub(crate) const LANDING: &str = "/";
-    pub(crate) const HEALTHZ: &str = "/healthz";
-    pub(crate) const READYZ: &str = "/readyz";
+    pub(super) const LANDING: &str = "/";
+    pub(super) const HEALTHZ: &str = "/healthz";
+    pub(super) const READYZ: &str = "/readyz";
     /// Where Confluence fetches the descriptor (the URL an admin uploads).
     pub(crate) const DESCRIPTOR: &str = "/atlassian-connect.json";
     /// The same descriptor under the app's own prefix.
-    pub(crate) const DESCRIPTOR_ALIAS: &str = "/confluence/descriptor";
+    pub(super) const DESCRIPTOR_ALIAS: &str = "/confluence/descriptor";
     pub(crate) const INSTALLED: &str = "/confluence/installed";
     pub(crate) const UNINSTALLED: &str = "/confluence/uninstalled";
     pub(crate) const ENABLED: &str = "/confluence/enabled";
@@ -33,16 +33,16 @@ pub mod paths {
     pub(crate) const TODO_PAGE: &str = "/confluence/tasks";
     /// The macro editor (`?page_id=N`).
     pub(crate) const MACRO_EDITOR: &str = "/confluence/macro_editor";
-    pub(crate) const API_TASKS: &str = "/api/tasks";
-    pub(crate) const API_TASK: &str = "/api/tasks/{id}";
-    pub(crate) const API_PUBLISH: &str = "/api/publish";
+    pub(super) const API_TASKS: &str = "/api/tasks";
+    pub(super) const API_TASK: &str = "/api/tasks/{id}";
+    pub(super) const API_PUBLISH: &str = "/api/publish";
     /// The task API as Forge Custom UI reaches it (`invokeRemote`, Forge Invocation Token).
-    pub(crate) const FORGE_API_TASKS: &str = "/forge/api/tasks";
-    pub(crate) const FORGE_API_TASK: &str = "/forge/api/tasks/{id}";
+    pub(super) const FORGE_API_TASKS: &str = "/forge/api/tasks";
+    pub(super) const FORGE_API_TASK: &str = "/forge/api/tasks/{id}";
     /// The tasks of the Jira issue the token names (a Jira issue panel).
-    pub(crate) const FORGE_API_ISSUE_TASKS: &str = "/forge/api/issue/tasks";
+    pub(super) const FORGE_API_ISSUE_TASKS: &str = "/forge/api/issue/tasks";
     /// "Publish to Confluence" from the Forge global page (as the app, with its system token).
-    pub(crate) const FORGE_API_PUBLISH: &str = "/forge/api/publish";
+    pub(super) const FORGE_API_PUBLISH: &str = "/forge/api/publish";
     /// Forge triggers: lifecycle (`avi:forge:installed:app`, `avi:forge:upgraded:app`) and
     /// Jira's deletions (`avi:jira:deleted:issue`, `avi:jira:deleted:project`).
     pub const FORGE_EVENTS: &str = "/forge/events";

@@ -22,14 +22,14 @@ use crate::web::connections::PerAddressLimit;
 use crate::web::{self, Web};
 
 /// How long in-flight requests get to finish after SIGTERM/SIGINT.
-pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// A client must send its request head within this, or the connection is closed (slowloris).
-pub(crate) const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections of the SQLite pool (PostgreSQL's is `DATABASE_POOL_SIZE`).
-pub(crate) const POOL_SIZE: u32 = 16;
+const POOL_SIZE: u32 = 16;
 /// Connections the kernel queues for us while every worker is at `MAX_CONNECTIONS` (actix's
 /// own default when it binds; the kernel caps it at `net.core.somaxconn`).
-pub(crate) const LISTEN_BACKLOG: i32 = 2048;
+const LISTEN_BACKLOG: i32 = 2048;
 
 /// Why the application could not start; printed as one line.
 #[derive(Debug, thiserror::Error)]
@@ -60,9 +60,9 @@ pub struct AppState {
     pub(crate) settings: Settings,
     pub(crate) db: Db,
     pub(crate) web: aweb::Data<Web>,
-    pub(crate) connect: aweb::Data<Connect>,
-    pub(crate) forge: aweb::Data<Forge>,
-    pub(crate) todo: aweb::Data<Todo>,
+    connect: aweb::Data<Connect>,
+    forge: aweb::Data<Forge>,
+    todo: aweb::Data<Todo>,
 }
 
 impl AppState {

@@ -27,13 +27,13 @@ use crate::util::time::unix_now;
 use crate::util::url::BaseUrl;
 
 /// Lifetime of the JWT on an app request.
-pub(crate) const APP_TOKEN_LIFETIME_SECS: i64 = 180;
+const APP_TOKEN_LIFETIME_SECS: i64 = 180;
 /// Lifetime of the assertion exchanged for a user's access token.
-pub(crate) const ASSERTION_LIFETIME_SECS: i64 = 60;
+const ASSERTION_LIFETIME_SECS: i64 = 60;
 /// The OAuth 2.0 grant type of the user-impersonation exchange.
-pub(crate) const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 /// An access token is refreshed this long before it expires (at most half its lifetime).
-pub(crate) const REFRESH_MARGIN: Duration = Duration::from_secs(60);
+const REFRESH_MARGIN: Duration = Duration::from_secs(60);
 /// Access tokens kept at most (per site, account and scopes).
 const MAX_CACHED_TOKENS: usize = 10_000;
 

@@ -15,24 +15,24 @@ use crate::util::http::{GetError, get_capped};
 use crate::util::url::BaseUrl;
 
 /// How long a fetched key is trusted before it is fetched again.
-pub(crate) const KEY_TTL: Duration = Duration::from_secs(60 * 60);
+const KEY_TTL: Duration = Duration::from_secs(60 * 60);
 /// How long a key the server does not have (404, 410) is remembered as missing: Atlassian
 /// publishes a key before it signs with it, so a missing one stays missing.
-pub(crate) const MISSING_KEY_TTL: Duration = Duration::from_secs(10 * 60);
+const MISSING_KEY_TTL: Duration = Duration::from_secs(10 * 60);
 /// How long any other failure (timeout, 5xx, not a key) is remembered: short, since it may
 /// be the key server's passing trouble.
-pub(crate) const FAILED_FETCH_TTL: Duration = Duration::from_secs(30);
+const FAILED_FETCH_TTL: Duration = Duration::from_secs(30);
 /// About this many keys (and remembered failures) are cached at most; failures go first.
-pub(crate) const MAX_CACHED_KEYS: usize = 1024;
+const MAX_CACHED_KEYS: usize = 1024;
 /// The key server sees at most this: 4 fetches in flight, 10 back to back, then one every
 /// 2 s. Real installs need one fetch per key per hour.
-pub(crate) const FETCH_LIMITS: GateLimits = GateLimits {
+const FETCH_LIMITS: GateLimits = GateLimits {
     in_flight: 4,
     burst: 10,
     refill_every: Duration::from_secs(2),
 };
 /// A PEM public key is well under this; anything larger is not a key.
-pub(crate) const MAX_KEY_BYTES: usize = 16 * 1024;
+const MAX_KEY_BYTES: usize = 16 * 1024;
 
 /// Fetches and caches install-token public keys.
 pub(crate) struct InstallKeys {

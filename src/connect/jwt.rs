@@ -9,7 +9,7 @@ pub use crate::util::secret::Secret;
 /// Tokens longer than this are refused before any parsing (Confluence's are well under 2 KiB).
 pub const MAX_TOKEN_LEN: usize = 8 * 1024;
 /// Clock skew we tolerate on `exp` and `iat`, in seconds.
-pub(crate) const LEEWAY_SECS: u64 = 30;
+const LEEWAY_SECS: u64 = 30;
 
 /// Why a token was refused; logged at debug level, never sent to the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,28 +41,28 @@ pub enum TokenError {
 /// The claims of an HS256 token Confluence sends with a product request.
 #[derive(Debug, Clone, Deserialize)]
 pub struct TenantClaims {
-    pub(crate) iss: String,
+    iss: String,
     #[serde(default)]
-    pub(crate) sub: Option<String>,
-    pub(crate) exp: i64,
+    sub: Option<String>,
+    exp: i64,
     #[serde(default)]
     pub qsh: Option<String>,
     #[serde(default)]
-    pub(crate) context: Option<TokenContext>,
+    context: Option<TokenContext>,
 }
 
 /// The part of a token's `context` claim we read (typed: no JSON tree per request).
 #[derive(Debug, Clone, Default, Deserialize)]
-pub(crate) struct TokenContext {
+struct TokenContext {
     #[serde(default)]
-    pub(crate) user: Option<TokenUser>,
+    user: Option<TokenUser>,
 }
 
 /// `context.user` of a token.
 #[derive(Debug, Clone, Default, Deserialize)]
-pub(crate) struct TokenUser {
+struct TokenUser {
     #[serde(default, rename = "accountId")]
-    pub(crate) account_id: Option<String>,
+    account_id: Option<String>,
 }
 
 impl TenantClaims {
@@ -83,7 +83,7 @@ pub struct InstallClaims {
     pub(crate) iss: String,
     pub exp: i64,
     #[serde(default)]
-    pub(crate) iat: Option<i64>,
+    iat: Option<i64>,
     #[serde(default)]
     pub(crate) qsh: Option<String>,
 }

@@ -20,7 +20,7 @@ use crate::util::url::BaseUrl;
 use crate::web::body::read_body;
 
 /// Lifecycle bodies are a few hundred bytes; this leaves ample room.
-pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
+const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The JSON Confluence posts to every lifecycle callback (unknown fields ignored).
 #[derive(Debug, Deserialize)]

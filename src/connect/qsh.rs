@@ -49,7 +49,7 @@ pub fn qsh(method: &str, path: &str, query: &str, base_path: &str) -> String {
 }
 
 /// The path relative to `base_path`, without trailing slash, with `&` escaped.
-pub(crate) fn canonical_path(path: &str, base_path: &str) -> String {
+fn canonical_path(path: &str, base_path: &str) -> String {
     let base = base_path.trim_end_matches('/');
     let relative = match path.strip_prefix(base) {
         Some(rest) if !base.is_empty() && (rest.is_empty() || rest.starts_with('/')) => rest,

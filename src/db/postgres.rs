@@ -31,10 +31,10 @@ use super::DbError;
 use crate::config::DatabaseUrl;
 use crate::error::{AppError, Result};
 
-pub(crate) use deadpool_postgres::GenericClient;
-pub(crate) use tokio_postgres::Error as PgError;
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Error as PgError;
 
-pub(crate) use deadline::DEFAULT_TIMEOUT;
+use deadline::DEFAULT_TIMEOUT;
 
 /// Session settings of every pooled connection: a statement or lock wait longer than the
 /// database timeout is a failure to report (503), not something to wait out.
@@ -58,7 +58,7 @@ pub struct PgPool {
 }
 
 /// A pooled connection; it goes back to the pool when dropped.
-pub(crate) type PgClient = deadpool_postgres::Object;
+type PgClient = deadpool_postgres::Object;
 
 impl PgPool {
     /// A pool of at most `max_size` connections with the default database timeout; connects
@@ -121,13 +121,13 @@ impl PgPool {
     }
 
     /// The URL, for messages (its `Display` has no password).
-    pub(crate) fn url(&self) -> &DatabaseUrl {
+    fn url(&self) -> &DatabaseUrl {
         &self.url
     }
 
     /// A connection of its own, outside the pool (the listener, long-running commands), with
     /// the connection future to drive.
-    pub(crate) async fn connect(
+    async fn connect(
         &self,
         config: &tokio_postgres::Config,
     ) -> std::result::Result<
@@ -144,7 +144,7 @@ impl PgPool {
     }
 
     /// The configuration pooled connections use (session options included).
-    pub(crate) fn config(&self) -> &tokio_postgres::Config {
+    fn config(&self) -> &tokio_postgres::Config {
         &self.config
     }
 

@@ -15,10 +15,10 @@ pub type Pool = r2d2::Pool<SqliteConnectionManager>;
 /// How long a connection waits for another writer before giving up with `SQLITE_BUSY`.
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// WAL pages after which a commit checkpoints (SQLite's default, stated so it is a decision).
-pub(crate) const WAL_AUTOCHECKPOINT_PAGES: u32 = 1000;
+const WAL_AUTOCHECKPOINT_PAGES: u32 = 1000;
 /// What the WAL file is truncated back to once a checkpoint has reset it: a burst of writes
 /// (or a long reader that held checkpoints back) must not leave a large file behind for good.
-pub(crate) const JOURNAL_SIZE_LIMIT_BYTES: i64 = 8 * 1024 * 1024;
+const JOURNAL_SIZE_LIMIT_BYTES: i64 = 8 * 1024 * 1024;
 
 /// Applies the pragmas every connection needs.
 pub fn configure_connection(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -24,7 +24,7 @@ impl Stamp {
     }
 
     /// `at` cut to the stored precision (whole milliseconds, UTC).
-    pub(crate) fn at(at: OffsetDateTime) -> Self {
+    fn at(at: OffsetDateTime) -> Self {
         let utc = at.to_offset(time::UtcOffset::UTC);
         Self(
             utc.replace_nanosecond(utc.millisecond() as u32 * 1_000_000)

@@ -24,15 +24,15 @@ use crate::util::ari::{Ecosystem, ecosystem_uuid};
 use crate::web::json::read_json;
 
 /// Event bodies are a few hundred bytes; this leaves ample room.
-pub(crate) const MAX_EVENT_BYTES: usize = 64 * 1024;
+const MAX_EVENT_BYTES: usize = 64 * 1024;
 /// The installation event.
 pub const INSTALLED: &str = "avi:forge:installed:app";
 /// The upgrade event (major versions only).
-pub(crate) const UPGRADED: &str = "avi:forge:upgraded:app";
+const UPGRADED: &str = "avi:forge:upgraded:app";
 /// A Jira issue was deleted (body `issue: {id, key, fields}`).
-pub(crate) const JIRA_ISSUE_DELETED: &str = "avi:jira:deleted:issue";
+const JIRA_ISSUE_DELETED: &str = "avi:jira:deleted:issue";
 /// A Jira project was deleted (body `project: {id, key, …}`); its issues send no events.
-pub(crate) const JIRA_PROJECT_DELETED: &str = "avi:jira:deleted:project";
+const JIRA_PROJECT_DELETED: &str = "avi:jira:deleted:project";
 
 /// What an event asks of us.
 #[derive(Debug, Clone, PartialEq, Eq)]

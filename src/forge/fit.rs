@@ -19,13 +19,13 @@ use crate::util::ari::canonical_installation_id;
 pub const ISSUER: &str = "forge/invocation-token";
 /// FITs longer than this are refused before any parsing (real ones are a few KiB; this stays
 /// under the request header cap, so an oversized token is a 401, not a 431).
-pub(crate) const MAX_TOKEN_LEN: usize = 10 * 1024;
+const MAX_TOKEN_LEN: usize = 10 * 1024;
 /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
 pub const LEEWAY_SECS: u64 = 30;
 /// The longest a FIT may be valid (`exp - iat`) and the oldest it may be (`now - iat`, plus
 /// the leeway). Forge's live about 25 s; a token minted to last for days, or replayed long
 /// after it was issued, is refused even when its signature holds.
-pub(crate) const MAX_TOKEN_LIFETIME_SECS: i64 = 5 * 60;
+const MAX_TOKEN_LIFETIME_SECS: i64 = 5 * 60;
 
 /// Why a Forge request was refused; logged at debug level (never with the token), answered
 /// with a 401.
@@ -70,41 +70,41 @@ pub struct FitClaims {
     pub iss: String,
     pub exp: i64,
     #[serde(default)]
-    pub(crate) iat: Option<i64>,
+    iat: Option<i64>,
     /// A string, or an array (RFC 7519 allows both); checked by [`exactly_us`].
     #[serde(default)]
-    pub(crate) aud: Option<serde_json::Value>,
+    aud: Option<serde_json::Value>,
     #[serde(default)]
-    pub(crate) app: Option<FitApp>,
+    app: Option<FitApp>,
     /// The account id of the user (UI calls only).
     #[serde(default)]
-    pub(crate) principal: Option<String>,
+    principal: Option<String>,
     #[serde(default)]
-    pub(crate) context: Option<FitContext>,
+    context: Option<FitContext>,
 }
 
 /// `app` of a FIT.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct FitApp {
+struct FitApp {
     #[serde(default)]
-    pub(crate) installation_id: Option<String>,
+    installation_id: Option<String>,
     #[serde(default)]
-    pub(crate) api_base_url: Option<String>,
+    api_base_url: Option<String>,
     /// `{contexts: [{name, apiBaseUrl, cloudId}, …]}` in a multi-product app.
     #[serde(default)]
-    pub(crate) installation: Option<serde_json::Value>,
+    installation: Option<serde_json::Value>,
 }
 
 /// `context` of a FIT (UI calls; optional on triggers).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct FitContext {
+struct FitContext {
     #[serde(default)]
-    pub(crate) cloud_id: Option<String>,
+    cloud_id: Option<String>,
     /// Where the module is: a Jira issue panel's names the issue and its project.
     #[serde(default)]
-    pub(crate) extension: Option<serde_json::Value>,
+    extension: Option<serde_json::Value>,
 }
 
 /// Who a verified FIT says is calling: the installation, its site, and the user.

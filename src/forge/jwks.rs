@@ -23,30 +23,29 @@ use crate::util::http::get_capped;
 use crate::util::url::BaseUrl;
 
 /// Atlassian's production key set.
-pub(crate) const PRODUCTION_JWKS: &str =
-    "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json";
+const PRODUCTION_JWKS: &str = "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json";
 /// Atlassian's staging key set, for tokens of apps on the staging platform.
 pub(crate) const STAGING_JWKS: &str =
     "https://forge.cdn.stg.atlassian-dev.net/.well-known/jwks.json";
 /// Tokens whose `app.apiBaseUrl` starts with this come from the staging platform.
-pub(crate) const STAGING_API_PREFIX: &str = "https://api.stg.atlassian.com/";
+const STAGING_API_PREFIX: &str = "https://api.stg.atlassian.com/";
 /// How long a fetched set is used before it is fetched again.
-pub(crate) const KEYS_TTL: Duration = Duration::from_secs(10 * 60);
+const KEYS_TTL: Duration = Duration::from_secs(10 * 60);
 /// An unknown `kid` refetches the set at most this often.
-pub(crate) const REFETCH_COOLDOWN: Duration = Duration::from_secs(30);
+const REFETCH_COOLDOWN: Duration = Duration::from_secs(30);
 /// A failed fetch is not retried for this long (a down key server is not hammered).
-pub(crate) const FAILURE_TTL: Duration = Duration::from_secs(5);
+const FAILURE_TTL: Duration = Duration::from_secs(5);
 /// While fetches fail, the last good set is used until it is this old.
-pub(crate) const MAX_STALE: Duration = Duration::from_secs(60 * 60);
+const MAX_STALE: Duration = Duration::from_secs(60 * 60);
 /// A key set is a few KiB; anything larger is not one (the cap of a Connect install key).
-pub(crate) const MAX_JWKS_BYTES: usize = 16 * 1024;
+const MAX_JWKS_BYTES: usize = 16 * 1024;
 /// Keys read from one set at most.
-pub(crate) const MAX_KEYS: usize = 64;
+const MAX_KEYS: usize = 64;
 /// Every key set fetch passes this gate: 2 in flight (one per set URL), 4 back to back, then
 /// one every 5 s. Normal work needs one fetch per set per 10 minutes, plus one per rotation.
 /// A gate of its own, not Connect's: made-up Connect `kid`s (which anyone can send) must not
 /// use up the fetches Forge needs to follow a key rotation, and the two are different servers.
-pub(crate) const FETCH_LIMITS: GateLimits = GateLimits {
+const FETCH_LIMITS: GateLimits = GateLimits {
     in_flight: 2,
     burst: 4,
     refill_every: Duration::from_secs(5),

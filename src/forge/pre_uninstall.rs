@@ -15,7 +15,7 @@ use crate::error::{AppError, Result};
 use crate::web::json::read_json;
 
 /// The body is a few hundred bytes (plus a context token); this leaves ample room.
-pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
+const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The cloud id the body names, if any; a body that is not the module's payload is a 400.
 fn cloud_id(body: &Value) -> Result<Option<String>> {

@@ -23,13 +23,13 @@ use crate::util::url::BaseUrl;
 /// The header Forge puts the app system token in.
 pub(crate) const SYSTEM_TOKEN_HEADER: &str = "x-forge-oauth-system";
 /// A system token longer than this is ignored.
-pub(crate) const MAX_SYSTEM_TOKEN_LEN: usize = 8 * 1024;
+const MAX_SYSTEM_TOKEN_LEN: usize = 8 * 1024;
 /// How long a token is kept when its expiry cannot be read.
-pub(crate) const UNKNOWN_LIFETIME: Duration = Duration::from_secs(30 * 60);
+const UNKNOWN_LIFETIME: Duration = Duration::from_secs(30 * 60);
 /// The longest a token is kept (Atlassian's live 2–4 h).
-pub(crate) const MAX_LIFETIME: Duration = Duration::from_secs(4 * 60 * 60);
+const MAX_LIFETIME: Duration = Duration::from_secs(4 * 60 * 60);
 /// A token is dropped this long before its `exp`.
-pub(crate) const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
+const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
 
 struct Held {
     token: Secret,
@@ -86,7 +86,7 @@ impl SystemTokens {
     }
 
     /// The site's token and API base URL for `product`, while the token lives.
-    pub(crate) fn get(&self, site: SiteId, product: Product) -> Option<(Secret, BaseUrl)> {
+    fn get(&self, site: SiteId, product: Product) -> Option<(Secret, BaseUrl)> {
         let held = self.held.lock().unwrap_or_else(|e| e.into_inner());
         held.get(&(site, product))
             .filter(|h| Instant::now() < h.until)
@@ -94,7 +94,7 @@ impl SystemTokens {
     }
 
     /// Forgets `token` (the product refused it).
-    pub(crate) fn forget(&self, site: SiteId, product: Product, token: &Secret) {
+    fn forget(&self, site: SiteId, product: Product, token: &Secret) {
         let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
         if held
             .get(&(site, product))

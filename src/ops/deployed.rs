@@ -13,7 +13,7 @@ use crate::error::{AppError, Result};
 /// How long one statement or lock wait of an operation may take on PostgreSQL. Far longer
 /// than a request's `DATABASE_TIMEOUT`: a purge from cron waits for the sites lock behind the
 /// replicas' installs and may delete many rows, yet a stuck server still ends it.
-pub(crate) const OPERATION_TIMEOUT: Duration = Duration::from_secs(600);
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// An opened database and what keeps it safe to use while the operation runs.
 pub(crate) struct Deployed {

@@ -8,10 +8,10 @@ use std::time::Duration;
 use super::OpsError;
 
 /// How long connecting, sending and answering may each take.
-pub(crate) const TIMEOUT: Duration = Duration::from_secs(3);
+const TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The address to ask: the listen address, with a wildcard replaced by loopback.
-pub(crate) fn probe_host(listen_host: &str) -> &str {
+fn probe_host(listen_host: &str) -> &str {
     match listen_host.trim_matches(|c| c == '[' || c == ']') {
         "0.0.0.0" | "" => "127.0.0.1",
         "::" => "::1",

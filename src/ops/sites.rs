@@ -20,7 +20,7 @@ pub(crate) struct SiteRow {
     pub(crate) base_url: Option<String>,
     pub(crate) cloud_id: Option<String>,
     /// Whether a Connect shared secret is stored (never the secret itself).
-    pub(crate) has_secret: bool,
+    has_secret: bool,
     pub(crate) ways: SiteWays,
     pub(crate) tasks: i64,
 }

@@ -48,8 +48,8 @@ pub(crate) const MOVED: &[Moved] = &[
 /// A reference to `jwt_tokens` the merge does not know how to move: the merge refuses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct UnknownReference {
-    pub(crate) table: String,
-    pub(crate) column: String,
+    table: String,
+    column: String,
 }
 
 impl fmt::Display for UnknownReference {

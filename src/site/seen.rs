@@ -11,7 +11,7 @@ use super::SiteId;
 use super::ways_in::Way;
 
 /// How often one site's use through one way in is written at most.
-pub(crate) const SEEN_WINDOW: Duration = Duration::from_secs(5 * 60);
+const SEEN_WINDOW: Duration = Duration::from_secs(5 * 60);
 
 /// Sites remembered at most; past it, entries older than the window go (and, if that is not
 /// enough, all of them: the cost is one more write per site).
@@ -31,7 +31,7 @@ impl Default for SeenSites {
 
 impl SeenSites {
     /// Writes at most once per `window` per site and way.
-    pub(crate) fn new(window: Duration) -> Self {
+    fn new(window: Duration) -> Self {
         Self {
             window,
             seen: Mutex::new(HashMap::new()),
@@ -67,7 +67,7 @@ impl SeenSites {
 
     #[cfg(test)]
     /// How many entries are kept (for tests of the bound).
-    pub(crate) fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.seen.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 }

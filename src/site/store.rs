@@ -6,5 +6,5 @@
 
 pub mod connect;
 pub(crate) mod forge;
-pub(crate) mod merge;
+mod merge;
 pub(crate) mod seen;

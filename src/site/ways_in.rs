@@ -17,7 +17,7 @@ pub(crate) enum Way {
 
 impl Way {
     /// Its name in output and columns (`connect_…`, `forge_…`).
-    pub(crate) fn name(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
             Self::Connect => "connect",
             Self::Forge => "forge",

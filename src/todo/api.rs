@@ -19,7 +19,7 @@ use crate::web::json::read_json;
 /// Largest JSON body accepted.
 pub(crate) const MAX_JSON_BYTES: usize = 16 * 1024;
 /// Page size bounds for `GET /api/tasks`.
-pub(crate) const DEFAULT_LIMIT: u32 = 50;
+const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
 
 /// The body of `POST /api/tasks`.

@@ -49,11 +49,11 @@ use crate::util::url::RFC3986;
 use patience::SitePatience;
 
 /// How long a display name is remembered (personal data: memory only, briefly).
-pub(crate) const NAME_TTL: Duration = Duration::from_secs(10 * 60);
+const NAME_TTL: Duration = Duration::from_secs(10 * 60);
 /// How long a failed lookup is not retried, and a slow site not waited for.
-pub(crate) const FAILURE_TTL: Duration = Duration::from_secs(60);
+const FAILURE_TTL: Duration = Duration::from_secs(60);
 /// The most a request waits for names, all lookups together (they run concurrently).
-pub(crate) const PAGE_BUDGET: Duration = Duration::from_millis(1500);
+const PAGE_BUDGET: Duration = Duration::from_millis(1500);
 /// Distinct accounts looked up for one page at most; the rest show their account id.
 const MAX_LOOKUPS_PER_PAGE: usize = 20;
 /// Names (and remembered failures) kept at most.
@@ -64,7 +64,7 @@ type Key = (SiteId, String);
 
 /// A lookup that gave no name: the site failed, timed out, or gave none for the account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct NoName;
+struct NoName;
 
 /// The in-memory display-name cache, shared by all workers.
 pub struct DisplayNames {
@@ -83,8 +83,8 @@ impl Default for DisplayNames {
 #[derive(Serialize)]
 pub(crate) struct NamedTask<'a> {
     #[serde(flatten)]
-    pub(crate) task: &'a Task,
-    pub(crate) created_by_name: Option<&'a str>,
+    task: &'a Task,
+    created_by_name: Option<&'a str>,
 }
 
 #[derive(Deserialize, Default)]
@@ -197,7 +197,7 @@ fn name_of(user: User) -> Option<String> {
 
 impl DisplayNames {
     /// A cache whose waiting request waits at most `budget` ([`PAGE_BUDGET`] in the app).
-    pub(crate) fn with_budget(budget: Duration) -> Self {
+    fn with_budget(budget: Duration) -> Self {
         Self {
             names: FlightCache::new(MAX_ENTRIES),
             patience: Arc::default(),

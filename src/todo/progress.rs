@@ -20,18 +20,18 @@ use crate::site::SiteId;
 /// The issue property the server writes and the manifest indexes.
 pub(crate) const PROPERTY_KEY: &str = "todo-progress";
 /// How long a change waits for the ones that follow it (a few quick toggles: one write).
-pub(crate) const COALESCE: Duration = Duration::from_millis(200);
+const COALESCE: Duration = Duration::from_millis(200);
 /// Attempts per write, the first included; then the write is given up (logged) until the
 /// issue's tasks change again.
-pub(crate) const MAX_ATTEMPTS: u32 = 3;
+const MAX_ATTEMPTS: u32 = 3;
 /// Wait before the second attempt; doubled before each further one.
-pub(crate) const RETRY_AFTER: Duration = Duration::from_millis(500);
+const RETRY_AFTER: Duration = Duration::from_millis(500);
 /// Issues with a write pending at most, across sites; past it a change is not synced (logged)
 /// rather than memory grown without bound.
-pub(crate) const MAX_PENDING: usize = 10_000;
+const MAX_PENDING: usize = 10_000;
 /// Writes in flight at once, across sites: a burst of changes on many issues queues here
 /// instead of opening thousands of connections to Atlassian.
-pub(crate) const MAX_IN_FLIGHT: usize = 16;
+const MAX_IN_FLIGHT: usize = 16;
 
 type Key = (SiteId, String);
 

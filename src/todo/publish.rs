@@ -10,7 +10,7 @@
 //! 503 when no app system token is in memory for the site (Forge reserves 401 for its own
 //! token failures).
 
-pub(crate) mod page;
+mod page;
 pub(crate) mod target;
 
 use actix_web::http::header;
@@ -29,7 +29,7 @@ use crate::web::json::read_json;
 pub(crate) use target::{Links, NotCreated, PageTarget};
 
 /// Open tasks listed on a published page at most.
-pub(crate) const MAX_PUBLISHED_TASKS: u32 = 500;
+const MAX_PUBLISHED_TASKS: u32 = 500;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -85,7 +85,7 @@ pub(crate) async fn publish<C: Caller>(
 /// (`next_before`), so this follows it until it has one task more than it lists or the site's
 /// tasks are all seen: a site whose newest thousands of tasks are done still publishes its
 /// older open ones. The rounds are bounded by the site's task quota.
-pub(crate) async fn open_tasks(todo: &Todo, site: SiteId) -> Result<(Vec<Task>, bool)> {
+async fn open_tasks(todo: &Todo, site: SiteId) -> Result<(Vec<Task>, bool)> {
     let wanted = MAX_PUBLISHED_TASKS as usize + 1;
     let mut tasks: Vec<Task> = Vec::new();
     let mut before = None;

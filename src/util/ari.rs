@@ -12,7 +12,7 @@ pub(crate) enum Ecosystem {
 
 impl Ecosystem {
     /// The ARI prefix of this kind.
-    pub(crate) const fn prefix(self) -> &'static str {
+    const fn prefix(self) -> &'static str {
         match self {
             Self::Installation => "ari:cloud:ecosystem::installation/",
             Self::App => "ari:cloud:ecosystem::app/",

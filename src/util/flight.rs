@@ -106,7 +106,7 @@ where
     #[cfg(test)]
     /// Like [`FlightCache::get`], but gives up waiting after `patience` (the load goes on and
     /// fills the cache for later callers): `None` when no answer came in time.
-    pub(crate) async fn get_within<F, Fut>(
+    async fn get_within<F, Fut>(
         &self,
         key: &K,
         load: F,

@@ -7,7 +7,7 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 
 /// Owner read and write, nothing for anyone else.
-pub(crate) const PRIVATE_MODE: u32 = 0o600;
+const PRIVATE_MODE: u32 = 0o600;
 
 /// Creates `path` empty with mode `0600` if it does not exist yet; an existing file is left
 /// as it is. SQLite gives a database's `-wal`, `-shm` and `-journal` the mode of the database

@@ -11,7 +11,7 @@ use super::body::{BodyError, read_capped};
 /// Bound of one outbound call, connection to last byte.
 pub(crate) const OUTBOUND_TIMEOUT: Duration = Duration::from_secs(5);
 /// Bound of establishing the connection.
-pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Builds the shared client: timeouts, no redirects (a redirect is answered as an error by
 /// the caller), our user agent.

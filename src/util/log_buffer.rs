@@ -14,9 +14,9 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// How long a logged line may wait in memory.
-pub(crate) const FLUSH_INTERVAL: Duration = Duration::from_millis(50);
+const FLUSH_INTERVAL: Duration = Duration::from_millis(50);
 /// Bytes kept in memory at most before the logging thread writes them out itself.
-pub(crate) const MAX_BUFFERED: usize = 256 * 1024;
+const MAX_BUFFERED: usize = 256 * 1024;
 
 struct Shared {
     pending: Mutex<Vec<u8>>,

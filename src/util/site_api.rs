@@ -19,13 +19,13 @@ use super::body::{BodyError, read_capped};
 use super::url::BaseUrl;
 
 /// Responses larger than this are abandoned mid-stream.
-pub(crate) const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
 /// The body of a successful (2xx) answer, read up to [`MAX_RESPONSE_BYTES`].
 #[derive(Debug)]
 pub struct HostResponse {
     pub status: StatusCode,
-    pub(crate) body: Vec<u8>,
+    body: Vec<u8>,
     site: String,
     endpoint: String,
 }

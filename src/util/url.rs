@@ -4,7 +4,7 @@
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 
-pub(crate) use ::url::Url;
+use ::url::Url;
 
 /// RFC 3986: everything but the unreserved characters `A-Z a-z 0-9 - . _ ~` is encoded.
 pub(crate) const RFC3986: &AsciiSet = &NON_ALPHANUMERIC

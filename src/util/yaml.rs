@@ -13,7 +13,7 @@ use yaml_rust2::{Yaml, YamlEmitter};
 #[error("{path} holds a character YAML cannot carry safely (U+{code:04X})")]
 pub struct YamlError {
     /// Where the value sits, e.g. `modules.macro[0].title`.
-    pub(crate) path: String,
+    path: String,
     pub code: u32,
 }
 

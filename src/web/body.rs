@@ -16,7 +16,7 @@ use crate::util::body::{BodyError, read_capped};
 /// Time a client has to send a whole body, once we start reading it. Bodies here are at most
 /// 64 KiB (a lifecycle payload); a real client sends them in well under a second, and a
 /// client that trickles bytes must not hold its connection (and its memory) for longer.
-pub(crate) const BODY_DEADLINE: Duration = Duration::from_secs(5);
+const BODY_DEADLINE: Duration = Duration::from_secs(5);
 
 /// Reads the body of `req` from `payload`: 413 over `cap` (a declared `Content-Length` is
 /// refused before a byte is read), 408 when it is not complete within [`BODY_DEADLINE`],

@@ -31,7 +31,7 @@ pub(crate) struct PerAddressLimit {
 }
 
 /// One admitted connection; dropped (with the connection's extensions) when it ends.
-pub(crate) struct ConnectionSlot {
+struct ConnectionSlot {
     address: IpAddr,
     open: Arc<Mutex<HashMap<IpAddr, usize>>>,
 }
@@ -68,7 +68,7 @@ impl PerAddressLimit {
     }
 
     /// A slot for one more connection from `address`, unless it holds `max` already.
-    pub(crate) fn admit(&self, address: IpAddr) -> Option<ConnectionSlot> {
+    fn admit(&self, address: IpAddr) -> Option<ConnectionSlot> {
         if self.max == 0 {
             return Some(self.slot(address));
         }

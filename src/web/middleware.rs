@@ -15,9 +15,9 @@ use actix_web::web;
 use super::Web;
 
 /// Longest request target (path and query) we serve; Confluence iframe URLs are far shorter.
-pub(crate) const MAX_URL_BYTES: usize = 8 * 1024;
+const MAX_URL_BYTES: usize = 8 * 1024;
 /// Largest total size of request headers we serve.
-pub(crate) const MAX_HEADER_BYTES: usize = 16 * 1024;
+const MAX_HEADER_BYTES: usize = 16 * 1024;
 
 /// The log target of the access log.
 const ACCESS: &str = "todo_connect::access";

@@ -13,20 +13,20 @@ use crate::app::routes::paths;
 use crate::todo::progress::PROPERTY_KEY;
 
 /// The issue panel's module key and its Custom UI resource (`forge/build/issue-panel`).
-pub(crate) const ISSUE_PANEL: &str = "todo-issue-panel";
-pub(crate) const ISSUE_PANEL_VIEW: &str = "issue-panel";
+const ISSUE_PANEL: &str = "todo-issue-panel";
+const ISSUE_PANEL_VIEW: &str = "issue-panel";
 /// The trigger delivering Jira's deletions to the events endpoint.
-pub(crate) const JIRA_TRIGGER: &str = "todo-jira-deletions";
+const JIRA_TRIGGER: &str = "todo-jira-deletions";
 /// The deletions that take tasks with them (a project's issues send no events of their own).
-pub(crate) const JIRA_EVENTS: [&str; 2] = ["avi:jira:deleted:issue", "avi:jira:deleted:project"];
+const JIRA_EVENTS: [&str; 2] = ["avi:jira:deleted:issue", "avi:jira:deleted:project"];
 /// The `jira:entityProperty` module that indexes the progress property.
-pub(crate) const PROGRESS_INDEX: &str = "todo-progress-index";
+const PROGRESS_INDEX: &str = "todo-progress-index";
 /// JQL names of the indexed values: `todoOpen > 0`, `todoTotal = 0`.
-pub(crate) const SEARCH_ALIASES: [(&str, &str); 2] = [("open", "todoOpen"), ("total", "todoTotal")];
+const SEARCH_ALIASES: [(&str, &str); 2] = [("open", "todoOpen"), ("total", "todoTotal")];
 /// The Jira scopes: the deletion events (`read:jira-work`, which the validator demands for
 /// them), writing the progress property (`write:jira-work`) and display names of Jira users
 /// (`read:jira-user`). Nothing else.
-pub(crate) const JIRA_SCOPES: [&str; 3] = ["read:jira-work", "write:jira-work", "read:jira-user"];
+const JIRA_SCOPES: [&str; 3] = ["read:jira-work", "write:jira-work", "read:jira-user"];
 
 /// Adds the Jira parts to a manifest built for a form that serves Jira; `icon` is the app icon's
 /// URL on our remote.

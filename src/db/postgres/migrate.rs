@@ -10,7 +10,7 @@ use crate::db::DbError;
 
 /// Versioned schema changes for PostgreSQL, in order: the twin of each SQLite migration, with
 /// the same name, so a schema version means the same tables on both backends.
-pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
+const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0001_initial",
         include_str!("../../../db/migrations/postgres/0001_initial.sql"),

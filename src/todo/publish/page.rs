@@ -61,7 +61,7 @@ pub(crate) fn content(title: &str, space_key: &str, tasks: &[Task], truncated: b
 }
 
 /// The page body in storage format (XHTML): one list item per open task, every title escaped.
-pub(crate) fn storage_body(tasks: &[Task], truncated: bool) -> String {
+fn storage_body(tasks: &[Task], truncated: bool) -> String {
     if tasks.is_empty() {
         return "<p>No open tasks.</p>".to_string();
     }

@@ -16,7 +16,7 @@ use crate::forge::{CallError, ForgeClient};
 use crate::util::url::BaseUrl;
 
 /// Scopes of the token the page is created with (the descriptor also declares `ACT_AS_USER`).
-pub(crate) const PUBLISH_SCOPES: &[&str] = &["READ", "WRITE"];
+const PUBLISH_SCOPES: &[&str] = &["READ", "WRITE"];
 
 /// Why no page was created.
 #[derive(Debug)]
@@ -31,9 +31,9 @@ pub(crate) enum NotCreated {
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct Links {
     /// Where the site's pages live (`https://<site>/wiki`).
-    pub(crate) base: Option<String>,
+    base: Option<String>,
     /// The page, relative to `base`.
-    pub(crate) webui: Option<String>,
+    webui: Option<String>,
 }
 
 /// A site a page can be created on.

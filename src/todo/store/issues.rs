@@ -15,8 +15,8 @@ pub(crate) const MAX_ISSUE_TASKS: u32 = 500;
 /// Open and total tasks of an issue, as written to its Jira property.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct Progress {
-    pub(crate) open: i64,
-    pub(crate) total: i64,
+    open: i64,
+    total: i64,
 }
 
 const TASKS: &str = concat!(

@@ -13,7 +13,7 @@ use crate::todo::task::Task;
 /// `done` filter that matches little would otherwise read every task of the site. Past it the
 /// page ends early, with a cursor to go on from (`next_before`), so a request costs at most
 /// this many rows (about a millisecond), however large the site.
-pub(crate) const SCAN_ROWS: u32 = 5_000;
+const SCAN_ROWS: u32 = 5_000;
 
 /// Filters and paging for [`list`].
 #[derive(Debug, Clone, Default)]

@@ -39,7 +39,7 @@ impl TwoSites {
     }
 
     /// One number the database answers.
-    pub(crate) fn count(&self, sql: &str) -> i64 {
+    fn count(&self, sql: &str) -> i64 {
         self.pool
             .get()
             .unwrap()
