@@ -14,15 +14,15 @@ pub mod cli;
 pub mod config;
 pub mod connect;
 pub mod db;
-pub mod error;
-pub mod forge;
+pub(crate) mod error;
+pub(crate) mod forge;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod ops;
+pub(crate) mod ops;
 pub mod site;
 pub mod todo;
 pub mod users;
 pub mod util;
-pub mod web;
+pub(crate) mod web;
 
 pub use app::{Application, StartupError};
