@@ -7,4 +7,5 @@ mod pages;
 pub mod routes;
 pub mod startup;
 
-pub use startup::{AppState, Application, StartupError, app};
+pub(crate) use startup::AppState;
+pub use startup::{Application, StartupError};
