@@ -141,9 +141,11 @@ impl Tx<'_> {
     }
 
     /// The row of a query that yields at most one (a lookup by key, an `INSERT/UPDATE/DELETE
-    /// … RETURNING`), if any, read by `read`. On SQLite the statement is stepped to its end,
-    /// as [`super::one_row`] explains: an autocommit write answered from its first row would
-    /// otherwise never run the WAL checkpoint.
+    /// … RETURNING`), if any, read by `read`. On SQLite the statement is stepped to its end:
+    /// SQLite runs its WAL hook (the automatic checkpoint) only when `sqlite3_step` itself
+    /// returns `SQLITE_DONE`, so an autocommit write answered from its first row and then reset
+    /// (what `query_row` does) would commit without ever checkpointing, and the WAL would grow
+    /// without bound.
     pub(crate) async fn query_opt<T>(
         &self,
         sql: &str,
