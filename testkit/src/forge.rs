@@ -218,3 +218,12 @@ pub fn adopted_payload(connect: &crate::site::Site, forge: &ForgeSite) -> Value 
     payload["cloudId"] = json!(forge.cloud_id);
     payload
 }
+
+impl crate::site::Site {
+    /// Posts this site's signed `installed` carrying `forge`'s ids (Connect on Forge adopted);
+    /// the status the app answered.
+    pub async fn adopt_forge(&self, app: &crate::app::TestApp, forge: &ForgeSite) -> u16 {
+        self.post_lifecycle(app, "installed", &adopted_payload(self, forge))
+            .await
+    }
+}

@@ -310,9 +310,7 @@ async fn a_connect_site_that_adopted_forge_gets_its_jira_tasks_on_the_same_row()
         .as_i64()
         .unwrap();
     let fsite = ForgeSite::new();
-    let status = connect
-        .post_lifecycle(app, "installed", &adopted_payload(&connect, &fsite))
-        .await;
+    let status = connect.adopt_forge(app, &fsite).await;
     assert_eq!(status, 204);
     let on_issue = issue_create(app, &fsite, ("10001", "TODO-7", "10000"), "from Jira").await;
     let rows = site_rows(app);

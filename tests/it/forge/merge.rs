@@ -35,9 +35,7 @@ async fn a_user_seen_both_ways_keeps_the_record_of_the_site_it_merges_into() {
     add_user(app, kept, "merge-both", "2026-01-01T00:00:00.000Z");
     add_user(app, merged, "merge-both", "2026-02-02T00:00:00.000Z");
     add_user(app, merged, "merge-forge", "2026-03-03T00:00:00.000Z");
-    let status = connect
-        .post_lifecycle(app, "installed", &adopted_payload(&connect, &fsite))
-        .await;
+    let status = connect.adopt_forge(app, &fsite).await;
     assert_eq!(status, 204);
     let users: Vec<(i64, String, String)> = db(app)
         .rows(
@@ -86,9 +84,7 @@ async fn a_table_the_merge_does_not_know_makes_the_install_refuse_with_nothing_c
     )
     .unwrap();
     let before = dump(app);
-    let status = connect
-        .post_lifecycle(app, "installed", &adopted_payload(&connect, &fsite))
-        .await;
+    let status = connect.adopt_forge(app, &fsite).await;
     assert_eq!(status, 500, "the merge refuses a table it cannot move");
     assert_eq!(dump(app), before, "nothing changed");
     let note_site = db

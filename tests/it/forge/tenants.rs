@@ -119,9 +119,7 @@ async fn a_connect_site_that_adopts_forge_shows_the_same_tasks_both_ways() {
 
     // Connect on Forge: the installed callback now carries the Forge ids.
     let fsite = ForgeSite::new();
-    let status = connect
-        .post_lifecycle(app, "installed", &adopted_payload(&connect, &fsite))
-        .await;
+    let status = connect.adopt_forge(app, &fsite).await;
     assert_eq!(status, 204);
     assert_eq!(forge_ids(app, &fsite).await, vec![old]);
     let new = forge_create(app, &fsite, "from Forge").await["id"]
@@ -200,9 +198,7 @@ async fn a_site_met_through_forge_first_merges_into_its_connect_install() {
         .as_i64()
         .unwrap();
     let connect = Site::new("late-connect");
-    let status = connect
-        .post_lifecycle(app, "installed", &adopted_payload(&connect, &fsite))
-        .await;
+    let status = connect.adopt_forge(app, &fsite).await;
     assert_eq!(status, 204);
     let rows = site_rows(app);
     assert_eq!(
