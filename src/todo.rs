@@ -1,6 +1,7 @@
 //! The Todo domain and how it shows up in Confluence: validated types, the site-scoped store,
-//! the JSON API (one implementation for every way in), the iframe pages, creators' display
-//! names and publishing.
+//! the JSON API (one implementation for every way in), the iframe pages and publishing.
+//! Creators are shown by account id; the page fills in their names as the viewing user
+//! (assets/js/names.js), so the server keeps no name and asks no one for one.
 
 pub(crate) mod api;
 mod caller;
@@ -8,7 +9,6 @@ pub(crate) mod issue_api;
 mod issue_ops;
 pub(crate) mod jira_events;
 pub(crate) mod pages;
-pub mod people;
 pub(crate) mod progress;
 pub(crate) mod publish;
 pub mod store;
@@ -43,8 +43,6 @@ fn site_budget(pool_size: usize) -> BudgetLimits {
 /// What the task handlers share, built once; they find it as `web::Data<Todo>`.
 pub struct Todo {
     db: Db,
-    /// Creators' display names, in memory only.
-    names: people::DisplayNames,
     /// Tasks one site may hold (`MAX_TASKS_PER_SITE`).
     max_tasks: usize,
     budget: KeyedBudget<SiteId>,
@@ -59,7 +57,6 @@ impl Todo {
         let budget = KeyedBudget::new(site_budget(db.pool_size()));
         Self {
             db,
-            names: people::DisplayNames::default(),
             max_tasks,
             budget,
             progress: progress::ProgressSync::default(),

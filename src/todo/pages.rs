@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::Todo;
 use super::task::{PageId, TaskId};
-use crate::connect::{Connect, ConnectContext, IframeRoute};
+use crate::connect::{ConnectContext, IframeRoute};
 use crate::error::{AppError, HtmlError};
 use crate::web::Web;
 
@@ -29,14 +29,14 @@ fn only_param<'q>(query: &'q str, name: &str) -> Option<&'q str> {
     found
 }
 
-/// `GET /confluence/get_task?id=N`: one task, inline in a Confluence page: one indexed read,
-/// and the creator's display name (from memory, or asked of the site within the page budget).
+/// `GET /confluence/get_task?id=N`: one task, inline in a Confluence page: one indexed read
+/// and a render, nothing else. The creator is written as an account id (`data-account-id`);
+/// the page asks Confluence for the name as the viewing user (assets/js/names.js).
 pub(crate) async fn get_task(
     ctx: Ctx,
     req: HttpRequest,
     web: web::Data<Web>,
     todo: web::Data<Todo>,
-    connect: web::Data<Connect>,
 ) -> PageResult {
     let id = only_param(req.query_string(), "id")
         .and_then(TaskId::parse)
@@ -44,17 +44,8 @@ pub(crate) async fn get_task(
             AppError::bad_request("The macro's task id must be a positive whole number.")
         })?;
     let task = todo.find(ctx.installation.site, id).await?;
-    let creator = task.created_by.as_deref();
-    let names = todo
-        .names
-        .for_site(&connect.hosts, &ctx.installation, creator)
-        .await;
     let mut context = tera::Context::new();
     context.insert("task", &task);
-    context.insert(
-        "created_by_name",
-        &creator.map(|id| names.get(id).map_or(id, String::as_str)),
-    );
     render(&web, &ctx, "get_task.html", &context)
 }
 
