@@ -128,11 +128,6 @@ struct TokenAnswer {
 }
 
 impl HostClient {
-    /// The site's base URL, which also names it in errors.
-    pub(crate) fn base_url(&self) -> &BaseUrl {
-        &self.installation.base_url
-    }
-
     /// The installation this client calls.
     pub(crate) fn installation(&self) -> &Installation {
         &self.installation

@@ -166,14 +166,6 @@ impl ForgeClient {
         }
     }
 
-    /// The same site's Confluence API, whichever product this client calls.
-    pub(crate) fn confluence(&self) -> Self {
-        Self {
-            product: Product::Confluence,
-            ..self.clone()
-        }
-    }
-
     /// The same site's API of `product`.
     pub(crate) fn for_product(&self, product: Product) -> Self {
         Self {

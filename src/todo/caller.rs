@@ -5,8 +5,6 @@
 use actix_web::FromRequest;
 
 use super::people::NameSource;
-use super::publish::PageTarget;
-use super::publish::target::AsUser;
 use crate::connect::host_client::HostClient;
 use crate::connect::{ApiRoute, ConnectContext};
 use crate::error::AppError;
@@ -17,23 +15,17 @@ use crate::site::SiteId;
 pub(crate) trait Caller: FromRequest<Error = AppError> + 'static {
     /// Where the site's users' display names are asked for.
     type Names: NameSource;
-    /// Where a published page is created (the one part of publishing that differs).
-    type Pages: PageTarget;
     /// The tenant every task operation is scoped to.
     fn site(&self) -> SiteId;
     /// The calling user, when known (`created_by` of new tasks).
     fn account_id(&self) -> Option<&str>;
     /// The site, as a source of display names.
     fn names(&self) -> Self::Names;
-    /// The site, as a place to create a page published by the calling `account`.
-    fn pages(&self, account: &str) -> Self::Pages;
 }
 
 /// Connect: the browser's context token.
 impl Caller for ConnectContext<ApiRoute> {
     type Names = HostClient;
-    /// As the user, with an act-as-user token.
-    type Pages = AsUser;
 
     fn site(&self) -> SiteId {
         self.installation.site
@@ -46,20 +38,11 @@ impl Caller for ConnectContext<ApiRoute> {
     fn names(&self) -> HostClient {
         self.host_client()
     }
-
-    fn pages(&self, account: &str) -> AsUser {
-        AsUser {
-            host: self.host_client(),
-            account: account.to_string(),
-        }
-    }
 }
 
 /// Forge: `invokeRemote` from the Custom UI; the user is the token's `principal`.
 impl Caller for ForgeContext {
     type Names = ForgeClient;
-    /// As the app, with its system token (see `publish::target`).
-    type Pages = ForgeClient;
 
     fn site(&self) -> SiteId {
         self.site
@@ -71,10 +54,5 @@ impl Caller for ForgeContext {
 
     fn names(&self) -> ForgeClient {
         self.client.clone()
-    }
-
-    /// Pages are Confluence's, whichever product the call came from.
-    fn pages(&self, _account: &str) -> ForgeClient {
-        self.client.confluence()
     }
 }

@@ -1,10 +1,13 @@
 //! A real browser against the real binary: headless Chromium, driven through chromedriver,
 //! opens the Todo page and the macro editor served by `todo-connect` started as a subprocess.
 //! A stand-in `AP` object (injected before any page script) hands out a context JWT minted for
-//! an installed site and records what the editor saves; every UI step is checked in SQLite.
+//! an installed site, records what the editor saves and answers `AP.request` as Confluence
+//! would (routes below, one block each); every UI step is checked in SQLite. The site's
+//! Confluence, where the server would call, is the testkit stand-in, which records every call.
 //! Screenshots of the Todo page, the macro editor and a rendered macro land in
 //! `target/screenshots/` (`scripts/screenshots.sh` copies them into docs/screenshots/).
 
+mod publish;
 pub mod webdriver;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +17,7 @@ use serde_json::{Value, json};
 use webdriver::{Driver, Session, require_browser};
 
 use crate::harness::*;
+use crate::host_client::stand_in::StandIn;
 
 /// The account the stand-in `AP` claims is using Confluence.
 const ACCOUNT: &str = "account-browser";
@@ -125,7 +129,25 @@ fn stand_in_ap(context_token: &str, macro_data: &Value) -> String {
   window.__saved = null;
   window.__closed = false;
 {errors}
+  // AP.request: each route block pushes a function answering the requests it knows with
+  // {{status, body}} (null: not mine); what no route knows is a 404.
+  window.__apRoutes = [];
+{publish_route}
+  function hostRequest(options) {{
+    var answer = null;
+    for (var i = 0; i < window.__apRoutes.length && !answer; i++) {{
+      answer = window.__apRoutes[i](options);
+    }}
+    answer = answer || {{ status: 404, body: {{ statusCode: 404, message: "No such resource" }} }};
+    var text = JSON.stringify(answer.body);
+    var xhr = {{ status: answer.status, responseText: text }};
+    setTimeout(function () {{
+      if (answer.status >= 200 && answer.status < 300) {{ options.success(text, "success", xhr); }}
+      else {{ options.error(xhr, "error", ""); }}
+    }}, 0);
+  }}
   window.AP = {{
+    request: hostRequest,
     context: {{
       getToken: function (cb) {{
         setTimeout(function () {{ cb(token); }}, 0);
@@ -143,6 +165,7 @@ fn stand_in_ap(context_token: &str, macro_data: &Value) -> String {
         token = Value::String(context_token.to_string()),
         macro = macro_data,
         errors = ERROR_RECORDER,
+        publish_route = publish::AP_ROUTE,
     )
 }
 
@@ -243,6 +266,8 @@ struct World {
     context_token: String,
     stand_in: Option<Value>,
     app: RunningApp,
+    /// The site's Confluence: where the server would call (it records every call).
+    confluence: StandIn,
     _keys: KeyServer,
 }
 
@@ -253,7 +278,8 @@ impl World {
         require_browser()?;
         let keys = KeyServer::start();
         let app = RunningApp::start(&keys);
-        let site = Site::new("browser");
+        let confluence = StandIn::start("browser", &[(ACCOUNT, "Ada Lovelace")]);
+        let site = confluence.site.clone();
         site.install_at(&app.address()).await;
         let driver = Driver::start().await;
         let profile = tempfile::tempdir().unwrap();
@@ -267,6 +293,7 @@ impl World {
             site,
             stand_in: None,
             app,
+            confluence,
             _keys: keys,
         })
     }
@@ -685,5 +712,6 @@ async fn a_person_manages_tasks_and_inserts_a_macro_in_a_real_browser() {
     a_macro_of_a_deleted_task_preselects_nothing(&mut w, deleted).await;
     render_the_macro(&mut w, &created).await;
     a_search_finds_a_task_behind_5000_newer_ones(&mut w).await;
+    publish::publish_the_open_tasks(&mut w).await;
     w.session.quit().await;
 }
