@@ -62,7 +62,7 @@ impl Connect {
     ) -> Self {
         Self {
             install_keys: install_keys::InstallKeys::new(&settings.connect_keys_url, http.clone()),
-            hosts: host_client::HostClients::new(http, &settings.addon_key, &settings.oauth_url),
+            hosts: host_client::HostClients::new(http, &settings.addon_key),
             installations: Arc::new(if sites::replicated(&db) {
                 installation_cache::InstallationCache::shared(SHARED_CACHE_TTL)
             } else {
