@@ -68,6 +68,9 @@
     function publish(body) {
       return ways.request("POST", ways.path, body).then(function (answer) {
         var page = answer && answer.page;
+        if (!page || typeof page.title !== "string") {
+          throw new Error("Something went wrong preparing the page. Please try again.");
+        }
         return ways.createPage(page).then(function (created) {
           if (created.status < 200 || created.status >= 300) {
             throw new Error(refusal(created.status, created.body));

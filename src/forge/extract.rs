@@ -27,7 +27,7 @@ pub(crate) struct ForgeContext {
     pub(crate) account_id: Option<String>,
     /// The Jira issue of a call from an issue panel, from the signed `context.extension`.
     pub(crate) issue: Option<super::JiraIssue>,
-    /// Calls the product the call came from (`.confluence()` for Confluence's API).
+    /// Calls the product the call came from.
     pub(crate) client: ForgeClient,
 }
 
