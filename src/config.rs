@@ -113,8 +113,6 @@ pub struct Settings {
     pub addon_key: String,
     /// Empty means any host is allowed (outside production only).
     pub allowed_hosts: Vec<HostPattern>,
-    /// Atlassian's OAuth 2.0 authorization server for acting as a user.
-    pub(crate) oauth_url: BaseUrl,
     /// Open connections each worker accepts before it stops accepting more.
     pub(crate) max_connections: usize,
     /// Open connections one client address may hold at once (`0`: no limit, for use behind a
@@ -208,9 +206,6 @@ settings! {
     allowed_hosts: String = "ALLOWED_HOSTS",
         default "*.atlassian.net,*.jira.com in production, any elsewhere",
         "host patterns a site's baseUrl may have";
-    atlassian_oauth_url: String = "ATLASSIAN_OAUTH_URL",
-        default "https://oauth-2-authorization-server.services.atlassian.com",
-        "authorization server for acting as a user";
     max_connections: usize = "MAX_CONNECTIONS", default "2048",
         "open connections each worker accepts";
     max_connections_per_ip: usize = "MAX_CONNECTIONS_PER_IP", default "128",
@@ -400,11 +395,6 @@ impl Settings {
             )?,
             addon_key,
             allowed_hosts,
-            oauth_url: url(
-                "ATLASSIAN_OAUTH_URL",
-                layer.atlassian_oauth_url,
-                "https://oauth-2-authorization-server.services.atlassian.com",
-            )?,
             max_connections,
             // Browsers open about six connections per origin; 128 lets a whole office behind
             // one NAT address work while one address can never take every slot.
@@ -568,10 +558,6 @@ mod tests {
                 settings.connect_keys_url.as_str().to_string(),
             ),
             ("ADDON_KEY", settings.addon_key.clone()),
-            (
-                "ATLASSIAN_OAUTH_URL",
-                settings.oauth_url.as_str().to_string(),
-            ),
             ("MAX_CONNECTIONS", settings.max_connections.to_string()),
             (
                 "MAX_CONNECTIONS_PER_IP",

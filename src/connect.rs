@@ -40,8 +40,6 @@ pub(crate) struct Connect {
     /// Which sites' Connect use was written recently (`connect_seen_at`).
     seen_sites: crate::site::seen::SeenSites,
     install_keys: install_keys::InstallKeys,
-    /// Signed calls back to installed sites.
-    pub(crate) hosts: host_client::HostClients,
     /// The descriptor JSON, rendered and validated once.
     descriptor: String,
     /// Told which sites an install moved to other identities, so the Forge side's site cache
@@ -62,7 +60,6 @@ impl Connect {
     ) -> Self {
         Self {
             install_keys: install_keys::InstallKeys::new(&settings.connect_keys_url, http.clone()),
-            hosts: host_client::HostClients::new(http, &settings.addon_key, &settings.oauth_url),
             installations: Arc::new(if sites::replicated(&db) {
                 installation_cache::InstallationCache::shared(SHARED_CACHE_TTL)
             } else {

@@ -28,8 +28,8 @@ use crate::util::url::BaseUrl;
 
 pub(crate) use extract::{ForgeCall, ForgeContext};
 use fit::{FitError, Identity};
-pub(crate) use jira::{JiraIssue, Product};
-pub(crate) use system_token::{CallError, ClientFactory, ForgeClient};
+pub(crate) use jira::JiraIssue;
+pub(crate) use system_token::{CallError, ClientFactory};
 
 /// Everything the Forge side needs at request time, built once at start-up; the extractors
 /// and the events route find it as `web::Data<Forge>`.
@@ -148,11 +148,6 @@ impl Forge {
             Some(api) => self.system_tokens.remember(site, token, api),
             None => log::debug!("system token for site {site} ignored: no usable apiBaseUrl"),
         }
-    }
-
-    /// A client that calls `site` as the app with its system token.
-    fn client(&self, site: SiteId) -> ForgeClient {
-        ForgeClient::new(site, self.system_tokens.clone(), self.http.clone())
     }
 
     /// Clients for any site, for background calls (they find the system tokens kept here).

@@ -50,6 +50,45 @@
     });
   }
 
+  function parsed(text) {
+    if (typeof text !== "string") { return text === undefined ? null : text; }
+    try { return JSON.parse(text); } catch (e) { return null; }
+  }
+
+  /**
+   * Calls the site's own REST API as the person using the page (`AP.request`: Confluence adds
+   * their session, the app's scopes and their permissions apply). Resolves with
+   * `{ status, body }` whatever the status; rejects only when Confluence was not reached.
+   * Connect's all.js answers through the callbacks, newer versions also through a promise: the
+   * first answer counts, and a promise's rejection is already answered by `error`.
+   */
+  function hostRequest(type, url, body) {
+    return whenAP().then(function (AP) {
+      return new Promise(function (resolve, reject) {
+        var settled = false;
+        function once(f, value) { if (!settled) { settled = true; f(value); } }
+        var options = {
+          url: url,
+          type: type,
+          success: function (text, statusText, xhr) {
+            once(resolve, { status: (xhr && xhr.status) || 200, body: parsed(text) });
+          },
+          error: function (xhr) {
+            var status = xhr && xhr.status;
+            if (status) { once(resolve, { status: status, body: parsed(xhr.responseText) }); }
+            else { once(reject, new Error("Confluence could not be reached.")); }
+          }
+        };
+        if (body !== undefined) {
+          options.contentType = "application/json";
+          options.data = JSON.stringify(body);
+        }
+        var answer = AP.request(options);
+        if (answer && typeof answer.then === "function") { answer.then(null, function () {}); }
+      });
+    });
+  }
+
   /** One page of a task list, filled (TodoViews.fillPage in task-views.js, loaded by the page). */
   function fillPage(pathFor, limit, before) {
     return window.TodoViews.fillPage(request, pathFor, limit, before);
@@ -69,5 +108,7 @@
     }
   }
 
-  window.TodoApi = { request: request, fillPage: fillPage, whenAP: whenAP, showMessage: showMessage };
+  window.TodoApi = {
+    request: request, hostRequest: hostRequest, fillPage: fillPage, whenAP: whenAP, showMessage: showMessage
+  };
 })();

@@ -1,4 +1,7 @@
-/* The Todo page in Connect: the shared task page (task-views.js) over the Connect API client. */
+/*
+ * The Todo page in Connect: the shared task page (task-views.js) and "Publish to Confluence"
+ * (publish.js) over the Connect API client; the page is created with AP.request, as the user.
+ */
 (function () {
   "use strict";
   var api = window.TodoApi;
@@ -48,4 +51,12 @@
     formClass: "aui rename-form",
     issueLink: issueLink,
   }).load(false);
+
+  window.TodoPublish.start({
+    request: api.request,
+    path: "/api/publish",
+    createPage: function (page) { return api.hostRequest("POST", "/rest/api/content", page); },
+    showMessage: api.showMessage,
+    linkTarget: "_top",
+  });
 })();

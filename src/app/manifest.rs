@@ -57,10 +57,11 @@ const MACRO_VIEW: &str = "macro-view";
 const MACRO_CONFIG: &str = "macro-config";
 const GLOBAL_PAGE_VIEW: &str = "global-page";
 /// What the app needs on a Forge site: the app system token, which the backend uses only to
-/// create the page "Publish to Confluence" asks for (`POST /wiki/rest/api/content`), and
-/// `read:confluence-user`, for the views, which read creators' display names as the viewing
-/// user (`requestConfluence('/wiki/rest/api/user?accountId=…')`, forge/src/shared/names.js).
-/// Nothing else.
+/// write a Jira issue's progress property, `read:confluence-user` for the views, which read
+/// creators' display names as the viewing user (`requestConfluence('/wiki/rest/api/user?…')`,
+/// forge/src/shared/names.js), and `write:confluence-content` for the page "Publish to
+/// Confluence" creates, which the global page posts itself as the user (`requestConfluence`,
+/// `POST /wiki/rest/api/content`). Nothing else.
 const FORGE_SCOPES: [&str; 3] = [
     "read:app-system-token",
     "read:confluence-user",

@@ -35,13 +35,16 @@ pub mod paths {
     pub(crate) const MACRO_EDITOR: &str = "/confluence/macro_editor";
     pub(super) const API_TASKS: &str = "/api/tasks";
     pub(super) const API_TASK: &str = "/api/tasks/{id}";
+    /// "Publish to Confluence" from the Connect Todo page: the page to create, rendered (the
+    /// Todo page creates it as the user with `AP.request`).
     pub(super) const API_PUBLISH: &str = "/api/publish";
     /// The task API as Forge Custom UI reaches it (`invokeRemote`, Forge Invocation Token).
     pub(super) const FORGE_API_TASKS: &str = "/forge/api/tasks";
     pub(super) const FORGE_API_TASK: &str = "/forge/api/tasks/{id}";
     /// The tasks of the Jira issue the token names (a Jira issue panel).
     pub(super) const FORGE_API_ISSUE_TASKS: &str = "/forge/api/issue/tasks";
-    /// "Publish to Confluence" from the Forge global page (as the app, with its system token).
+    /// "Publish to Confluence" from the Forge global page: the page to create, rendered (the
+    /// global page creates it as the user with `requestConfluence`).
     pub(super) const FORGE_API_PUBLISH: &str = "/forge/api/publish";
     /// Forge triggers: lifecycle (`avi:forge:installed:app`, `avi:forge:upgraded:app`) and
     /// Jira's deletions (`avi:jira:deleted:issue`, `avi:jira:deleted:project`).

@@ -14,7 +14,6 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, ResponseError, web};
 use futures_util::future::LocalBoxFuture;
 
-use super::host_client::{HostClient, HostClients};
 use super::installations::Installation;
 use super::jwt::{self, TokenError};
 use super::token_source::{expected_qsh, form_jwts, single_token, take_form_body};
@@ -68,15 +67,7 @@ pub(crate) struct ConnectContext<P> {
     pub(crate) installation: Arc<Installation>,
     /// `None` for anonymous viewers.
     pub(crate) account_id: Option<String>,
-    hosts: HostClients,
     _policy: PhantomData<P>,
-}
-
-impl<P> ConnectContext<P> {
-    /// A client that calls this request's site back (as the app or as a user).
-    pub(crate) fn host_client(&self) -> HostClient {
-        self.hosts.for_site(self.installation.clone())
-    }
 }
 
 impl<P: RoutePolicy> FromRequest for ConnectContext<P> {
@@ -159,7 +150,6 @@ async fn verify<P: RoutePolicy>(
     Ok(ConnectContext {
         installation,
         account_id,
-        hosts: connect.hosts.clone(),
         _policy: PhantomData,
     })
 }

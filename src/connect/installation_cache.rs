@@ -111,7 +111,6 @@ mod tests {
                 key.into(),
                 "https://example.atlassian.net/wiki".into(),
                 None,
-                None,
                 true,
                 "secret".into(),
             )

@@ -18,7 +18,6 @@ pub struct Installation {
     pub(crate) base_url: BaseUrl,
     /// The `https://` origin of the site's display URL (a custom domain), when it has one.
     pub(crate) display_origin: Option<String>,
-    pub(crate) oauth_client_id: Option<String>,
     pub(crate) enabled: bool,
     pub(crate) shared_secret: Secret,
     /// The HMAC key built once from the secret, not on every request.
@@ -64,7 +63,6 @@ impl Installation {
         client_key: String,
         base_url: String,
         display_url: Option<String>,
-        oauth_client_id: Option<String>,
         enabled: bool,
         secret: String,
     ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
@@ -77,7 +75,6 @@ impl Installation {
             display_origin: display_url
                 .and_then(|url| BaseUrl::parse(&url, true).ok())
                 .map(|url| url.origin()),
-            oauth_client_id,
             enabled,
             shared_secret: Secret::new(secret),
             decoding_key,

@@ -11,7 +11,7 @@ use futures_util::future::LocalBoxFuture;
 
 use super::Forge;
 use super::fit::{FitError, Identity};
-use super::system_token::{ForgeClient, SYSTEM_TOKEN_HEADER};
+use super::system_token::SYSTEM_TOKEN_HEADER;
 use crate::error::AppError;
 use crate::site::SiteId;
 
@@ -21,14 +21,12 @@ pub(crate) struct ForgeCall {
     system_token: Option<String>,
 }
 
-/// A verified Forge request: its site, the user (`principal`) and a client for calls back.
+/// A verified Forge request: its site, the user (`principal`) and a Jira call's issue.
 pub(crate) struct ForgeContext {
     pub(crate) site: SiteId,
     pub(crate) account_id: Option<String>,
     /// The Jira issue of a call from an issue panel, from the signed `context.extension`.
     pub(crate) issue: Option<super::JiraIssue>,
-    /// Calls the product the call came from (`.confluence()` for Confluence's API).
-    pub(crate) client: ForgeClient,
 }
 
 fn forge_of(req: &HttpRequest) -> Result<web::Data<Forge>, AppError> {
@@ -115,10 +113,6 @@ impl Forge {
             site,
             account_id: call.identity.account_id,
             issue: call.identity.issue,
-            // A Jira call's user is asked of Jira (its token is the one this call carried).
-            client: self
-                .client(site)
-                .for_product(call.identity.product.unwrap_or(super::Product::Confluence)),
         })
     }
 }

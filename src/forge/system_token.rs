@@ -166,22 +166,6 @@ impl ForgeClient {
         }
     }
 
-    /// The same site's Confluence API, whichever product this client calls.
-    pub(crate) fn confluence(&self) -> Self {
-        Self {
-            product: Product::Confluence,
-            ..self.clone()
-        }
-    }
-
-    /// The same site's API of `product`.
-    pub(crate) fn for_product(&self, product: Product) -> Self {
-        Self {
-            product,
-            ..self.clone()
-        }
-    }
-
     /// Calls `target` (a path below the API base URL, e.g. `/wiki/rest/api/content`)
     /// as the app. Without a live system token nothing is sent.
     pub(crate) async fn as_app(

@@ -1,17 +1,17 @@
 //! "Publish to Confluence": the site's open tasks as a new page in a space the user chooses.
-//! Written once for every way in ([`Caller`]): Connect's `POST /api/publish` creates the page
-//! as the signed-in user, Forge's `POST /forge/api/publish` as the app with its system token
-//! against the site's `apiBaseUrl` ([`target`]). What is published — every open task, found
-//! through the listing's bounded scan, at most [`MAX_PUBLISHED_TASKS`] — the page
-//! ([`page`]) and the answers are the same.
+//! The server is the one home of *what* is published — every open task, found through the
+//! listing's bounded scan, at most [`MAX_PUBLISHED_TASKS`], in storage format with every title
+//! escaped ([`page`]) — and makes no outbound call: `POST /api/publish` (Connect) and
+//! `POST /forge/api/publish` (Forge), one handler for every way in ([`Caller`]), answer the
+//! page as Confluence's content API takes it. The page's script (`assets/js/publish.js`) then
+//! creates it through the host's own API as the viewing user (`AP.request` in Connect,
+//! `requestConfluence` in Forge), so no response waits on Atlassian and the user's own
+//! permissions decide where a page may be created.
 //!
 //! Errors are `{"error": "..."}`: 403 without a signed-in user, 422 for a bad space key or
-//! title or when Confluence refused the page, 502/504 when it failed or was slow, and on Forge
-//! 503 when no app system token is in memory for the site (Forge reserves 401 for its own
-//! token failures).
+//! title; nothing is stored or sent either way.
 
 mod page;
-pub(crate) mod target;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -26,7 +26,6 @@ use super::task::Task;
 use crate::error::Result;
 use crate::site::SiteId;
 use crate::web::json::read_json;
-pub(crate) use target::{Links, NotCreated, PageTarget};
 
 /// Open tasks listed on a published page at most.
 const MAX_PUBLISHED_TASKS: u32 = 500;
@@ -39,15 +38,8 @@ struct PublishRequest {
     title: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct Created {
-    id: String,
-    #[serde(default, rename = "_links")]
-    links: Option<Links>,
-}
-
 /// `POST /api/publish` (and `/forge/api/publish`) `{"space_key": "DOCS", "title"?: "..."}`
-/// -> 201 `{"id", "url", "title", "tasks"}`.
+/// -> 200 `{"page": <the body of POST …/rest/api/content>, "tasks": <open tasks listed>}`.
 pub(crate) async fn publish<C: Caller>(
     ctx: C,
     req: HttpRequest,
@@ -57,27 +49,16 @@ pub(crate) async fn publish<C: Caller>(
     let input: PublishRequest = read_json(&req, body, MAX_JSON_BYTES).await?;
     let space_key = page::parse_space_key(&input.space_key)?;
     let title = page::parse_title(input.title.as_deref())?;
-    let Some(account) = ctx.account_id() else {
-        return Ok(error(
-            HttpResponse::Forbidden(),
-            "Sign in to Confluence to publish.",
-        ));
-    };
-    let pages = ctx.pages(account);
+    if ctx.account_id().is_none() {
+        return Ok(HttpResponse::Forbidden()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(json!({ "error": "Sign in to Confluence to publish." })));
+    }
     let (tasks, truncated) = open_tasks(&todo, ctx.site()).await?;
     let content = page::content(&title, &space_key, &tasks, truncated);
-    let created = match pages.create(&content).await {
-        Ok(response) => response.json::<Created>().map_err(NotCreated::Host),
-        Err(err) => Err(err),
-    };
-    let created = match created {
-        Ok(created) => created,
-        Err(err) => return Ok(refused(&err)),
-    };
-    let url = pages.page_url(&created.links.unwrap_or_default());
-    Ok(HttpResponse::Created()
+    Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({ "id": created.id, "url": url, "title": title, "tasks": tasks.len() })))
+        .json(json!({ "page": content, "tasks": tasks.len() })))
 }
 
 /// The site's open tasks, newest first, at most [`MAX_PUBLISHED_TASKS`], and whether there
@@ -106,41 +87,4 @@ async fn open_tasks(todo: &Todo, site: SiteId) -> Result<(Vec<Task>, bool)> {
     let truncated = tasks.len() > MAX_PUBLISHED_TASKS as usize;
     tasks.truncate(MAX_PUBLISHED_TASKS as usize);
     Ok((tasks, truncated))
-}
-
-/// What the browser is told when Confluence did not create the page (the cause is logged).
-fn refused(err: &NotCreated) -> HttpResponse {
-    let err = match err {
-        NotCreated::NoSystemToken => {
-            log::warn!("publish: no app system token for the site in memory");
-            return error(
-                HttpResponse::ServiceUnavailable(),
-                "Confluence cannot be reached as the app yet (Forge sent no app system token). \
-                 Reload the page and try again.",
-            );
-        }
-        NotCreated::Host(err) => err,
-    };
-    log::warn!("publish: {err}");
-    match err.status() {
-        Some(400 | 403 | 404 | 409) => error(
-            HttpResponse::UnprocessableEntity(),
-            "Confluence did not create the page: check the space key, that you may add pages \
-             there, and that no page has this title yet.",
-        ),
-        _ if err.is_timeout() => error(
-            HttpResponse::GatewayTimeout(),
-            "Confluence did not answer in time. Please try again.",
-        ),
-        _ => error(
-            HttpResponse::BadGateway(),
-            "Confluence could not be reached to publish. Please try again.",
-        ),
-    }
-}
-
-fn error(mut builder: actix_web::HttpResponseBuilder, message: &str) -> HttpResponse {
-    builder
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({ "error": message }))
 }

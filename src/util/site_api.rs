@@ -97,17 +97,11 @@ impl SiteApi {
         }
     }
 
-    /// Bounds any request of this caller (also one to another server on the site's behalf,
-    /// such as a token exchange) by the timeout, asking for JSON.
-    pub(crate) fn bounded(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    /// Bounds a request of this caller by the timeout, asking for JSON.
+    fn bounded(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         request
             .timeout(self.timeout)
             .header(ACCEPT, "application/json")
-    }
-
-    /// The shared client, for requests this caller builds itself.
-    pub(crate) fn http(&self) -> &reqwest::Client {
-        &self.http
     }
 
     /// Sends, refuses redirects and non-2xx answers, and reads the body up to the cap.

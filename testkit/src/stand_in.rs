@@ -1,22 +1,20 @@
-//! The stand-ins the host-client tests call: a Confluence and an authorization server on
-//! loopback that verify every request themselves — the app's JWT (HS256 with the site's secret,
-//! `iss`, `exp`, and a qsh recomputed here, independently of the app's code), the assertion of
-//! every token exchange, and the bearer tokens they issued. The same Confluence also stands in
+//! The stand-in the host-client tests call: a Confluence on loopback that verifies every request
+//! itself — the app's JWT (HS256 with the site's secret, `iss`, `exp`, and a qsh recomputed
+//! here, independently of the app's code). The same Confluence also stands in
 //! for a Forge site behind Atlassian's API gateway (`/ex/confluence/<cloudId>/wiki/…`), where
 //! the app calls with an app system token this stand-in was told about.
 
 mod host;
 mod qsh;
 
-use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::{App, HttpRequest, HttpServer, web};
 
 use crate::ADDON_KEY;
-use crate::api::{BaseUrl, HostClients, http_client};
-use crate::app::{TestApp, spawn_app_with};
+use crate::api::{HostClients, http_client};
+use crate::app::{TestApp, spawn_app};
 use crate::forge::ForgeSite;
 use crate::site::Site;
 
@@ -31,11 +29,10 @@ fn gateway_path(path: &str) -> &str {
         .unwrap_or(path)
 }
 
-/// A site whose Confluence and authorization server are stand-ins on loopback.
+/// A site whose Confluence is a stand-in on loopback.
 pub struct StandIn {
     pub site: Site,
     pub host: Arc<Host>,
-    oauth_url: String,
 }
 
 impl StandIn {
@@ -58,42 +55,18 @@ impl StandIn {
         .listen(confluence)
         .unwrap();
         actix_web::rt::spawn(server.run());
-        let h = host.clone();
-        let auth = HttpServer::new(move || {
-            let h = h.clone();
-            App::new().route(
-                "/oauth2/token",
-                web::post()
-                    .to(move |form: web::Form<HashMap<String, String>>| h.clone().token(form)),
-            )
-        })
-        .workers(1)
-        .bind("127.0.0.1:0")
-        .unwrap();
-        let auth_port = auth.addrs()[0].port();
-        actix_web::rt::spawn(auth.run());
-        let oauth_url = format!("http://127.0.0.1:{auth_port}");
-        *host.oauth_url.lock().unwrap() = oauth_url.clone();
-        Self {
-            site,
-            host,
-            oauth_url,
-        }
+        Self { site, host }
     }
 
-    /// The app, configured to use this authorization server, with the site installed.
+    /// The app with the site installed.
     pub async fn app(&self) -> TestApp {
-        let app = spawn_app_with(vec![("ATLASSIAN_OAUTH_URL", self.oauth_url.clone())]).await;
+        let app = spawn_app().await;
         self.site.install(&app).await;
         app
     }
 
     pub fn clients(&self) -> HostClients {
-        HostClients::new(
-            http_client().unwrap(),
-            ADDON_KEY,
-            &BaseUrl::parse(&self.oauth_url, false).unwrap(),
-        )
+        HostClients::new(http_client().unwrap(), ADDON_KEY)
     }
 
     /// The same site reached through Forge: its `apiBaseUrl` is this Confluence behind the

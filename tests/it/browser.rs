@@ -1,10 +1,13 @@
 //! A real browser against the real binary: headless Chromium, driven through chromedriver,
 //! opens the Todo page and the macro editor served by `todo-connect` started as a subprocess.
 //! A stand-in `AP` object (injected before any page script) hands out a context JWT minted for
-//! an installed site and records what the editor saves; every UI step is checked in SQLite.
+//! an installed site, records what the editor saves and answers `AP.request` as Confluence
+//! would (routes below, one block each); every UI step is checked in SQLite. The site's
+//! Confluence, where the server would call, is the testkit stand-in, which records every call.
 //! Screenshots of the Todo page, the macro editor and a rendered macro land in
 //! `target/screenshots/` (`scripts/screenshots.sh` copies them into docs/screenshots/).
 
+mod publish;
 pub mod webdriver;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +17,7 @@ use serde_json::{Value, json};
 use webdriver::{Driver, Session, require_browser};
 
 use crate::harness::*;
+use crate::host_client::stand_in::StandIn;
 
 /// The account the stand-in `AP` claims is using Confluence.
 const ACCOUNT: &str = "account-browser";
@@ -129,6 +133,7 @@ fn stand_in_ap(context_token: &str, macro_data: &Value) -> String {
   window.__apRequestRoutes = [];
   window.__apRequests = [];
 {user_lookups}
+{publish_route}
   window.AP = {{
     request: function (url, options) {{
       options = typeof url === "object" ? url : Object.assign({{ url: url }}, options || {{}});
@@ -156,6 +161,7 @@ fn stand_in_ap(context_token: &str, macro_data: &Value) -> String {
         macro = macro_data,
         errors = ERROR_RECORDER,
         user_lookups = ap_request_user_lookups(),
+        publish_route = publish::AP_ROUTE,
     )
 }
 
@@ -374,6 +380,8 @@ struct World {
     context_token: String,
     stand_in: Option<Value>,
     app: RunningApp,
+    /// The site's Confluence: where the server would call (it records every call).
+    confluence: StandIn,
     _keys: KeyServer,
 }
 
@@ -384,7 +392,8 @@ impl World {
         require_browser()?;
         let keys = KeyServer::start();
         let app = RunningApp::start(&keys);
-        let site = Site::new("browser");
+        let confluence = StandIn::start("browser", &[(ACCOUNT, "Ada Lovelace")]);
+        let site = confluence.site.clone();
         site.install_at(&app.address()).await;
         let driver = Driver::start().await;
         let profile = tempfile::tempdir().unwrap();
@@ -398,6 +407,7 @@ impl World {
             site,
             stand_in: None,
             app,
+            confluence,
             _keys: keys,
         })
     }
@@ -923,5 +933,6 @@ async fn a_person_manages_tasks_and_inserts_a_macro_in_a_real_browser() {
     render_the_macro(&mut w, &created).await;
     names_are_filled_in_by_the_page(&mut w, &created).await;
     a_search_finds_a_task_behind_5000_newer_ones(&mut w).await;
+    publish::publish_the_open_tasks(&mut w).await;
     w.session.quit().await;
 }

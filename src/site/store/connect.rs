@@ -15,8 +15,8 @@ mod changes;
 pub(crate) use changes::{Heard, SiteChange, change, hear_changes, replicated};
 
 /// A site's Connect columns by client key (the unique key: one indexed row at most).
-const FIND_CONNECT: &str = "SELECT id, client_key, base_url, display_url, oauth_client_id,
-         installed, enabled, shared_secret
+const FIND_CONNECT: &str = "SELECT id, client_key, base_url, display_url, installed, enabled,
+         shared_secret
      FROM jwt_tokens WHERE addon_key = $1 AND client_key = $2";
 
 /// Inserts or re-installs a site: the secret rotates, the row is installed and enabled again,
@@ -71,10 +71,9 @@ pub(crate) async fn find_installed(
                     client_key: row.get(1)?,
                     base_url: row.get(2)?,
                     display_url: row.get(3)?,
-                    oauth_client_id: row.get(4)?,
-                    installed: row.get(5)?,
-                    enabled: row.get(6)?,
-                    shared_secret: row.get(7)?,
+                    installed: row.get(4)?,
+                    enabled: row.get(5)?,
+                    shared_secret: row.get(6)?,
                 })
             })
             .await

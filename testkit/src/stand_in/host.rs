@@ -1,11 +1,8 @@
-//! One stand-in site's state and its two servers' handlers: the Confluence REST API (every
-//! request authenticated — the app's JWT, a bearer token issued here, or a Forge app system
-//! token — then recorded and answered) and the authorization server's token exchange.
+//! One stand-in site's state and its Confluence REST API's handler: every request
+//! authenticated — the app's JWT or a Forge app system token — then recorded and answered.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -14,18 +11,10 @@ use serde_json::{Value, json};
 use super::qsh::expected_qsh;
 use crate::{ADDON_KEY, now};
 
-/// How long the stand-in authorization server takes over each exchange, on purpose.
-const SLOW_EXCHANGE: Duration = Duration::from_millis(200);
-
 /// How a request to the stand-in Confluence authenticated.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Caller {
     App,
-    User {
-        account: String,
-        scope: String,
-        token: String,
-    },
     /// A Forge app system token (`Authorization: Bearer`) given to [`Host::accept_system_token`].
     System {
         token: String,
@@ -41,20 +30,14 @@ pub struct Seen {
     pub caller: Caller,
 }
 
-/// State shared by the stand-in Confluence and the stand-in authorization server of one site.
+/// The state of one site's stand-in Confluence.
 #[derive(Default)]
 pub struct Host {
-    client_key: String,
     secret: String,
-    base_url: String,
-    pub(super) oauth_url: Mutex<String>,
     names: HashMap<String, String>,
     seen: Mutex<Vec<Seen>>,
     /// Anything that failed verification; every test asserts it stays empty.
     pub failures: Mutex<Vec<String>>,
-    pub exchanges: AtomicUsize,
-    pub expires_in: AtomicU64,
-    pub issued: Mutex<HashMap<String, (String, String)>>,
     /// Forge app system tokens accepted as the app.
     system_tokens: Mutex<Vec<String>>,
 }
@@ -63,14 +46,11 @@ impl Host {
     /// The state of `site`'s stand-ins; `names` are display names by account id.
     pub fn new(site: &crate::site::Site, names: &[(&str, &str)]) -> Self {
         Self {
-            client_key: site.client_key.clone(),
             secret: site.secret.clone(),
-            base_url: site.base_url.clone(),
             names: names
                 .iter()
                 .map(|(a, n)| (a.to_string(), n.to_string()))
                 .collect(),
-            expires_in: AtomicU64::new(3600),
             ..Self::default()
         }
     }
@@ -115,13 +95,7 @@ impl Host {
                     token: token.to_string(),
                 });
             }
-            let issued = self.issued.lock().unwrap();
-            let (account, scope) = issued.get(token).ok_or("unknown bearer token")?;
-            return Ok(Caller::User {
-                account: account.clone(),
-                scope: scope.clone(),
-                token: token.to_string(),
-            });
+            return Err("unknown bearer token".into());
         }
         let token = header.strip_prefix("JWT ").ok_or("not a JWT")?;
         let mut validation = Validation::new(Algorithm::HS256);
@@ -180,14 +154,6 @@ impl Host {
                 let name = name.unwrap_or_else(|| format!("Name of {account}"));
                 HttpResponse::Ok().json(json!({"accountId": account, "displayName": name}))
             }
-            ("POST", "/wiki/rest/api/content") => {
-                let page: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-                let key = page["space"]["key"].as_str().unwrap_or("");
-                HttpResponse::Ok().json(json!({
-                    "id": "4242", "type": "page", "title": page["title"],
-                    "_links": {"base": self.base_url, "webui": format!("/spaces/{key}/pages/4242")}
-                }))
-            }
             (_, path) if path.starts_with("/wiki/echo") => HttpResponse::Ok().json(json!({
                 "method": req.method().as_str(), "query": req.query_string(), "body": body
             })),
@@ -198,54 +164,5 @@ impl Host {
             (_, "/wiki/forbidden") => HttpResponse::Forbidden().finish(),
             _ => HttpResponse::NotFound().finish(),
         }
-    }
-
-    /// The stand-in authorization server: checks the grant and the assertion, counts exchanges.
-    pub async fn token(self: Arc<Self>, form: web::Form<HashMap<String, String>>) -> HttpResponse {
-        self.exchanges.fetch_add(1, Ordering::SeqCst);
-        // Part of the scenario: slow enough that concurrent callers overlap with this exchange.
-        actix_web::rt::time::sleep(SLOW_EXCHANGE).await;
-        let grant = form.get("grant_type").map(String::as_str);
-        if grant != Some("urn:ietf:params:oauth:grant-type:jwt-bearer") {
-            return self.fail(format!("grant_type {grant:?}"));
-        }
-        let Some(assertion) = form.get("assertion") else {
-            return self.fail("no assertion".into());
-        };
-        let aud = self.oauth_url.lock().unwrap().clone();
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 0;
-        validation.set_audience(&[aud]);
-        validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
-        let key = DecodingKey::from_secret(self.secret.as_bytes()).unwrap();
-        let claims = match jsonwebtoken::decode::<Value>(assertion, &key, &validation) {
-            Ok(data) => data.claims,
-            Err(e) => return self.fail(format!("assertion: {e}")),
-        };
-        let iss = format!("urn:atlassian:connect:clientid:oauth-{}", self.client_key);
-        let account = claims["sub"]
-            .as_str()
-            .and_then(|s| s.strip_prefix("urn:atlassian:connect:useraccountid:"));
-        let lifetime = claims["exp"].as_i64().zip(claims["iat"].as_i64());
-        if claims["iss"] != iss.as_str()
-            || claims["tnt"] != self.base_url.as_str()
-            || lifetime.map(|(e, i)| e - i) != Some(60)
-        {
-            return self.fail(format!("assertion claims {claims}"));
-        }
-        let (Some(account), Some(scope)) = (account, form.get("scope")) else {
-            return self.fail(format!("assertion sub or scope missing: {claims}"));
-        };
-        let n = self.exchanges.load(Ordering::SeqCst);
-        let token = format!("access-{account}-{n}-{}", now());
-        self.issued
-            .lock()
-            .unwrap()
-            .insert(token.clone(), (account.to_string(), scope.clone()));
-        HttpResponse::Ok().json(json!({
-            "access_token": token,
-            "expires_in": self.expires_in.load(Ordering::SeqCst),
-            "token_type": "Bearer",
-        }))
     }
 }

@@ -46,7 +46,8 @@ async fn the_descriptor_names_the_app_its_authentication_lifecycle_and_scopes() 
         d["apiMigrations"],
         json!({"signed-install": true, "context-qsh": true, "gdpr": true})
     );
-    assert_eq!(d["scopes"], json!(["READ", "WRITE", "ACT_AS_USER"]));
+    // No ACT_AS_USER: the app never acts as a user; the page publishes through AP.request.
+    assert_eq!(d["scopes"], json!(["READ", "WRITE"]));
 }
 
 #[actix_web::test]

@@ -32,9 +32,8 @@ pub(super) struct World {
     pub(super) host: ForgeHost,
     pub(super) conn: TestDb,
     pub(super) site: ForgeSite,
-    /// The site's Confluence behind its `apiBaseUrl`, and the app system token it accepts.
+    /// The site's Confluence behind its `apiBaseUrl` (it records every call the server makes).
     confluence: StandIn,
-    system_token: String,
     _server: Server,
     _jwks: JwksServer,
     _dir: tempfile::TempDir,
@@ -55,8 +54,7 @@ impl World {
         }
         let server = bin.serve();
         let confluence = StandIn::start("forge-ui", &[]);
-        let system_token = system_token();
-        let site = confluence.forge_site(&system_token);
+        let site = confluence.forge_site(&system_token());
         let host = ForgeHost::start(build, server.address(), site.clone());
         let driver = Driver::start().await;
         let profile = tempfile::tempdir().unwrap();
@@ -70,7 +68,6 @@ impl World {
             conn: TestDb::at(&db_path),
             site,
             confluence,
-            system_token,
             _server: server,
             _jwks: jwks,
             _dir: dir,

@@ -8,7 +8,8 @@
 //!   recorded, `invoke` (what `invokeRemote` sends) is posted to this host, and
 //!   `fetchProduct` (what `requestConfluence` / `requestJira` send) answers the user APIs from
 //!   [`USER_NAMES`] — held until the page calls `window.__answerNames()`, so a test sees what a
-//!   view shows before the names arrive (see [`product_fetch`]);
+//!   view shows before the names arrive (see [`product_fetch`]); Confluence's content API
+//!   (the page "Publish to Confluence" posts) is answered in the page ([`PUBLISH_ROUTE`]);
 //! - `POST /__forge/invoke` does what Forge does with it: mints a fresh Forge Invocation Token
 //!   for the site, module and context (the harness's minter, the harness's JWKS server behind
 //!   it) and calls the server at the asked method and path with `Authorization: Bearer`. The
@@ -45,9 +46,6 @@ struct Shared {
     view: Mutex<View>,
     calls: Mutex<Vec<Invocation>>,
     client: reqwest::Client,
-    /// Sent as `x-forge-oauth-system` with every call once set (an endpoint with
-    /// `appSystemToken` enabled).
-    system_token: Mutex<Option<String>>,
 }
 
 /// The module a page is and the context Forge gives it.
@@ -81,7 +79,6 @@ impl ForgeHost {
             }),
             calls: Mutex::default(),
             client: reqwest::Client::new(),
-            system_token: Mutex::default(),
         });
         let data = web::Data::from(shared.clone());
         let http = HttpServer::new(move || {
@@ -137,11 +134,6 @@ impl ForgeHost {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
-    /// From now on every call carries `token` as the app system token.
-    pub fn send_system_token(&self, token: &str) {
-        *self.shared.system_token.lock().unwrap() = Some(token.to_string());
-    }
-
     /// Every invocation so far, in order.
     pub fn calls(&self) -> Vec<Invocation> {
         self.shared.calls.lock().unwrap().clone()
@@ -176,9 +168,6 @@ async fn invoke(shared: web::Data<Shared>, input: web::Json<Value>) -> HttpRespo
             format!("{}{path}", shared.server),
         )
         .header("Authorization", format!("Bearer {token}"));
-    if let Some(system) = shared.system_token.lock().unwrap().clone() {
-        req = req.header("x-forge-oauth-system", system);
-    }
     if let Some(headers) = input["headers"].as_object() {
         for (name, value) in headers {
             req = req.header(name.as_str(), value.as_str().unwrap_or_default());
@@ -207,6 +196,8 @@ pub fn bridge_script(context: &Value) -> String {
   var context = {context};
   window.__submitted = [];
   window.__closed = false;
+  window.__created = [];
+  window.__refuse = null;
 {errors}
 {product}
   window.__bridge = {{
@@ -221,6 +212,7 @@ pub fn bridge_script(context: &Value) -> String {
           return ok ? {{ success: true, payload: res }} : {{ success: false, error: res }};
         }});
       }}
+{publish_route}
       if (command === "fetchProduct") {{ return productFetch(payload); }}
       if (command === "getContext") {{ return Promise.resolve(JSON.parse(JSON.stringify(context))); }}
       if (command === "submit") {{ window.__submitted.push(JSON.parse(JSON.stringify(payload))); return Promise.resolve(true); }}
@@ -231,6 +223,7 @@ pub fn bridge_script(context: &Value) -> String {
 }})();"#,
         errors = crate::browser::ERROR_RECORDER,
         product = product_fetch(),
+        publish_route = PUBLISH_ROUTE,
     )
 }
 
@@ -291,3 +284,23 @@ fn product_fetch() -> String {
         names = Value::Object(names),
     )
 }
+
+/// The `fetchProduct` route of the bridge (what `requestConfluence` sends through `callBridge`:
+/// `{product, restPath, fetchRequestInit: {method, body, headers: [[name, value], …]}}`),
+/// for Confluence's content API: records it in `window.__created` and answers as Confluence
+/// does, or with its 403 and `window.__refuse` as the message when a test sets it. The page
+/// posts as the user through Forge; nothing here reaches the server.
+const PUBLISH_ROUTE: &str = r#"      // --- Publish to Confluence: requestConfluence POST /wiki/rest/api/content ---
+      if (command === "fetchProduct" && payload.restPath === "/wiki/rest/api/content") {
+        var init = payload.fetchRequestInit || {};
+        window.__created.push({ product: payload.product, method: init.method,
+          headers: init.headers, page: JSON.parse(init.body) });
+        var refused = window.__refuse;
+        var answer = refused
+          ? { statusCode: 403, message: refused, reason: "Forbidden" }
+          : { id: "4242", type: "page", _links: {
+              base: "https://forge.example.net/wiki", webui: "/spaces/DOCS/pages/4242" } };
+        return Promise.resolve({ status: refused ? 403 : 200, statusText: refused ? "Forbidden" : "OK",
+          headers: { "content-type": "application/json" }, body: JSON.stringify(answer) });
+      }
+      // --- end of Publish to Confluence ---"#;

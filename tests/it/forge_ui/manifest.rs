@@ -300,8 +300,7 @@ fn with_connect_the_connect_modules_are_the_descriptors_own() {
             "read:confluence-user",
             "write:confluence-content",
             "read:connect-confluence",
-            "write:connect-confluence",
-            "act-as-user:connect-confluence"
+            "write:connect-confluence"
         ])
     );
     // Both macros are offered, under different keys: Connect's renders the saved macros.

@@ -14,7 +14,7 @@ pub use testkit::stand_in::{Caller, StandIn, expected_qsh, hung_host};
 pub fn installation(app: &TestApp, site: &Site) -> Arc<Installation> {
     let row = db(app)
         .query_row(
-            "SELECT id, client_key, base_url, display_url, oauth_client_id, enabled, shared_secret
+            "SELECT id, client_key, base_url, display_url, enabled, shared_secret
              FROM jwt_tokens WHERE addon_key = ?1 AND client_key = ?2",
             [ADDON_KEY, site.client_key.as_str()],
             |r| Ok(r.clone()),
@@ -28,7 +28,6 @@ pub fn installation(app: &TestApp, site: &Site) -> Arc<Installation> {
             row.get(3).unwrap(),
             row.get(4).unwrap(),
             row.get(5).unwrap(),
-            row.get(6).unwrap(),
         )
         .unwrap(),
     )
