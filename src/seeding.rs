@@ -21,6 +21,7 @@ use crate::site::store::connect::install_in;
 use crate::todo::store::{Created, NewTask, create_many_in};
 use crate::todo::task::TaskTitle;
 use crate::util::secret::Secret;
+use crate::util::url::BaseUrl;
 
 /// A Connect site to seed: what its `installed` callback would carry, and its tasks.
 #[derive(Debug, Clone)]
@@ -69,6 +70,12 @@ impl Seeder {
     /// Installs `sites` and creates their tasks in one transaction: all of them or, on any
     /// failure (a refused install, a bad title, the quota reached), none.
     pub async fn seed(&self, sites: Vec<SeedSite>) -> Result<Vec<Seeded>, String> {
+        // As the install handler does: a base URL the app could not parse would make the
+        // site's every request a 401, far from its cause.
+        for site in &sites {
+            BaseUrl::parse(&site.base_url, false)
+                .map_err(|e| format!("{}: base URL: {e}", site.client_key))?;
+        }
         let (addon_key, quota) = (self.addon_key.clone(), self.quota);
         let now = Stamp::now();
         self.db

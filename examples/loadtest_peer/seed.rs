@@ -19,6 +19,10 @@ use super::setup::write_lines;
 use super::target_file;
 use super::urls::{Minter, VIEWERS, account};
 
+/// The database timeout of a seeding batch on PostgreSQL, in seconds (the most
+/// `DATABASE_TIMEOUT` allows).
+const BATCH_TIMEOUT_SECS: u64 = 300;
+
 /// What to seed (the `seed` subcommand's options).
 #[derive(clap::Args)]
 pub struct SeedPlan {
@@ -58,8 +62,14 @@ pub async fn run(plan: &SeedPlan) -> Result<()> {
     if plan.sites == 0 || plan.tasks == 0 || plan.tokens == 0 || plan.batch == 0 {
         return Err("--sites, --tasks, --tokens and --batch must be at least 1".into());
     }
-    let settings = Settings::load(&|k| std::env::var(k).ok(), Path::new("."))
-        .map_err(|e| format!("settings: {e}"))?;
+    // A batch is one transaction of thousands of rows: on PostgreSQL it gets the longest
+    // database timeout there is (the server's is per request and ends a slow batch at 5 s on
+    // a busy machine), unless the environment sets one.
+    let env = |k: &str| match (k, std::env::var(k).ok()) {
+        ("DATABASE_TIMEOUT", None) => Some(BATCH_TIMEOUT_SECS.to_string()),
+        (_, value) => value,
+    };
+    let settings = Settings::load(&env, Path::new(".")).map_err(|e| format!("settings: {e}"))?;
     let minter = Minter::new(settings.site_url.as_str(), &settings.addon_key, plan.ttl)?;
     let seeder = Seeder::open(&settings).map_err(|e| format!("database: {e}"))?;
     // Each run's secrets are its own (the database is fresh each run anyway).

@@ -123,3 +123,23 @@ async fn a_batch_that_fails_stores_nothing() {
         .unwrap();
     assert_eq!(titles(&app, &over).await.unwrap().len(), 2);
 }
+
+#[actix_web::test]
+async fn a_site_whose_base_url_the_app_cannot_use_is_refused_with_its_batch() {
+    let app = spawn_app().await;
+    let seeder = Seeder::open(&settings_of(&app, &[])).unwrap();
+    let good = Site::new("good-url");
+    let bad = Site {
+        base_url: "not a url".to_string(),
+        ..Site::new("bad-url")
+    };
+
+    let err = seeder
+        .seed(vec![seed_site(&good, 1), seed_site(&bad, 1)])
+        .await
+        .unwrap_err();
+
+    assert!(err.contains("client-bad-url: base URL"), "{err}");
+    assert_eq!(titles(&app, &good).await, Err(401));
+    assert_eq!(titles(&app, &bad).await, Err(401));
+}
