@@ -23,6 +23,17 @@
 # also counts as the ~1,500 requests that connection would have sent meanwhile, so the p99 of a
 # round in which a few requests wait the page budget is about the page budget. Hence the targets
 # for slow and down Confluence are for the requests after the first of each site.
+# Then, with SCALE=1 (the default), the scale round (issue 22): SCALE_SITES Connect sites with
+# SCALE_TASKS tasks each (10,000 x 200: 2 M tasks), seeded once into the same database through
+# the app's stores, one transaction per SCALE_BATCH sites (`loadtest_peer seed`, not over
+# HTTP), and SCALE_TOKENS macro URLs per site, each with its own token. Every round, after the
+# routes above, two fresh servers in turn get wrk on all those URLs (requests spread over every
+# site; no first request beforehand, so first renders of each site are part of the load):
+#   scale-down  the sites' Confluence refuses connections (nothing listens on its port);
+#   scale-slow  it answers user lookups after SLOW_MS (`loadtest_peer sites` on that port).
+# Each reports req/s, p50/p99/max, errors, the sites reached and that server's peak RSS
+# (VmHWM), and the script prints one line per scale target (throughput >= 0.8 of the 20-site
+# mix, p99 < 5 ms, no error, peak RSS < 60 MB): met, or missed by how much.
 # Prints req/s, p50/p99/max and errors per route with the load average before each run, the
 # server's peak RSS, the time to ready with the existing database, and a Markdown block for
 # docs/performance.md. PROFILE=1 also records a CPU profile of the first mix round with perf
@@ -30,10 +41,15 @@
 #
 # Environment: ROUNDS (2), DURATION (10s), THREADS (2), CONNECTIONS (32), READY_RUNS (5),
 #   SITES (20), TASKS (50), TOKENS (4), SLOW_MS (2000), PROFILE (0), KEEP (0: 1 keeps the temp
-#   dir with the server logs), and BIN: a todo-connect binary to measure instead of building this
+#   dir with the server logs), SCALE (1; 0 skips the scale round), SCALE_SITES (10000),
+#   SCALE_TASKS (200), SCALE_TOKENS (4), SCALE_BATCH (50 sites per transaction), BUILD (release;
+#   debug builds the debug binaries: for checking the script, never for figures), and BIN: a
+#   todo-connect binary to measure instead of building this
 #   tree's (to compare two builds on the same peer); BACKEND=postgres and REPLICAS=2
 #   (scripts/loadtest-backends.sh) for PostgreSQL / two replicas on one database.
-# Run time after the build: about (ROUNDS + 1) x 5 x DURATION + 30 s (about 3 minutes).
+# Run time after the build: about (ROUNDS + 1) x 7 x DURATION + 30 s (about 4 minutes), plus
+# seeding the scale round (release build, quiet machine: under a minute on SQLite, a few on
+# PostgreSQL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,8 +63,19 @@ TASKS=${TASKS:-50}
 TOKENS=${TOKENS:-4}
 SLOW_MS=${SLOW_MS:-2000}
 PROFILE=${PROFILE:-0}
+SCALE=${SCALE:-1}
+SCALE_SITES=${SCALE_SITES:-10000}
+SCALE_TASKS=${SCALE_TASKS:-200}
+SCALE_TOKENS=${SCALE_TOKENS:-4}
+SCALE_BATCH=${SCALE_BATCH:-50}
+BUILD=${BUILD:-release}
 BIN=${BIN:-}
-PEER=target/release/examples/loadtest_peer
+case $BUILD in
+  release) CARGO_PROFILE=(--release) ;;
+  debug) CARGO_PROFILE=() ;;
+  *) echo "BUILD must be release or debug" >&2; exit 1 ;;
+esac
+PEER=target/$BUILD/examples/loadtest_peer
 LUA=scripts/loadtest.lua
 ROUTES="healthz single mix slow down"
 # What the server promises a page at most for display names (todo::people::PAGE_BUDGET), and
@@ -59,14 +86,14 @@ SLACK_MS=100
 say() { echo "==> $*" >&2; }
 
 # --- build and tools ------------------------------------------------------------------------
-say "building the release binary and the load-test peer"
+say "building the $BUILD binary and the load-test peer"
 # Two commands: the binary is built exactly as `cargo build --release` builds it (the example
 # needs dev-dependencies, whose features would otherwise be unified into the binary's).
 if [ -z "$BIN" ]; then
-  cargo build --release --bin todo-connect >&2
-  BIN=target/release/todo-connect
+  cargo build "${CARGO_PROFILE[@]}" --bin todo-connect >&2
+  BIN=target/$BUILD/todo-connect
 fi
-cargo build --release --example loadtest_peer >&2
+cargo build "${CARGO_PROFILE[@]}" --example loadtest_peer >&2
 
 install_apt() {
   local SUDO=""
@@ -87,6 +114,7 @@ fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/todo-loadtest.XXXXXX")
 SERVER_PID=""
 PEER_PID=""
+SITES_PID=""
 stop_server() {
   if declare -F replicas_stop >/dev/null; then replicas_stop; fi
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -97,6 +125,7 @@ stop_server() {
 }
 cleanup() {
   stop_server
+  stop_slow_sites
   if declare -F backend_stop >/dev/null; then backend_stop; fi
   if [ -n "$PEER_PID" ]; then
     kill -TERM "$PEER_PID" 2>/dev/null || true
@@ -121,6 +150,12 @@ free_port() {
 APP_PORT=$(free_port)
 PEER_PORT=$(free_port)
 while [ "$PEER_PORT" = "$APP_PORT" ]; do PEER_PORT=$(free_port); done
+# The scale sites' Confluence: nothing listens here in the down round, the slow sites in the
+# slow round.
+SCALE_PORT=$(free_port)
+while [ "$SCALE_PORT" = "$APP_PORT" ] || [ "$SCALE_PORT" = "$PEER_PORT" ]; do
+  SCALE_PORT=$(free_port)
+done
 APP="http://127.0.0.1:$APP_PORT"
 TARGETS="$WORK/targets"
 
@@ -157,16 +192,52 @@ peak_rss_mib() {
   awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$SERVER_PID/status"
 }
 
-# Runs wrk on the targets of file $1; prints "req/s p50_ms p99_ms max_ms non2xx socket_errors".
+# Runs wrk on the targets of file $1, whose line j is a URL of site j % $2 (0: not sites);
+# prints "req/s p50_ms p99_ms max_ms non2xx socket_errors sites_reached".
 run_wrk() {
   local out="$WORK/wrk.txt"
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s -s "$LUA" "$APP" -- "$1" >"$out"
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s -s "$LUA" "$APP" -- "$1" "$2" >"$out"
   awk '
     /^RESULT / {
       for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-      printf "%.0f %.2f %.2f %.1f %d %d\n", v["requests"] / v["seconds"], v["p50_us"] / 1000,
-        v["p99_us"] / 1000, v["max_us"] / 1000, v["non2xx"], v["socket_errors"]
+      printf "%.0f %.2f %.2f %.1f %d %d %d\n", v["requests"] / v["seconds"], v["p50_us"] / 1000,
+        v["p99_us"] / 1000, v["max_us"] / 1000, v["non2xx"], v["socket_errors"], v["sites_reached"]
     }' "$out"
+}
+
+# How many sites the URL file of route $1 spreads over (line j: site j % that).
+route_sites() {
+  case $1 in
+    mix | slow | down) echo "$SITES" ;;
+    single) echo 1 ;;
+    scale-*) echo "$SCALE_SITES" ;;
+    *) echo 0 ;;
+  esac
+}
+
+# The scale sites' Confluence answering user lookups after SLOW_MS on SCALE_PORT (the slow
+# round), or not listening at all (the down round).
+start_slow_sites() {
+  "$PEER" sites --port "$SCALE_PORT" --slow-ms "$SLOW_MS" >"$WORK/sites.out" 2>&1 &
+  SITES_PID=$!
+  for _ in $(seq 1 200); do
+    if grep -q '^SITES_READY' "$WORK/sites.out"; then return; fi
+    if ! kill -0 "$SITES_PID" 2>/dev/null; then
+      cat "$WORK/sites.out" >&2
+      echo "the slow sites did not start" >&2
+      exit 1
+    fi
+    sleep 0.05
+  done
+  echo "the slow sites did not start within 10 s" >&2
+  exit 1
+}
+stop_slow_sites() {
+  if [ -n "$SITES_PID" ]; then
+    kill -TERM "$SITES_PID" 2>/dev/null || true
+    wait "$SITES_PID" 2>/dev/null || true
+  fi
+  SITES_PID=""
 }
 
 # The first request to each site of the kind in file $1 (the first SITES lines: one per site),
@@ -195,9 +266,11 @@ profile_start() {
   PROFILE_PIDS="$PROFILE_PIDS $!"
 }
 
-RESULTS="$WORK/results.txt" # mode round route load rps p50 p99 max non2xx errors
+RESULTS="$WORK/results.txt" # mode round route load rps p50 p99 max non2xx errors sites_reached
 FIRST="$WORK/first.txt"     # mode round route slowest_ms non200
 RSS="$WORK/rss.txt"         # mode round MiB
+SCALE_RSS="$WORK/scale-rss.txt" # mode round route MiB
+: >"$SCALE_RSS"
 : >"$RESULTS"
 : >"$FIRST"
 : >"$RSS"
@@ -217,17 +290,38 @@ measure() {
     say "RUST_LOG=$mode round $round: $route (load $load)"
     if [ "$PROFILE" = 1 ] && [ "$route" = mix ] && [ ! -e target/loadtest/perf.data.done ]; then
       profile_start
-      line=$(run_wrk "$TARGETS/$route.txt")
+      line=$(run_wrk "$TARGETS/$route.txt" "$(route_sites "$route")")
       # shellcheck disable=SC2086 # two PIDs
       wait $PROFILE_PIDS || true
       touch target/loadtest/perf.data.done
     else
-      line=$(run_wrk "$TARGETS/$route.txt")
+      line=$(run_wrk "$TARGETS/$route.txt" "$(route_sites "$route")")
     fi
     echo "$mode $round $route $load $line" >>"$RESULTS"
   done
   echo "$mode $round $(peak_rss_mib)" >>"$RSS"
   stop_server
+  if [ "$SCALE" != 0 ]; then
+    measure_scale "$mode" "$round" down
+    measure_scale "$mode" "$round" slow
+  fi
+}
+
+# The scale round with the sites' Confluence $3 (down or slow): a fresh server (its peak RSS is
+# this round's alone), wrk on every scale URL at once, no first requests beforehand.
+measure_scale() {
+  local mode=$1 round=$2 route=scale-$3 load line
+  if [ "$3" = slow ]; then start_slow_sites; fi
+  say "RUST_LOG=$mode round $round: $route, a fresh server"
+  start_server "$mode" "$mode-$round-$route"
+  replicas_start "$mode-$round-$route"
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  say "RUST_LOG=$mode round $round: $route (load $load), $SCALE_SITES sites"
+  line=$(run_wrk "$TARGETS/scale.txt" "$SCALE_SITES")
+  echo "$mode $round $route $load $line" >>"$RESULTS"
+  echo "$mode $round $route $(peak_rss_mib)" >>"$SCALE_RSS"
+  stop_server
+  stop_slow_sites
 }
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -254,6 +348,16 @@ if ! grep -q '^SETUP_DONE' "$WORK/peer.out"; then
 fi
 cat "$WORK/peer.err" >&2
 stop_server
+SEED_LINE="not run (SCALE=0)"
+if [ "$SCALE" != 0 ]; then
+  say "seeding $SCALE_SITES sites x $SCALE_TASKS tasks through the stores ($SCALE_BATCH sites per transaction)"
+  SEED_STARTED=$(date +%s.%N)
+  SEED_LINE=$("$PEER" seed --sites "$SCALE_SITES" --tasks "$SCALE_TASKS" --tokens "$SCALE_TOKENS" \
+    --batch "$SCALE_BATCH" --base-url "http://127.0.0.1:$SCALE_PORT/slow/wiki" --out "$TARGETS")
+  SEED_SECS=$(awk -v a="$SEED_STARTED" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+  SEED_LINE="$SEED_LINE total_seconds=$SEED_SECS"
+  say "$SEED_LINE"
+fi
 URL_BYTES=$(head -n1 "$TARGETS/mix.txt" | wc -c)
 MIX_URLS=$(wc -l <"$TARGETS/mix.txt")
 
@@ -330,14 +434,15 @@ kind, one request goes to each of its sites at once (curl): the first request of
 wrk's percentiles are corrected for coordinated omission (a request that took 1.5 s counts as
 the ~1,500 its connection would have sent meanwhile).
 
-| RUST_LOG | round | route | first request of each site, slowest ms | load | req/s | % of /healthz | p50 ms | p99 ms | max ms | non-2xx + socket errors |
-|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|
+| RUST_LOG | round | route | first request of each site, slowest ms | load | req/s | % of /healthz | p50 ms | p99 ms | max ms | non-2xx + socket errors | sites reached |
+|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 $(awk '
   FNR == NR { first[$1 " " $2 " " $3] = $4; firstbad[$1 " " $2 " " $3] = $5; next }
   $3 == "healthz" { h[$1 " " $2] = $5 }
   { k = $1 " " $2 " " $3; f = (k in first) ? first[k] : "–"
-    printf "| %s | %s | %s | %s | %s | %s | %.1f%% | %s | %s | %s | %d |\n", $1, $2, $3, f, $4, $5,
-      100 * $5 / h[$1 " " $2], $6, $7, $8, $9 + $10 + firstbad[k] }' "$FIRST" "$RESULTS")
+    printf "| %s | %s | %s | %s | %s | %s | %.1f%% | %s | %s | %s | %d | %s |\n", $1, $2, $3, f, $4,
+      $5, 100 * $5 / h[$1 " " $2], $6, $7, $8, $9 + $10 + firstbad[k], ($11 > 0 ? $11 : "–") }' \
+  "$FIRST" "$RESULTS")
 
 | target | RUST_LOG=warn | RUST_LOG=info | |
 |---|---|---|---|
@@ -351,4 +456,59 @@ $(p99_row down "down Confluence: p99 < 5 ms after the first request of each site
 
 Peak RSS per server (MiB): $(awk '{ printf "%s%s-%s %s", (NR > 1 ? ", " : ""), $1, $2, $3 }' "$RSS").
 Info round wrote $LOG_LINES log lines. Ready: $READY
+EOF
+
+[ "$SCALE" != 0 ] || exit 0
+SCALE_RSS_PEAK=$(awk '{ if ($4 > m) m = $4 } END { print m + 0 }' "$SCALE_RSS")
+# "met by D" or "MISSED by D": how far $1 is from the limit $3 on the right side of $2 (">="
+# or "<"), with unit $4.
+by() {
+  awk -v a="$1" -v op="$2" -v b="$3" -v u="$4" 'BEGIN {
+    d = (op == ">=") ? a - b : b - a; ok = (op == ">=") ? a >= b : a < b
+    printf "%s by %.2f%s", (ok ? "met" : "MISSED"), (d < 0 ? -d : d), u }'
+}
+# One summary line per scale target for the sites' Confluence $1 (down or slow).
+scale_rows() {
+  local route=scale-$1 mode rps mix ratio p99 bad cells=() verdicts=()
+  for mode in warn info; do
+    rps=$(figure $mode "$route" rps mean)
+    mix=$(figure $mode mix rps mean)
+    ratio=$(awk -v a="$rps" -v b="$mix" 'BEGIN { printf "%.2f", a / b }')
+    cells+=("$rps / $mix req/s = **$ratio**")
+    verdicts+=("$(by "$ratio" ">=" 0.8 "")")
+  done
+  echo "| $route: throughput >= 0.8 of the 20-site mix | ${cells[0]} | ${cells[1]} | ${verdicts[0]} / ${verdicts[1]} |"
+  cells=() verdicts=()
+  for mode in warn info; do
+    p99=$(figure $mode "$route" p99 worst)
+    cells+=("worst **$p99 ms**")
+    verdicts+=("$(by "$p99" "<" 5 " ms")")
+  done
+  echo "| $route: p99 < 5 ms | ${cells[0]} | ${cells[1]} | ${verdicts[0]} / ${verdicts[1]} |"
+  cells=() verdicts=()
+  for mode in warn info; do
+    bad=$(awk -v m="$mode" -v r="$route" '$1 == m && $3 == r { s += $9 + $10 } END { print s + 0 }' "$RESULTS")
+    cells+=("**$bad**")
+    if [ "$bad" -eq 0 ]; then verdicts+=(met); else verdicts+=("MISSED by $bad errors"); fi
+  done
+  echo "| $route: no error (non-2xx + socket errors) | ${cells[0]} | ${cells[1]} | ${verdicts[0]} / ${verdicts[1]} |"
+}
+
+cat <<EOF
+
+#### Scale round: $SCALE_SITES sites × $SCALE_TASKS tasks
+
+Seeded once through the stores, $SCALE_BATCH sites per transaction, into the same database
+(backend $BACKEND): \`$SEED_LINE\`. $SCALE_TOKENS macro URLs per site, each with its own
+token: $(wc -l <"$TARGETS/scale.txt") URLs, requests spread over every site (rows \`scale-down\`:
+the sites' Confluence refuses connections, and \`scale-slow\`: it answers after $SLOW_MS ms;
+each a fresh server, no first request beforehand).
+
+| target | RUST_LOG=warn | RUST_LOG=info | |
+|---|---|---|---|
+$(scale_rows down)
+$(scale_rows slow)
+| peak RSS < 60 MB (VmHWM, largest of $((2 * (ROUNDS + 1))) scale servers) | **$SCALE_RSS_PEAK MiB** | | $(by "$SCALE_RSS_PEAK" "<" 60 " MiB") |
+
+Peak RSS per scale server (MiB): $(awk '{ printf "%s%s-%s-%s %s", (NR > 1 ? ", " : ""), $1, $2, $3, $4 }' "$SCALE_RSS").
 EOF

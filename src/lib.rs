@@ -19,6 +19,8 @@ pub(crate) mod forge;
 #[doc(hidden)]
 pub mod fuzzing;
 pub(crate) mod ops;
+#[doc(hidden)]
+pub mod seeding;
 pub mod site;
 pub mod todo;
 pub mod users;

@@ -13,16 +13,28 @@
 //! `healthz.txt`, checks that a URL of every site renders, prints `SETUP_DONE`, and keeps
 //! serving until it is killed, so that restarted servers can look names up again.
 //!
+//! `seed`: the scale round's sites (`seed.rs`): thousands of Connect sites and their tasks
+//! written straight into the database through the app's stores, one transaction per batch,
+//! and `scale.txt`, their macro URLs.
+//!
+//! `sites`: Confluence sites that answer user lookups after `--slow-ms`, on `--port`, until
+//! killed: what the scale round's sites are during its slow round (during its down round
+//! nothing listens there).
+//!
 //! `ready`: starts the given server command several times and prints how long each start took
 //! until `/healthz` answered 200.
 //!
 //! ```sh
 //! cargo run --release --example loadtest_peer -- setup --app http://127.0.0.1:8080 --peer-port 8081 --out /tmp/targets &
+//! cargo run --release --example loadtest_peer -- seed --sites 10000 --tasks 200 --base-url http://127.0.0.1:8082/slow/wiki --out /tmp/targets
+//! cargo run --release --example loadtest_peer -- sites --port 8082 --slow-ms 2000 &
 //! cargo run --release --example loadtest_peer -- ready --url http://127.0.0.1:8080/healthz -- target/release/todo-connect serve
 //! ```
 
 mod ready;
+mod seed;
 mod setup;
+mod urls;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +56,15 @@ struct Cli {
 enum Cmd {
     /// Serve the install key and the sites, install them, create tasks, write the URL files.
     Setup(setup::Plan),
+    /// Seed sites and tasks through the stores (the scale round), write `scale.txt`.
+    Seed(seed::SeedPlan),
+    /// Serve sites that answer user lookups after `slow_ms`, on `port`, until killed.
+    Sites {
+        #[arg(long)]
+        port: u16,
+        #[arg(long, default_value_t = 2000)]
+        slow_ms: u64,
+    },
     /// Start a server command `times` times; print the milliseconds until /healthz answered.
     Ready {
         /// The healthz URL the started server answers on.
@@ -60,6 +81,10 @@ enum Cmd {
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Cmd::Setup(plan) => actix_web::rt::System::new().block_on(run_setup(plan)),
+        Cmd::Seed(plan) => actix_web::rt::System::new().block_on(seed::run(&plan)),
+        Cmd::Sites { port, slow_ms } => {
+            actix_web::rt::System::new().block_on(run_sites(port, slow_ms))
+        }
         Cmd::Ready {
             url,
             times,
@@ -82,6 +107,15 @@ async fn run_setup(plan: setup::Plan) -> Result<()> {
     setup::run(&plan, &keys.private_pem).await?;
     println!("SETUP_DONE");
     // Keep serving the key and the sites for the servers started later in the run.
+    std::future::pending::<()>().await;
+    Ok(())
+}
+
+async fn run_sites(port: u16, slow_ms: u64) -> Result<()> {
+    // No install happens here: the key route is never asked.
+    let slow = Duration::from_millis(slow_ms);
+    testkit::confluence::Peer::start(port, KID, String::new(), slow)?;
+    println!("SITES_READY");
     std::future::pending::<()>().await;
     Ok(())
 }

@@ -8,15 +8,15 @@ use futures_util::future::join_all;
 use futures_util::stream::{self, StreamExt};
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{Value, json};
-use testkit::confluence::{self, MACRO_PATH, iframe_claims, macro_query};
+use testkit::confluence;
 use testkit::now;
 use testkit::tokens::{context_claims, install_claims, install_payload, sign_with};
+
+use super::urls::{Minter, VIEWERS, account};
 
 use super::{KID, Result, target_file};
 /// Installs and task creations under way at once (each a database write).
 const CONCURRENCY: usize = 8;
-/// Different viewers the macro URLs are minted for (each becomes a recorded user).
-const VIEWERS: usize = 10;
 
 /// What to set up (the `setup` subcommand's options).
 #[derive(clap::Args)]
@@ -65,10 +65,6 @@ struct Site {
     base_url: String,
 }
 
-fn account(site: usize, n: usize) -> String {
-    format!("557058:0c4d2a7e-5e6f-4a7b-8c9d-{site:06}{n:06}")
-}
-
 /// Installs every site, creates the tasks, writes `<kind>.txt`, `single.txt`, `healthz.txt`.
 pub async fn run(plan: &Plan, private_pem: &str) -> Result<()> {
     let peer = format!("http://127.0.0.1:{}", plan.peer_port);
@@ -111,7 +107,7 @@ pub async fn run(plan: &Plan, private_pem: &str) -> Result<()> {
     )
 }
 
-fn write_lines(path: &Path, lines: &[String]) -> Result<()> {
+pub fn write_lines(path: &Path, lines: &[String]) -> Result<()> {
     let mut text = lines.join("\n");
     text.push('\n');
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
@@ -122,15 +118,11 @@ struct Setup<'p> {
     plan: &'p Plan,
     http: reqwest::Client,
     rsa: EncodingKey,
-    base_path: String,
+    minter: Minter,
 }
 
 impl<'p> Setup<'p> {
     fn new(plan: &'p Plan, private_pem: &str) -> Result<Self> {
-        let base_path = todo_connect::util::url::BaseUrl::parse(&plan.site_url, false)
-            .map_err(|e| format!("SITE_URL: {e}"))?
-            .path()
-            .to_string();
         Ok(Self {
             plan,
             // Idle connections are dropped well before the server's 5 s keep-alive ends them:
@@ -141,7 +133,7 @@ impl<'p> Setup<'p> {
                 .build()
                 .map_err(|e| e.to_string())?,
             rsa: EncodingKey::from_rsa_pem(private_pem.as_bytes()).map_err(|e| e.to_string())?,
-            base_path,
+            minter: Minter::new(&plan.site_url, &plan.addon_key, plan.ttl)?,
         })
     }
 
@@ -178,7 +170,13 @@ impl<'p> Setup<'p> {
                     let n = t * self.plan.tokens + k;
                     let viewer = account(site.index, 1000 + n % VIEWERS);
                     let (id, key) = (ids[&(site.index, t)], &keys[site.index]);
-                    urls.push(self.macro_url(site, key, id, 98_000 + n, &viewer)?);
+                    urls.push(self.minter.macro_url(
+                        &site.client_key,
+                        key,
+                        id,
+                        98_000 + n,
+                        &viewer,
+                    )?);
                 }
             }
         }
@@ -191,7 +189,12 @@ impl<'p> Setup<'p> {
     /// The signed install, exactly as Confluence sends it.
     async fn install(&self, site: &Site) -> Result<()> {
         let path = "/confluence/installed";
-        let claims = install_claims(&site.client_key, &self.plan.site_url, path, &self.base_path);
+        let claims = install_claims(
+            &site.client_key,
+            &self.plan.site_url,
+            path,
+            &self.minter.base_path,
+        );
         let token = sign_with(&claims, &self.rsa, Algorithm::RS256, Some(KID))?;
         let mut body = install_payload(
             &self.plan.addon_key,
@@ -235,28 +238,6 @@ impl<'p> Setup<'p> {
         }
         let task: Value = res.json().await.map_err(|e| format!("task JSON: {e}"))?;
         task["id"].as_i64().ok_or_else(|| "task without id".into())
-    }
-
-    /// The iframe URL Confluence would load for one view of the macro, with its own token.
-    fn macro_url(
-        &self,
-        site: &Site,
-        hmac: &EncodingKey,
-        task: i64,
-        page: usize,
-        viewer: &str,
-    ) -> Result<String> {
-        let query = macro_query(task, &self.plan.addon_key, page, viewer);
-        let target = (MACRO_PATH, query.as_str());
-        let claims = iframe_claims(
-            &site.client_key,
-            viewer,
-            target,
-            &self.base_path,
-            self.plan.ttl,
-        );
-        let token = sign_with(&claims, hmac, Algorithm::HS256, None)?;
-        Ok(format!("{MACRO_PATH}?{query}&jwt={token}"))
     }
 
     /// The URL renders its task.

@@ -19,7 +19,7 @@ mod list;
 mod tests;
 
 use super::task::{IssueRef, PageId, Task, TaskId, TaskTitle};
-use crate::db::{Db, Dialect, Row, Stamp};
+use crate::db::{Db, Dialect, Row, Stamp, Tx};
 use crate::error::Result;
 use crate::forge::JiraIssue;
 use crate::site::SiteId;
@@ -112,22 +112,51 @@ pub async fn create(
         {
             return Ok(Created::SiteGone);
         }
-        let issue = issue.as_ref();
-        let params: [&dyn crate::db::Param; 9] = [
-            &site,
-            &title.as_str(),
-            &created_by,
-            &page_id.as_ref().map(PageId::as_str),
-            &now,
-            &issue.map(|i| i.id.as_str()),
-            &issue.map(|i| i.project_id.as_str()),
-            &issue.map(|i| i.key.as_str()),
-            &quota,
-        ];
-        let task = tx.query_opt(CREATE, &params, from_row).await?;
-        Ok(task.map_or(Created::QuotaReached, Created::Task))
+        let new = NewTask {
+            title,
+            page_id,
+            issue,
+            created_by,
+        };
+        create_in(tx, site, &new, now, quota).await
     })
     .await
+}
+
+/// A task to create: what [`create`] and [`create_in`] store.
+#[derive(Debug, Clone)]
+pub(crate) struct NewTask {
+    pub(crate) title: TaskTitle,
+    pub(crate) page_id: Option<PageId>,
+    pub(crate) issue: Option<JiraIssue>,
+    pub(crate) created_by: Option<String>,
+}
+
+/// The count and the insert of [`create`], inside a transaction the caller runs and whose
+/// site row it already holds (an install in the same transaction does): what the load test's
+/// seeding (`crate::seeding`) calls for each task of a batch, so a seeded task is exactly a
+/// created one, quota included.
+pub(crate) async fn create_in(
+    tx: &Tx<'_>,
+    site: SiteId,
+    new: &NewTask,
+    now: Stamp,
+    quota: i64,
+) -> Result<Created> {
+    let issue = new.issue.as_ref();
+    let params: [&dyn crate::db::Param; 9] = [
+        &site,
+        &new.title.as_str(),
+        &new.created_by,
+        &new.page_id.as_ref().map(PageId::as_str),
+        &now,
+        &issue.map(|i| i.id.as_str()),
+        &issue.map(|i| i.project_id.as_str()),
+        &issue.map(|i| i.key.as_str()),
+        &quota,
+    ];
+    let task = tx.query_opt(CREATE, &params, from_row).await?;
+    Ok(task.map_or(Created::QuotaReached, Created::Task))
 }
 
 /// What an attempt to create a task came to.
@@ -138,6 +167,38 @@ pub enum Created {
     QuotaReached,
     /// The site no longer exists (merged into another a moment ago); nothing was stored.
     SiteGone,
+}
+
+/// [`create_in`] for several tasks of one site, answered in order. On PostgreSQL the inserts
+/// are pipelined (all sent before the first answer is awaited: about one round trip for the
+/// lot instead of one per task, which is what lets the load test seed millions of tasks in
+/// minutes); on SQLite, where every call completes at once, they run one after another.
+pub(crate) async fn create_many_in(
+    tx: &Tx<'_>,
+    site: SiteId,
+    tasks: &[NewTask],
+    now: Stamp,
+    quota: i64,
+) -> Result<Vec<Created>> {
+    let Some((first, rest)) = tasks.split_first() else {
+        return Ok(Vec::new());
+    };
+    // The first alone: it prepares the statement, which the others then find in the cache.
+    let mut created = vec![create_in(tx, site, first, now, quota).await?];
+    match tx.dialect() {
+        Dialect::Sqlite => {
+            for task in rest {
+                created.push(create_in(tx, site, task, now, quota).await?);
+            }
+        }
+        Dialect::Postgres => {
+            let each = rest
+                .iter()
+                .map(|task| create_in(tx, site, task, now, quota));
+            created.extend(futures_util::future::try_join_all(each).await?);
+        }
+    }
+    Ok(created)
 }
 
 const UPDATE: &str = concat!(

@@ -15,5 +15,6 @@ mod host_client;
 mod ops;
 mod properties;
 mod replicas;
+mod seeding;
 mod sites;
 mod todo_api;

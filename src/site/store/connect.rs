@@ -93,53 +93,63 @@ pub async fn install(
 ) -> Result<std::result::Result<Vec<SiteId>, InstallRefused>> {
     let addon_key = addon_key.to_string();
     let now = Stamp::now();
-    db.write(async move |tx| {
-        tx.lock_sites().await?;
-        let (installation_id, cloud_id) = (new.installation_id.as_deref(), new.cloud_id.as_deref());
-        let taken: bool = tx
-            .value(
-                FORGE_IDENTITY_TAKEN,
-                &[&addon_key, &new.client_key, &installation_id, &cloud_id],
-            )
-            .await?;
-        let found = tx
-            .query(FORGE_ONLY_SITES, &[&installation_id, &cloud_id], |row| {
-                Ok(ForgeOnlySite {
-                    site: row.get(0)?,
-                    cloud_id: row.get(1)?,
-                    api_base_url: row.get(2)?,
-                })
-            })
-            .await?;
-        let merged = match installed::install_plan(taken, found) {
-            Ok(merged) => merged,
-            Err(refused) => return Ok(Err(refused)),
-        };
-        let site = upsert_installed(tx, &addon_key, &new, now).await?;
-        for forge_only in &merged {
-            super::merge::merge_site(tx, forge_only.site, site).await?;
-            log::info!(
-                "site {} merged into {site}: one site, reached both ways",
-                forge_only.site
-            );
-            let (cloud, api) = (&forge_only.cloud_id, &forge_only.api_base_url);
-            tx.execute(RECORD_FORGE_IDENTITY, &[&None::<&str>, cloud, api, &site])
-                .await?;
-        }
-        tx.execute(
-            RECORD_FORGE_IDENTITY,
-            &[&installation_id, &cloud_id, &None::<&str>, &site],
+    db.write(async move |tx| install_in(tx, &addon_key, &new, now).await)
+        .await
+}
+
+/// [`install`] inside a transaction the caller runs: what the load test's seeding
+/// (`crate::seeding`) calls for each site of a batch, so a seeded site is exactly an installed
+/// one.
+pub(crate) async fn install_in(
+    tx: &Tx<'_>,
+    addon_key: &str,
+    new: &NewInstallation,
+    now: Stamp,
+) -> Result<std::result::Result<Vec<SiteId>, InstallRefused>> {
+    tx.lock_sites().await?;
+    let (installation_id, cloud_id) = (new.installation_id.as_deref(), new.cloud_id.as_deref());
+    let taken: bool = tx
+        .value(
+            FORGE_IDENTITY_TAKEN,
+            &[&addon_key, &new.client_key, &installation_id, &cloud_id],
         )
         .await?;
-        tx.notify_site_changed(&new.client_key).await?;
-        let moved = installed::moved_sites(site, &merged);
-        for changed in &moved {
-            let payload = crate::db::postgres::site_payload(*changed);
-            tx.notify_site_changed(&payload).await?;
-        }
-        Ok(Ok(moved))
-    })
-    .await
+    let found = tx
+        .query(FORGE_ONLY_SITES, &[&installation_id, &cloud_id], |row| {
+            Ok(ForgeOnlySite {
+                site: row.get(0)?,
+                cloud_id: row.get(1)?,
+                api_base_url: row.get(2)?,
+            })
+        })
+        .await?;
+    let merged = match installed::install_plan(taken, found) {
+        Ok(merged) => merged,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    let site = upsert_installed(tx, addon_key, new, now).await?;
+    for forge_only in &merged {
+        super::merge::merge_site(tx, forge_only.site, site).await?;
+        log::info!(
+            "site {} merged into {site}: one site, reached both ways",
+            forge_only.site
+        );
+        let (cloud, api) = (&forge_only.cloud_id, &forge_only.api_base_url);
+        tx.execute(RECORD_FORGE_IDENTITY, &[&None::<&str>, cloud, api, &site])
+            .await?;
+    }
+    tx.execute(
+        RECORD_FORGE_IDENTITY,
+        &[&installation_id, &cloud_id, &None::<&str>, &site],
+    )
+    .await?;
+    tx.notify_site_changed(&new.client_key).await?;
+    let moved = installed::moved_sites(site, &merged);
+    for changed in &moved {
+        let payload = crate::db::postgres::site_payload(*changed);
+        tx.notify_site_changed(&payload).await?;
+    }
+    Ok(Ok(moved))
 }
 
 async fn upsert_installed(

@@ -8,6 +8,7 @@ pub use todo_connect::connect::host_client::HostError;
 pub use todo_connect::connect::qsh;
 pub use todo_connect::db::postgres::open as open_postgres;
 pub use todo_connect::db::{Db, configure_connection, latest_version, open_pool};
+pub use todo_connect::seeding::{SeedSite, SeedTask, Seeder};
 pub use todo_connect::site::SiteId;
 pub use todo_connect::todo::store;
 pub use todo_connect::todo::store::Created;
