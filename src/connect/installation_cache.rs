@@ -27,7 +27,7 @@ pub(crate) struct InstallationCache {
 }
 
 /// Installations kept at most: 10,000 active sites with room to spare (an entry is about
-/// 0.5 KiB: client key, base URL, secret, flags). Past it, entries past their time go first,
+/// 0.6 KiB: client key, base URL, secret, keys). Past it, entries past their time go first,
 /// then all of them (each site then costs one more read).
 const MAX_INSTALLATIONS: usize = 20_000;
 /// How long a single server keeps an entry (replicas keep theirs shorter, see
