@@ -18,6 +18,10 @@ use crate::site::SiteId;
 
 /// How often one user's visit is written to `jwt_users` at most.
 const USER_RECORD_WINDOW: Duration = Duration::from_secs(5 * 60);
+/// Users remembered at most (about 0.15 KiB each: site, account id, time): five users at once
+/// on each of 10,000 active sites. Past it, entries older than the window go, then all of them
+/// (the cost: one more `jwt_users` write per user).
+const MAX_REMEMBERED: usize = 50_000;
 
 /// Users seen per site: what both ways in record their callers through.
 #[derive(Clone)]
@@ -52,6 +56,7 @@ impl Users {
 struct SeenUsers {
     window: Duration,
     seen: Mutex<HashMap<(SiteId, String), Instant>>,
+    max_remembered: usize,
 }
 
 impl SeenUsers {
@@ -60,6 +65,7 @@ impl SeenUsers {
         Self {
             window,
             seen: Mutex::new(HashMap::new()),
+            max_remembered: MAX_REMEMBERED,
         }
     }
 
@@ -70,9 +76,12 @@ impl SeenUsers {
         if seen.get(&key).is_some_and(|at| at.elapsed() < self.window) {
             return false;
         }
-        if seen.len() > 100_000 {
+        if seen.len() >= self.max_remembered {
             let window = self.window;
             seen.retain(|_, at| at.elapsed() < window);
+            if seen.len() >= self.max_remembered {
+                seen.clear();
+            }
         }
         seen.insert(key, Instant::now());
         true
@@ -93,5 +102,24 @@ mod tests {
         let none = SeenUsers::new(Duration::ZERO);
         assert!(none.should_record(SiteId(1), "a"));
         assert!(none.should_record(SiteId(1), "a"), "the window has passed");
+    }
+
+    #[test]
+    fn no_more_users_than_the_cap_are_remembered_and_old_ones_go_first() {
+        let mut seen = SeenUsers::new(Duration::from_secs(3600));
+        seen.max_remembered = 100;
+        for n in 0..250 {
+            assert!(seen.should_record(SiteId(n), "a"));
+            assert!(seen.seen.lock().unwrap().len() <= 100);
+        }
+        let mut passed = SeenUsers::new(Duration::from_millis(1));
+        passed.max_remembered = 3;
+        for n in 0..3 {
+            passed.should_record(SiteId(n), "a");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+        passed.should_record(SiteId(9), "a");
+        // Past the window, the three older ones went: only the new one is left.
+        assert_eq!(passed.seen.lock().unwrap().len(), 1);
     }
 }

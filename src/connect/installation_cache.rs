@@ -16,10 +16,23 @@ use super::installations::Installation;
 /// changes arrive as notifications: the cache trusts itself only while it is listening
 /// ([`InstallationCache::listening`]), keeps nothing while the listener is down, and each entry
 /// lives at most a short time-to-live, the safety net for a notification lost in between.
+///
+/// Bounded in size and time on every server: at most [`MAX_INSTALLATIONS`] entries, each
+/// read again from the database once it is [`MAX_AGE`] old. An entry dropped early costs one
+/// indexed read, never a different answer.
 pub(crate) struct InstallationCache {
     inner: RwLock<Cached>,
-    ttl: Option<Duration>,
+    ttl: Duration,
+    max_entries: usize,
 }
+
+/// Installations kept at most: 10,000 active sites with room to spare (an entry is about
+/// 0.6 KiB: client key, base URL, secret, keys). Past it, entries past their time go first,
+/// then all of them (each site then costs one more read).
+const MAX_INSTALLATIONS: usize = 20_000;
+/// How long a single server keeps an entry (replicas keep theirs shorter, see
+/// [`InstallationCache::shared`]): the memory of a site that stopped calling is given back.
+const MAX_AGE: Duration = Duration::from_secs(60 * 60);
 
 struct Cached {
     generation: u64,
@@ -30,12 +43,12 @@ struct Cached {
 
 impl Default for InstallationCache {
     fn default() -> Self {
-        Self::new(true, None)
+        Self::new(true, MAX_AGE)
     }
 }
 
 impl InstallationCache {
-    fn new(trusted: bool, ttl: Option<Duration>) -> Self {
+    fn new(trusted: bool, ttl: Duration) -> Self {
         Self {
             inner: RwLock::new(Cached {
                 generation: 0,
@@ -43,23 +56,21 @@ impl InstallationCache {
                 sites: HashMap::new(),
             }),
             ttl,
+            max_entries: MAX_INSTALLATIONS,
         }
     }
 
     /// The cache of one replica among several: keeps nothing until [`Self::listening`], and
     /// nothing longer than `ttl`.
     pub(crate) fn shared(ttl: Duration) -> Self {
-        Self::new(false, Some(ttl))
+        Self::new(false, ttl)
     }
 
     /// The cached installation, if any (and not older than the time-to-live).
     pub(crate) fn get(&self, client_key: &str) -> Option<Arc<Installation>> {
         let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
         let (found, at) = inner.sites.get(client_key)?;
-        match self.ttl {
-            Some(ttl) if at.elapsed() >= ttl => None,
-            _ => Some(found.clone()),
-        }
+        (at.elapsed() < self.ttl).then(|| found.clone())
     }
 
     /// The generation to pass to [`InstallationCache::insert`] after a database read.
@@ -75,6 +86,13 @@ impl InstallationCache {
     pub(crate) fn insert(&self, generation: u64, installation: Arc<Installation>) {
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
         if inner.generation == generation && inner.trusted {
+            if inner.sites.len() >= self.max_entries {
+                let ttl = self.ttl;
+                inner.sites.retain(|_, (_, at)| at.elapsed() < ttl);
+                if inner.sites.len() >= self.max_entries {
+                    inner.sites.clear();
+                }
+            }
             inner.sites.insert(
                 installation.client_key.clone(),
                 (installation, Instant::now()),
@@ -144,6 +162,21 @@ mod tests {
         );
         cache.insert(cache.generation(), site("a"));
         assert!(cache.get("a").is_none(), "nothing kept while not listening");
+    }
+
+    #[test]
+    fn the_cache_holds_no_more_than_its_cap_and_drops_entries_past_their_age() {
+        let mut cache = InstallationCache::new(true, Duration::from_secs(3600));
+        cache.max_entries = 100;
+        for n in 0..250 {
+            cache.insert(cache.generation(), site(&format!("site-{n}")));
+            assert!(cache.inner.read().unwrap().sites.len() <= 100);
+        }
+        assert!(cache.get("site-249").is_some(), "the newest entry is kept");
+        let aged = InstallationCache::new(true, Duration::from_millis(1));
+        aged.insert(aged.generation(), site("a"));
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(aged.get("a").is_none(), "past its age: read again");
     }
 
     #[test]

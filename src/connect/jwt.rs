@@ -36,6 +36,9 @@ pub enum TokenError {
     ContextQshNotAllowed,
     #[error("install key unavailable: {0}")]
     KeyUnavailable(String),
+    /// The key server answered that it does not publish this key (404, 410).
+    #[error("install key not published: {0}")]
+    KeyNotPublished(String),
 }
 
 /// The claims of an HS256 token Confluence sends with a product request.

@@ -1,13 +1,15 @@
 //! Atlassian's Forge signing keys (a JWKS), fetched and cached: one fetch in flight per key
-//! set URL, shared by everyone waiting; kept [`KEYS_TTL`]; a token naming an unknown `kid`
-//! (a rotation) triggers at most one refetch per [`REFETCH_COOLDOWN`], shared by concurrent
-//! requests, and runs beside requests whose `kid` the set already has (they never wait for
-//! it); while the key server is down, the last good set serves for up to [`MAX_STALE`].
+//! set URL, shared by everyone waiting. A `kid` the known set has is answered from memory
+//! without waiting, also past [`KEYS_TTL`]: the set is then refetched in the background (one
+//! fetch) and served as it is until it is [`MAX_STALE`] old. A token naming an unknown `kid`
+//! (a rotation) waits for a refetch — at most one per [`REFETCH_COOLDOWN`], shared by
+//! concurrent requests — while requests whose `kid` the set has go on being answered from it.
 //! Every fetch also passes a [`Gate`] of its own ([`FETCH_LIMITS`]), the mechanism in front of
 //! Connect's install keys: whatever mix of key set URLs, unknown `kid`s and failures arrives,
 //! Atlassian's key server sees a few requests at most, never a flood.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,13 +31,15 @@ pub(crate) const STAGING_JWKS: &str =
     "https://forge.cdn.stg.atlassian-dev.net/.well-known/jwks.json";
 /// Tokens whose `app.apiBaseUrl` starts with this come from the staging platform.
 const STAGING_API_PREFIX: &str = "https://api.stg.atlassian.com/";
-/// How long a fetched set is used before it is fetched again.
+/// How long a fetched set is used before it is refetched (in the background).
 const KEYS_TTL: Duration = Duration::from_secs(10 * 60);
 /// An unknown `kid` refetches the set at most this often.
 const REFETCH_COOLDOWN: Duration = Duration::from_secs(30);
 /// A failed fetch is not retried for this long (a down key server is not hammered).
 const FAILURE_TTL: Duration = Duration::from_secs(5);
-/// While fetches fail, the last good set is used until it is this old.
+/// While refetches fail, the last good set is used until it is this old; then it is dropped
+/// and tokens wait for the key server again. Forge rotates its keys with overlap, so a set an
+/// hour old still holds the keys in use.
 const MAX_STALE: Duration = Duration::from_secs(60 * 60);
 /// A key set is a few KiB; anything larger is not one (the cap of a Connect install key).
 const MAX_JWKS_BYTES: usize = 16 * 1024;
@@ -71,16 +75,19 @@ pub(crate) fn jwks_url(
 /// One fetched set: its RSA signing keys by `kid`.
 struct KeySet {
     keys: HashMap<String, DecodingKey>,
-    fetched: Instant,
 }
 
-/// The key sets, by URL.
+/// One fetch of a set, as the cache runs it.
+type SetFetch = std::pin::Pin<Box<dyn Future<Output = Loaded<Arc<KeySet>, FitError>>>>;
+
+/// The key sets, by URL (at most three: the configured one, production's, staging's).
 pub(crate) struct ForgeKeys {
     http: reqwest::Client,
     cache: FlightCache<String, Arc<KeySet>, FitError>,
-    last_good: Mutex<HashMap<String, Arc<KeySet>>>,
+    /// When each URL was last refetched for an unknown `kid`.
     refetched: Mutex<HashMap<String, Instant>>,
     gate: Arc<Gate>,
+    ttl: Duration,
 }
 
 impl ForgeKeys {
@@ -88,42 +95,36 @@ impl ForgeKeys {
     pub(crate) fn new(http: reqwest::Client) -> Self {
         Self {
             http,
-            cache: FlightCache::new(8),
-            last_good: Mutex::default(),
+            cache: FlightCache::new(8).serving_stale(MAX_STALE, |_| false),
             refetched: Mutex::default(),
             gate: Arc::new(Gate::new(FETCH_LIMITS)),
+            ttl: KEYS_TTL,
         }
     }
 
-    /// The key `kid` of the set at `url`: cached, or fetched; an unknown `kid` refetches the
-    /// set once per cooldown. A `kid` the last fetched set has is answered from it at once,
-    /// even while a refetch (for someone else's unknown `kid`) is under way: that refetch
-    /// could not help it, so it must not wait for it.
+    #[cfg(test)]
+    /// The same, with sets refetched after `ttl` (tests of what happens past it).
+    fn with_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// The key `kid` of the set at `url`: from the known set at once (refreshed in the
+    /// background when past its time), or fetched; an unknown `kid` waits for a refetch of
+    /// the set — the one under way, or a new one once per cooldown.
     pub(crate) async fn key(&self, url: &str, kid: &str) -> Result<DecodingKey, FitError> {
-        if let Some(key) = self.known(url, kid) {
-            return Ok(key);
-        }
-        let set = self.set(url).await?;
+        let target = url.to_string();
+        let set = self.cache.get(&target, self.load(url), lost()).await?;
         if let Some(key) = set.keys.get(kid) {
             return Ok(key.clone());
         }
-        if self.may_refetch(url) {
-            log::debug!("unknown kid: refetching the Forge key set");
-            self.cache.forget(&url.to_string());
+        let under_way = matches!(self.cache.peek(&target), Peek::Loading);
+        if !(under_way || self.may_refetch(url)) {
+            return Err(FitError::UnknownKeyId);
         }
-        // Joins the refetch under way (ours or a concurrent request's), or finds the set.
-        let set = self.set(url).await?;
+        log::debug!("unknown kid: waiting for a refetch of the Forge key set");
+        let set = self.cache.reload(&target, self.load(url), lost()).await?;
         set.keys.get(kid).cloned().ok_or(FitError::UnknownKeyId)
-    }
-
-    /// The key from the last set fetched from `url`, while that set is within [`KEYS_TTL`].
-    fn known(&self, url: &str, kid: &str) -> Option<DecodingKey> {
-        let last_good = self.last_good.lock().unwrap_or_else(|e| e.into_inner());
-        let set = last_good.get(url)?;
-        if set.fetched.elapsed() >= KEYS_TTL {
-            return None;
-        }
-        set.keys.get(kid).cloned()
     }
 
     /// Whether a refetch may start now (and records that one did).
@@ -139,56 +140,41 @@ impl ForgeKeys {
         true
     }
 
-    /// The current set: cached, the fetch under way, a new fetch, or — while fetches fail —
-    /// the last good set if it is recent enough.
-    async fn set(&self, url: &str) -> Result<Arc<KeySet>, FitError> {
-        let key = url.to_string();
-        let fresh = !matches!(self.cache.peek(&key), Peek::Ready(_));
-        let http = self.http.clone();
-        let target = key.clone();
-        let gate = self.gate.clone();
-        let load = move || async move {
-            let Some(_pass) = gate.try_enter() else {
-                // Nothing was asked, so nothing learnt: not remembered.
-                return Loaded {
-                    result: Err(FitError::KeysThrottled),
-                    keep_for: Duration::ZERO,
+    /// One fetch of the set at `url`, through the gate, kept [`KEYS_TTL`] (a failure
+    /// [`FAILURE_TTL`]).
+    fn load(&self, url: &str) -> impl FnOnce() -> SetFetch {
+        let (http, gate, ttl) = (self.http.clone(), self.gate.clone(), self.ttl);
+        let target = url.to_string();
+        move || {
+            Box::pin(async move {
+                let Some(_pass) = gate.try_enter() else {
+                    // Nothing was asked, so nothing learnt: not remembered.
+                    return Loaded {
+                        result: Err(FitError::KeysThrottled),
+                        keep_for: Duration::ZERO,
+                    };
                 };
-            };
-            match fetch(&http, &target).await {
-                Ok(keys) => Loaded {
-                    result: Ok(Arc::new(KeySet {
-                        keys,
-                        fetched: Instant::now(),
-                    })),
-                    keep_for: KEYS_TTL,
-                },
-                Err(err) => Loaded {
-                    result: Err(err),
-                    keep_for: FAILURE_TTL,
-                },
-            }
-        };
-        let lost = FitError::KeysUnavailable("the key set fetch was abandoned".into());
-        match self.cache.get(&key, load, lost).await {
-            Ok(set) => {
-                let mut last_good = self.last_good.lock().unwrap_or_else(|e| e.into_inner());
-                last_good.insert(key, set.clone());
-                Ok(set)
-            }
-            Err(err) => {
-                if fresh && !matches!(err, FitError::KeysThrottled) {
-                    log::warn!("Forge key set unavailable: {err}");
+                match fetch(&http, &target).await {
+                    Ok(keys) => Loaded {
+                        result: Ok(Arc::new(KeySet { keys })),
+                        keep_for: ttl,
+                    },
+                    Err(err) => {
+                        log::warn!("Forge key set unavailable: {err}");
+                        Loaded {
+                            result: Err(err),
+                            keep_for: FAILURE_TTL,
+                        }
+                    }
                 }
-                let last_good = self.last_good.lock().unwrap_or_else(|e| e.into_inner());
-                last_good
-                    .get(&key)
-                    .filter(|set| set.fetched.elapsed() < MAX_STALE)
-                    .cloned()
-                    .ok_or(err)
-            }
+            })
         }
     }
+}
+
+/// What waiters get if a fetch task dies without answering.
+fn lost() -> FitError {
+    FitError::KeysUnavailable("the key set fetch was abandoned".into())
 }
 
 /// Fetches and parses one set: 2xx only, at most [`MAX_JWKS_BYTES`].
@@ -300,6 +286,82 @@ mod tests {
         let fetched = hits.load(std::sync::atomic::Ordering::SeqCst);
         assert!(fetched >= 1, "the first fetch went out");
         assert!(fetched <= allowed, "{fetched} fetches (allowed {allowed})");
+    }
+
+    /// Keys from `server`'s set, refetched after a millisecond, the set known and past that.
+    async fn known_past_its_time(server: &testkit::forge::JwksServer) -> ForgeKeys {
+        let keys =
+            ForgeKeys::new(crate::util::http::client().unwrap()).with_ttl(Duration::from_millis(1));
+        assert!(
+            keys.key(&server.url(), testkit::forge::FORGE_KID)
+                .await
+                .is_ok()
+        );
+        assert_eq!(server.hits(), 1);
+        actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+        keys
+    }
+
+    /// Whether `key` verifies a token signed with the Forge test key.
+    fn verifies(key: &DecodingKey) -> bool {
+        use testkit::forge::{FORGE_KID, forge_key};
+        let claims = serde_json::json!({"iss": "forge", "exp": testkit::now() + 60});
+        let token = testkit::tokens::sign_rs256(&claims, &forge_key().private_pem, Some(FORGE_KID))
+            .unwrap();
+        let mut rules = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        rules.validate_aud = false;
+        jsonwebtoken::decode::<serde_json::Value>(&token, key, &rules).is_ok()
+    }
+
+    async fn asked_twice(server: &testkit::forge::JwksServer) {
+        while server.hits() < 2 {
+            actix_web::rt::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    #[actix_web::test]
+    async fn a_known_kid_past_the_sets_time_is_answered_at_once_while_the_server_is_slow() {
+        use futures_util::FutureExt;
+        let server = testkit::forge::JwksServer::start();
+        let keys = known_past_its_time(&server).await;
+        server.hold(true);
+        for _ in 0..10 {
+            // Ready on its first poll: nothing was waited for.
+            let key = keys
+                .key(&server.url(), testkit::forge::FORGE_KID)
+                .now_or_never();
+            assert!(matches!(&key, Some(Ok(k)) if verifies(k)));
+        }
+        asked_twice(&server).await;
+        assert_eq!(server.hits(), 2, "one refetch, in the background");
+        server.hold(false);
+    }
+
+    #[actix_web::test]
+    async fn a_known_kid_past_the_sets_time_verifies_while_the_server_is_down() {
+        use futures_util::FutureExt;
+        let server = testkit::forge::JwksServer::start();
+        let keys = known_past_its_time(&server).await;
+        server.set_down(true);
+        let url = server.url();
+        let first = keys.key(&url, testkit::forge::FORGE_KID).now_or_never();
+        assert!(matches!(&first, Some(Ok(k)) if verifies(k)));
+        asked_twice(&server).await;
+        while matches!(keys.cache.peek(&url), Peek::Loading) {
+            actix_web::rt::time::sleep(Duration::from_millis(2)).await;
+        }
+        for _ in 0..10 {
+            let key = keys.key(&url, testkit::forge::FORGE_KID).now_or_never();
+            assert!(
+                matches!(&key, Some(Ok(k)) if verifies(k)),
+                "kept after the failure"
+            );
+        }
+        assert_eq!(
+            server.hits(),
+            2,
+            "the failure is remembered: no refetch storm"
+        );
     }
 
     #[test]

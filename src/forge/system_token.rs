@@ -30,6 +30,12 @@ const UNKNOWN_LIFETIME: Duration = Duration::from_secs(30 * 60);
 const MAX_LIFETIME: Duration = Duration::from_secs(4 * 60 * 60);
 /// A token is dropped this long before its `exp`.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
+/// Tokens held at most (one per site and product): 10,000 active Forge sites using both
+/// Confluence and Jira fit, so none is evicted at that scale (an evicted token means no call
+/// as the app for that site until its next request brings one). An entry is about 2 KiB (the
+/// token itself, 1–2 KiB, and its API base URL). Past it, expired tokens go, then the one
+/// that expires soonest.
+const MAX_HELD: usize = 20_000;
 
 struct Held {
     token: Secret,
@@ -40,9 +46,18 @@ struct Held {
 /// The newest system token of each site and product, with the API base URL it is for: a Jira
 /// call's token names Jira's API (`/ex/jira/<cloudId>`), a Confluence call's Confluence's, and
 /// one never stands in for the other.
-#[derive(Default)]
 pub(crate) struct SystemTokens {
     held: Mutex<HashMap<(SiteId, Product), Held>>,
+    max_held: usize,
+}
+
+impl Default for SystemTokens {
+    fn default() -> Self {
+        Self {
+            held: Mutex::default(),
+            max_held: MAX_HELD,
+        }
+    }
 }
 
 /// The product an API base URL is for; Confluence (the app's required product) when the URL
@@ -81,8 +96,16 @@ impl SystemTokens {
         if held.get(&key).is_some_and(|h| h.until > until) {
             return;
         }
+        if held.len() >= self.max_held && !held.contains_key(&key) {
+            make_room(&mut held);
+        }
         let token = Secret::new(token);
         held.insert(key, Held { token, api, until });
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.held.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     /// The site's token and API base URL for `product`, while the token lives.
@@ -102,6 +125,20 @@ impl SystemTokens {
         {
             held.remove(&(site, product));
         }
+    }
+}
+
+/// Drops the expired tokens; if none was, the one that expires soonest.
+fn make_room(held: &mut HashMap<(SiteId, Product), Held>) {
+    let now = Instant::now();
+    let before = held.len();
+    held.retain(|_, h| h.until > now);
+    if held.len() < before {
+        return;
+    }
+    let soonest = held.iter().min_by_key(|(_, h)| h.until).map(|(k, _)| *k);
+    if let Some(key) = soonest {
+        held.remove(&key);
     }
 }
 
@@ -238,6 +275,47 @@ mod tests {
         );
         tokens.forget(SiteId(1), C, &Secret::new(live));
         assert!(tokens.get(SiteId(1), C).is_none());
+    }
+
+    #[test]
+    fn no_more_tokens_than_the_cap_are_held_and_the_soonest_to_expire_goes_first() {
+        let tokens = SystemTokens {
+            max_held: 10,
+            ..SystemTokens::default()
+        };
+        let lasting = jwt_with_exp(unix_now() + 3 * 3600);
+        tokens.remember(SiteId(0), &lasting, api());
+        for n in 1..30 {
+            let token = jwt_with_exp(unix_now() + 600 + n);
+            tokens.remember(SiteId(n), &token, api());
+            assert!(tokens.len() <= 10, "{}", tokens.len());
+        }
+        assert_eq!(tokens.get(SiteId(0), C).unwrap().0.expose(), lasting);
+        assert!(tokens.get(SiteId(29), C).is_some(), "the newest is held");
+        assert!(
+            tokens.get(SiteId(1), C).is_none(),
+            "the soonest to expire went"
+        );
+    }
+
+    #[test]
+    fn an_expired_token_makes_room_before_a_live_one() {
+        let tokens = SystemTokens {
+            max_held: 2,
+            ..SystemTokens::default()
+        };
+        tokens.remember(SiteId(1), &jwt_with_exp(unix_now() + 3600), api());
+        tokens.remember(SiteId(2), &jwt_with_exp(unix_now() + 7200), api());
+        tokens
+            .held
+            .lock()
+            .unwrap()
+            .get_mut(&(SiteId(1), C))
+            .unwrap()
+            .until = Instant::now();
+        tokens.remember(SiteId(3), &jwt_with_exp(unix_now() + 600), api());
+        assert!(tokens.get(SiteId(2), C).is_some() && tokens.get(SiteId(3), C).is_some());
+        assert_eq!(tokens.len(), 2);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::time::{Duration, Instant};
 
 use super::fit::Identity;
 use crate::site::{SiteChanges, SiteId};
@@ -15,16 +16,25 @@ struct Entry {
     site: SiteId,
     cloud_id: Option<String>,
     filled_at: u64,
+    /// When it was filled: past [`MAX_AGE`] it is resolved again.
+    at: Instant,
 }
 
 /// Sites by installation id, following the shared [`SiteChanges`].
 pub(crate) struct TenantCache {
     changes: SiteChanges,
     entries: RwLock<HashMap<String, Entry>>,
+    max_entries: usize,
+    max_age: Duration,
 }
 
-/// Installation ids kept at most; past it the cache starts over.
-const MAX_ENTRIES: usize = 100_000;
+/// Installation ids kept at most: 10,000 active sites with room to spare (an entry is about
+/// 0.2 KiB: two uuids and counters). Past it, entries past [`MAX_AGE`] go, then all of them
+/// (each site then resolves once more).
+const MAX_ENTRIES: usize = 20_000;
+/// How long an entry answers: the memory of a site that stopped calling is given back, at the
+/// cost of one resolution an hour for a site that keeps calling.
+const MAX_AGE: Duration = Duration::from_secs(60 * 60);
 
 impl TenantCache {
     /// An empty cache following `changes`.
@@ -32,6 +42,8 @@ impl TenantCache {
         Self {
             changes,
             entries: RwLock::new(HashMap::new()),
+            max_entries: MAX_ENTRIES,
+            max_age: MAX_AGE,
         }
     }
 
@@ -40,6 +52,9 @@ impl TenantCache {
     pub(crate) fn get(&self, identity: &Identity) -> Option<SiteId> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         let entry = entries.get(&identity.installation_id)?;
+        if entry.at.elapsed() >= self.max_age {
+            return None;
+        }
         if self.changes.changed_since(entry.site, entry.filled_at) {
             return None;
         }
@@ -61,13 +76,18 @@ impl TenantCache {
             return;
         }
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= MAX_ENTRIES {
-            entries.clear();
+        if entries.len() >= self.max_entries {
+            let max_age = self.max_age;
+            entries.retain(|_, e| e.at.elapsed() < max_age);
+            if entries.len() >= self.max_entries {
+                entries.clear();
+            }
         }
         let entry = Entry {
             site,
             cloud_id: identity.cloud_id.clone(),
             filled_at: generation,
+            at: Instant::now(),
         };
         entries.insert(identity.installation_id.clone(), entry);
     }
@@ -127,6 +147,20 @@ mod tests {
             None,
             "a change of every site drops everything"
         );
+    }
+
+    #[test]
+    fn the_cache_holds_no_more_than_its_cap_and_entries_past_their_age_go() {
+        let mut cache = TenantCache::new(SiteChanges::default());
+        cache.max_entries = 100;
+        for n in 0..250 {
+            let id = format!("i-{n}");
+            cache.insert(cache.generation(), &who(&id, None), SiteId(n));
+            assert!(cache.entries.read().unwrap().len() <= 100);
+        }
+        assert_eq!(cache.get(&who("i-249", None)), Some(SiteId(249)));
+        cache.max_age = Duration::ZERO;
+        assert_eq!(cache.get(&who("i-249", None)), None, "past its age");
     }
 
     #[test]

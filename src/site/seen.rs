@@ -95,4 +95,15 @@ mod tests {
         }
         assert!(seen.len() <= MAX_REMEMBERED, "{}", seen.len());
     }
+
+    #[test]
+    fn at_the_cap_entries_past_their_window_go_first() {
+        let seen = SeenSites::new(Duration::from_millis(1));
+        for n in 0..(MAX_REMEMBERED as i64) {
+            seen.should_record(SiteId(n), Way::Connect);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(seen.should_record(SiteId(-1), Way::Connect));
+        assert_eq!(seen.len(), 1, "the old ones went, the new one is kept");
+    }
 }

@@ -26,12 +26,18 @@ struct Places {
     waiting: AtomicUsize,
 }
 
-/// Budgets by key. Keys come from verified requests only (a site id), so the map holds one
-/// small entry per known site and needs no eviction.
+/// Budgets by key. Keys come from verified requests only (a site id). An idle key's entry
+/// (nothing running, nobody waiting) is the same as none, so past [`MAX_IDLE_KEYS`] entries
+/// the idle ones go: the map holds at most that many plus the keys busy at that moment
+/// (bounded by the requests in flight), about 0.15 KiB each.
 pub(crate) struct KeyedBudget<K> {
     limits: BudgetLimits,
     places: Mutex<HashMap<K, Arc<Places>>>,
+    max_keys: usize,
 }
+
+/// Keys kept before idle ones are swept: 10,000 active sites with room to spare.
+const MAX_IDLE_KEYS: usize = 20_000;
 
 /// A place in a key's budget, given back when dropped.
 pub(crate) struct Place(#[allow(dead_code)] OwnedSemaphorePermit);
@@ -42,7 +48,13 @@ impl<K: Eq + Hash + Clone> KeyedBudget<K> {
         Self {
             limits,
             places: Mutex::default(),
+            max_keys: MAX_IDLE_KEYS,
         }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.places.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     /// A place for `key`: at once if one is free, else after a bounded wait; `None` when
@@ -50,6 +62,10 @@ impl<K: Eq + Hash + Clone> KeyedBudget<K> {
     pub(crate) async fn enter(&self, key: &K) -> Option<Place> {
         let places = {
             let mut all = self.places.lock().unwrap_or_else(|e| e.into_inner());
+            if all.len() >= self.max_keys && !all.contains_key(key) {
+                // Idle: no place handed out (each holds the semaphore) and nobody in `enter`.
+                all.retain(|_, p| Arc::strong_count(p) > 1 || Arc::strong_count(&p.running) > 1);
+            }
             all.entry(key.clone())
                 .or_insert_with(|| {
                     Arc::new(Places {
@@ -105,6 +121,23 @@ mod tests {
         );
         drop(held);
         assert!(budget.enter(&1).await.is_some());
+    }
+
+    #[actix_web::test]
+    async fn idle_keys_are_swept_past_the_cap_and_busy_ones_kept() {
+        let mut budget = budget(1, 1);
+        budget.max_keys = 10;
+        let busy = budget.enter(&0).await.unwrap();
+        for key in 1..50 {
+            drop(budget.enter(&key).await.unwrap());
+            assert!(budget.len() <= 10, "{}", budget.len());
+        }
+        assert!(
+            budget.enter(&0).await.is_none(),
+            "the busy key kept its count: its one place is still taken"
+        );
+        drop(busy);
+        assert!(budget.enter(&0).await.is_some());
     }
 
     #[actix_web::test]

@@ -1,8 +1,11 @@
 //! A keyed cache with single flight: concurrent misses of one key share one load, which runs
 //! as its own task (a caller that gives up — a timeout, a client that hangs up — never
 //! cancels it, and its result still fills the cache); results live for the time the load
-//! says, failures included (a negative cache). The one implementation behind access tokens,
-//! install keys and Forge's key set.
+//! says, failures included (a negative cache). A cache built [`FlightCache::serving_stale`]
+//! also serves a known value past its time without waiting — stale while revalidate: the
+//! caller gets the value at once and one background load (single flight, through the
+//! caller's own gate) refreshes it, up to a maximum age after which it is dropped. The one
+//! implementation behind install keys and Forge's key set.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -13,7 +16,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// What a load produced and how long to keep it (zero: do not keep, only hand it to the
-/// callers already waiting).
+/// callers already waiting). For a failed refresh of a value served stale, `keep_for` is how
+/// long the stale value is served before the next refresh is tried.
 pub(crate) struct Loaded<V, E> {
     pub(crate) result: Result<V, E>,
     pub(crate) keep_for: Duration,
@@ -22,22 +26,42 @@ pub(crate) struct Loaded<V, E> {
 /// What the cache knows about a key, without loading it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Peek<V, E> {
-    /// A kept result (a value, or a remembered failure).
+    /// A kept result within its time (a value, or a remembered failure).
     Ready(Result<V, E>),
     /// A load is under way.
     Loading,
-    /// Nothing known.
+    /// Nothing known (or only a value past its time).
     Missing,
 }
 
+/// How a cache serves a value past its time ([`FlightCache::serving_stale`]).
+#[derive(Clone, Copy)]
+struct StalePolicy<E> {
+    /// A value older than this (since it was loaded) is never served.
+    max_age: Duration,
+    /// A refresh failing with an error this says yes to drops the known value (the server
+    /// said the key is gone) instead of keeping it.
+    drops: fn(&E) -> bool,
+}
+
 type Outcome<V, E> = Option<Result<V, E>>;
+
+/// A value that may still be served while a newer one loads, and when it was loaded.
+struct Known<V> {
+    value: V,
+    loaded: Instant,
+}
 
 enum Entry<V, E> {
     Ready {
         result: Result<V, E>,
         until: Instant,
+        loaded: Instant,
     },
-    Loading(watch::Receiver<Outcome<V, E>>),
+    Loading {
+        receiver: watch::Receiver<Outcome<V, E>>,
+        stale: Option<Known<V>>,
+    },
 }
 
 /// The cache. `max_entries` bounds memory: past it, kept results are dropped (expired ones
@@ -46,6 +70,13 @@ enum Entry<V, E> {
 pub(crate) struct FlightCache<K, V, E> {
     entries: Arc<Mutex<HashMap<K, Entry<V, E>>>>,
     max_entries: usize,
+    stale: Option<StalePolicy<E>>,
+}
+
+/// What [`FlightCache::join_or_start`] found: an answer now, or a load to wait for.
+enum Found<V, E> {
+    Now(Result<V, E>),
+    Wait(watch::Receiver<Outcome<V, E>>),
 }
 
 impl<K, V, E> FlightCache<K, V, E>
@@ -59,47 +90,68 @@ where
         Self {
             entries: Arc::default(),
             max_entries,
+            stale: None,
         }
     }
 
+    /// Serves a known value past its time at once while one background load refreshes it,
+    /// until the value is `max_age` old; a refresh failing with an error `drops` says yes to
+    /// drops it, any other failure keeps it (a key server that is down or slow is not a key
+    /// that is gone).
+    pub(crate) fn serving_stale(mut self, max_age: Duration, drops: fn(&E) -> bool) -> Self {
+        self.stale = Some(StalePolicy { max_age, drops });
+        self
+    }
+
     fn lock(&self) -> MutexGuard<'_, HashMap<K, Entry<V, E>>> {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.entries)
+    }
+
+    /// A value that may still be served stale: loaded within the policy's maximum age.
+    fn servable(&self, value: &V, loaded: Instant) -> Option<Known<V>> {
+        let policy = self.stale.as_ref()?;
+        (loaded.elapsed() < policy.max_age).then(|| Known {
+            value: value.clone(),
+            loaded,
+        })
     }
 
     /// The kept result, whether a load is under way, or nothing; never loads.
     pub(crate) fn peek(&self, key: &K) -> Peek<V, E> {
         match self.lock().get(key) {
-            Some(Entry::Ready { result, until }) if Instant::now() < *until => {
+            Some(Entry::Ready { result, until, .. }) if Instant::now() < *until => {
                 Peek::Ready(result.clone())
             }
-            Some(Entry::Loading(_)) => Peek::Loading,
+            Some(Entry::Loading { .. }) => Peek::Loading,
             _ => Peek::Missing,
         }
     }
 
-    /// Forgets a kept result (a token the server refused, a key that rotated).
-    pub(crate) fn forget(&self, key: &K) {
-        let mut entries = self.lock();
-        if matches!(entries.get(key), Some(Entry::Ready { .. })) {
-            entries.remove(key);
-        }
-    }
-
     /// The kept result for `key`, or the result of the load under way, or of a new load
-    /// started with `load` (spawned on the current runtime). `lost` is what waiters get if
-    /// the load task dies without answering.
+    /// started with `load` (spawned on the current runtime). On a cache serving stale values,
+    /// a known value past its time is answered at once (and refreshed in the background).
+    /// `lost` is what waiters get if the load task dies without answering.
     pub(crate) async fn get<F, Fut>(&self, key: &K, load: F, lost: E) -> Result<V, E>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Loaded<V, E>> + 'static,
     {
-        let mut waiting = match self.join_or_start(key, load) {
-            Ok(ready) => return ready,
-            Err(receiver) => receiver,
-        };
-        match waiting.wait_for(Option::is_some).await {
-            Ok(outcome) => outcome.clone().unwrap_or(Err(lost)),
-            Err(_) => Err(lost),
+        match self.join_or_start(key, load, false) {
+            Found::Now(result) => result,
+            Found::Wait(receiver) => wait(receiver, lost).await,
+        }
+    }
+
+    /// A new result for `key`, whatever is kept: waits for the load under way, or starts one
+    /// (a key the kept value lacks). Callers go on being served the kept value meanwhile.
+    pub(crate) async fn reload<F, Fut>(&self, key: &K, load: F, lost: E) -> Result<V, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Loaded<V, E>> + 'static,
+    {
+        match self.join_or_start(key, load, true) {
+            Found::Now(result) => result,
+            Found::Wait(receiver) => wait(receiver, lost).await,
         }
     }
 
@@ -122,213 +174,104 @@ where
             .ok()
     }
 
-    /// A kept result, or a receiver for the load under way (started here if needed).
-    fn join_or_start<F, Fut>(
-        &self,
-        key: &K,
-        load: F,
-    ) -> Result<Result<V, E>, watch::Receiver<Outcome<V, E>>>
+    #[cfg(test)]
+    /// How many keys are held (for tests of the bound).
+    fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// An answer now (a kept result, or a stale value while it is refreshed), or a receiver
+    /// for the load under way (started here if needed). `reload` skips what is kept.
+    fn join_or_start<F, Fut>(&self, key: &K, load: F, reload: bool) -> Found<V, E>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Loaded<V, E>> + 'static,
     {
         let mut entries = self.lock();
-        match entries.get(key) {
-            Some(Entry::Ready { result, until }) if Instant::now() < *until => {
-                return Ok(result.clone());
+        let stale = match entries.get(key) {
+            Some(Entry::Loading { receiver, stale }) => {
+                return match stale.as_ref().filter(|_| !reload) {
+                    Some(known) if self.servable(&known.value, known.loaded).is_some() => {
+                        Found::Now(Ok(known.value.clone()))
+                    }
+                    _ => Found::Wait(receiver.clone()),
+                };
             }
-            Some(Entry::Loading(receiver)) => return Err(receiver.clone()),
-            _ => {}
-        }
+            Some(Entry::Ready {
+                result,
+                until,
+                loaded,
+            }) => {
+                if !reload && Instant::now() < *until {
+                    return Found::Now(result.clone());
+                }
+                match result {
+                    Ok(value) => self.servable(value, *loaded),
+                    Err(_) => None,
+                }
+            }
+            None => None,
+        };
         if entries.len() >= self.max_entries {
-            prune(&mut entries);
+            prune(&mut entries, self.stale.as_ref().map(|p| p.max_age));
         }
+        let answer = match (&stale, reload) {
+            (Some(known), false) => Some(known.value.clone()),
+            _ => None,
+        };
         let (sender, receiver) = watch::channel(None);
-        entries.insert(key.clone(), Entry::Loading(receiver.clone()));
+        let until = match entries.get(key) {
+            Some(Entry::Ready { until, .. }) => *until,
+            _ => Instant::now(),
+        };
+        let restore = stale.as_ref().map(|k| (k.value.clone(), k.loaded, until));
+        entries.insert(
+            key.clone(),
+            Entry::Loading {
+                receiver: receiver.clone(),
+                stale,
+            },
+        );
         drop(entries);
         let task = load();
-        let shared = self.entries.clone();
-        let key = key.clone();
-        actix_web::rt::spawn(async move {
-            // Settles the entry even if the load panics: the guard's drop removes it.
-            let guard = Settle {
-                entries: &shared,
-                key: &key,
-            };
-            let loaded = task.await;
-            guard.settle(loaded, &sender);
-        });
-        Err(receiver)
-    }
-}
-
-/// Drops kept results: expired ones; else remembered failures; else all of them.
-fn prune<K: Eq + Hash, V, E>(entries: &mut HashMap<K, Entry<V, E>>) {
-    let now = Instant::now();
-    let before = entries.len();
-    entries.retain(|_, e| !matches!(e, Entry::Ready { until, .. } if *until <= now));
-    if entries.len() == before {
-        entries.retain(|_, e| !matches!(e, Entry::Ready { result: Err(_), .. }));
-    }
-    if entries.len() == before {
-        entries.retain(|_, e| matches!(e, Entry::Loading(_)));
-    }
-}
-
-/// Replaces the loading entry with the result (or removes it), also when the load panics.
-struct Settle<'a, K: Eq + Hash, V, E> {
-    entries: &'a Mutex<HashMap<K, Entry<V, E>>>,
-    key: &'a K,
-}
-
-impl<K: Eq + Hash + Clone, V: Clone, E: Clone> Settle<'_, K, V, E> {
-    fn settle(self, loaded: Loaded<V, E>, sender: &watch::Sender<Outcome<V, E>>) {
-        {
-            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            if loaded.keep_for.is_zero() {
-                entries.remove(self.key);
-            } else {
-                let until = Instant::now() + loaded.keep_for;
-                let result = loaded.result.clone();
-                entries.insert(self.key.clone(), Entry::Ready { result, until });
-            }
-        }
-        std::mem::forget(self);
-        let _ = sender.send(Some(loaded.result));
-    }
-}
-
-impl<K: Eq + Hash, V, E> Drop for Settle<'_, K, V, E> {
-    fn drop(&mut self) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if matches!(entries.get(self.key), Some(Entry::Loading(_))) {
-            entries.remove(self.key);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    fn counted(
-        calls: &Arc<AtomicUsize>,
-        result: Result<u32, String>,
-        keep_for: Duration,
-        delay: Duration,
-    ) -> impl Future<Output = Loaded<u32, String>> + 'static {
-        let calls = calls.clone();
-        async move {
-            calls.fetch_add(1, Ordering::SeqCst);
-            actix_web::rt::time::sleep(delay).await;
-            Loaded { result, keep_for }
-        }
-    }
-
-    #[actix_web::test]
-    async fn concurrent_misses_share_one_load_and_later_calls_hit_the_cache() {
-        let cache: FlightCache<&str, u32, String> = FlightCache::new(10);
-        let calls = Arc::new(AtomicUsize::new(0));
-        let hour = Duration::from_secs(3600);
-        let loads = (0..10).map(|_| {
-            cache.get(
-                &"k",
-                || counted(&calls, Ok(7), hour, Duration::from_millis(20)),
-                "lost".into(),
-            )
-        });
-        let results = futures_util::future::join_all(loads).await;
-        assert!(results.iter().all(|r| *r == Ok(7)), "{results:?}");
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
-        let again = cache
-            .get(
-                &"k",
-                || counted(&calls, Ok(8), hour, Duration::ZERO),
-                "lost".into(),
-            )
-            .await;
-        assert_eq!((again, calls.load(Ordering::SeqCst)), (Ok(7), 1));
-        assert_eq!(cache.peek(&"k"), Peek::Ready(Ok(7)));
-    }
-
-    #[actix_web::test]
-    async fn a_failure_is_remembered_for_its_time_and_a_zero_time_is_not_kept() {
-        let cache: FlightCache<&str, u32, String> = FlightCache::new(10);
-        let calls = Arc::new(AtomicUsize::new(0));
-        let fail = |keep| counted(&calls, Err("down".into()), keep, Duration::ZERO);
-        let hour = Duration::from_secs(3600);
-        assert_eq!(
-            cache.get(&"k", || fail(hour), "lost".into()).await,
-            Err("down".into())
-        );
-        assert_eq!(
-            cache.get(&"k", || fail(hour), "lost".into()).await,
-            Err("down".into())
-        );
-        assert_eq!(
-            calls.load(Ordering::SeqCst),
-            1,
-            "the failure was remembered"
-        );
-        cache.forget(&"k");
-        assert_eq!(cache.peek(&"k"), Peek::Missing);
-        let _ = cache
-            .get(&"z", || fail(Duration::ZERO), "lost".into())
-            .await;
-        assert_eq!(cache.peek(&"z"), Peek::Missing, "not kept");
-    }
-
-    #[actix_web::test]
-    async fn a_caller_that_gives_up_does_not_cancel_the_load() {
-        let cache: FlightCache<&str, u32, String> = FlightCache::new(10);
-        let calls = Arc::new(AtomicUsize::new(0));
-        let slow = || {
-            counted(
-                &calls,
-                Ok(1),
-                Duration::from_secs(60),
-                Duration::from_millis(50),
-            )
+        let settle = Settle {
+            entries: self.entries.clone(),
+            key: key.clone(),
+            restore,
+            drops: self.stale.as_ref().map(|p| p.drops),
+            max_age: self.stale.as_ref().map(|p| p.max_age),
         };
-        let early = cache
-            .get_within(&"k", slow, "lost".into(), Duration::from_millis(1))
-            .await;
-        assert_eq!(early, None);
-        assert_eq!(cache.peek(&"k"), Peek::Loading);
-        let waited = cache
-            .get(
-                &"k",
-                || counted(&calls, Ok(2), Duration::ZERO, Duration::ZERO),
-                "lost".into(),
-            )
-            .await;
-        assert_eq!(waited, Ok(1), "joined the first load");
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
-    }
-
-    #[actix_web::test]
-    async fn past_its_size_the_cache_drops_kept_results_not_loads() {
-        let cache: FlightCache<u32, u32, String> = FlightCache::new(3);
-        let calls = Arc::new(AtomicUsize::new(0));
-        for key in 0..10 {
-            let load = || counted(&calls, Ok(key), Duration::from_secs(60), Duration::ZERO);
-            assert_eq!(cache.get(&key, load, "lost".into()).await, Ok(key));
+        actix_web::rt::spawn(async move {
+            // Settles the entry even if the load panics: the guard's drop does it then.
+            let loaded = task.await;
+            settle.settle(loaded, &sender);
+        });
+        match answer {
+            Some(value) => Found::Now(Ok(value)),
+            None => Found::Wait(receiver),
         }
-        assert!(cache.lock().len() <= 3, "{}", cache.lock().len());
-    }
-
-    #[actix_web::test]
-    async fn remembered_failures_are_dropped_before_a_good_value() {
-        let cache: FlightCache<u32, u32, String> = FlightCache::new(3);
-        let calls = Arc::new(AtomicUsize::new(0));
-        let hour = Duration::from_secs(3600);
-        let good = || counted(&calls, Ok(1), hour, Duration::ZERO);
-        assert_eq!(cache.get(&0, good, "lost".into()).await, Ok(1));
-        for key in 1..20 {
-            let fail = || counted(&calls, Err("gone".into()), hour, Duration::ZERO);
-            assert!(cache.get(&key, fail, "lost".into()).await.is_err());
-        }
-        assert_eq!(cache.peek(&0), Peek::Ready(Ok(1)), "the good value stayed");
     }
 }
+
+fn lock<K, V, E>(
+    entries: &Mutex<HashMap<K, Entry<V, E>>>,
+) -> MutexGuard<'_, HashMap<K, Entry<V, E>>> {
+    entries.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The outcome of the load `receiver` follows, or `lost` if its task died.
+async fn wait<V: Clone, E: Clone>(
+    mut receiver: watch::Receiver<Outcome<V, E>>,
+    lost: E,
+) -> Result<V, E> {
+    match receiver.wait_for(Option::is_some).await {
+        Ok(outcome) => outcome.clone().unwrap_or(Err(lost)),
+        Err(_) => Err(lost),
+    }
+}
+
+mod settle;
+#[cfg(test)]
+mod tests;
+
+use settle::{Settle, prune};
