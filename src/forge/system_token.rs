@@ -1,8 +1,14 @@
 //! The app system token Forge sends in `x-forge-oauth-system` (events and UI calls), kept in
 //! memory only — per site, until shortly before it expires, never on disk, never in a log —
-//! and [`ForgeClient`], which calls the site's REST API as the app with it
-//! (`{apiBaseUrl}/wiki/rest/…`, `Authorization: Bearer`), under the same outbound rules as the
-//! Connect host client ([`SiteApi`]: origin lock, timeouts, size cap, no redirects).
+//! and [`ForgeClient`], which calls the site's Jira API as the app with it
+//! (`{apiBaseUrl}/rest/api/3/…`, `Authorization: Bearer`), under the shared outbound rules
+//! ([`SiteApi`]: origin lock, timeouts, size cap, no redirects).
+//!
+//! The one call the server makes as the app is the background write of a Jira issue's progress
+//! (`todo::progress`), so only the token of a Jira call (its API base URL names Jira:
+//! `/ex/jira/<cloudId>`) is kept. A Confluence call's token is not: nothing would use it, and a
+//! secret not held cannot leak (display names and published pages are the page's, asked of the
+//! host as the viewing user).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -30,8 +36,8 @@ const UNKNOWN_LIFETIME: Duration = Duration::from_secs(30 * 60);
 const MAX_LIFETIME: Duration = Duration::from_secs(4 * 60 * 60);
 /// A token is dropped this long before its `exp`.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
-/// Tokens held at most (one per site and product): 10,000 active Forge sites using both
-/// Confluence and Jira fit, so none is evicted at that scale (an evicted token means no call
+/// Tokens held at most (one per site): 10,000 active Forge sites using Jira fit twice over,
+/// so none is evicted at that scale (an evicted token means no call
 /// as the app for that site until its next request brings one). An entry is about 2 KiB (the
 /// token itself, 1–2 KiB, and its API base URL). Past it, expired tokens go, then the one
 /// that expires soonest.
@@ -43,11 +49,9 @@ struct Held {
     until: Instant,
 }
 
-/// The newest system token of each site and product, with the API base URL it is for: a Jira
-/// call's token names Jira's API (`/ex/jira/<cloudId>`), a Confluence call's Confluence's, and
-/// one never stands in for the other.
+/// The newest Jira system token of each site, with the Jira API base URL it is for.
 pub(crate) struct SystemTokens {
-    held: Mutex<HashMap<(SiteId, Product), Held>>,
+    held: Mutex<HashMap<SiteId, Held>>,
     max_held: usize,
 }
 
@@ -60,10 +64,9 @@ impl Default for SystemTokens {
     }
 }
 
-/// The product an API base URL is for; Confluence (the app's required product) when the URL
-/// names none.
-fn product_of(api: &BaseUrl) -> Product {
-    Product::of_api_base(api.as_str()).map_or(Product::Confluence, |(p, _)| p)
+/// Whether `api` is a site's Jira API (`…/ex/jira/<cloudId>`).
+fn is_jira(api: &BaseUrl) -> bool {
+    matches!(Product::of_api_base(api.as_str()), Some((Product::Jira, _)))
 }
 
 #[derive(Deserialize)]
@@ -72,8 +75,12 @@ struct ExpOnly {
 }
 
 impl SystemTokens {
-    /// Keeps `token` for `site` (replacing an older one) unless it is oversized or expired.
+    /// Keeps `token` for `site` (replacing an older one) when it is a Jira call's, unless it
+    /// is oversized or expired.
     pub(crate) fn remember(&self, site: SiteId, token: &str, api: BaseUrl) {
+        if !is_jira(&api) {
+            return;
+        }
         let token = token.trim();
         if token.is_empty() || token.len() > MAX_SYSTEM_TOKEN_LEN {
             log::debug!("system token for site {site} ignored: empty or oversized");
@@ -91,7 +98,7 @@ impl SystemTokens {
             return;
         }
         let until = Instant::now() + lifetime;
-        let key = (site, product_of(&api));
+        let key = site;
         let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
         if held.get(&key).is_some_and(|h| h.until > until) {
             return;
@@ -108,28 +115,25 @@ impl SystemTokens {
         self.held.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
-    /// The site's token and API base URL for `product`, while the token lives.
-    fn get(&self, site: SiteId, product: Product) -> Option<(Secret, BaseUrl)> {
+    /// The site's Jira token and API base URL, while the token lives.
+    fn get(&self, site: SiteId) -> Option<(Secret, BaseUrl)> {
         let held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-        held.get(&(site, product))
+        held.get(&site)
             .filter(|h| Instant::now() < h.until)
             .map(|h| (h.token.clone(), h.api.clone()))
     }
 
-    /// Forgets `token` (the product refused it).
-    fn forget(&self, site: SiteId, product: Product, token: &Secret) {
+    /// Forgets `token` (Jira refused it).
+    fn forget(&self, site: SiteId, token: &Secret) {
         let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-        if held
-            .get(&(site, product))
-            .is_some_and(|h| h.token == *token)
-        {
-            held.remove(&(site, product));
+        if held.get(&site).is_some_and(|h| h.token == *token) {
+            held.remove(&site);
         }
     }
 }
 
 /// Drops the expired tokens; if none was, the one that expires soonest.
-fn make_room(held: &mut HashMap<(SiteId, Product), Held>) {
+fn make_room(held: &mut HashMap<SiteId, Held>) {
     let now = Instant::now();
     let before = held.len();
     held.retain(|_, h| h.until > now);
@@ -165,45 +169,28 @@ impl ClientFactory {
         Self { tokens, http }
     }
 
-    /// A Confluence client for `site` (`.jira()` for Jira's API).
+    /// A client for `site`'s Jira API.
     pub(crate) fn client(&self, site: SiteId) -> ForgeClient {
-        ForgeClient::new(site, self.tokens.clone(), self.http.clone())
+        ForgeClient {
+            site,
+            tokens: self.tokens.clone(),
+            http: self.http.clone(),
+            timeout: OUTBOUND_TIMEOUT,
+        }
     }
 }
 
-/// Calls one Forge site's REST API (Confluence's unless [`ForgeClient::jira`]) as the app,
-/// with its system token for that product.
+/// Calls one Forge site's Jira REST API as the app, with the system token a Jira call left.
 #[derive(Clone)]
 pub(crate) struct ForgeClient {
     site: SiteId,
-    product: Product,
     tokens: Arc<SystemTokens>,
     http: reqwest::Client,
     timeout: Duration,
 }
 
 impl ForgeClient {
-    /// A client for `site` using the shared client and tokens.
-    pub(crate) fn new(site: SiteId, tokens: Arc<SystemTokens>, http: reqwest::Client) -> Self {
-        Self {
-            site,
-            product: Product::Confluence,
-            tokens,
-            http,
-            timeout: OUTBOUND_TIMEOUT,
-        }
-    }
-
-    /// The same site's Jira API (`{jiraApiBaseUrl}/rest/api/3/…`), with the token a Jira call
-    /// carried.
-    pub(crate) fn jira(&self) -> Self {
-        Self {
-            product: Product::Jira,
-            ..self.clone()
-        }
-    }
-
-    /// Calls `target` (a path below the API base URL, e.g. `/wiki/rest/api/content`)
+    /// Calls `target` (a path below the API base URL, e.g. `/rest/api/3/issue/10001/…`)
     /// as the app. Without a live system token nothing is sent.
     pub(crate) async fn as_app(
         &self,
@@ -213,7 +200,7 @@ impl ForgeClient {
     ) -> Result<HostResponse, CallError> {
         let (token, base) = self
             .tokens
-            .get(self.site, self.product)
+            .get(self.site)
             .ok_or(CallError::NoSystemToken(self.site))?;
         let api = SiteApi::new(self.http.clone(), base, self.timeout);
         let (url, endpoint) = api.resolve(&method, target)?;
@@ -222,7 +209,7 @@ impl ForgeClient {
             .header(AUTHORIZATION, format!("Bearer {}", token.expose()));
         let result = api.send(request, endpoint).await;
         if result.as_ref().err().and_then(HostError::status) == Some(401) {
-            self.tokens.forget(self.site, self.product, &token);
+            self.tokens.forget(self.site, &token);
         }
         Ok(result?)
     }
@@ -244,10 +231,23 @@ mod tests {
         )
     }
 
-    const C: Product = Product::Confluence;
-
     fn api() -> BaseUrl {
-        BaseUrl::parse("https://api.atlassian.com/ex/confluence/c", true).unwrap()
+        BaseUrl::parse("https://api.atlassian.com/ex/jira/c", true).unwrap()
+    }
+
+    #[test]
+    fn only_a_jira_calls_token_is_kept() {
+        let tokens = SystemTokens::default();
+        let live = jwt_with_exp(unix_now() + 3600);
+        let confluence = BaseUrl::parse("https://api.atlassian.com/ex/confluence/c", true).unwrap();
+        tokens.remember(SiteId(1), &live, confluence);
+        assert!(
+            tokens.get(SiteId(1)).is_none(),
+            "nothing calls Confluence as the app"
+        );
+        assert_eq!(tokens.len(), 0);
+        tokens.remember(SiteId(1), &live, api());
+        assert_eq!(tokens.get(SiteId(1)).unwrap().0.expose(), live);
     }
 
     #[test]
@@ -258,23 +258,20 @@ mod tests {
         tokens.remember(SiteId(2), &jwt_with_exp(unix_now() + 30), api());
         tokens.remember(SiteId(3), &"x".repeat(MAX_SYSTEM_TOKEN_LEN + 1), api());
         tokens.remember(SiteId(4), "opaque-token", api());
-        assert_eq!(tokens.get(SiteId(1), C).unwrap().0.expose(), live);
+        assert_eq!(tokens.get(SiteId(1)).unwrap().0.expose(), live);
+        assert!(tokens.get(SiteId(2)).is_none(), "inside the expiry margin");
+        assert!(tokens.get(SiteId(3)).is_none());
         assert!(
-            tokens.get(SiteId(2), C).is_none(),
-            "inside the expiry margin"
-        );
-        assert!(tokens.get(SiteId(3), C).is_none());
-        assert!(
-            tokens.get(SiteId(4), C).is_some(),
+            tokens.get(SiteId(4)).is_some(),
             "unreadable expiry: kept a while"
         );
-        tokens.forget(SiteId(1), C, &Secret::new("another"));
+        tokens.forget(SiteId(1), &Secret::new("another"));
         assert!(
-            tokens.get(SiteId(1), C).is_some(),
+            tokens.get(SiteId(1)).is_some(),
             "only the refused token is forgotten"
         );
-        tokens.forget(SiteId(1), C, &Secret::new(live));
-        assert!(tokens.get(SiteId(1), C).is_none());
+        tokens.forget(SiteId(1), &Secret::new(live));
+        assert!(tokens.get(SiteId(1)).is_none());
     }
 
     #[test]
@@ -290,10 +287,10 @@ mod tests {
             tokens.remember(SiteId(n), &token, api());
             assert!(tokens.len() <= 10, "{}", tokens.len());
         }
-        assert_eq!(tokens.get(SiteId(0), C).unwrap().0.expose(), lasting);
-        assert!(tokens.get(SiteId(29), C).is_some(), "the newest is held");
+        assert_eq!(tokens.get(SiteId(0)).unwrap().0.expose(), lasting);
+        assert!(tokens.get(SiteId(29)).is_some(), "the newest is held");
         assert!(
-            tokens.get(SiteId(1), C).is_none(),
+            tokens.get(SiteId(1)).is_none(),
             "the soonest to expire went"
         );
     }
@@ -310,11 +307,11 @@ mod tests {
             .held
             .lock()
             .unwrap()
-            .get_mut(&(SiteId(1), C))
+            .get_mut(&(SiteId(1)))
             .unwrap()
             .until = Instant::now();
         tokens.remember(SiteId(3), &jwt_with_exp(unix_now() + 600), api());
-        assert!(tokens.get(SiteId(2), C).is_some() && tokens.get(SiteId(3), C).is_some());
+        assert!(tokens.get(SiteId(2)).is_some() && tokens.get(SiteId(3)).is_some());
         assert_eq!(tokens.len(), 2);
     }
 
@@ -324,25 +321,6 @@ mod tests {
         let long = jwt_with_exp(unix_now() + 3 * 3600);
         tokens.remember(SiteId(1), &long, api());
         tokens.remember(SiteId(1), &jwt_with_exp(unix_now() + 600), api());
-        assert_eq!(tokens.get(SiteId(1), C).unwrap().0.expose(), long);
-    }
-
-    #[test]
-    fn a_jira_token_is_kept_beside_the_confluence_one_never_in_its_place() {
-        let tokens = SystemTokens::default();
-        let jira = BaseUrl::parse("https://api.atlassian.com/ex/jira/c", true).unwrap();
-        let (c, j) = (
-            jwt_with_exp(unix_now() + 3600),
-            jwt_with_exp(unix_now() + 7200),
-        );
-        tokens.remember(SiteId(1), &c, api());
-        tokens.remember(SiteId(1), &j, jira.clone());
-        let (token, base) = tokens.get(SiteId(1), C).unwrap();
-        assert_eq!(
-            (token.expose(), base.as_str()),
-            (c.as_str(), api().as_str())
-        );
-        let (token, base) = tokens.get(SiteId(1), Product::Jira).unwrap();
-        assert_eq!((token.expose(), base.as_str()), (j.as_str(), jira.as_str()));
+        assert_eq!(tokens.get(SiteId(1)).unwrap().0.expose(), long);
     }
 }

@@ -142,7 +142,7 @@ impl Inner {
         let body = serde_json::to_value(progress).map_err(|e| Retry::No(e.to_string()))?;
         // The id is `[A-Za-z0-9_-]` (checked where it came in): nothing to escape.
         let target = format!("/rest/api/3/issue/{issue_id}/properties/{PROPERTY_KEY}");
-        let client = self.clients.client(site).jira();
+        let client = self.clients.client(site);
         match client.as_app(Method::PUT, &target, Some(&body)).await {
             Ok(_) => Ok(()),
             Err(CallError::NoSystemToken(_)) => Err(Retry::No("no Jira system token".into())),
