@@ -61,18 +61,35 @@ impl Web {
         context: &tera::Context,
         frame_origin: Option<&str>,
     ) -> Result<HttpResponse, AppError> {
-        let body = self
-            .templates
+        let body = self.render(template, context)?;
+        Ok(self.framed(body, frame_origin))
+    }
+
+    /// The HTML of a page, for [`Web::framed`] (now, or kept and sent again later).
+    pub(crate) fn render(
+        &self,
+        template: &str,
+        context: &tera::Context,
+    ) -> Result<String, AppError> {
+        self.templates
             .render(template, context)
-            .map_err(AppError::internal)?;
-        Ok(HttpResponse::Ok()
+            .map_err(AppError::internal)
+    }
+
+    /// An authenticated page's response around its HTML ([`Web::page`]).
+    pub(crate) fn framed(
+        &self,
+        body: impl actix_web::body::MessageBody + 'static,
+        frame_origin: Option<&str>,
+    ) -> HttpResponse {
+        HttpResponse::Ok()
             .content_type("text/html; charset=utf-8")
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((
                 header::CONTENT_SECURITY_POLICY,
                 content_security_policy(frame_origin),
             ))
-            .body(body))
+            .body(body)
     }
 }
 

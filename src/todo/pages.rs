@@ -4,8 +4,8 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::Todo;
 use super::task::{PageId, TaskId};
+use super::{MacroPage, Todo};
 use crate::connect::{Connect, ConnectContext, IframeRoute};
 use crate::error::{AppError, HtmlError};
 use crate::web::Web;
@@ -43,19 +43,28 @@ pub(crate) async fn get_task(
         .ok_or_else(|| {
             AppError::bad_request("The macro's task id must be a positive whole number.")
         })?;
-    let task = todo.find(ctx.installation.site, id).await?;
-    let creator = task.created_by.as_deref();
-    let names = todo
-        .names
-        .for_site(&connect.hosts, &ctx.installation, creator)
-        .await;
-    let mut context = tera::Context::new();
-    context.insert("task", &task);
-    context.insert(
-        "created_by_name",
-        &creator.map(|id| names.get(id).map_or(id, String::as_str)),
-    );
-    render(&web, &ctx, "get_task.html", &context)
+    // Nothing in the page depends on the request or the viewer, only on the task: a page
+    // rendered once is served again until the task changes (`Todo::macro_page`).
+    let page = todo
+        .macro_page(ctx.installation.site, id, async |task| {
+            let creator = task.created_by.as_deref();
+            let names = todo
+                .names
+                .for_site(&connect.hosts, &ctx.installation, creator)
+                .await;
+            let name = creator.map(|id| names.get(id).map_or(id, String::as_str));
+            let mut context = tera::Context::new();
+            context.insert("task", task);
+            context.insert("created_by_name", &name);
+            Ok(MacroPage {
+                html: web.render("get_task.html", &context)?,
+                // An account id in place of a name still being looked up is not kept.
+                lasting: creator.is_none_or(|id| names.contains_key(id)),
+            })
+        })
+        .await?;
+    let frame_origin = ctx.installation.display_origin.as_deref();
+    Ok(web.framed(page, frame_origin))
 }
 
 /// `GET /confluence/tasks`: the full Todo page (a Confluence general page).
