@@ -1,9 +1,8 @@
 //! The pieces of the macro's path the second performance pass changed, one at a time, through
 //! APIs that both the first and the second pass have (so the same file measures both):
-//! reading one task (`Todo::find`, one request at a time on a real SQLite file in a temp dir)
-//! and resolving its creator's display name once the name is known (`DisplayNames::resolve`).
+//! reading one task (`Todo::find`, one request at a time on a real SQLite file in a temp dir).
+//! (Creators' display names are no longer the server's: the page fills them in.)
 
-use std::future::Future;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -12,7 +11,6 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use todo_connect::db::Db;
 use todo_connect::site::SiteId;
 use todo_connect::todo::Todo;
-use todo_connect::todo::people::{DisplayNames, NameSource};
 use todo_connect::todo::task::{TaskId, TaskTitle};
 
 const ACCOUNT: &str = "557058:f1b2c3d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
@@ -45,38 +43,6 @@ fn find(c: &mut Criterion) {
     });
 }
 
-/// A site that knows every name at once.
-#[derive(Clone)]
-struct InstantSite;
-
-impl NameSource for InstantSite {
-    fn site(&self) -> SiteId {
-        SiteId(1)
-    }
-
-    fn display_name(&self, _account: String) -> impl Future<Output = Option<String>> + 'static {
-        std::future::ready(Some("Ada Lovelace".to_string()))
-    }
-}
-
-fn names(c: &mut Criterion) {
-    let system = System::new();
-    let names = DisplayNames::default();
-    let known = system.block_on(names.resolve(&InstantSite, [ACCOUNT]));
-    assert_eq!(known[ACCOUNT], "Ada Lovelace");
-    c.bench_function("hot_path/display_name_known", |b| {
-        b.iter_custom(|iters| {
-            system.block_on(async {
-                let started = Instant::now();
-                for _ in 0..iters {
-                    black_box(names.resolve(&InstantSite, [black_box(ACCOUNT)]).await);
-                }
-                started.elapsed()
-            })
-        })
-    });
-}
-
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(1))
@@ -87,6 +53,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = find, names
+    targets = find
 }
 criterion_main!(benches);

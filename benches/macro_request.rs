@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{StatusCode, header};
 use actix_web::test::{self, TestRequest};
-use actix_web::{rt::System, web};
+use actix_web::rt::{System, SystemRunner};
+use actix_web::web;
 use criterion::{Criterion, criterion_group, criterion_main};
 use testkit::confluence::{self, Peer};
 use testkit::keys::{INSTALL_KID, install_keys};
@@ -57,9 +58,9 @@ fn fresh_uris(first_task: i64, count: usize) -> Vec<String> {
 
 /// Serves every URL once, in order.
 #[inline(never)]
-fn run_calls<S>(system: &System, app: &S, uris: &[String])
+fn run_calls<S, B>(system: &SystemRunner, app: &S, uris: &[String])
 where
-    S: Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>,
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
 {
     system.block_on(async {
         for uri in uris {

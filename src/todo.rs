@@ -1,6 +1,7 @@
 //! The Todo domain and how it shows up in Confluence: validated types, the site-scoped store,
-//! the JSON API (one implementation for every way in), the iframe pages, creators' display
-//! names and publishing.
+//! the JSON API (one implementation for every way in), the iframe pages and publishing.
+//! Creators are shown by account id; the page fills in their names as the viewing user
+//! (assets/js/names.js), so the server keeps no name and asks no one for one.
 
 pub(crate) mod api;
 mod caller;
@@ -9,7 +10,6 @@ pub(crate) mod issue_api;
 mod issue_ops;
 pub(crate) mod jira_events;
 pub(crate) mod pages;
-pub mod people;
 pub(crate) mod progress;
 pub(crate) mod publish;
 pub mod store;
@@ -48,8 +48,6 @@ fn site_budget(pool_size: usize) -> BudgetLimits {
 /// What the task handlers share, built once; they find it as `web::Data<Todo>`.
 pub struct Todo {
     db: Db,
-    /// Creators' display names, in memory only.
-    names: people::DisplayNames,
     /// Tasks one site may hold (`MAX_TASKS_PER_SITE`).
     max_tasks: usize,
     budget: KeyedBudget<SiteId>,
@@ -65,7 +63,6 @@ impl Todo {
     pub fn new(db: Db, max_tasks: usize) -> Self {
         let budget = KeyedBudget::new(site_budget(db.pool_size()));
         Self {
-            names: people::DisplayNames::default(),
             max_tasks,
             budget,
             progress: progress::ProgressSync::default(),
@@ -134,24 +131,23 @@ impl Todo {
     }
 
     /// The macro page of one task of the site: the page kept from an earlier view, else
-    /// `render` of the task read ([`Todo::find`]), kept when `render` says it may be until
-    /// the task changes. A missing task is [`AppError::NotFound`], as from `find`.
+    /// `render` of the task read ([`Todo::find`]), kept until the task changes (or for
+    /// [`hot::SINGLE_SERVER_TTL`] / [`hot::REPLICA_TTL`] at most). `render` must depend on the
+    /// task alone: the page is served to every viewer of the site. A missing task is
+    /// [`AppError::NotFound`], as from `find`.
     pub(crate) async fn macro_page(
         &self,
         site: SiteId,
         id: TaskId,
-        render: impl AsyncFnOnce(&Task) -> Result<MacroPage>,
+        render: impl FnOnce(&Task) -> Result<String>,
     ) -> Result<Bytes> {
         if let Some(page) = self.hot.get(site, id) {
             return Ok(page);
         }
         let generation = self.hot.generation();
         let task = self.find(site, id).await?;
-        let MacroPage { html, lasting } = render(&task).await?;
-        let page = Bytes::from(html);
-        if lasting {
-            self.hot.insert(generation, site, id, page.clone());
-        }
+        let page = Bytes::from(render(&task)?);
+        self.hot.insert(generation, site, id, page.clone());
         Ok(page)
     }
 
@@ -206,12 +202,4 @@ impl Todo {
         self.touched(site, deleted.issue_id.as_deref());
         Ok(())
     }
-}
-
-/// A rendered macro page, and whether it may be served again until its task changes (`false`
-/// while it shows something that is not final yet, such as an account id in place of a
-/// display name still being looked up).
-pub(crate) struct MacroPage {
-    pub(crate) html: String,
-    pub(crate) lasting: bool,
 }

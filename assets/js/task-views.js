@@ -5,7 +5,8 @@
  *
  * TodoViews.fillPage(request, pathFor, limit, before) fills one page of a list or a search.
  * TodoViews.taskList(list, ways) wires a <ul>: a row per task (checkbox, title, the key of its
- * Jira issue, creator, Rename, Delete) and what a click does (complete or reopen, rename in
+ * Jira issue, creator — an account id in `data-account-id`, whose name names.js fills in —,
+ * Rename, Delete) and what a click does (complete or reopen, rename in
  * place, delete). TodoViews.taskPage(ways) runs the Todo page around such a list: add, search
  * (debounced), the done filter, "Load more" and the empty state.
  *
@@ -42,8 +43,15 @@
       li.appendChild(element("span", "title", task.title));
       var link = task.issue && ways.issueLink ? ways.issueLink(task.issue) : null;
       if (link) { li.appendChild(link); }
-      var creator = task.created_by_name;
-      li.appendChild(element("span", "meta", "#" + task.id + (creator ? " · " + creator : "")));
+      var meta = element("span", "meta", "#" + task.id);
+      if (task.created_by) {
+        // The creator's name is filled in by names.js, as the viewing user.
+        meta.appendChild(document.createTextNode(" · by "));
+        var person = element("span", "person");
+        person.setAttribute("data-account-id", String(task.created_by));
+        meta.appendChild(person);
+      }
+      li.appendChild(meta);
       li.appendChild(ways.button("Rename", "rename"));
       li.appendChild(ways.button("Delete", "delete"));
       return li;

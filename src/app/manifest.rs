@@ -56,9 +56,11 @@ const RESOURCES: [(&str, &str); 3] = [
 const MACRO_VIEW: &str = "macro-view";
 const MACRO_CONFIG: &str = "macro-config";
 const GLOBAL_PAGE_VIEW: &str = "global-page";
-/// What the backend needs on a Forge site: the app system token, used only to read creators'
-/// display names (`GET /wiki/rest/api/user`) and to create the page "Publish to Confluence"
-/// asks for (`POST /wiki/rest/api/content`). Nothing else.
+/// What the app needs on a Forge site: the app system token, which the backend uses only to
+/// create the page "Publish to Confluence" asks for (`POST /wiki/rest/api/content`), and
+/// `read:confluence-user`, for the views, which read creators' display names as the viewing
+/// user (`requestConfluence('/wiki/rest/api/user?accountId=…')`, forge/src/shared/names.js).
+/// Nothing else.
 const FORGE_SCOPES: [&str; 3] = [
     "read:app-system-token",
     "read:confluence-user",

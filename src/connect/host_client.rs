@@ -133,16 +133,11 @@ impl HostClient {
         &self.installation.base_url
     }
 
-    /// The installation this client calls.
-    pub(crate) fn installation(&self) -> &Installation {
-        &self.installation
-    }
-
     fn site(&self) -> String {
         self.installation.base_url.to_string()
     }
 
-    /// Calls `target` (a path relative to the base URL, such as `/rest/api/user?accountId=…`,
+    /// Calls `target` (a path relative to the base URL, such as `/rest/api/content`,
     /// or an absolute URL on it) as the app, signed with the site's shared secret.
     pub async fn as_app(
         &self,

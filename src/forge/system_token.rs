@@ -182,17 +182,7 @@ impl ForgeClient {
         }
     }
 
-    /// The product this client calls.
-    pub(crate) fn product(&self) -> Product {
-        self.product
-    }
-
-    /// The site this client calls.
-    pub(crate) fn site(&self) -> SiteId {
-        self.site
-    }
-
-    /// Calls `target` (a path below the API base URL, e.g. `/wiki/rest/api/user?accountId=…`)
+    /// Calls `target` (a path below the API base URL, e.g. `/wiki/rest/api/content`)
     /// as the app. Without a live system token nothing is sent.
     pub(crate) async fn as_app(
         &self,

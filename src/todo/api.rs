@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::Todo;
 use super::caller::Caller;
 use super::store::ListQuery;
-use super::task::{PageId, Task, TaskId, TaskTitle};
+use super::task::{PageId, TaskId, TaskTitle};
 use crate::error::{AppError, Result};
 use crate::web::json::read_json;
 
@@ -57,9 +57,6 @@ pub(crate) async fn list<C: Caller>(
 ) -> Result<HttpResponse> {
     let query = parse_list(req.query_string())?;
     let (tasks, next_before) = todo.list(ctx.site(), query).await?;
-    let creators = tasks.iter().filter_map(|t| t.created_by.as_deref());
-    let names = todo.names.resolve(&ctx.names(), creators).await;
-    let tasks = super::people::named(&tasks, &names);
     Ok(json_ok(
         serde_json::json!({ "tasks": tasks, "next_before": next_before }),
     ))
@@ -78,12 +75,11 @@ pub(crate) async fn create<C: Caller>(
     let task = todo
         .create(ctx.site(), title, page_id, None, account)
         .await?;
-    let body = with_name(&ctx, &todo, &task).await?;
     let location = format!("{}/{}", req.path().trim_end_matches('/'), task.id);
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, location))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(body))
+        .json(task))
 }
 
 /// The title and page a create body asks for, checked (422 otherwise).
@@ -98,20 +94,6 @@ pub(crate) fn checked_create(input: CreateTask) -> Result<(TaskTitle, Option<Pag
     Ok((title, page_id))
 }
 
-/// One task as the API shows it, with `created_by_name` like the list has.
-pub(super) async fn with_name<C: Caller>(
-    ctx: &C,
-    todo: &Todo,
-    task: &Task,
-) -> Result<serde_json::Value> {
-    let names = todo
-        .names
-        .resolve(&ctx.names(), task.created_by.as_deref())
-        .await;
-    serde_json::to_value(&super::people::named(std::slice::from_ref(task), &names)[0])
-        .map_err(AppError::internal)
-}
-
 /// `GET /api/tasks/{id}`.
 pub(crate) async fn show<C: Caller>(
     ctx: C,
@@ -120,7 +102,7 @@ pub(crate) async fn show<C: Caller>(
 ) -> Result<HttpResponse> {
     let id = TaskId::parse(&id).ok_or(AppError::NotFound)?;
     let task = todo.find(ctx.site(), id).await?;
-    Ok(json_ok(with_name(&ctx, &todo, &task).await?))
+    Ok(json_ok(task))
 }
 
 /// `PATCH /api/tasks/{id}`.
@@ -134,7 +116,7 @@ pub(crate) async fn update<C: Caller>(
     let id = TaskId::parse(&id).ok_or(AppError::NotFound)?;
     let (title, done) = checked_patch(read_json(&req, body, MAX_JSON_BYTES).await?)?;
     let task = todo.update(ctx.site(), id, title, done).await?;
-    Ok(json_ok(with_name(&ctx, &todo, &task).await?))
+    Ok(json_ok(task))
 }
 
 /// The new title and state a patch body asks for, at least one of them, checked (422

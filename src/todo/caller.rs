@@ -4,10 +4,8 @@
 
 use actix_web::FromRequest;
 
-use super::people::NameSource;
 use super::publish::PageTarget;
 use super::publish::target::AsUser;
-use crate::connect::host_client::HostClient;
 use crate::connect::{ApiRoute, ConnectContext};
 use crate::error::AppError;
 use crate::forge::{ForgeClient, ForgeContext};
@@ -15,23 +13,18 @@ use crate::site::SiteId;
 
 /// A verified caller of the task API.
 pub(crate) trait Caller: FromRequest<Error = AppError> + 'static {
-    /// Where the site's users' display names are asked for.
-    type Names: NameSource;
     /// Where a published page is created (the one part of publishing that differs).
     type Pages: PageTarget;
     /// The tenant every task operation is scoped to.
     fn site(&self) -> SiteId;
     /// The calling user, when known (`created_by` of new tasks).
     fn account_id(&self) -> Option<&str>;
-    /// The site, as a source of display names.
-    fn names(&self) -> Self::Names;
     /// The site, as a place to create a page published by the calling `account`.
     fn pages(&self, account: &str) -> Self::Pages;
 }
 
 /// Connect: the browser's context token.
 impl Caller for ConnectContext<ApiRoute> {
-    type Names = HostClient;
     /// As the user, with an act-as-user token.
     type Pages = AsUser;
 
@@ -41,10 +34,6 @@ impl Caller for ConnectContext<ApiRoute> {
 
     fn account_id(&self) -> Option<&str> {
         self.account_id.as_deref()
-    }
-
-    fn names(&self) -> HostClient {
-        self.host_client()
     }
 
     fn pages(&self, account: &str) -> AsUser {
@@ -57,7 +46,6 @@ impl Caller for ConnectContext<ApiRoute> {
 
 /// Forge: `invokeRemote` from the Custom UI; the user is the token's `principal`.
 impl Caller for ForgeContext {
-    type Names = ForgeClient;
     /// As the app, with its system token (see `publish::target`).
     type Pages = ForgeClient;
 
@@ -67,10 +55,6 @@ impl Caller for ForgeContext {
 
     fn account_id(&self) -> Option<&str> {
         self.account_id.as_deref()
-    }
-
-    fn names(&self) -> ForgeClient {
-        self.client.clone()
     }
 
     /// Pages are Confluence's, whichever product the call came from.

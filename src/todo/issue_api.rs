@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::Todo;
-use super::api::{MAX_JSON_BYTES, json_ok, with_name};
+use super::api::{MAX_JSON_BYTES, json_ok};
 use super::caller::Caller;
 use super::task::TaskTitle;
 use crate::error::{AppError, Result};
@@ -34,9 +34,6 @@ fn issue_of(ctx: &ForgeContext) -> Result<&JiraIssue> {
 pub(crate) async fn list(ctx: ForgeContext, todo: web::Data<Todo>) -> Result<HttpResponse> {
     let issue = issue_of(&ctx)?;
     let (tasks, more) = todo.issue_tasks(ctx.site(), issue).await?;
-    let creators = tasks.iter().filter_map(|t| t.created_by.as_deref());
-    let names = todo.names.resolve(&ctx.names(), creators).await;
-    let tasks = super::people::named(&tasks, &names);
     Ok(json_ok(serde_json::json!({
         "issue": {"id": issue.id, "key": issue.key},
         "tasks": tasks,
@@ -61,7 +58,6 @@ pub(crate) async fn create(
         .create(site, title, None, Some(issue.clone()), account)
         .await?;
     todo.refresh_issue_key(site, &issue).await?;
-    let body = with_name(&ctx, &todo, &task).await?;
     // The task lives under the task API (`…/issue/tasks` → `…/tasks/{id}`), where it is
     // toggled, renamed and deleted.
     let tasks_path = req
@@ -72,5 +68,5 @@ pub(crate) async fn create(
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, location))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(body))
+        .json(task))
 }

@@ -4,9 +4,9 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
+use super::Todo;
 use super::task::{PageId, TaskId};
-use super::{MacroPage, Todo};
-use crate::connect::{Connect, ConnectContext, IframeRoute};
+use crate::connect::{ConnectContext, IframeRoute};
 use crate::error::{AppError, HtmlError};
 use crate::web::Web;
 
@@ -29,42 +29,30 @@ fn only_param<'q>(query: &'q str, name: &str) -> Option<&'q str> {
     found
 }
 
-/// `GET /confluence/get_task?id=N`: one task, inline in a Confluence page: one indexed read,
-/// and the creator's display name (from memory, or asked of the site within the page budget).
+/// `GET /confluence/get_task?id=N`: one task, inline in a Confluence page: one indexed read
+/// and a render, nothing else. The creator is written as an account id (`data-account-id`);
+/// the page asks Confluence for the name as the viewing user (assets/js/names.js).
 pub(crate) async fn get_task(
     ctx: Ctx,
     req: HttpRequest,
     web: web::Data<Web>,
     todo: web::Data<Todo>,
-    connect: web::Data<Connect>,
 ) -> PageResult {
     let id = only_param(req.query_string(), "id")
         .and_then(TaskId::parse)
         .ok_or_else(|| {
             AppError::bad_request("The macro's task id must be a positive whole number.")
         })?;
-    // Nothing in the page depends on the request or the viewer, only on the task: a page
-    // rendered once is served again until the task changes (`Todo::macro_page`).
-    let page = todo
-        .macro_page(ctx.installation.site, id, async |task| {
-            let creator = task.created_by.as_deref();
-            let names = todo
-                .names
-                .for_site(&connect.hosts, &ctx.installation, creator)
-                .await;
-            let name = creator.map(|id| names.get(id).map_or(id, String::as_str));
-            let mut context = tera::Context::new();
-            context.insert("task", task);
-            context.insert("created_by_name", &name);
-            Ok(MacroPage {
-                html: web.render("get_task.html", &context)?,
-                // An account id in place of a name still being looked up is not kept.
-                lasting: creator.is_none_or(|id| names.contains_key(id)),
-            })
-        })
-        .await?;
+    // The page depends on the task alone (the creator is an account id the page names by
+    // script), never on the request or the viewer: rendered once, it is served again until
+    // the task changes (`Todo::macro_page`).
+    let page = todo.macro_page(ctx.installation.site, id, |task| {
+        let mut context = tera::Context::new();
+        context.insert("task", task);
+        web.render("get_task.html", &context)
+    });
     let frame_origin = ctx.installation.display_origin.as_deref();
-    Ok(web.framed(page, frame_origin))
+    Ok(web.framed(page.await?, frame_origin))
 }
 
 /// `GET /confluence/tasks`: the full Todo page (a Confluence general page).

@@ -2,7 +2,7 @@
 //! as its own task (a caller that gives up — a timeout, a client that hangs up — never
 //! cancels it, and its result still fills the cache); results live for the time the load
 //! says, failures included (a negative cache). The one implementation behind access tokens,
-//! install keys, Forge's key set and display names.
+//! install keys and Forge's key set.
 
 use std::collections::HashMap;
 use std::future::Future;

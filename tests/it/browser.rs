@@ -116,7 +116,8 @@ pub async fn wait_db<T>(conn: &TestDb, what: &str, check: impl Fn(&TestDb) -> Op
 }
 
 /// The stand-in for Atlassian's `all.js`: a context token for the site, macro data to hand
-/// to the editor, and recorders for what the page asks of Confluence and for page errors.
+/// to the editor, `request` (the routes below), and recorders for what the page asks of
+/// Confluence and for page errors.
 fn stand_in_ap(context_token: &str, macro_data: &Value) -> String {
     format!(
         r#"(function () {{
@@ -125,7 +126,18 @@ fn stand_in_ap(context_token: &str, macro_data: &Value) -> String {
   window.__saved = null;
   window.__closed = false;
 {errors}
+  window.__apRequestRoutes = [];
+  window.__apRequests = [];
+{user_lookups}
   window.AP = {{
+    request: function (url, options) {{
+      options = typeof url === "object" ? url : Object.assign({{ url: url }}, options || {{}});
+      window.__apRequests.push((options.type || "GET") + " " + options.url);
+      var handled = window.__apRequestRoutes.some(function (route) {{ return route(options); }});
+      if (!handled && options.error) {{
+        setTimeout(function () {{ options.error({{ status: 404, responseText: "" }}, "error", "Not Found"); }}, 0);
+      }}
+    }},
     context: {{
       getToken: function (cb) {{
         setTimeout(function () {{ cb(token); }}, 0);
@@ -143,6 +155,50 @@ fn stand_in_ap(context_token: &str, macro_data: &Value) -> String {
         token = Value::String(context_token.to_string()),
         macro = macro_data,
         errors = ERROR_RECORDER,
+        user_lookups = ap_request_user_lookups(),
+    )
+}
+
+/// The display names the stand-in Confluence knows, by account id; any other account is
+/// unknown to it (404).
+const USER_NAMES: [(&str, &str); 1] = [(ACCOUNT, "Ada <Lovelace>")];
+
+/// `AP.request`'s user lookups (what js/names-connect.js asks Confluence as the viewing user),
+/// one route of the stand-in `AP.request`: `GET /rest/api/user?accountId=…` answered from
+/// [`USER_NAMES`] with the user as text JSON through `success`, an unknown account through
+/// `error` (404, as Confluence answers). Answers wait until `window.__answerNames()`, so a
+/// test sees the page before the names arrive; after that they come at once. (The stand-in
+/// records every call in `window.__apRequests`, "GET <url>".)
+fn ap_request_user_lookups() -> String {
+    let names: serde_json::Map<String, Value> = USER_NAMES
+        .iter()
+        .map(|(id, name)| (id.to_string(), json!(name)))
+        .collect();
+    format!(
+        r#"  (function () {{
+    var userNames = {names};
+    var held = [];
+    window.__answerNames = function () {{
+      var waiting = held || [];
+      held = null;
+      waiting.forEach(function (answer) {{ answer(); }});
+    }};
+    window.__apRequestRoutes.push(function (options) {{
+      var url = new URL(options.url, "https://site.invalid");
+      if ((options.type || "GET") !== "GET" || url.pathname !== "/rest/api/user") {{ return false; }}
+      var id = url.searchParams.get("accountId");
+      function answer() {{
+        if (Object.prototype.hasOwnProperty.call(userNames, id)) {{
+          options.success(JSON.stringify({{ accountId: id, displayName: userNames[id], publicName: "ada" }}));
+        }} else {{
+          options.error({{ status: 404, responseText: "{{}}" }}, "error", "Not Found");
+        }}
+      }}
+      if (held) {{ held.push(answer); }} else {{ setTimeout(answer, 0); }}
+      return true;
+    }});
+  }})();"#,
+        names = Value::Object(names),
     )
 }
 
@@ -231,6 +287,81 @@ pub fn ids_in(list: &str) -> String {
 
 fn li(id: i64) -> String {
     format!("#task-list li[data-id=\"{id}\"]")
+}
+
+/// The creators' slots under the CSS selector `scope`, in document order: for each
+/// `[data-account-id]`, its account id, `aria-busy`, text, `title` and rendered width.
+const SLOTS: &str = "return Array.prototype.map.call(
+    document.querySelectorAll(arguments[0] + ' [data-account-id]'),
+    function (p) { return [p.getAttribute('data-account-id'), p.getAttribute('aria-busy'),
+                           p.textContent, p.getAttribute('title'),
+                           Math.round(p.getBoundingClientRect().width)]; });";
+
+/// Creators' names filled in by the page after render, as the viewing user: first every slot
+/// under `scope` shows the placeholder (`aria-busy="true"`, "loading the name" for screen
+/// readers), since the stand-in host holds its answers; then the host answers
+/// (`window.__answerNames()`, both stand-ins) and each slot shows `shown` — the name, or the
+/// neutral word when the host gave none — in the same width (no layout jump), busy no more.
+/// `expected`: (account id, what it shows), one per slot in document order.
+pub async fn names_fill_in(session: &Session, scope: &str, expected: &[(&str, &str)]) {
+    let ids: Vec<&str> = expected.iter().map(|(id, _)| *id).collect();
+    let before = session
+        .wait_for(
+            "the creators' placeholders",
+            &format!(
+                "var want = arguments[1];
+                 var s = (function () {{ {SLOTS} }}).apply(null, arguments);
+                 return s.length === want.length
+                     && s.every(function (p, i) {{ return p[0] === want[i] && p[1] === 'true'; }})
+                     && s;"
+            ),
+            json!([scope, ids]),
+        )
+        .await;
+    let before = before.as_array().unwrap().clone();
+    for (slot, id) in before.iter().zip(&ids) {
+        assert_eq!(slot[0], json!(id));
+        assert_eq!(
+            slot[1],
+            json!("true"),
+            "busy until the name arrives: {slot}"
+        );
+        assert_eq!(slot[2], json!("loading the name"), "{slot}");
+        assert!(
+            slot[4].as_f64().unwrap() > 0.0,
+            "the slot holds its width: {slot}"
+        );
+    }
+    session
+        .script("window.__answerNames(); return true;", json!([]))
+        .await;
+    let after = session
+        .wait_for(
+            "the creators' names",
+            &format!(
+                "var s = (function () {{ {SLOTS} }}).apply(null, arguments);
+                 return s.length > 0 && s.every(function (p) {{ return p[1] === null; }}) && s;"
+            ),
+            json!([scope]),
+        )
+        .await;
+    let shown: Vec<Value> = after
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|slot| json!([slot[0], slot[2], slot[3]]))
+        .collect();
+    let want: Vec<Value> = expected
+        .iter()
+        .map(|(id, name)| json!([id, name, name]))
+        .collect();
+    assert_eq!(shown, want, "each creator's name, as text");
+    let widths = |slots: &[Value]| slots.iter().map(|s| s[4].clone()).collect::<Vec<_>>();
+    assert_eq!(
+        widths(after.as_array().unwrap()),
+        widths(&before),
+        "no layout jump"
+    );
 }
 
 /// Everything one browser test needs; fields drop in order (browser, driver, then the app).
@@ -449,6 +580,16 @@ async fn fill_the_todo_page(w: &mut World) -> Row {
         "Write the launch post"
     ]);
     assert_eq!(titles, expected, "newest first, markup shown as text");
+    w.session
+        .script("window.__answerNames(); return true;", json!([]))
+        .await;
+    w.session
+        .wait_for(
+            "the creators' names",
+            "return !document.querySelector('#task-list [aria-busy]');",
+            json!([]),
+        )
+        .await;
     assert_no_page_errors(&w.session, "the Todo page").await;
     save_screenshot(&w.session, "todo-page.png", 960, 520, 1.0).await;
     first
@@ -616,8 +757,104 @@ async fn render_the_macro(w: &mut World, task: &Row) {
         )
         .await;
     assert_eq!(badge, json!(task.title));
+    names_fill_in(&w.session, "#content", &[(ACCOUNT, "Ada <Lovelace>")]).await;
+    let asked = w
+        .session
+        .script("return window.__apRequests;", json!([]))
+        .await;
+    assert_eq!(
+        asked,
+        json!([format!("GET /rest/api/user?accountId={ACCOUNT}")]),
+        "the name was asked of the host, as the viewing user"
+    );
     assert_no_page_errors(&w.session, "the macro").await;
     save_screenshot(&w.session, "macro.png", 420, 32, 2.0).await;
+}
+
+/// Creators' names are the page's: the server's HTML and JSON carry the account id and no
+/// name; an account the host does not give a name for (unknown, or hidden from this viewer)
+/// shows the neutral word without a page error; the Todo page fills every row's creator,
+/// asking the host once per account.
+async fn names_are_filled_in_by_the_page(w: &mut World, task: &Row) {
+    let client = reqwest::Client::new();
+    let macro_path = format!("/confluence/get_task?id={}", task.id);
+    let html = client
+        .get(w.app.iframe_url(&w.site, &macro_path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&format!(r#"data-account-id="{ACCOUNT}""#)),
+        "{html}"
+    );
+    assert!(
+        !html.contains("Lovelace"),
+        "no name in the server's HTML: {html}"
+    );
+    let list = client
+        .get(format!("{}/api/tasks?limit=200", w.app.address()))
+        .header("Authorization", format!("JWT {}", w.context_token))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        list.contains(&format!(r#""created_by":"{ACCOUNT}""#)),
+        "{list}"
+    );
+    assert!(
+        !list.contains("Lovelace") && !list.contains("created_by_name"),
+        "no name in the server's JSON: {list}"
+    );
+
+    let stranger = "account-stranger";
+    let res = client
+        .post(format!("{}/api/tasks", w.app.address()))
+        .header(
+            "Authorization",
+            format!("JWT {}", w.site.context_token(stranger)),
+        )
+        .json(&json!({"title": "Made by someone else"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let theirs = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    w.open(&format!("/confluence/get_task?id={theirs}"), Value::Null)
+        .await;
+    names_fill_in(&w.session, "#content", &[(stranger, "someone")]).await;
+    assert_no_page_errors(&w.session, "the macro (unknown creator)").await;
+
+    w.open("/confluence/tasks", Value::Null).await;
+    let mut shown: Vec<Row> = rows(&w.conn);
+    shown.sort_by_key(|r| -r.id);
+    shown.truncate(50);
+    let expected: Vec<(&str, &str)> = shown
+        .iter()
+        .map(|r| match r.created_by.as_deref() {
+            Some(ACCOUNT) => (ACCOUNT, "Ada <Lovelace>"),
+            _ => (stranger, "someone"),
+        })
+        .collect();
+    names_fill_in(&w.session, "#task-list", &expected).await;
+    let asked = w
+        .session
+        .script("return window.__apRequests.slice().sort();", json!([]))
+        .await;
+    assert_eq!(
+        asked,
+        json!([
+            format!("GET /rest/api/user?accountId={ACCOUNT}"),
+            format!("GET /rest/api/user?accountId={stranger}"),
+        ]),
+        "each account asked once"
+    );
+    assert_no_page_errors(&w.session, "the Todo page (names)").await;
 }
 
 /// A search whose one match is older than the 5,000 tasks one request examines: the editor
@@ -684,6 +921,7 @@ async fn a_person_manages_tasks_and_inserts_a_macro_in_a_real_browser() {
     editing_a_macro_preselects_its_task(&mut w, first.id, created.id).await;
     a_macro_of_a_deleted_task_preselects_nothing(&mut w, deleted).await;
     render_the_macro(&mut w, &created).await;
+    names_are_filled_in_by_the_page(&mut w, &created).await;
     a_search_finds_a_task_behind_5000_newer_ones(&mut w).await;
     w.session.quit().await;
 }

@@ -1,7 +1,7 @@
 //! Forge Remote through the real server: the Forge Invocation Token matrix against a real local
 //! JWKS server, tenant matching (Forge-only sites, reinstalls, Connect sites adopting Forge,
-//! cross-site attempts), the task API under `/forge/api`, lifecycle events, display names
-//! through the app system token against a stand-in Confluence, the schema migration on a real
+//! cross-site attempts), the task API under `/forge/api`, lifecycle events, the app system
+//! token (never used for display names) against a stand-in Confluence, the schema migration on a real
 //! file, and logs that never carry a token.
 
 mod api;

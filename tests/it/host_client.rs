@@ -400,15 +400,15 @@ async fn a_refused_publish_is_explained_without_details() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Display names in the product.
+// Display names are the page's (asked by script as the viewing user), never the server's.
 
 #[actix_web::test]
-async fn display_names_appear_in_the_macro_and_the_task_list() {
+async fn the_api_and_the_macro_carry_the_account_id_and_ask_the_site_for_no_name() {
     let s = StandIn::start("names", &[("account-1", "Ada <Lovelace>")]);
     let app = s.app().await;
     let task = create_task(&app, &s.site, "Name me").await;
-    // The create answer already carries the name, so the page can show the new row complete.
-    assert_eq!(task["created_by_name"], "Ada <Lovelace>");
+    assert_eq!(task["created_by"], "account-1");
+    assert_eq!(task.get("created_by_name"), None, "{task}");
 
     let list: Value = s
         .site
@@ -418,7 +418,7 @@ async fn display_names_appear_in_the_macro_and_the_task_list() {
         .await
         .unwrap();
     assert_eq!(list["tasks"][0]["created_by"], "account-1");
-    assert_eq!(list["tasks"][0]["created_by_name"], "Ada <Lovelace>");
+    assert_eq!(list["tasks"][0].get("created_by_name"), None, "{list}");
 
     let page = s
         .site
@@ -426,55 +426,55 @@ async fn display_names_appear_in_the_macro_and_the_task_list() {
         .await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    assert!(html.contains("by Ada &lt;Lovelace&gt;"), "{html}");
-
-    // Asked once, as the app, then served from memory; never written to the database.
-    let lookups = s.seen_at("/wiki/rest/api/user");
-    assert_eq!(lookups.len(), 1);
-    assert_eq!(lookups[0].caller, Caller::App);
-    assert_eq!(lookups[0].query, "accountId=account-1");
-    assert!(!dump(&app).contains("Lovelace"));
-    s.host.assert_all_verified();
-}
-
-#[actix_web::test]
-async fn a_slow_site_is_asked_once_for_a_name_while_every_render_goes_ahead() {
-    let s = StandIn::start("slowsite", &[("account-1", "Ada Lovelace")]);
-    let app = s.app().await;
-    s.host.hold_lookups();
-    // The create starts the lookup and is the one request that waits for it: it gives up
-    // after the page budget and answers with the account id.
-    let task = create_task(&app, &s.site, "Slow names").await;
-    assert_eq!(task["created_by_name"], "account-1");
-    let macro_url = format!("/confluence/get_task?id={}", task["id"]);
-
-    let renders = (0..10).map(|_| s.site.get(&app, &macro_url));
-    for page in futures_util::future::join_all(renders).await {
-        assert_eq!(page.status(), 200);
-        let html = page.text().await.unwrap();
-        assert!(html.contains("by account-1"), "{html}");
-    }
-    assert_eq!(
-        s.seen_at("/wiki/rest/api/user").len(),
-        1,
-        "one lookup, held"
+    assert!(
+        html.contains(r#"by <span class="person" data-account-id="account-1"></span>"#),
+        "{html}"
     );
+    assert!(
+        html.contains(r#"<script src="/js/names-connect.js?v="#),
+        "{html}"
+    );
+    assert!(!html.contains("Lovelace"), "{html}");
 
-    // Answered late, the lookup still fills the cache: later renders show the name.
-    s.host.release();
-    let named = poll_async(PATIENCE, async || {
-        let page = s.site.get(&app, &macro_url).await;
-        let html = page.text().await.unwrap();
-        html.contains("by Ada Lovelace").then_some(())
-    })
-    .await;
-    assert!(named.is_some(), "the name never reached a render");
-    assert_eq!(s.seen_at("/wiki/rest/api/user").len(), 1);
-    s.host.assert_all_verified();
+    // Nothing was asked of the site, so nothing about its users is kept anywhere.
+    let seen = s.host.seen();
+    assert!(seen.is_empty(), "nothing asked of the site: {seen:?}");
+    assert!(!dump(&app).contains("Lovelace"));
 }
 
 #[actix_web::test]
-async fn a_hung_host_still_lets_the_list_and_the_macro_render_with_the_account_id() {
+async fn an_account_id_that_is_markup_is_escaped_in_the_macro() {
+    let app = spawn_app().await;
+    let site = Site::new("markupid");
+    site.install(&app).await;
+    let account = r#"x"><script>alert(1)</script>"#;
+    let res = site
+        .api_as(
+            &app,
+            account,
+            Method::POST,
+            "/api/tasks",
+            Some(json!({"title": "escaped"})),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let task: Value = res.json().await.unwrap();
+    assert_eq!(task["created_by"], account);
+    let html = site
+        .get(&app, &format!("/confluence/get_task?id={}", task["id"]))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(r#"data-account-id="x&quot;&gt;&lt;script&gt;alert(1)&lt;&#x2F;script&gt;""#),
+        "{html}"
+    );
+    assert!(!html.contains("<script>alert"), "{html}");
+}
+
+#[actix_web::test]
+async fn a_hung_host_does_not_hold_the_list_or_the_macro() {
     let mut site = Site::new("hung");
     site.base_url = format!("http://127.0.0.1:{}/wiki", hung_host());
     let app = spawn_app().await;
@@ -485,7 +485,7 @@ async fn a_hung_host_still_lets_the_list_and_the_macro_render_with_the_account_i
     assert_eq!(res.status(), 200);
     let list: Value = res.json().await.unwrap();
     assert_eq!(list["tasks"][0]["title"], "Still here");
-    assert_eq!(list["tasks"][0]["created_by_name"], "account-1");
+    assert_eq!(list["tasks"][0]["created_by"], "account-1");
 
     let page = site
         .get(&app, &format!("/confluence/get_task?id={}", task["id"]))
@@ -493,7 +493,7 @@ async fn a_hung_host_still_lets_the_list_and_the_macro_render_with_the_account_i
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("Still here"), "{html}");
-    assert!(html.contains("by account-1"), "{html}");
+    assert!(html.contains(r#"data-account-id="account-1""#), "{html}");
 }
 
 #[actix_web::test]

@@ -2,6 +2,7 @@
 // without reloading, and publish the open ones to a Confluence page — the Connect Todo page's
 // own view code (shared/views.js), over invokeRemote.
 import { fillPage, request, TASKS, taskPath } from "../shared/api.js";
+import { fillConfluenceNames } from "../shared/names.js";
 import { button, context, followTheme, issueKey, showMessage } from "../shared/ui.js";
 import { TodoViews } from "../shared/views.js";
 import { startPublishing } from "./publish.js";
@@ -20,6 +21,7 @@ const page = TodoViews.taskPage({
 });
 
 followTheme();
+fillConfluenceNames(document.getElementById("task-list"));
 startPublishing();
 context().then((ctx) => {
   siteUrl = ctx.siteUrl || null;

@@ -2,6 +2,7 @@
 // and delete, and a "3 of 5 done" line, as the global page shows the site's tasks. The issue is
 // the one Jira opened the panel on: the server reads it from the signed token, never from here.
 import { ISSUE_TASKS, request, taskPath } from "../shared/api.js";
+import { fillJiraNames } from "../shared/names.js";
 import { button, followTheme, showMessage } from "../shared/ui.js";
 import { TodoViews } from "../shared/views.js";
 
@@ -55,4 +56,5 @@ document.getElementById("add-form").addEventListener("submit", async (event) => 
 });
 
 followTheme();
+fillJiraNames(list);
 load();

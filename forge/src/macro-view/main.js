@@ -5,6 +5,7 @@
 // is as absent as a deleted one. Whatever goes wrong, the frame says so; it is never blank.
 import { request, taskPath } from "../shared/api.js";
 import { macroTaskId } from "../shared/macro.js";
+import { fillConfluenceNames } from "../shared/names.js";
 import { context, el, followTheme } from "../shared/ui.js";
 
 const content = document.getElementById("content");
@@ -25,13 +26,20 @@ function render(task) {
   badge.title = "Task #" + task.id;
   macro.appendChild(badge);
   macro.appendChild(task.done ? el("span", "state done", "Done") : el("span", "state open", "Open"));
-  const creator = task.created_by_name || task.created_by;
-  if (creator) { macro.appendChild(el("span", "by", "by " + creator)); }
+  if (task.created_by) {
+    // The name is filled in by shared/names.js, as the viewing user.
+    const by = el("span", "by", "by ");
+    const person = el("span", "person");
+    person.setAttribute("data-account-id", String(task.created_by));
+    by.appendChild(person);
+    macro.appendChild(by);
+  }
   return macro;
 }
 
 async function main() {
   followTheme();
+  fillConfluenceNames(content);
   const ctx = await context();
   const { id, problem } = macroTaskId(ctx.extension && ctx.extension.config);
   if (problem) {

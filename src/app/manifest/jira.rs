@@ -24,8 +24,9 @@ const PROGRESS_INDEX: &str = "todo-progress-index";
 /// JQL names of the indexed values: `todoOpen > 0`, `todoTotal = 0`.
 const SEARCH_ALIASES: [(&str, &str); 2] = [("open", "todoOpen"), ("total", "todoTotal")];
 /// The Jira scopes: the deletion events (`read:jira-work`, which the validator demands for
-/// them), writing the progress property (`write:jira-work`) and display names of Jira users
-/// (`read:jira-user`). Nothing else.
+/// them), writing the progress property (`write:jira-work`) and display names of Jira users,
+/// which the issue panel reads as the viewing user (`read:jira-user`,
+/// `requestJira('/rest/api/3/user/bulk?accountId=…')`). Nothing else.
 const JIRA_SCOPES: [&str; 3] = ["read:jira-work", "write:jira-work", "read:jira-user"];
 
 /// Adds the Jira parts to a manifest built for a form that serves Jira; `icon` is the app icon's

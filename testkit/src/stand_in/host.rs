@@ -3,7 +3,7 @@
 //! token — then recorded and answered) and the authorization server's token exchange.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -57,9 +57,6 @@ pub struct Host {
     pub issued: Mutex<HashMap<String, (String, String)>>,
     /// Forge app system tokens accepted as the app.
     system_tokens: Mutex<Vec<String>>,
-    /// While set, user lookups are recorded but not answered (a slow Confluence).
-    hold_lookups: AtomicBool,
-    released: tokio::sync::Notify,
 }
 
 impl Host {
@@ -90,28 +87,6 @@ impl Host {
 
     pub fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
-    }
-
-    /// Holds every user lookup from now on (recorded, not answered) until [`Host::release`].
-    pub fn hold_lookups(&self) {
-        self.hold_lookups.store(true, Ordering::SeqCst);
-    }
-
-    /// Answers the held user lookups, and later ones at once.
-    pub fn release(&self) {
-        self.hold_lookups.store(false, Ordering::SeqCst);
-        self.released.notify_waiters();
-    }
-
-    async fn while_held(&self) {
-        loop {
-            // Created before the check, so a release in between is not missed.
-            let released = self.released.notified();
-            if !self.hold_lookups.load(Ordering::SeqCst) {
-                return;
-            }
-            released.await;
-        }
     }
 
     pub fn assert_all_verified(&self) {
@@ -196,7 +171,6 @@ impl Host {
         });
         match (req.method().as_str(), path) {
             ("GET", "/wiki/rest/api/user") => {
-                self.while_held().await;
                 let query = web::Query::<HashMap<String, String>>::from_query(req.query_string());
                 let account = query.map(|q| q.get("accountId").cloned()).ok().flatten();
                 let Some(account) = account else {

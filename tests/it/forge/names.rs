@@ -1,127 +1,64 @@
-//! Display names of task creators on a Forge site, asked of a stand-in Confluence with the app
-//! system token Forge sent (`x-forge-oauth-system`, kept in memory only): the call goes to
-//! `{apiBaseUrl}/wiki/rest/api/user` with `Authorization: Bearer`, and nowhere else.
+//! Creators' display names are not the server's on a Forge site: even with an app system token
+//! in hand, the task API answers with the account id (`created_by`) and asks Confluence nothing
+//! (the views ask as the viewing user, forge/src/shared/names.js). The system token an
+//! installed event carried is still kept for what does use it: publishing.
 
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
-
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use jsonwebtoken::Algorithm;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::forge_create;
 use crate::harness::*;
-
-/// What the stand-in saw: path, query and the Authorization header.
-type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
-
-/// A stand-in Confluence behind Forge's API gateway: answers the user endpoint for requests
-/// bearing `token`, 401 for anything else; records every request.
-fn stand_in(token: String) -> (u16, Seen) {
-    let seen: Seen = Arc::default();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let record = seen.clone();
-    let server = HttpServer::new(move || {
-        let (record, token) = (record.clone(), token.clone());
-        App::new().default_service(web::to(move |req: HttpRequest| {
-            let (record, token) = (record.clone(), token.clone());
-            async move {
-                let auth = req
-                    .headers()
-                    .get("authorization")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_string();
-                let query = req.query_string().to_string();
-                record
-                    .lock()
-                    .unwrap()
-                    .push((req.path().to_string(), query.clone(), auth.clone()));
-                if auth != format!("Bearer {token}") {
-                    return HttpResponse::Unauthorized().finish();
-                }
-                let account = query.strip_prefix("accountId=").unwrap_or("").to_string();
-                if !req.path().ends_with("/wiki/rest/api/user") || account.is_empty() {
-                    return HttpResponse::NotFound().finish();
-                }
-                HttpResponse::Ok()
-                    .json(json!({"accountId": account, "displayName": format!("Ada ({account})")}))
-            }
-        }))
-    })
-    .workers(1)
-    .listen(listener)
-    .unwrap();
-    actix_web::rt::spawn(server.run());
-    (port, seen)
-}
-
-/// An app system token as Atlassian issues them: a JWT with a few hours to live.
-fn system_token() -> String {
-    let claims = json!({"sub": "app", "iat": now(), "exp": now() + 3 * 3600});
-    hs256_with(&claims, "atlassian-side-secret", Algorithm::HS256)
-}
-
-/// A Forge site whose `apiBaseUrl` is the stand-in.
-fn site_at(port: u16) -> ForgeSite {
-    let mut site = ForgeSite::new();
-    site.api_base_url = format!("http://127.0.0.1:{port}/ex/confluence/{}", site.cloud_id);
-    site
-}
+use crate::host_client::publish::system_token;
+use crate::host_client::stand_in::{Caller, StandIn};
 
 #[actix_web::test]
-async fn names_come_from_the_site_with_the_system_token_a_ui_call_carried() {
+async fn the_task_api_carries_the_account_id_and_asks_the_site_for_no_name() {
+    let s = StandIn::start("forge-names", &[("forge-account-1", "Ada Lovelace")]);
     let forge = spawn_forge_app().await;
     let app = &forge.app;
     let token = system_token();
-    let (port, seen) = stand_in(token.clone());
-    let site = site_at(port);
+    let site = s.forge_site(&token);
+    let call = async |method: Method, path: &str, body: Option<Value>| {
+        site.call_with(app, &site.token(), Some(&token), method, path, body)
+            .await
+    };
 
-    let res = site
-        .call_with(
-            app,
-            &site.token(),
-            Some(&token),
-            Method::POST,
-            "/forge/api/tasks",
-            Some(json!({"title": "named"})),
-        )
-        .await;
+    let res = call(
+        Method::POST,
+        "/forge/api/tasks",
+        Some(json!({"title": "named"})),
+    )
+    .await;
     assert_eq!(res.status(), 201);
     let task: Value = res.json().await.unwrap();
-    assert_eq!(task["created_by_name"], "Ada (forge-account-1)");
+    assert_eq!(task["created_by"], "forge-account-1");
+    assert_eq!(task.get("created_by_name"), None, "{task}");
 
-    let seen = seen.lock().unwrap().clone();
-    let want = (
-        format!("/ex/confluence/{}/wiki/rest/api/user", site.cloud_id),
-        "accountId=forge-account-1".to_string(),
-        format!("Bearer {token}"),
-    );
-    assert_eq!(
-        seen,
-        vec![want],
-        "one lookup, on the site's API base URL, as the app"
-    );
-
-    // The name is kept in memory: listing asks nothing more.
-    let list: Value = site
-        .call(app, Method::GET, "/forge/api/tasks", None)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(list["tasks"][0]["created_by_name"], "Ada (forge-account-1)");
+    let one = format!("/forge/api/tasks/{}", task["id"]);
+    for path in ["/forge/api/tasks", one.as_str()] {
+        let res = call(Method::GET, path, None).await;
+        assert_eq!(res.status(), 200);
+        let text = res.text().await.unwrap();
+        assert!(
+            text.contains("\"created_by\":\"forge-account-1\""),
+            "{text}"
+        );
+        assert!(
+            !text.contains("created_by_name") && !text.contains("Lovelace"),
+            "{text}"
+        );
+    }
+    let seen = s.host.seen();
+    assert!(seen.is_empty(), "nothing asked of the site: {seen:?}");
 }
 
 #[actix_web::test]
-async fn the_system_token_of_an_installed_event_serves_later_ui_calls() {
+async fn the_system_token_of_an_installed_event_serves_a_later_publish() {
+    let s = StandIn::start("forge-installed-token", &[]);
     let forge = spawn_forge_app().await;
     let app = &forge.app;
     let token = system_token();
-    let (port, seen) = stand_in(token.clone());
-    let site = site_at(port);
+    let site = s.forge_site(&token);
     let res = site
         .call_with(
             app,
@@ -133,45 +70,16 @@ async fn the_system_token_of_an_installed_event_serves_later_ui_calls() {
         )
         .await;
     assert_eq!(res.status(), 200);
-    let task = forge_create(app, &site, "after install").await;
-    assert_eq!(task["created_by_name"], "Ada (forge-account-1)");
-    assert_eq!(seen.lock().unwrap().len(), 1);
-}
+    forge_create(app, &site, "after install").await;
 
-#[actix_web::test]
-async fn without_a_system_token_names_fall_back_to_the_account_id_and_nothing_is_asked() {
-    let forge = spawn_forge_app().await;
-    let (port, seen) = stand_in(system_token());
-    let site = site_at(port);
-    let task = forge_create(&forge.app, &site, "unnamed").await;
-    assert_eq!(task["created_by_name"], "forge-account-1");
-    assert!(seen.lock().unwrap().is_empty(), "no call without a token");
-}
-
-#[actix_web::test]
-async fn an_expired_system_token_is_not_used() {
-    let forge = spawn_forge_app().await;
-    let expired = hs256_with(
-        &json!({"sub": "app", "exp": now() - 10}),
-        "atlassian-side-secret",
-        Algorithm::HS256,
-    );
-    let (port, seen) = stand_in(expired.clone());
-    let site = site_at(port);
+    // This call carries no system token: the installed event's is used.
+    let body = json!({"space_key": "DOCS"});
     let res = site
-        .call_with(
-            &forge.app,
-            &site.token(),
-            Some(&expired),
-            Method::POST,
-            "/forge/api/tasks",
-            Some(json!({"title": "x"})),
-        )
+        .call(app, Method::POST, "/forge/api/publish", Some(body))
         .await;
     assert_eq!(res.status(), 201);
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["created_by_name"],
-        "forge-account-1"
-    );
-    assert!(seen.lock().unwrap().is_empty());
+    let pages = s.seen_at("/wiki/rest/api/content");
+    assert_eq!(pages.len(), 1, "one page created");
+    assert_eq!(pages[0].caller, Caller::System { token });
+    assert!(s.seen_at("/wiki/rest/api/user").is_empty());
 }

@@ -9,8 +9,8 @@ use super::host::{ForgeHost, View};
 use super::ui_build;
 use crate::browser::webdriver::{Driver, Session, require_browser};
 use crate::browser::{
-    Row, assert_no_page_errors, browser_args, ids_in, inject_ap, row, rows, save_screenshot,
-    wait_db,
+    Row, assert_no_page_errors, browser_args, ids_in, inject_ap, names_fill_in, row, rows,
+    save_screenshot, wait_db,
 };
 use crate::harness::*;
 use crate::host_client::publish::system_token;
@@ -257,6 +257,18 @@ async fn manage_tasks_on_the_global_page(w: &mut World) -> (Row, Row) {
         )
         .await;
     assert_eq!(rows(&w.conn).len(), 2, "nothing else was written");
+    let me = w.site.principal.clone().unwrap_or_default();
+    let named = [(me.as_str(), "Ada <Lovelace>"); 2];
+    names_fill_in(&w.session, "#task-list", &named).await;
+    let asked = w
+        .session
+        .script("return window.__productCalls;", json!([]))
+        .await;
+    assert_eq!(
+        asked,
+        json!([format!("confluence /wiki/rest/api/user?accountId={me}")]),
+        "one account, asked once for the page's life"
+    );
     assert_no_page_errors(&w.session, "the Forge Todo page").await;
     save_screenshot(&w.session, "forge-global-page.png", 960, 420, 1.0).await;
     let calls = w.host.calls();
@@ -331,15 +343,26 @@ async fn render_the_macro(w: &mut World, done: &Row, markup: &Row, created: &Row
             "the macro badge",
             "var m = document.querySelector('#content .task-macro');
              return m && [m.getAttribute('data-task-id'), m.querySelector('.badge').textContent,
-                          m.querySelector('.state').textContent, m.querySelector('.by').textContent,
-                          m.querySelectorAll('b').length];",
+                          m.querySelector('.state').textContent, m.querySelectorAll('b').length];",
             json!([]),
         )
         .await;
-    let by = format!("by {}", w.site.principal.as_deref().unwrap_or_default());
     assert_eq!(
         shown,
-        json!([markup.id.to_string(), markup.title, "Open", by, 0])
+        json!([markup.id.to_string(), markup.title, "Open", 0])
+    );
+    let principal = w.site.principal.clone().unwrap_or_default();
+    names_fill_in(&w.session, "#content", &[(&principal, "Ada <Lovelace>")]).await;
+    let asked = w
+        .session
+        .script("return window.__productCalls;", json!([]))
+        .await;
+    assert_eq!(
+        asked,
+        json!([format!(
+            "confluence /wiki/rest/api/user?accountId={principal}"
+        )]),
+        "the name was asked of Confluence through the bridge, as the viewing user"
     );
     assert_no_page_errors(&w.session, "the macro").await;
 
@@ -357,7 +380,30 @@ async fn render_the_macro(w: &mut World, done: &Row, markup: &Row, created: &Row
         )
         .await;
     assert_eq!(title, json!(created.title));
+    names_fill_in(&w.session, "#content", &[(&principal, "Ada <Lovelace>")]).await;
     save_screenshot(&w.session, "forge-macro.png", 420, 32, 2.0).await;
+
+    // A creator Confluence gives this viewer no name for: the neutral word, no page error.
+    let mut stranger = w.site.clone();
+    stranger.principal = Some("forge-stranger".into());
+    let (status, theirs) = w
+        .host
+        .call_as(
+            &stranger,
+            reqwest::Method::POST,
+            "/forge/api/tasks",
+            Some(json!({"title": "Made by someone else"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(theirs.get("created_by_name"), None, "{theirs}");
+    w.open(macro_view(
+        "macro-view",
+        json!({"id": theirs["id"].to_string()}),
+    ))
+    .await;
+    names_fill_in(&w.session, "#content", &[("forge-stranger", "someone")]).await;
+    assert_no_page_errors(&w.session, "the macro (unknown creator)").await;
 
     w.open(macro_view("macro-view", json!({"id": done.id.to_string()})))
         .await;

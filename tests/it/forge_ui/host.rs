@@ -5,7 +5,10 @@
 //!   Forge's for Custom UI (scripts and styles only from the resource itself, nothing inline);
 //! - [`bridge_script`] is the host half of the bridge (`window.__bridge.callBridge`), injected
 //!   before any page script: `getContext` answers the view's context, `submit` and `close` are
-//!   recorded, and `invoke` (what `invokeRemote` sends) is posted to this host;
+//!   recorded, `invoke` (what `invokeRemote` sends) is posted to this host, and
+//!   `fetchProduct` (what `requestConfluence` / `requestJira` send) answers the user APIs from
+//!   [`USER_NAMES`] — held until the page calls `window.__answerNames()`, so a test sees what a
+//!   view shows before the names arrive (see [`product_fetch`]);
 //! - `POST /__forge/invoke` does what Forge does with it: mints a fresh Forge Invocation Token
 //!   for the site, module and context (the harness's minter, the harness's JWKS server behind
 //!   it) and calls the server at the asked method and path with `Authorization: Bearer`. The
@@ -205,6 +208,7 @@ pub fn bridge_script(context: &Value) -> String {
   window.__submitted = [];
   window.__closed = false;
 {errors}
+{product}
   window.__bridge = {{
     callBridge: function (command, payload) {{
       if (command === "invoke") {{
@@ -217,6 +221,7 @@ pub fn bridge_script(context: &Value) -> String {
           return ok ? {{ success: true, payload: res }} : {{ success: false, error: res }};
         }});
       }}
+      if (command === "fetchProduct") {{ return productFetch(payload); }}
       if (command === "getContext") {{ return Promise.resolve(JSON.parse(JSON.stringify(context))); }}
       if (command === "submit") {{ window.__submitted.push(JSON.parse(JSON.stringify(payload))); return Promise.resolve(true); }}
       if (command === "close") {{ window.__closed = true; return Promise.resolve(true); }}
@@ -225,5 +230,64 @@ pub fn bridge_script(context: &Value) -> String {
   }};
 }})();"#,
         errors = crate::browser::ERROR_RECORDER,
+        product = product_fetch(),
+    )
+}
+
+/// The display names Forge's product APIs know, by account id: any other account is unknown
+/// (Confluence answers 404, Jira's bulk API leaves it out).
+pub const USER_NAMES: [(&str, &str); 1] = [("forge-account-1", "Ada <Lovelace>")];
+
+/// The product half of the bridge (`fetchProduct`, what `requestConfluence` and `requestJira`
+/// of the real bundled `@forge/bridge` send: `{product, restPath, fetchRequestInit}`, answered
+/// with `{status, statusText, headers, body, isAttachment}`): Confluence's
+/// `GET /wiki/rest/api/user?accountId=` and Jira's `GET /rest/api/3/user/bulk?accountId=…` from
+/// [`USER_NAMES`]; anything else 404. Every call is recorded in `window.__productCalls`
+/// (`"<product> <restPath>"`); answers wait until `window.__answerNames()`, after which they
+/// come at once.
+fn product_fetch() -> String {
+    let names: serde_json::Map<String, Value> = USER_NAMES
+        .iter()
+        .map(|(id, name)| (id.to_string(), json!(name)))
+        .collect();
+    format!(
+        r#"  var userNames = {names};
+  var heldAnswers = [];
+  window.__productCalls = [];
+  window.__answerNames = function () {{
+    var held = heldAnswers || [];
+    heldAnswers = null;
+    held.forEach(function (answer) {{ answer(); }});
+  }};
+  function known(id) {{ return Object.prototype.hasOwnProperty.call(userNames, id); }}
+  function productAnswer(product, restPath) {{
+    var url = new URL(restPath, "https://product.invalid");
+    var ids = url.searchParams.getAll("accountId");
+    if (product === "confluence" && url.pathname === "/wiki/rest/api/user" && ids.length === 1 && known(ids[0])) {{
+      return [200, {{ accountId: ids[0], displayName: userNames[ids[0]], publicName: "ada" }}];
+    }}
+    if (product === "jira" && url.pathname === "/rest/api/3/user/bulk") {{
+      var values = ids.filter(known).map(function (id) {{ return {{ accountId: id, displayName: userNames[id] }}; }});
+      return [200, {{ values: values, total: values.length, isLast: true }}];
+    }}
+    return [404, {{ message: "no such user" }}];
+  }}
+  function productFetch(payload) {{
+    window.__productCalls.push(payload.product + " " + payload.restPath);
+    return new Promise(function (resolve) {{
+      function answer() {{
+        var found = productAnswer(payload.product, payload.restPath);
+        resolve({{
+          status: found[0],
+          statusText: found[0] === 200 ? "OK" : "Not Found",
+          headers: {{ "content-type": "application/json" }},
+          body: JSON.stringify(found[1]),
+          isAttachment: false
+        }});
+      }}
+      if (heldAnswers) {{ heldAnswers.push(answer); }} else {{ answer(); }}
+    }});
+  }}"#,
+        names = Value::Object(names),
     )
 }

@@ -1,13 +1,14 @@
 //! The Todo panel on a Jira issue in Chromium, behind the stand-in Forge host with a Jira-shaped
 //! context (`extension.issue` and `extension.project`): empty state, add, complete, rename,
-//! delete and the "N of M done" line, each checked in the database; the issue's key on the
+//! delete and the "N of M done" line, each checked in the database; the creators' names, asked
+//! of Jira's bulk user API as the viewing user after render; the issue's key on the
 //! Todo page, linked to the issue; and the error a view without an issue shows.
 
 use serde_json::{Value, json};
 
 use super::View;
 use super::{World, add, global_page, li};
-use crate::browser::{assert_no_page_errors, row, save_screenshot, wait_db};
+use crate::browser::{assert_no_page_errors, names_fill_in, row, save_screenshot, wait_db};
 
 fn issue_panel(extension: Value) -> View {
     View {
@@ -70,6 +71,20 @@ async fn a_person_keeps_an_issues_todo_list_in_the_jira_panel() {
         vec![Some("10001".to_string()); 2]
     );
     progress_is(&w, "0 of 2 done").await;
+    let me = w.site.principal.clone().unwrap_or_default();
+    let named = [(me.as_str(), "Ada <Lovelace>"); 2];
+    names_fill_in(&w.session, "#task-list", &named).await;
+    let asked = w
+        .session
+        .script("return window.__productCalls;", json!([]))
+        .await;
+    assert_eq!(
+        asked,
+        json!([format!(
+            "jira /rest/api/3/user/bulk?maxResults=1&accountId={me}"
+        )]),
+        "Jira's bulk user API, as the viewing user, once"
+    );
     let order = w
         .session
         .script(
