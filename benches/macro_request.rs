@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{StatusCode, header};
-use actix_web::test::{self, TestRequest};
 use actix_web::rt::{System, SystemRunner};
+use actix_web::test::{self, TestRequest};
 use actix_web::web;
 use criterion::{Criterion, criterion_group, criterion_main};
 use testkit::confluence::{self, Peer};
