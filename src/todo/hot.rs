@@ -12,7 +12,7 @@ use actix_web::web::Bytes;
 use super::task::TaskId;
 use crate::site::SiteId;
 
-/// Pages kept at most. A page is about 1.3 KB, so about 13 MB at most, wherever the views fall.
+/// Pages kept at most. A page is 1–2 KB, so 10–20 MB at most, wherever the views fall.
 pub(crate) const MAX_PAGES: usize = 10_000;
 
 /// How long a page is served at most on a single server: every write there forgets it at
