@@ -4,14 +4,21 @@
 //! JSON API; then `GET /confluence/get_task?id=N&…&jwt=…` against `GET /healthz`, the
 //! empty-route baseline. No logger is installed, so the access-log line costs nothing here (it
 //! does in production, see docs/performance.md).
+//!
+//! `get_task_macro_fresh_tokens` is the load test's mix in miniature: a fresh token on every
+//! URL, cycling over [`TASKS`] tasks. `MACRO_CALLS=N` skips criterion and makes exactly N such
+//! requests in `run_calls`, for counting instructions under callgrind, which a shared machine
+//! cannot disturb (docs/performance.md, "The hot path"):
+//! `MACRO_CALLS=2000 valgrind --tool=callgrind --toggle-collect='*run_calls*' <bench binary>`.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use actix_web::dev::Service;
+use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{StatusCode, header};
+use actix_web::rt::{System, SystemRunner};
 use actix_web::test::{self, TestRequest};
-use actix_web::{rt::System, web};
+use actix_web::web;
 use criterion::{Criterion, criterion_group, criterion_main};
 use testkit::confluence::{self, Peer};
 use testkit::keys::{INSTALL_KID, install_keys};
@@ -35,11 +42,41 @@ fn settings(dir: &std::path::Path, keys_url: &str) -> Settings {
     Settings::load(&|k| env.get(k).cloned(), dir).expect("bench settings")
 }
 
+/// Tasks the fresh-token requests cycle over.
+const TASKS: i64 = 20;
+
+/// Fresh-token macro URLs of the first `TASKS` tasks, `count` of them, each token distinct (its
+/// `exp` differs), minted before anything is measured.
+fn fresh_uris(first_task: i64, count: usize) -> Vec<String> {
+    (0..count)
+        .map(|n| {
+            let id = first_task + n as i64 % TASKS;
+            confluence::macro_uri(id, ADDON_KEY, 3600 + n as i64).expect("macro URL")
+        })
+        .collect()
+}
+
+/// Serves every URL once, in order.
+#[inline(never)]
+fn run_calls<S, B>(system: &SystemRunner, app: &S, uris: &[String])
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    system.block_on(async {
+        for uri in uris {
+            let req = TestRequest::get().uri(uri).to_request();
+            let res = app.call(req).await.expect("response");
+            assert_eq!(res.status(), StatusCode::OK);
+            std::hint::black_box(res);
+        }
+    });
+}
+
 fn bench_requests(c: &mut Criterion) {
     let system = System::new();
     let dir = tempfile::tempdir().expect("temp dir");
     let keys = install_keys();
-    let (app, macro_uri) = system.block_on(async {
+    let (app, macro_uri, first_task) = system.block_on(async {
         let atlassian = Peer::start(0, INSTALL_KID, keys.public_pem.clone(), Duration::ZERO)
             .expect("stand-in Atlassian");
         let settings = settings(dir.path(), &atlassian.url);
@@ -81,6 +118,21 @@ fn bench_requests(c: &mut Criterion) {
             .to_request();
         let task: serde_json::Value = test::call_and_read_body_json(&app, create).await;
         let id = task["id"].as_i64().expect("task id");
+        for n in 1..TASKS {
+            let create = TestRequest::post()
+                .uri("/api/tasks")
+                .insert_header((
+                    header::AUTHORIZATION,
+                    format!(
+                        "JWT {}",
+                        confluence::context_token().expect("context token")
+                    ),
+                ))
+                .set_json(serde_json::json!({"title": format!("Benchmark task {n}")}))
+                .to_request();
+            let res = test::call_service(&app, create).await;
+            assert_eq!(res.status(), StatusCode::CREATED, "task {n}");
+        }
 
         // The first view also learns the creator's name from the site; later views hit the cache.
         let macro_uri = confluence::macro_uri(id, ADDON_KEY, 3600).expect("macro URL");
@@ -91,8 +143,18 @@ fn bench_requests(c: &mut Criterion) {
             page.contains("Benchmark the macro"),
             "macro renders the task"
         );
-        (app, macro_uri)
+        (app, macro_uri, id)
     });
+    if let Some(calls) = std::env::var("MACRO_CALLS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        let uris = fresh_uris(first_task, calls);
+        // Every task once first, so the counted calls all find their creator's name known.
+        run_calls(&system, &app, &fresh_uris(first_task, TASKS as usize));
+        run_calls(&system, &app, &uris);
+        std::process::exit(0);
+    }
 
     let mut group = c.benchmark_group("in_process");
     for (name, uri) in [
@@ -114,6 +176,23 @@ fn bench_requests(c: &mut Criterion) {
             })
         });
     }
+    let uris = fresh_uris(first_task, 20_000);
+    group.bench_function("get_task_macro_fresh_tokens", |b| {
+        let mut next = uris.iter().cycle();
+        b.iter_custom(|iters| {
+            system.block_on(async {
+                let started = Instant::now();
+                for _ in 0..iters {
+                    let uri = next.next().expect("cycles");
+                    let req = TestRequest::get().uri(uri).to_request();
+                    let res = app.call(req).await.expect("response");
+                    assert_eq!(res.status(), StatusCode::OK);
+                    std::hint::black_box(res);
+                }
+                started.elapsed()
+            })
+        })
+    });
     group.finish();
 }
 

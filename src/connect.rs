@@ -101,11 +101,24 @@ impl Connect {
 
     /// On PostgreSQL, starts hearing the other replicas' lifecycle changes (on the current
     /// runtime): each notification forgets that site and bumps the site change count the Forge
-    /// side's cache follows; while the listener is down no installation is cached. On SQLite
-    /// (one server) there is nothing to hear.
-    pub(crate) fn watch_changes(&self) {
+    /// side's cache follows; while the listener is down no installation is cached. Everything
+    /// heard also goes to `also` (the layers above, e.g. the tasks' caches), over the same one
+    /// listener. On SQLite (one server) there is nothing to hear.
+    pub(crate) fn watch_changes(&self, also: impl Fn(Heard<'_>) + 'static) {
         let (cache, changes) = (self.installations.clone(), self.site_changes.clone());
-        sites::hear_changes(&self.db, move |heard| match heard {
+        sites::hear_changes(&self.db, move |heard| {
+            Self::heard(&cache, &changes, heard);
+            also(heard);
+        });
+    }
+
+    /// What one change heard means for the installation cache and the site change count.
+    fn heard(
+        cache: &installation_cache::InstallationCache,
+        changes: &SiteChanges,
+        heard: Heard<'_>,
+    ) {
+        match heard {
             // A gap in hearing changes: every identity cache starts over.
             Heard::Listening => {
                 cache.listening(true);
@@ -118,7 +131,8 @@ impl Connect {
             Heard::SomeSite => changes.bump(),
             Heard::Site(site) => changes.site(site),
             Heard::ClientKey(client_key) => cache.invalidate(client_key),
-        });
+            Heard::Tasks(..) => {}
+        }
     }
 
     /// The 401 every authentication failure answers with.

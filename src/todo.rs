@@ -5,6 +5,7 @@
 
 pub(crate) mod api;
 mod caller;
+mod hot;
 pub(crate) mod issue_api;
 mod issue_ops;
 pub(crate) mod jira_events;
@@ -14,12 +15,16 @@ pub(crate) mod publish;
 pub mod store;
 pub mod task;
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use actix_web::web::Bytes;
 
 use crate::db::Db;
 use crate::error::{AppError, Result};
 use crate::forge::JiraIssue;
 use crate::site::SiteId;
+use crate::site::store::connect::Heard;
 use crate::util::budget::{BudgetLimits, KeyedBudget, Place};
 use store::{Created, ListQuery};
 use task::{PageId, Task, TaskId, TaskTitle};
@@ -49,6 +54,8 @@ pub struct Todo {
     /// Writes Jira issues' progress after their tasks change (nothing until
     /// [`Todo::with_jira_progress`]).
     progress: progress::ProgressSync,
+    /// The macro pages of tasks viewed recently; every write below forgets what it changed.
+    hot: Arc<hot::HotMacros>,
 }
 
 impl Todo {
@@ -56,10 +63,29 @@ impl Todo {
     pub fn new(db: Db, max_tasks: usize) -> Self {
         let budget = KeyedBudget::new(site_budget(db.pool_size()));
         Self {
-            db,
             max_tasks,
             budget,
             progress: progress::ProgressSync::default(),
+            hot: Arc::new(if db.replicated() {
+                hot::HotMacros::shared()
+            } else {
+                hot::HotMacros::single()
+            }),
+            db,
+        }
+    }
+
+    /// What this Todo does with the changes other replicas make (PostgreSQL): forgets the
+    /// macro pages of the tasks they wrote, and keeps pages only while it hears them.
+    pub(crate) fn hearing(&self) -> impl Fn(Heard<'_>) + 'static {
+        let hot = self.hot.clone();
+        move |heard| match heard {
+            Heard::Listening => hot.listening(true),
+            Heard::Lost => hot.listening(false),
+            Heard::SomeSite => hot.forget_all(),
+            Heard::Site(site) | Heard::Tasks(site, None) => hot.forget_site(site),
+            Heard::Tasks(site, Some(task)) => hot.forget(site, TaskId(task)),
+            Heard::ClientKey(_) => {}
         }
     }
 
@@ -104,6 +130,27 @@ impl Todo {
             .ok_or(AppError::NotFound)
     }
 
+    /// The macro page of one task of the site: the page kept from an earlier view, else
+    /// `render` of the task read ([`Todo::find`]), kept until the task changes (or for
+    /// [`hot::SINGLE_SERVER_TTL`] / [`hot::REPLICA_TTL`] at most). `render` must depend on the
+    /// task alone: the page is served to every viewer of the site. A missing task is
+    /// [`AppError::NotFound`], as from `find`.
+    pub(crate) async fn macro_page(
+        &self,
+        site: SiteId,
+        id: TaskId,
+        render: impl FnOnce(&Task) -> Result<String>,
+    ) -> Result<Bytes> {
+        if let Some(page) = self.hot.get(site, id) {
+            return Ok(page);
+        }
+        let generation = self.hot.generation();
+        let task = self.find(site, id).await?;
+        let page = Bytes::from(render(&task)?);
+        self.hot.insert(generation, site, id, page.clone());
+        Ok(page)
+    }
+
     /// A new task of the site, created by `account` (when known); 409 when the site already
     /// holds its quota of tasks (checked atomically with the insert on either backend).
     pub async fn create(
@@ -140,6 +187,7 @@ impl Todo {
     ) -> Result<Task> {
         let _place = self.enter(site).await?;
         let updated = store::update(&self.db, site, id, title, done).await?;
+        self.hot.forget(site, id);
         let task = updated.ok_or(AppError::NotFound)?;
         self.touched(site, task.issue.as_ref().map(|i| i.id.as_str()));
         Ok(task)
@@ -149,6 +197,7 @@ impl Todo {
     async fn delete(&self, site: SiteId, id: TaskId) -> Result<()> {
         let _place = self.enter(site).await?;
         let deleted = store::delete(&self.db, site, id).await?;
+        self.hot.forget(site, id);
         let deleted = deleted.ok_or(AppError::NotFound)?;
         self.touched(site, deleted.issue_id.as_deref());
         Ok(())

@@ -61,18 +61,42 @@ impl Web {
         context: &tera::Context,
         frame_origin: Option<&str>,
     ) -> Result<HttpResponse, AppError> {
-        let body = self
-            .templates
+        let body = self.render(template, context)?;
+        Ok(self.framed(body, frame_origin))
+    }
+
+    /// The HTML of a page, for [`Web::framed`] (now, or kept and sent again later).
+    pub(crate) fn render(
+        &self,
+        template: &str,
+        context: &tera::Context,
+    ) -> Result<String, AppError> {
+        self.templates
             .render(template, context)
-            .map_err(AppError::internal)?;
-        Ok(HttpResponse::Ok()
+            .map_err(AppError::internal)
+    }
+
+    /// An authenticated page's response around its HTML ([`Web::page`]).
+    pub(crate) fn framed(
+        &self,
+        body: impl actix_web::body::MessageBody + 'static,
+        frame_origin: Option<&str>,
+    ) -> HttpResponse {
+        HttpResponse::Ok()
             .content_type("text/html; charset=utf-8")
             .insert_header((header::CACHE_CONTROL, "no-store"))
-            .insert_header((
-                header::CONTENT_SECURITY_POLICY,
-                content_security_policy(frame_origin),
-            ))
-            .body(body))
+            .insert_header((header::CONTENT_SECURITY_POLICY, self.csp(frame_origin)))
+            .body(body)
+    }
+
+    /// The CSP of a page framable by `frame_origin`: the one built at start-up for a site
+    /// without its own domain (most), so their pages format and check no header per request.
+    fn csp(&self, frame_origin: Option<&str>) -> HeaderValue {
+        match frame_origin {
+            None => self.default_csp.clone(),
+            Some(origin) => HeaderValue::from_str(&content_security_policy(Some(origin)))
+                .unwrap_or_else(|_| self.default_csp.clone()),
+        }
     }
 }
 

@@ -92,11 +92,10 @@ impl AppState {
             changes,
             users,
         );
-        connect.watch_changes();
+        let todo = Todo::new(db.clone(), settings.max_tasks_per_site).with_jira_progress(clients);
+        connect.watch_changes(todo.hearing());
         Ok(Self {
-            todo: aweb::Data::new(
-                Todo::new(db.clone(), settings.max_tasks_per_site).with_jira_progress(clients),
-            ),
+            todo: aweb::Data::new(todo),
             connect: aweb::Data::new(connect),
             forge: aweb::Data::new(forge),
             web: aweb::Data::new(web),

@@ -18,7 +18,9 @@ mod tls;
 
 pub(crate) use locks::{SERVING_LOCK, SITES_LOCK};
 pub(crate) use migrate::{migrate, schema_version};
-pub(crate) use notify::{SITE_CHANGES_CHANNEL, payload_site, site_payload};
+pub(crate) use notify::{
+    SITE_CHANGES_CHANNEL, payload_site, payload_tasks, site_payload, tasks_payload,
+};
 
 use std::future::Future;
 use std::time::Duration;

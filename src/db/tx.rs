@@ -207,6 +207,23 @@ impl Tx<'_> {
             .await
     }
 
+    /// Tells every replica, once this transaction commits, that a task of `site` (`Some(id)`)
+    /// or any of its tasks (`None`) changed, so they forget its rendered macro: on PostgreSQL
+    /// a `NOTIFY` ([`super::postgres::tasks_payload`]); on SQLite nothing.
+    pub(crate) async fn notify_tasks_changed(
+        &self,
+        site: crate::site::SiteId,
+        task: Option<i64>,
+    ) -> Result<()> {
+        match self {
+            Tx::Sqlite(_) => Ok(()),
+            Tx::Postgres(_) | Tx::PostgresTx(_) => {
+                self.notify_site_changed(&super::postgres::tasks_payload(site, task))
+                    .await
+            }
+        }
+    }
+
     /// [`Tx::notify_site_id_changed`] with the payload given: a Connect client key (forget that
     /// installation), or [`super::postgres::site_payload`] of a site id.
     pub(crate) async fn notify_site_changed(&self, payload: &str) -> Result<()> {

@@ -38,12 +38,17 @@ impl Todo {
 
     /// Records the issue's key (from a signed token) on its tasks.
     pub(crate) async fn refresh_issue_key(&self, site: SiteId, issue: &JiraIssue) -> Result<usize> {
-        issues::refresh_key(&self.db, site, issue.id.clone(), issue.key.clone()).await
+        let refreshed =
+            issues::refresh_key(&self.db, site, issue.id.clone(), issue.key.clone()).await;
+        self.hot.forget_site(site);
+        refreshed
     }
 
     /// Deletes the issue's tasks (the issue was deleted in Jira); how many.
     pub(crate) async fn delete_issue_tasks(&self, site: SiteId, issue_id: &str) -> Result<usize> {
-        issues::delete_issue(&self.db, site, issue_id.to_string()).await
+        let deleted = issues::delete_issue(&self.db, site, issue_id.to_string()).await;
+        self.hot.forget_site(site);
+        deleted
     }
 
     /// Deletes the tasks of every issue of the project (the project was deleted); how many.
@@ -52,6 +57,8 @@ impl Todo {
         site: SiteId,
         project_id: &str,
     ) -> Result<usize> {
-        issues::delete_project(&self.db, site, project_id.to_string()).await
+        let deleted = issues::delete_project(&self.db, site, project_id.to_string()).await;
+        self.hot.forget_site(site);
+        deleted
     }
 }

@@ -43,10 +43,16 @@ pub(crate) async fn get_task(
         .ok_or_else(|| {
             AppError::bad_request("The macro's task id must be a positive whole number.")
         })?;
-    let task = todo.find(ctx.installation.site, id).await?;
-    let mut context = tera::Context::new();
-    context.insert("task", &task);
-    render(&web, &ctx, "get_task.html", &context)
+    // The page depends on the task alone (the creator is an account id the page names by
+    // script), never on the request or the viewer: rendered once, it is served again until
+    // the task changes (`Todo::macro_page`).
+    let page = todo.macro_page(ctx.installation.site, id, |task| {
+        let mut context = tera::Context::new();
+        context.insert("task", task);
+        web.render("get_task.html", &context)
+    });
+    let frame_origin = ctx.installation.display_origin.as_deref();
+    Ok(web.framed(page.await?, frame_origin))
 }
 
 /// `GET /confluence/tasks`: the full Todo page (a Confluence general page).

@@ -216,10 +216,13 @@ pub(crate) async fn update(
     done: Option<bool>,
 ) -> Result<Option<Task>> {
     let now = Stamp::now();
-    db.read(async move |tx| {
+    db.write(async move |tx| {
         let title = title.as_ref().map(TaskTitle::as_str);
-        tx.query_opt(UPDATE, &[&title, &done, &now, &site, &id.0], from_row)
-            .await
+        let task = tx
+            .query_opt(UPDATE, &[&title, &done, &now, &site, &id.0], from_row)
+            .await?;
+        tasks_changed(tx, site, Some(id), task.is_some()).await?;
+        Ok(task)
     })
     .await
 }
@@ -234,13 +237,32 @@ const DELETE: &str = "DELETE FROM tasks WHERE site_id = $1 AND id = $2 RETURNING
 
 /// Deletes a task; `None` when it is not this site's.
 pub(crate) async fn delete(db: &Db, site: SiteId, id: TaskId) -> Result<Option<Deleted>> {
-    db.read(async move |tx| {
-        tx.query_opt(DELETE, &[&site, &id.0], |row| {
-            Ok(Deleted {
-                issue_id: row.get(0)?,
+    db.write(async move |tx| {
+        let deleted = tx
+            .query_opt(DELETE, &[&site, &id.0], |row| {
+                Ok(Deleted {
+                    issue_id: row.get(0)?,
+                })
             })
-        })
-        .await
+            .await?;
+        tasks_changed(tx, site, Some(id), deleted.is_some()).await?;
+        Ok(deleted)
     })
     .await
+}
+
+/// After a write to tasks, in its transaction: when it `changed` something, tells the other
+/// replicas (PostgreSQL) which task, or that any task of the site (`None`), changed, so none
+/// serves the task's old macro page ([`crate::todo::Todo::macro_page`]). The replica that
+/// wrote forgets its own page in the [`crate::todo::Todo`] operation that called the store.
+async fn tasks_changed(
+    tx: &crate::db::Tx<'_>,
+    site: SiteId,
+    task: Option<TaskId>,
+    changed: bool,
+) -> Result<()> {
+    if changed {
+        tx.notify_tasks_changed(site, task.map(|t| t.0)).await?;
+    }
+    Ok(())
 }

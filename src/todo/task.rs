@@ -100,7 +100,7 @@ fn visible(c: char) -> bool {
 }
 
 /// A task id as it arrives in a URL: a positive integer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TaskId(pub i64);
 
 impl TaskId {

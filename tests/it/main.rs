@@ -12,6 +12,7 @@ mod forge_ui;
 mod foundation;
 mod hardening;
 mod host_client;
+mod macro_pages;
 mod ops;
 mod properties;
 mod replicas;

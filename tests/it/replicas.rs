@@ -103,6 +103,42 @@ fn create(server: &Server, site: &Site, title: &str) -> i64 {
     res.json()["id"].as_i64().unwrap()
 }
 
+fn change(server: &Server, site: &Site, method: &str, id: i64, body: &str) -> u16 {
+    let path = format!("/api/tasks/{id}");
+    let token = site.context_token("a");
+    request(server.port, method, &path, Some(&token), body).status
+}
+
+#[test]
+fn a_task_written_through_one_replica_is_what_the_others_macro_shows() {
+    let Some(r) = Replicas::start() else { return };
+    let site = Site::new("hot-replicated");
+    assert_eq!(r.lifecycle(&r.a, &site, "installed"), 204);
+    let id = create(&r.a, &site, "first title");
+    // B keeps the page once it trusts its cache (it hears A's writes).
+    for _ in 0..2 {
+        let page = macro_page(&r.b, &site, id);
+        assert_eq!(page.status, 200, "{}", page.text());
+        assert!(page.text().contains("first title"));
+    }
+    assert_eq!(
+        change(&r.a, &site, "PATCH", id, r#"{"title":"second title"}"#),
+        200
+    );
+    wait_until("B shows the new title", || {
+        macro_page(&r.b, &site, id).text().contains("second title")
+    });
+    assert_eq!(change(&r.a, &site, "PATCH", id, r#"{"done":true}"#), 200);
+    wait_until("B shows the task done", || {
+        macro_page(&r.b, &site, id).text().contains("state done")
+    });
+    assert_eq!(change(&r.a, &site, "DELETE", id, ""), 204);
+    wait_until("B shows the task gone", || {
+        macro_page(&r.b, &site, id).status == 404
+    });
+    assert_eq!(macro_page(&r.a, &site, id).status, 404);
+}
+
 #[test]
 fn lifecycle_changes_through_one_replica_take_effect_on_the_other() {
     let Some(r) = Replicas::start() else { return };

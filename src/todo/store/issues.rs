@@ -52,7 +52,11 @@ pub(crate) async fn refresh_key(
     key: String,
 ) -> Result<usize> {
     let changed = db
-        .read(async move |tx| tx.execute(REFRESH_KEY, &[&key, &site, &issue_id]).await)
+        .write(async move |tx| {
+            let rows = tx.execute(REFRESH_KEY, &[&key, &site, &issue_id]).await?;
+            super::tasks_changed(tx, site, None, rows > 0).await?;
+            Ok(rows)
+        })
         .await?;
     Ok(count(changed))
 }
@@ -81,7 +85,11 @@ const DELETE_ISSUE: &str = "DELETE FROM tasks WHERE site_id = $1 AND issue_id = 
 /// Deletes the issue's tasks; how many (none the second time: deletion events repeat).
 pub(crate) async fn delete_issue(db: &Db, site: SiteId, issue_id: String) -> Result<usize> {
     let deleted = db
-        .read(async move |tx| tx.execute(DELETE_ISSUE, &[&site, &issue_id]).await)
+        .write(async move |tx| {
+            let rows = tx.execute(DELETE_ISSUE, &[&site, &issue_id]).await?;
+            super::tasks_changed(tx, site, None, rows > 0).await?;
+            Ok(rows)
+        })
         .await?;
     Ok(count(deleted))
 }
@@ -91,7 +99,11 @@ const DELETE_PROJECT: &str = "DELETE FROM tasks WHERE site_id = $1 AND issue_pro
 /// Deletes the tasks of every issue of the project; how many.
 pub(crate) async fn delete_project(db: &Db, site: SiteId, project_id: String) -> Result<usize> {
     let deleted = db
-        .read(async move |tx| tx.execute(DELETE_PROJECT, &[&site, &project_id]).await)
+        .write(async move |tx| {
+            let rows = tx.execute(DELETE_PROJECT, &[&site, &project_id]).await?;
+            super::tasks_changed(tx, site, None, rows > 0).await?;
+            Ok(rows)
+        })
         .await?;
     Ok(count(deleted))
 }

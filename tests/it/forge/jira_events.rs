@@ -60,6 +60,25 @@ async fn a_deleted_issue_takes_its_tasks_on_its_site_only_and_a_repeat_does_noth
 }
 
 #[actix_web::test]
+async fn a_deleted_issue_takes_its_tasks_out_of_the_connect_macro_too() {
+    let forge = spawn_forge_app().await;
+    let app = &forge.app;
+    let (connect, fsite) = (Site::new("macro-of-an-issue"), ForgeSite::new());
+    connect.install(app).await;
+    assert_eq!(connect.adopt_forge(app, &fsite).await, 204);
+    let task = issue_create(app, &fsite, ("10001", "P-1", "100"), "on the issue").await;
+    let path = format!("/confluence/get_task?id={}", task["id"]);
+    for _ in 0..2 {
+        let page = connect.get(app, &path).await;
+        assert_eq!(page.status(), 200);
+        assert!(page.text().await.unwrap().contains("on the issue"));
+    }
+    let res = post_jira_event(app, &fsite, issue_deleted("10001")).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(connect.get(app, &path).await.status(), 404);
+}
+
+#[actix_web::test]
 async fn a_deleted_project_takes_the_tasks_of_every_issue_of_it() {
     let forge = spawn_forge_app().await;
     let app = &forge.app;

@@ -73,6 +73,8 @@ pub(crate) enum Heard<'a> {
     Site(SiteId),
     /// The Connect installation of this client key changed.
     ClientKey(&'a str),
+    /// A task of this site (`Some(id)`), or any of its tasks (`None`), changed.
+    Tasks(SiteId, Option<i64>),
 }
 
 /// Whether other replicas may share this database (PostgreSQL): a cache then trusts itself
@@ -84,15 +86,16 @@ pub(crate) fn replicated(db: &Db) -> bool {
 /// On PostgreSQL, starts hearing the other replicas' site changes on the current runtime,
 /// calling `on` for each; on SQLite (one server) there is nothing to hear.
 pub(crate) fn hear_changes(db: &Db, on: impl Fn(Heard<'_>) + 'static) {
-    use crate::db::postgres::{SITE_CHANGES_CHANNEL, listen::Event, payload_site};
+    use crate::db::postgres::{SITE_CHANGES_CHANNEL, listen::Event, payload_site, payload_tasks};
     db.listen(SITE_CHANGES_CHANNEL, move |event| {
         on(match event {
             Event::Listening => Heard::Listening,
             Event::Lost => Heard::Lost,
             Event::Notified("") => Heard::SomeSite,
-            Event::Notified(payload) => match payload_site(payload) {
-                Some(site) => Heard::Site(site),
-                None => Heard::ClientKey(payload),
+            Event::Notified(payload) => match (payload_site(payload), payload_tasks(payload)) {
+                (Some(site), _) => Heard::Site(site),
+                (None, Some((site, task))) => Heard::Tasks(site, task),
+                (None, None) => Heard::ClientKey(payload),
             },
         })
     });
