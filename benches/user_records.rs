@@ -1,8 +1,9 @@
 //! Users seen for the first time all at once (after a restart, every viewer's first request
 //! writes a `jwt_users` row), on a real SQLite file with the server's pragmas (WAL,
 //! `synchronous=FULL`): one transaction per record through the blocking pool, as the first pass
-//! wrote them, against `users::batch::UserRecords`, which commits the records that
-//! arrive together in one transaction. Each iteration records `USERS` new accounts at once.
+//! wrote them, against the bookkeeping writer (`bookkeeping::Bookkeeping`), which commits the
+//! notes that arrive together in one transaction (timed until its flush returns, when every
+//! note is committed). Each iteration records `USERS` new accounts at once.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,8 +12,8 @@ use std::time::{Duration, Instant};
 use actix_web::rt::System;
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures_util::future::join_all;
+use todo_connect::bookkeeping::Bookkeeping;
 use todo_connect::db::Db;
-use todo_connect::users::batch::UserRecords;
 use todo_connect::users::store;
 
 /// Accounts first seen at the same moment, per iteration.
@@ -22,7 +23,7 @@ fn records(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let (pool, site) = testkit::seed::installed_site(dir.path());
     let db = Db::new(pool);
-    let batches = UserRecords::new(db.clone());
+    let bookkeeping = Bookkeeping::new(db.clone());
     let system = System::new();
     // Every record is of an account not seen before (an insert, not an update).
     let next = AtomicU64::new(0);
@@ -59,9 +60,10 @@ fn records(c: &mut Criterion) {
                 for _ in 0..iters {
                     let accounts = fresh();
                     let started = Instant::now();
-                    let writes = accounts.iter().map(|account| batches.record(site, account));
-                    let written = join_all(writes).await;
-                    assert!(black_box(written).iter().all(|ok| *ok));
+                    for account in black_box(&accounts) {
+                        bookkeeping.user_seen(site, account);
+                    }
+                    bookkeeping.flush().await;
                     spent += started.elapsed();
                 }
                 spent

@@ -15,12 +15,12 @@ mod token_source;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::bookkeeping::Bookkeeping;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{AppError, Result};
 use crate::site::store::connect::{self as sites, Heard};
 use crate::site::{SiteChanges, SiteId};
-use crate::users::Users;
 
 pub(crate) use extract::{ApiRoute, ConnectContext, IframeRoute, LifecycleRoute};
 pub use installations::Installation;
@@ -35,10 +35,9 @@ pub(crate) struct Connect {
     settings: Settings,
     db: Db,
     installations: Arc<installation_cache::InstallationCache>,
-    /// Where the calling users are recorded (shared with the Forge side).
-    users: Users,
-    /// Which sites' Connect use was written recently (`connect_seen_at`).
-    seen_sites: crate::site::seen::SeenSites,
+    /// Where the site's Connect use and the calling users are noted (shared with the Forge
+    /// side); a request never waits for it.
+    bookkeeping: Bookkeeping,
     install_keys: install_keys::InstallKeys,
     /// The descriptor JSON, rendered and validated once.
     descriptor: String,
@@ -56,7 +55,7 @@ impl Connect {
         http: reqwest::Client,
         descriptor: String,
         site_changes: SiteChanges,
-        users: Users,
+        bookkeeping: Bookkeeping,
     ) -> Self {
         Self {
             install_keys: install_keys::InstallKeys::new(&settings.connect_keys_url, http.clone()),
@@ -65,8 +64,7 @@ impl Connect {
             } else {
                 installation_cache::InstallationCache::default()
             }),
-            users,
-            seen_sites: crate::site::seen::SeenSites::default(),
+            bookkeeping,
             settings,
             db,
             descriptor,

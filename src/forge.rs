@@ -17,13 +17,12 @@ mod tenants;
 
 use std::sync::Arc;
 
+use crate::bookkeeping::Bookkeeping;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{AppError, Result};
-use crate::site::seen::SeenSites;
 use crate::site::ways_in::Way;
 use crate::site::{SiteChanges, SiteId, store};
-use crate::users::Users;
 use crate::util::url::BaseUrl;
 
 pub(crate) use extract::{ForgeCall, ForgeContext};
@@ -43,12 +42,11 @@ pub(crate) struct Forge {
     keys: jwks::ForgeKeys,
     tenants: tenant_cache::TenantCache,
     changes: SiteChanges,
-    /// Which sites' Forge use was written recently (`forge_seen_at`).
-    seen: SeenSites,
     system_tokens: Arc<system_token::SystemTokens>,
     http: reqwest::Client,
-    /// Where UI callers (`principal`) are recorded, as Connect records its callers.
-    users: Users,
+    /// Where the site's Forge use and the UI callers (`principal`) are noted, shared with the
+    /// Connect side; a request never waits for it.
+    bookkeeping: Bookkeeping,
 }
 
 impl Forge {
@@ -59,7 +57,7 @@ impl Forge {
         db: Db,
         http: reqwest::Client,
         changes: SiteChanges,
-        users: Users,
+        bookkeeping: Bookkeeping,
     ) -> Self {
         Self {
             app_id: settings.forge_app_id.clone(),
@@ -70,10 +68,9 @@ impl Forge {
             keys: jwks::ForgeKeys::new(http.clone()),
             tenants: tenant_cache::TenantCache::new(changes.clone()),
             changes,
-            seen: SeenSites::default(),
             system_tokens: Arc::default(),
             http,
-            users,
+            bookkeeping,
         }
     }
 
@@ -167,32 +164,9 @@ impl Forge {
         let site = store::forge::mark_uninstalled(&self.db, installation_id.to_string()).await?;
         if let Some(site) = site {
             // The next use must be on record, however soon it comes.
-            self.seen.forget(site, Way::Forge);
+            self.bookkeeping.forget_site(site, Way::Forge);
         }
         Ok(site)
-    }
-
-    /// Records a verified use of `site` through Forge, at most once per few minutes per site.
-    /// `false` when the site's row is gone (purged after the cache learnt it): the caller
-    /// resolves the identity again. A failed write is logged, not fatal.
-    async fn note_use(&self, site: SiteId, identity: &Identity) -> bool {
-        if !self.seen.should_record(site, Way::Forge) {
-            return true;
-        }
-        let written = crate::site::store::seen::record_seen(&self.db, site, Way::Forge).await;
-        match written {
-            Ok(true) => true,
-            Ok(false) => {
-                self.seen.forget(site, Way::Forge);
-                self.tenants.forget(&identity.installation_id);
-                false
-            }
-            Err(e) => {
-                self.seen.forget(site, Way::Forge);
-                log::warn!("could not record the use of site {site}: {e}");
-                true
-            }
-        }
     }
 }
 

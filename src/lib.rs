@@ -10,6 +10,7 @@
 pub mod app;
 #[cfg(test)]
 mod architecture;
+pub mod bookkeeping;
 pub mod cli;
 pub mod config;
 pub mod connect;

@@ -1,19 +1,15 @@
 //! The site's users, whichever way they came in: every verified call that names its user (a
-//! Connect context token's `sub`, a Forge Invocation Token's `principal`) records that account
-//! in `jwt_users` for its site, through one rate-limited path ([`Users::record`]): at most once
-//! per [`USER_RECORD_WINDOW`] per user and site in memory ([`SeenUsers`]), and the rows that
-//! arrive together written in one transaction ([`batch::UserRecords`]). One instance serves
-//! both ways in, so a user seen through Connect is not written again when the same user comes
-//! through Forge within the window. Knows nothing of Connect, Forge or todos.
+//! Connect context token's `sub`, a Forge Invocation Token's `principal`) is noted in
+//! `jwt_users` for its site by the bookkeeping writer ([`crate::bookkeeping`]), at most once
+//! per [`USER_RECORD_WINDOW`] per user and site ([`SeenUsers`], decided in memory). Knows
+//! nothing of Connect, Forge or todos.
 
-pub mod batch;
 pub mod store;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::db::Db;
 use crate::site::SiteId;
 
 /// How often one user's visit is written to `jwt_users` at most.
@@ -23,40 +19,17 @@ const USER_RECORD_WINDOW: Duration = Duration::from_secs(5 * 60);
 /// (the cost: one more `jwt_users` write per user).
 const MAX_REMEMBERED: usize = 50_000;
 
-/// Users seen per site: what both ways in record their callers through.
-#[derive(Clone)]
-pub(crate) struct Users {
-    seen: Arc<SeenUsers>,
-    records: batch::UserRecords,
-}
-
-impl Users {
-    /// Writes through `db`, at most once per [`USER_RECORD_WINDOW`] per user.
-    pub(crate) fn new(db: Db) -> Self {
-        Self {
-            seen: Arc::new(SeenUsers::new(USER_RECORD_WINDOW)),
-            records: batch::UserRecords::new(db),
-        }
-    }
-
-    /// Records that `account` used the app on `site`, unless it was recorded within the
-    /// window (then nothing is written); returns once a write is committed. A failure is
-    /// logged, not fatal: the call it came with goes on.
-    pub(crate) async fn record(&self, site: SiteId, account: &str) {
-        if !self.seen.should_record(site, account) {
-            return;
-        }
-        if !self.records.record(site, account).await {
-            log::warn!("could not record a user of site {site}");
-        }
-    }
-}
-
 /// Remembers which users were recorded recently, so a hot route makes no database write.
-struct SeenUsers {
+pub(crate) struct SeenUsers {
     window: Duration,
     seen: Mutex<HashMap<(SiteId, String), Instant>>,
     max_remembered: usize,
+}
+
+impl Default for SeenUsers {
+    fn default() -> Self {
+        Self::new(USER_RECORD_WINDOW)
+    }
 }
 
 impl SeenUsers {
@@ -70,7 +43,7 @@ impl SeenUsers {
     }
 
     /// True when this user should be written now (and marks it as written).
-    fn should_record(&self, site: SiteId, account_id: &str) -> bool {
+    pub(crate) fn should_record(&self, site: SiteId, account_id: &str) -> bool {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         let key = (site, account_id.to_string());
         if seen.get(&key).is_some_and(|at| at.elapsed() < self.window) {
@@ -85,6 +58,12 @@ impl SeenUsers {
         }
         seen.insert(key, Instant::now());
         true
+    }
+
+    /// Forgets a user (its note was dropped or its write failed), so its next visit is noted.
+    pub(crate) fn forget(&self, site: SiteId, account_id: &str) {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.remove(&(site, account_id.to_string()));
     }
 }
 

@@ -10,13 +10,13 @@ use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpServer, middleware::from_fn, web as aweb};
 
 use super::routes;
+use crate::bookkeeping::Bookkeeping;
 use crate::config::Settings;
 use crate::connect::{self, Connect};
 use crate::db::{self, Db};
 use crate::forge::Forge;
 use crate::site::SiteChanges;
 use crate::todo::Todo;
-use crate::users::Users;
 use crate::util::http;
 use crate::web::connections::PerAddressLimit;
 use crate::web::{self, Web};
@@ -63,6 +63,8 @@ pub struct AppState {
     connect: aweb::Data<Connect>,
     forge: aweb::Data<Forge>,
     todo: aweb::Data<Todo>,
+    /// Flushed once the server stopped taking requests.
+    bookkeeping: Bookkeeping,
 }
 
 impl AppState {
@@ -74,14 +76,15 @@ impl AppState {
         let descriptor = render_descriptor(&web, &settings)?;
         // One count of site changes, so each way in sees the other's lifecycle changes.
         let changes = SiteChanges::default();
-        // One record of the users seen, so each way in counts the other's visits.
-        let users = Users::new(db.clone());
+        // One bookkeeping (sites' last use, users seen) and its one writer, so each way in
+        // counts the other's visits; a site found gone is told to the site changes.
+        let bookkeeping = Bookkeeping::following(db.clone(), changes.clone());
         let forge = Forge::new(
             &settings,
             db.clone(),
             http.clone(),
             changes.clone(),
-            users.clone(),
+            bookkeeping.clone(),
         );
         let clients = forge.clients();
         let connect = Connect::new(
@@ -90,7 +93,7 @@ impl AppState {
             http,
             descriptor,
             changes,
-            users,
+            bookkeeping.clone(),
         );
         let todo = Todo::new(db.clone(), settings.max_tasks_per_site).with_jira_progress(clients);
         connect.watch_changes(todo.hearing());
@@ -99,6 +102,7 @@ impl AppState {
             connect: aweb::Data::new(connect),
             forge: aweb::Data::new(forge),
             web: aweb::Data::new(web),
+            bookkeeping,
             db,
             settings,
         })
@@ -162,6 +166,8 @@ pub fn app(
 pub struct Application {
     port: u16,
     server: Server,
+    /// The notes the last requests took, written before `run_until_stopped` returns.
+    bookkeeping: Bookkeeping,
 }
 
 impl Application {
@@ -181,6 +187,7 @@ impl Application {
             .map_err(|source| StartupError::Bind { addr, source })?
             .port();
         let state = aweb::Data::new(AppState::build(settings, db, http)?);
+        let bookkeeping = state.bookkeeping.clone();
         // Slow clients are bounded three ways: the head within CLIENT_REQUEST_TIMEOUT, the
         // body within web::body::BODY_DEADLINE, and at most MAX_CONNECTIONS_PER_IP connections
         // per address (checked before a byte is read), so slots stay free for everyone else.
@@ -197,7 +204,11 @@ impl Application {
                 source,
             })?
             .run();
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            bookkeeping,
+        })
     }
 
     /// The port actually bound.
@@ -205,9 +216,12 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGTERM/SIGINT, then finishes in-flight requests and returns.
+    /// Serves until SIGTERM/SIGINT, then finishes in-flight requests, writes the bookkeeping
+    /// they noted (as `main` writes out the buffered log lines) and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.bookkeeping.flush().await;
+        served
     }
 }
 

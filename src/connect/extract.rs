@@ -19,7 +19,6 @@ use super::jwt::{self, TokenError};
 use super::token_source::{expected_qsh, form_jwts, single_token, take_form_body};
 use super::{Connect, qsh};
 use crate::error::{AppError, HtmlError};
-use crate::site::SiteId;
 
 /// What a route accepts and how it answers a refusal.
 pub(crate) trait RoutePolicy: 'static {
@@ -141,28 +140,17 @@ async fn verify<P: RoutePolicy>(
     }
     if P::RECORDS_USER {
         // A use of the app, not a lifecycle call (whose body may still be refused).
-        note_use(connect, installation.site).await;
+        connect
+            .bookkeeping
+            .site_used(installation.site, crate::site::ways_in::Way::Connect);
     }
     let account_id = claims.account_id().map(str::to_string);
     if let Some(account) = account_id.as_ref().filter(|_| P::RECORDS_USER) {
-        connect.users.record(installation.site, account).await;
+        connect.bookkeeping.user_seen(installation.site, account);
     }
     Ok(ConnectContext {
         installation,
         account_id,
         _policy: PhantomData,
     })
-}
-
-/// Writes the site's Connect use (`connect_seen_at`) at most once per few minutes; a failure
-/// is logged, not fatal.
-async fn note_use(connect: &Connect, site: SiteId) {
-    use crate::site::ways_in::Way;
-    if !connect.seen_sites.should_record(site, Way::Connect) {
-        return;
-    }
-    if let Err(e) = crate::site::store::seen::record_seen(&connect.db, site, Way::Connect).await {
-        connect.seen_sites.forget(site, Way::Connect);
-        log::warn!("could not record the use of site {site}: {e}");
-    }
 }

@@ -14,6 +14,7 @@ use super::fit::{FitError, Identity};
 use super::system_token::SYSTEM_TOKEN_HEADER;
 use crate::error::AppError;
 use crate::site::SiteId;
+use crate::site::ways_in::Way;
 
 /// A request carrying a verified FIT: who is calling. Its site is not looked up yet.
 pub(crate) struct ForgeCall {
@@ -94,18 +95,15 @@ impl Forge {
         req: &HttpRequest,
         call: ForgeCall,
     ) -> Result<ForgeContext, AppError> {
-        let mut site = match self.site_of(&call.identity).await? {
+        let site = match self.site_of(&call.identity).await? {
             Ok(site) => site,
             Err(reason) => return Err(refuse(req, self, reason)),
         };
-        if !self.note_use(site, &call.identity).await {
-            // Its row was purged meanwhile: resolve again rather than serve a missing site.
-            site = match self.site_of(&call.identity).await? {
-                Ok(site) => site,
-                Err(reason) => return Err(refuse(req, self, reason)),
-            };
-            self.note_use(site, &call.identity).await;
-        }
+        // Noted, not written: the request does not wait. Should a purge have taken the site
+        // after the tenant cache learnt it, the writer finds its row gone and tells the site
+        // changes, so the cache drops it and the next call resolves again (this one's
+        // site-scoped queries find nothing of a gone site).
+        self.bookkeeping.site_used(site, Way::Forge);
         if let Some(token) = &call.system_token {
             self.remember_system_token(site, &call.identity, token);
         }
@@ -139,7 +137,7 @@ impl FromRequest for ForgeContext {
             // A user's UI call is a visit, recorded as Connect records its callers (events
             // carry no principal, and do not come through here).
             if let Some(account) = &ctx.account_id {
-                forge.users.record(ctx.site, account).await;
+                forge.bookkeeping.user_seen(ctx.site, account);
             }
             Ok(ctx)
         })

@@ -91,12 +91,6 @@ impl TenantCache {
         };
         entries.insert(identity.installation_id.clone(), entry);
     }
-
-    /// Forgets the entry of one installation id (its site's row turned out to be gone).
-    pub(crate) fn forget(&self, installation_id: &str) {
-        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        entries.remove(installation_id);
-    }
 }
 
 #[cfg(test)]
@@ -117,13 +111,15 @@ mod tests {
 
     #[test]
     fn the_cache_answers_only_for_the_same_cloud() {
-        let cache = TenantCache::new(SiteChanges::default());
+        let changes = SiteChanges::default();
+        let cache = TenantCache::new(changes.clone());
         let a = who("i-a", Some("cloud-a"));
         cache.insert(cache.generation(), &a, SiteId(1));
         assert_eq!(cache.get(&a), Some(SiteId(1)));
         assert_eq!(cache.get(&who("i-a", None)), Some(SiteId(1)));
         assert_eq!(cache.get(&who("i-a", Some("cloud-b"))), None);
-        cache.forget("i-a");
+        // What the bookkeeping writer tells when the site's row turned out to be gone.
+        changes.site(SiteId(1));
         assert_eq!(cache.get(&a), None);
     }
 

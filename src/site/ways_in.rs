@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use crate::util::time::rfc3339;
 
 /// A way into a site.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum Way {
     Connect,
     Forge,
