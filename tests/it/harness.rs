@@ -36,3 +36,12 @@ pub const QSH_VECTORS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/connect-qsh-vectors.json"
 );
+
+/// Waits until `check` finds what the bookkeeping writer commits after a request (a site's
+/// `*_seen_at`, a `jwt_users` row): a request never waits for it, so a test reading it right
+/// after the response polls. Fails only when it never appears.
+pub async fn wait_written<T>(what: &str, check: impl Fn() -> Option<T>) -> T {
+    poll_async(PATIENCE, async || check())
+        .await
+        .unwrap_or_else(|| panic!("the bookkeeping writer never wrote {what}"))
+}

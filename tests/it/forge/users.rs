@@ -35,6 +35,21 @@ fn site_id(app: &TestApp, installation_id: &str) -> i64 {
         .unwrap()
 }
 
+/// Waits for the account's row (the bookkeeping writer commits it after the response).
+async fn wait_seen(app: &TestApp, account: &str) -> (i64, String, String) {
+    wait_written(account, || seen(app, account)).await
+}
+
+/// A UI call as another user of `site` whose row, once written, shows the notes taken
+/// before it were.
+async fn sentinel(app: &TestApp, site: &ForgeSite, account: &str) {
+    let mut other = site.clone();
+    other.principal = Some(account.into());
+    let res = other.call(app, Method::GET, "/forge/api/tasks", None).await;
+    assert_eq!(res.status(), 200);
+    wait_seen(app, account).await;
+}
+
 /// Marks the account's row as last seen long ago: a second write would overwrite it.
 fn age(app: &TestApp, account: &str) -> String {
     let old = "2000-01-01T00:00:00.000Z";
@@ -56,7 +71,7 @@ async fn a_forge_ui_call_records_its_user_once_per_window() {
     assert_eq!(users(app), 0);
     let res = site.call(app, Method::GET, "/forge/api/tasks", None).await;
     assert_eq!(res.status(), 200);
-    let (recorded_site, first, last) = seen(app, "forge-account-1").expect("recorded");
+    let (recorded_site, first, last) = wait_seen(app, "forge-account-1").await;
     assert_eq!(recorded_site, site_id(app, &site.installation_id));
     assert_eq!(first, last, "first sight");
 
@@ -64,6 +79,7 @@ async fn a_forge_ui_call_records_its_user_once_per_window() {
     forge_create(app, &site, "another call").await;
     let res = site.call(app, Method::GET, "/forge/api/tasks", None).await;
     assert_eq!(res.status(), 200);
+    sentinel(app, &site, "forge-account-9").await;
     assert_eq!(
         seen(app, "forge-account-1").unwrap().2,
         old,
@@ -77,11 +93,8 @@ async fn a_forge_ui_call_records_its_user_once_per_window() {
         .call(app, Method::GET, "/forge/api/tasks", None)
         .await;
     assert_eq!(res.status(), 200);
-    assert_eq!(
-        seen(app, "forge-account-2").map(|s| s.0),
-        Some(recorded_site)
-    );
-    assert_eq!(users(app), 2);
+    assert_eq!(wait_seen(app, "forge-account-2").await.0, recorded_site);
+    assert_eq!(users(app), 3, "two users and the sentinel");
 }
 
 #[actix_web::test]
@@ -116,7 +129,8 @@ async fn calls_without_a_principal_events_and_refused_calls_record_nobody() {
         .await;
     assert_eq!(res.status(), 401);
     assert_eq!(site_rows(app).len(), 1);
-    assert_eq!(users(app), 0, "nobody recorded");
+    sentinel(app, &site, "forge-account-9").await;
+    assert_eq!(users(app), 1, "nobody recorded but the sentinel");
 }
 
 #[actix_web::test]
@@ -133,15 +147,16 @@ async fn a_user_seen_through_connect_is_not_rewritten_when_the_same_user_comes_t
     );
     let res = connect.api(app, Method::GET, "/api/tasks", None).await;
     assert_eq!(res.status(), 200);
-    let (site, _, _) = seen(app, "account-1").expect("recorded through Connect");
+    let (site, _, _) = wait_seen(app, "account-1").await;
     let old = age(app, "account-1");
 
     let res = fsite.call(app, Method::GET, "/forge/api/tasks", None).await;
     assert_eq!(res.status(), 200);
+    sentinel(app, &fsite, "account-9").await;
     assert_eq!(
         seen(app, "account-1"),
         Some((site, seen(app, "account-1").unwrap().1, old)),
         "one site, one row, one window for both ways in"
     );
-    assert_eq!(users(app), 1);
+    assert_eq!(users(app), 2, "one row for both ways in, and the sentinel");
 }
