@@ -211,6 +211,12 @@ impl Application {
         })
     }
 
+    /// The bookkeeping its requests note (a test waits for it with
+    /// [`Bookkeeping::flush`] before comparing the database with an earlier snapshot).
+    pub fn bookkeeping(&self) -> Bookkeeping {
+        self.bookkeeping.clone()
+    }
+
     /// The port actually bound.
     pub fn port(&self) -> u16 {
         self.port

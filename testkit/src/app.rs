@@ -16,6 +16,8 @@ pub struct TestApp {
     pub db_path: PathBuf,
     pub keys: KeyServer,
     pub client: reqwest::Client,
+    /// What the app's requests noted, written after their responses ([`TestApp::settle`]).
+    bookkeeping: todo_connect::bookkeeping::Bookkeeping,
     _dir: tempfile::TempDir,
 }
 
@@ -40,6 +42,12 @@ impl TestApp {
             Some(body) => req.json(&body),
             None => req,
         }
+    }
+
+    /// Waits until the bookkeeping the requests so far noted (sites' last use, users seen)
+    /// is written: a request never waits for it, a snapshot of the database must.
+    pub async fn settle(&self) {
+        self.bookkeeping.flush().await;
     }
 
     /// The descriptor the app serves at `/atlassian-connect.json`.
@@ -83,6 +91,7 @@ pub async fn spawn_app_with(extra: Env) -> TestApp {
     let settings = Settings::load(&|k| env.get(k).cloned(), dir.path()).expect("test settings");
     let app = Application::build(settings).expect("app builds");
     let port = app.port();
+    let bookkeeping = app.bookkeeping();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
@@ -93,6 +102,7 @@ pub async fn spawn_app_with(extra: Env) -> TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap(),
+        bookkeeping,
         _dir: dir,
     }
 }

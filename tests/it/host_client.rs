@@ -219,7 +219,7 @@ async fn the_api_and_the_macro_carry_the_account_id_and_ask_the_site_for_no_name
     // Nothing was asked of the site, so nothing about its users is kept anywhere.
     let seen = s.host.seen();
     assert!(seen.is_empty(), "nothing asked of the site: {seen:?}");
-    assert!(!dump(&app).contains("Lovelace"));
+    assert!(!dump(&app).await.contains("Lovelace"));
 }
 
 #[actix_web::test]

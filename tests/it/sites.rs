@@ -108,6 +108,19 @@ impl Deployment {
             Some(site.installed_event()),
         );
         assert_eq!(res.status, 200, "{}", res.text());
+        // The event's use of the site is written after the answer (the bookkeeping writer):
+        // a snapshot taken next must already hold it.
+        wait_until("the installed site's forge_seen_at", || {
+            let written: i64 = self
+                .db()
+                .query_row(
+                    "SELECT count(*) FROM jwt_tokens WHERE cloud_id = ?1 AND forge_seen_at IS NOT NULL",
+                    [site.cloud_id.as_str()],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            written == 1
+        });
     }
 
     /// Forge's `preUninstall` for `site`; the answer.

@@ -54,7 +54,7 @@ async fn each_site_sees_only_its_own_tasks_through_every_route() {
         b.api(&app, Method::GET, "/api/tasks", None).await.status(),
         200
     );
-    let before = dump(&app);
+    let before = dump(&app).await;
 
     // Macro and API reads: indistinguishable from a missing id.
     let macro_page = b.get(&app, &format!("/confluence/get_task?id={id}")).await;
@@ -90,7 +90,7 @@ async fn each_site_sees_only_its_own_tasks_through_every_route() {
         assert_eq!(res.status(), 200, "{page}");
         assert!(!res.text().await.unwrap().contains("alpha secret plan"));
     }
-    assert_eq!(dump(&app), before, "nothing changed");
+    assert_eq!(dump(&app).await, before, "nothing changed");
     // And a still has it.
     assert_eq!(a.api(&app, Method::GET, &path, None).await.status(), 200);
 }
@@ -199,7 +199,7 @@ impl BadInput {
     async fn new() -> Self {
         let (app, site, _) = two_sites().await;
         let id = create(&app, &site, "keep me").await["id"].as_i64().unwrap();
-        let before = dump(&app);
+        let before = dump(&app).await;
         Self {
             app,
             site,
@@ -236,9 +236,9 @@ impl BadInput {
         }
     }
 
-    fn assert_nothing_changed(&self) {
+    async fn assert_nothing_changed(&self) {
         assert_eq!(
-            dump(&self.app),
+            dump(&self.app).await,
             self.before,
             "no bad input changed anything"
         );
@@ -269,7 +269,7 @@ async fn every_bad_create_gets_its_exact_status_and_changes_nothing() {
         create(br#"{"title":"ok","page_id":"12 34"}"#, JSON, 422),
     ])
     .await;
-    t.assert_nothing_changed();
+    t.assert_nothing_changed().await;
 }
 
 #[actix_web::test]
@@ -300,7 +300,7 @@ async fn every_bad_patch_or_listing_gets_its_exact_status_and_changes_nothing() 
         list("before=-3"),
     ])
     .await;
-    t.assert_nothing_changed();
+    t.assert_nothing_changed().await;
 }
 
 #[actix_web::test]
@@ -335,7 +335,7 @@ async fn an_oversized_or_unauthenticated_create_is_refused_and_changes_nothing()
         res.json::<Value>().await.unwrap(),
         json!({"error": "authentication required"})
     );
-    t.assert_nothing_changed();
+    t.assert_nothing_changed().await;
 }
 
 #[actix_web::test]
@@ -359,7 +359,7 @@ async fn a_macro_id_that_is_not_one_positive_integer_gets_400_after_authenticati
         400,
         "a repeated id is ambiguous"
     );
-    t.assert_nothing_changed();
+    t.assert_nothing_changed().await;
 }
 
 #[actix_web::test]

@@ -76,7 +76,7 @@ async fn a_lifecycle_call_without_a_valid_token_is_refused_before_its_body_is_re
     let app = spawn_app().await;
     let site = Site::new("victim");
     site.install(&app).await;
-    let before = dump(&app);
+    let before = dump(&app).await;
     // A token signed with a key that is not Atlassian's, for a kid the key server knows.
     let forger = new_rsa_keys().unwrap();
     let claims = site.install_claims("/confluence/installed");
@@ -106,7 +106,7 @@ async fn a_lifecycle_call_without_a_valid_token_is_refused_before_its_body_is_re
             "{answer}"
         );
     }
-    assert_eq!(dump(&app), before, "nothing stored changed");
+    assert_eq!(dump(&app).await, before, "nothing stored changed");
 }
 
 #[actix_web::test]
@@ -115,7 +115,7 @@ async fn a_body_still_trickling_in_at_the_deadline_gets_a_408_and_changes_nothin
     let site = Site::new("slow");
     site.install(&app).await;
     site.create_task(&app, "first").await;
-    let before = dump(&app);
+    let before = dump(&app).await;
     let port = app.port;
     let json = r#"{"title": "a title sent one byte at a time"}"#.to_string();
     let api = head(
@@ -152,7 +152,7 @@ async fn a_body_still_trickling_in_at_the_deadline_gets_a_408_and_changes_nothin
             .unwrap();
         assert_timed_out(&answer);
     }
-    assert_eq!(dump(&app), before, "nothing stored changed");
+    assert_eq!(dump(&app).await, before, "nothing stored changed");
 }
 
 #[actix_web::test]
@@ -168,7 +168,7 @@ async fn a_forge_call_whose_body_trickles_in_gets_a_408_and_changes_nothing() {
         )
         .await;
     assert_eq!(created.status(), 201);
-    let before = dump(&forge.app);
+    let before = dump(&forge.app).await;
     let json = r#"{"title": "a title sent one byte at a time"}"#.to_string();
     let bearer = format!("Bearer {}", site.token());
     let head = head(
@@ -182,5 +182,5 @@ async fn a_forge_call_whose_body_trickles_in_gets_a_408_and_changes_nothing() {
         .await
         .unwrap();
     assert_timed_out(&answer);
-    assert_eq!(dump(&forge.app), before, "nothing stored changed");
+    assert_eq!(dump(&forge.app).await, before, "nothing stored changed");
 }

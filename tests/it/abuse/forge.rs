@@ -34,7 +34,7 @@ async fn through_forge_a_site_at_its_quota_gets_a_409_and_nothing_is_stored() {
     connect.create_task(app, "through Connect 2").await;
     assert_eq!(forge_post(app, &fsite, "through Forge").await.status(), 201);
 
-    let before = dump(app);
+    let before = dump(app).await;
     let refused = forge_post(app, &fsite, "one too many").await;
     assert_eq!(refused.status(), 409);
     assert_eq!(
@@ -44,7 +44,7 @@ async fn through_forge_a_site_at_its_quota_gets_a_409_and_nothing_is_stored() {
     let body = Some(json!({"title": "one too many"}));
     let through_connect = connect.api(app, Method::POST, "/api/tasks", body).await;
     assert_eq!(through_connect.status(), 409, "the same quota both ways");
-    assert_eq!(dump(app), before, "nothing stored changed");
+    assert_eq!(dump(app).await, before, "nothing stored changed");
 
     // Another Forge site has a quota of its own.
     let other = ForgeSite::new();
@@ -62,7 +62,7 @@ async fn through_forge_a_title_with_invisible_or_reordering_characters_gets_a_42
         "/forge/api/tasks/{}",
         kept.json::<Value>().await.unwrap()["id"]
     );
-    let before = dump(app);
+    let before = dump(app).await;
     for title in ["\u{200B}\u{200B}", "invoice \u{202E}fdp.exe", "end\u{FFFF}"] {
         let created = forge_post(app, &site, title).await;
         assert_eq!(created.status(), 422, "create {title:?}");
@@ -75,7 +75,7 @@ async fn through_forge_a_title_with_invisible_or_reordering_characters_gets_a_42
         let renamed = site.call(app, Method::PATCH, &path, body).await;
         assert_eq!(renamed.status(), 422, "rename {title:?}");
     }
-    assert_eq!(dump(app), before, "nothing stored changed");
+    assert_eq!(dump(app).await, before, "nothing stored changed");
 }
 
 #[actix_web::test]

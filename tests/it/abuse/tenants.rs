@@ -46,7 +46,7 @@ async fn a_site_at_its_task_quota_gets_a_409_and_nothing_is_stored() {
     for i in 0..5 {
         full.create_task(&app, &format!("task {i}")).await;
     }
-    let before = dump(&app);
+    let before = dump(&app).await;
     let refused = full
         .api(
             &app,
@@ -60,7 +60,7 @@ async fn a_site_at_its_task_quota_gets_a_409_and_nothing_is_stored() {
         refused.json::<Value>().await.unwrap(),
         json!({"error": "this site has reached its limit of 5 tasks; delete some to add more"})
     );
-    assert_eq!(dump(&app), before, "nothing stored changed");
+    assert_eq!(dump(&app).await, before, "nothing stored changed");
     // The quota is per site, and deleting makes room again.
     other.create_task(&app, "another site's task").await;
     let first = full

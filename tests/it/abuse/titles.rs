@@ -28,7 +28,7 @@ async fn titles_with_invisible_or_reordering_characters_get_a_422_and_change_not
     site.install(&app).await;
     let kept = site.create_task(&app, "a plain title").await;
     let path = format!("/api/tasks/{}", kept["id"]);
-    let before = dump(&app);
+    let before = dump(&app).await;
     for (class, title) in REFUSED {
         let created = site
             .api(
@@ -49,7 +49,7 @@ async fn titles_with_invisible_or_reordering_characters_get_a_422_and_change_not
             .await;
         assert_eq!(renamed.status(), 422, "rename, {class}");
     }
-    assert_eq!(dump(&app), before, "nothing stored changed");
+    assert_eq!(dump(&app).await, before, "nothing stored changed");
     // An emoji sequence joined by U+200D is an ordinary title.
     site.create_task(&app, "👩\u{200D}💻 fix the laptop").await;
 }
@@ -61,7 +61,7 @@ async fn an_unpaired_surrogate_escape_gets_a_422_and_changes_nothing() {
     site.install(&app).await;
     site.create_task(&app, "first").await;
     let token = site.context_token("account-1");
-    let before = dump(&app);
+    let before = dump(&app).await;
     for body in [
         r#"{"title": "\ud800"}"#,
         r#"{"title": "a\uDC00b"}"#,
@@ -83,7 +83,7 @@ async fn an_unpaired_surrogate_escape_gets_a_422_and_changes_nothing() {
         r#"{"title": "\ud83d\ude00"}"#,
     );
     assert_eq!(paired.status, 201, "{}", paired.text());
-    let after = dump(&app);
+    let after = dump(&app).await;
     assert!(
         after.starts_with(&before),
         "only the paired title was added"

@@ -150,7 +150,7 @@ impl Hijack {
     /// site still works with its own secret afterwards.
     async fn assert_each_refused(&self, attempts: Vec<(&str, Option<String>, String, u16)>) {
         let app = &self.app;
-        let before = dump(app);
+        let before = dump(app).await;
         for (name, token, body, status) in attempts {
             let res = send(
                 app,
@@ -179,7 +179,7 @@ impl Hijack {
                 Some(self.site.secret.clone()),
                 "{name}"
             );
-            assert_eq!(dump(app), before, "{name} changed the database");
+            assert_eq!(dump(app).await, before, "{name} changed the database");
         }
         let status = self
             .site
@@ -326,7 +326,7 @@ async fn an_unsigned_or_hs256_install_of_a_new_site_is_refused_too() {
     let hs = site.hs256(&site.install_claims(INSTALLED));
     let res = send(&app, Method::POST, INSTALLED, Some(&hs), None, Some(body)).await;
     assert_refused(&res, "HS256 install of a new site");
-    assert_eq!(dump(&app), "");
+    assert_eq!(dump(&app).await, "");
 }
 
 #[actix_web::test]
@@ -334,7 +334,7 @@ async fn a_path_like_kid_is_refused_without_asking_the_key_server() {
     let app = spawn_app().await;
     let site = Site::new("alpha");
     site.install(&app).await;
-    let before = dump(&app);
+    let before = dump(&app).await;
     let hits_before = app.keys.hits.lock().unwrap().clone();
     let claims = Site {
         secret: "attacker-secret".into(),
@@ -355,7 +355,7 @@ async fn a_path_like_kid_is_refused_without_asking_the_key_server() {
         let body = Some(site.payload().to_string());
         let res = send(&app, Method::POST, INSTALLED, Some(&token), None, body).await;
         assert_refused(&res, kid);
-        assert_eq!(dump(&app), before, "{kid}");
+        assert_eq!(dump(&app).await, before, "{kid}");
     }
     assert_eq!(
         *app.keys.hits.lock().unwrap(),
@@ -384,7 +384,7 @@ async fn a_base_url_outside_the_allowed_hosts_is_refused_with_400() {
             .await;
         assert_eq!(status, 400, "{base_url}");
     }
-    assert_eq!(dump(&app), "");
+    assert_eq!(dump(&app).await, "");
     let acme = Site {
         base_url: "https://acme.atlassian.net/wiki".into(),
         ..Site::new("acme")

@@ -33,14 +33,18 @@ async fn uninstall_refuses_the_sites_tokens_keeps_its_tasks_and_reinstall_brings
     assert_eq!(toggle(&app, &site, "enabled").await, 401);
 
     // Idempotent.
-    let after = dump(&app);
+    let after = dump(&app).await;
     assert_eq!(
         site.post_lifecycle(&app, "uninstalled", &site.payload())
             .await,
         204
     );
     assert_eq!(row(&app, &site.client_key), (false, false, None));
-    assert_eq!(dump(&app), after, "a second uninstall changes nothing");
+    assert_eq!(
+        dump(&app).await,
+        after,
+        "a second uninstall changes nothing"
+    );
 
     let back = Site {
         secret: "secret-after-reinstall".into(),
@@ -60,7 +64,7 @@ async fn an_unsigned_uninstall_is_refused_and_changes_nothing() {
     let app = spawn_app().await;
     let site = Site::new("alpha");
     site.install(&app).await;
-    let before = dump(&app);
+    let before = dump(&app).await;
     let body = site.payload().to_string();
     let res = send(
         &app,
@@ -83,7 +87,7 @@ async fn an_unsigned_uninstall_is_refused_and_changes_nothing() {
     )
     .await;
     assert_refused(&res, "HS256 uninstall");
-    assert_eq!(dump(&app), before);
+    assert_eq!(dump(&app).await, before);
 }
 
 async fn assert_site_refused(app: &TestApp, site: &Site, page: &str, what: &str) {
@@ -147,7 +151,7 @@ async fn enable_and_disable_accept_only_a_computed_qsh_for_the_same_site() {
     let (site, other) = (Site::new("alpha"), Site::new("beta"));
     site.install(&app).await;
     other.install(&app).await;
-    let before = dump(&app);
+    let before = dump(&app).await;
     let path = "/confluence/disabled";
     let body = site.payload().to_string();
     let cases: Vec<(&str, Option<String>, String)> = vec![
@@ -176,7 +180,7 @@ async fn enable_and_disable_accept_only_a_computed_qsh_for_the_same_site() {
     for (name, token, body) in cases {
         let res = send(&app, Method::POST, path, token.as_deref(), None, Some(body)).await;
         assert_refused(&res, name);
-        assert_eq!(dump(&app), before, "{name}");
+        assert_eq!(dump(&app).await, before, "{name}");
     }
     let token = site.token("POST", path);
     let res = send(
@@ -189,7 +193,7 @@ async fn enable_and_disable_accept_only_a_computed_qsh_for_the_same_site() {
     )
     .await;
     assert_eq!(res.status(), 400, "malformed body");
-    assert_eq!(dump(&app), before, "malformed body");
+    assert_eq!(dump(&app).await, before, "malformed body");
 }
 
 #[actix_web::test]
@@ -213,10 +217,10 @@ async fn disabled_and_uninstalled_in_either_order_end_uninstalled() {
             .await,
         204
     );
-    let before = dump(&app);
+    let before = dump(&app).await;
     assert_eq!(toggle(&app, &site, "disabled").await, 401);
     assert_eq!(toggle(&app, &site, "enabled").await, 401);
-    assert_eq!(dump(&app), before);
+    assert_eq!(dump(&app).await, before);
     assert_eq!(row(&app, &site.client_key), (false, false, None));
 
     // Both at once: whichever lands first, the site ends uninstalled and refused.

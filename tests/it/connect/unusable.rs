@@ -14,11 +14,11 @@ async fn a_request_of_a_damaged_site_is_a_401(name: &str, damage: &str) {
     let site = Site::new(name);
     site.install(&app).await;
     assert_eq!(db(&app).execute(damage, [site.client_key.as_str()]), Ok(1));
-    let before = dump(&app);
+    let before = dump(&app).await;
     let res = site.api(&app, Method::GET, "/api/tasks", None).await;
     assert_eq!(res.status(), 401, "{damage}");
     assert_eq!(res.headers()["www-authenticate"], REALM);
-    assert_eq!(dump(&app), before, "nothing stored");
+    assert_eq!(dump(&app).await, before, "nothing stored");
 }
 
 #[actix_web::test]

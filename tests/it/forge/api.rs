@@ -128,7 +128,7 @@ async fn every_bad_forge_request_gets_its_exact_status_and_changes_nothing() {
     let foreign = forge_create(app, &other, "not yours").await["id"]
         .as_i64()
         .unwrap();
-    let before = dump(app);
+    let before = dump(app).await;
     let token = site.token();
     let task = format!("/forge/api/tasks/{id}");
     let big = format!(r#"{{"title":"{}"}}"#, "x".repeat(17 * 1024));
@@ -261,7 +261,7 @@ async fn every_bad_forge_request_gets_its_exact_status_and_changes_nothing() {
         assert_eq!(res.status().as_u16(), status, "{method} {path}");
         assert_json_error(res, &path).await;
     }
-    assert_eq!(dump(app), before, "no bad request changed anything");
+    assert_eq!(dump(app).await, before, "no bad request changed anything");
 }
 
 #[actix_web::test]

@@ -83,10 +83,10 @@ async fn a_table_the_merge_does_not_know_makes_the_install_refuse_with_nothing_c
         [merged],
     )
     .unwrap();
-    let before = dump(app);
+    let before = dump(app).await;
     let status = connect.adopt_forge(app, &fsite).await;
     assert_eq!(status, 500, "the merge refuses a table it cannot move");
-    assert_eq!(dump(app), before, "nothing changed");
+    assert_eq!(dump(app).await, before, "nothing changed");
     let note_site = db
         .query_row("SELECT site_id FROM site_notes", (), |r| r.get::<i64>(0))
         .unwrap();

@@ -85,7 +85,7 @@ async fn a_token_never_reaches_another_sites_tasks_and_one_naming_two_sites_is_r
         )
         .await;
     assert_eq!(res.status(), 404);
-    let before = dump(app);
+    let before = dump(app).await;
 
     // a's installation id with b's cloud id: two sites, refused.
     let mixed = ForgeSite {
@@ -104,7 +104,7 @@ async fn a_token_never_reaches_another_sites_tasks_and_one_naming_two_sites_is_r
     };
     let res = moved.call(app, Method::GET, "/forge/api/tasks", None).await;
     assert_refused(res, "installation of b, unknown cloud").await;
-    assert_eq!(dump(app), before, "refusals changed nothing");
+    assert_eq!(dump(app).await, before, "refusals changed nothing");
 }
 
 #[actix_web::test]
@@ -230,7 +230,7 @@ async fn a_connect_install_claiming_another_connect_sites_forge_ids_is_refused()
     );
     first.create_task(app, "first's").await;
     second.install(app).await;
-    let before = dump(app);
+    let before = dump(app).await;
     for field in ["installationId", "cloudId"] {
         let mut payload = second.payload();
         let value = adopted_payload(&first, &fsite)[field].clone();
@@ -244,7 +244,7 @@ async fn a_connect_install_claiming_another_connect_sites_forge_ids_is_refused()
     let mut payload = second.payload();
     payload["cloudId"] = json!("../not a cloud id");
     assert_eq!(second.post_lifecycle(app, "installed", &payload).await, 400);
-    assert_eq!(dump(app), before, "nothing changed");
+    assert_eq!(dump(app).await, before, "nothing changed");
 }
 
 #[actix_web::test]

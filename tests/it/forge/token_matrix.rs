@@ -48,7 +48,7 @@ async fn every_wrong_token_is_a_401_with_a_json_body_and_changes_nothing() {
     let site = ForgeSite::new();
     // The site exists and has a task: a refused token must not reach or change it.
     forge_create(app, &site, "keep me").await;
-    let before = dump(app);
+    let before = dump(app).await;
     let now = now();
 
     let public_pem = forge_key().public_pem.clone();
@@ -157,7 +157,7 @@ async fn every_wrong_token_is_a_401_with_a_json_body_and_changes_nothing() {
     for (what, request) in requests {
         assert_refused(request.send().await.unwrap(), what).await;
     }
-    assert_eq!(dump(app), before, "no refused token changed anything");
+    assert_eq!(dump(app).await, before, "no refused token changed anything");
 
     // The same site with a valid token still works.
     assert_eq!(list_with(app, &site, &site.token()).await.status(), 200);
@@ -282,7 +282,7 @@ async fn an_audience_beyond_us_an_old_token_or_an_odd_api_base_url_is_a_401_stor
     let app = &forge.app;
     let known = ForgeSite::new();
     forge_create(app, &known, "keep me").await;
-    let before = dump(app);
+    let before = dump(app).await;
     let now = now();
     let fresh = ForgeSite::new();
     let api = |url: String| signed(&tweaked(&fresh, "app.apiBaseUrl", json!(url)));
@@ -358,7 +358,7 @@ async fn an_audience_beyond_us_an_old_token_or_an_odd_api_base_url_is_a_401_stor
         let res = list_with(app, &fresh, token).await;
         assert_refused(res, what).await;
     }
-    assert_eq!(dump(app), before, "no refused token stored anything");
+    assert_eq!(dump(app).await, before, "no refused token stored anything");
 
     // The accepted forms: aud as an array of exactly us, and Atlassian's own API base URL.
     let one_element = signed(&tweaked(&fresh, "aud", json!([FORGE_APP_ARI])));

@@ -432,7 +432,9 @@ pub fn stored_secret(app: &TestApp, client_key: &str) -> Option<String> {
         .unwrap_or(None)
 }
 
-/// A snapshot of every row of every table, to assert nothing changed.
-pub fn dump(app: &TestApp) -> String {
+/// A snapshot of every row of every table, to assert nothing changed — once the bookkeeping
+/// of the requests before it is written (it lands after their responses).
+pub async fn dump(app: &TestApp) -> String {
+    app.settle().await;
     db(app).dump()
 }

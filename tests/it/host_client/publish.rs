@@ -184,7 +184,7 @@ async fn a_bad_connect_publish_request_is_refused_with_nothing_changed_or_sent()
     let s = StandIn::start("badpublish", &[]);
     let app = s.app().await;
     create_task(&app, &s.site, "Stays as it is").await;
-    let before = dump(&app);
+    let before = dump(&app).await;
     let seen = s.host.seen().len();
     for body in bad_bodies() {
         let res = s
@@ -203,7 +203,7 @@ async fn a_bad_connect_publish_request_is_refused_with_nothing_changed_or_sent()
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
-    assert_eq!(dump(&app), before, "nothing changed");
+    assert_eq!(dump(&app).await, before, "nothing changed");
     assert_eq!(s.host.seen().len(), seen, "Confluence was not called");
 }
 
@@ -217,7 +217,7 @@ async fn a_bad_forge_publish_request_is_refused_with_nothing_changed_or_sent() {
     let body = Some(json!({"title": "Stays as it is"}));
     let res = site.call(app, Method::POST, "/forge/api/tasks", body).await;
     assert_eq!(res.status(), 201);
-    let before = dump(app);
+    let before = dump(app).await;
     for bad in bad_bodies() {
         let res = site
             .call(app, Method::POST, publish, Some(bad.clone()))
@@ -239,7 +239,7 @@ async fn a_bad_forge_publish_request_is_refused_with_nothing_changed_or_sent() {
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
-    assert_eq!(dump(app), before, "nothing changed");
+    assert_eq!(dump(app).await, before, "nothing changed");
     assert!(s.host.seen().is_empty(), "Confluence was never called");
 }
 
