@@ -462,6 +462,7 @@ async fn the_macro_makes_no_database_write() {
     let id = create(&app, &a, "read only").await["id"].as_i64().unwrap();
     // First request may record the user; after that, renders write nothing.
     a.get(&app, &format!("/confluence/get_task?id={id}")).await;
+    app.settle().await;
     let conn = db(&app);
     let before = conn.change_marker();
     for _ in 0..5 {
@@ -472,6 +473,7 @@ async fn the_macro_makes_no_database_write() {
             200
         );
     }
+    app.settle().await;
     assert_eq!(
         conn.change_marker(),
         before,
