@@ -14,7 +14,7 @@ mod writer;
 
 use std::sync::Arc;
 
-use crate::db::Db;
+use crate::db::{Db, Stamp};
 use crate::site::ways_in::Way;
 use crate::site::{SiteChanges, SiteId};
 
@@ -44,7 +44,8 @@ impl Bookkeeping {
     /// site and way). Never waits.
     pub(crate) fn site_used(&self, site: SiteId, way: Way) {
         let inner = &self.inner;
-        if inner.sites.should_record(site, way) && !inner.note(Note::Seen(site, way)) {
+        if inner.sites.should_record(site, way) && !inner.note(Note::Seen(site, way, Stamp::now()))
+        {
             inner.sites.forget(site, way);
         }
     }
@@ -54,7 +55,7 @@ impl Bookkeeping {
     pub fn user_seen(&self, site: SiteId, account: &str) {
         let inner = &self.inner;
         if inner.users.should_record(site, account)
-            && !inner.note(Note::User(site, account.to_string()))
+            && !inner.note(Note::User(site, account.to_string(), Stamp::now()))
         {
             inner.users.forget(site, account);
         }

@@ -33,13 +33,15 @@ const DROP_WARNING_EVERY: Duration = Duration::from_secs(60);
 /// hold the shutdown forever).
 pub(super) const FLUSH_LIMIT: Duration = Duration::from_secs(10);
 
-/// One piece of bookkeeping. The variant order is the table order of a batch.
+/// One piece of bookkeeping, stamped when the request took it (not when it is written: a
+/// use noted just before an uninstall must not look like a use after it, which would keep
+/// the site from `purge`). The variant order is the table order of a batch.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Note {
     /// A use of a site through a way in.
-    Seen(SiteId, Way),
+    Seen(SiteId, Way, Stamp),
     /// A visit of an account to a site.
-    User(SiteId, String),
+    User(SiteId, String, Stamp),
 }
 
 #[derive(Default)]
@@ -125,20 +127,19 @@ impl Inner {
             batch.sort_unstable();
             batch.dedup();
             let notes = batch.clone();
-            let now = Stamp::now();
             let written = self
                 .db
                 .write(async move |tx| {
                     let mut gone = Vec::new();
                     for note in &notes {
                         match note {
-                            Note::Seen(site, way) => {
-                                if !record_seen(tx, *site, *way, now).await? {
+                            Note::Seen(site, way, at) => {
+                                if !record_seen(tx, *site, *way, *at).await? {
                                     gone.push((*site, *way));
                                 }
                             }
-                            Note::User(site, account) => {
-                                record_user(tx, *site, account, now).await?
+                            Note::User(site, account, at) => {
+                                record_user(tx, *site, account, *at).await?
                             }
                         }
                     }
@@ -177,8 +178,8 @@ impl Inner {
 
     fn forget(&self, note: &Note) {
         match note {
-            Note::Seen(site, way) => self.sites.forget(*site, *way),
-            Note::User(site, account) => self.users.forget(*site, account),
+            Note::Seen(site, way, _) => self.sites.forget(*site, *way),
+            Note::User(site, account, _) => self.users.forget(*site, account),
         }
     }
 

@@ -394,6 +394,16 @@ fn sigterm_finishes_the_in_flight_request_then_exits_zero() {
         .query_row("SELECT title FROM tasks", (), |r| r.get(0))
         .unwrap();
     assert_eq!(title, "finished during shutdown");
+    // Its bookkeeping, noted by the request and written by the background writer, is flushed
+    // before the server exits.
+    let users: i64 = TestDb::at(&db)
+        .query_row(
+            "SELECT count(*) FROM jwt_users WHERE account_id = 'account-1'",
+            (),
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(users, 1, "the user row was written before the exit");
 }
 
 /// A second server on the database one already serves: on SQLite it is refused (two servers

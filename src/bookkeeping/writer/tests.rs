@@ -26,6 +26,11 @@ fn database(dir: &std::path::Path, sites: i64) -> Pool {
     pool
 }
 
+/// The stamp a request takes when it notes.
+fn at() -> Stamp {
+    Stamp::now()
+}
+
 fn count(pool: &Pool, sql: &str) -> i64 {
     pool.get()
         .unwrap()
@@ -48,8 +53,8 @@ async fn the_notes_of_many_sites_are_committed_in_one_transaction() {
     let inner = inner(&pool, MAX_QUEUED);
     // Noted without yielding: the writer task starts only once the test awaits.
     for id in 1..=200 {
-        assert!(inner.note(Note::Seen(SiteId(id), Way::Connect)));
-        assert!(inner.note(Note::User(SiteId(id), format!("account-{id}"))));
+        assert!(inner.note(Note::Seen(SiteId(id), Way::Connect, at())));
+        assert!(inner.note(Note::User(SiteId(id), format!("account-{id}"), at())));
     }
     assert_eq!(inner.lock().notes.len(), 400);
     inner.flush().await;
@@ -84,7 +89,7 @@ async fn past_the_bound_a_note_is_dropped_and_its_throttle_forgotten() {
     inner.flush().await;
     assert_eq!(count(&pool, "SELECT count(*) FROM jwt_users"), 3);
     assert!(
-        inner.note(Note::User(SiteId(1), "user-4".into())),
+        inner.note(Note::User(SiteId(1), "user-4".into(), at())),
         "room again"
     );
     inner.flush().await;
@@ -97,9 +102,9 @@ async fn a_gone_site_is_reported_and_does_not_fail_the_batch() {
     let pool = database(dir.path(), 1);
     let inner = inner(&pool, MAX_QUEUED);
     let before = inner.changes.current();
-    inner.note(Note::Seen(SiteId(42), Way::Forge));
-    inner.note(Note::User(SiteId(42), "ghost".into()));
-    inner.note(Note::User(SiteId(1), "real".into()));
+    inner.note(Note::Seen(SiteId(42), Way::Forge, at()));
+    inner.note(Note::User(SiteId(42), "ghost".into(), at()));
+    inner.note(Note::User(SiteId(1), "real".into(), at()));
     inner.flush().await;
     assert_eq!(inner.lock().batches, 1);
     assert!(
@@ -117,7 +122,7 @@ async fn the_same_note_twice_in_one_batch_is_one_row() {
     let pool = database(dir.path(), 7);
     let inner = inner(&pool, MAX_QUEUED);
     for account in ["twice", "twice", "once"] {
-        inner.note(Note::User(SiteId(7), account.into()));
+        inner.note(Note::User(SiteId(7), account.into(), at()));
     }
     inner.flush().await;
     let rows: Vec<String> = pool
@@ -134,22 +139,23 @@ async fn the_same_note_twice_in_one_batch_is_one_row() {
 
 #[test]
 fn a_batch_is_in_table_order_then_site_order() {
+    let t = at();
     let mut notes = vec![
-        Note::User(SiteId(1), "b".into()),
-        Note::Seen(SiteId(2), Way::Forge),
-        Note::User(SiteId(1), "a".into()),
-        Note::Seen(SiteId(1), Way::Forge),
-        Note::Seen(SiteId(1), Way::Connect),
+        Note::User(SiteId(1), "b".into(), t),
+        Note::Seen(SiteId(2), Way::Forge, t),
+        Note::User(SiteId(1), "a".into(), t),
+        Note::Seen(SiteId(1), Way::Forge, t),
+        Note::Seen(SiteId(1), Way::Connect, t),
     ];
     notes.sort_unstable();
     assert_eq!(
         notes,
         [
-            Note::Seen(SiteId(1), Way::Connect),
-            Note::Seen(SiteId(1), Way::Forge),
-            Note::Seen(SiteId(2), Way::Forge),
-            Note::User(SiteId(1), "a".into()),
-            Note::User(SiteId(1), "b".into()),
+            Note::Seen(SiteId(1), Way::Connect, t),
+            Note::Seen(SiteId(1), Way::Forge, t),
+            Note::Seen(SiteId(2), Way::Forge, t),
+            Note::User(SiteId(1), "a".into(), t),
+            Note::User(SiteId(1), "b".into(), t),
         ]
     );
 }
