@@ -110,15 +110,16 @@ impl Deployment {
         assert_eq!(res.status, 200, "{}", res.text());
         // The event's use of the site is written after the answer (the bookkeeping writer):
         // a snapshot taken next must already hold it.
-        wait_until("the installed site's forge_seen_at", || {
-            let written: i64 = self
-                .db()
-                .query_row(
-                    "SELECT count(*) FROM jwt_tokens WHERE cloud_id = ?1 AND forge_seen_at IS NOT NULL",
-                    [site.cloud_id.as_str()],
-                    |r| r.get(0),
-                )
-                .unwrap();
+        self.wait_seen("forge_seen_at", "cloud_id", &site.cloud_id);
+    }
+
+    /// Waits until the site whose `key` column is `value` has its `seen` column written: the
+    /// bookkeeping writer writes it after the request answered.
+    fn wait_seen(&self, seen: &str, key: &str, value: &str) {
+        let sql =
+            format!("SELECT count(*) FROM jwt_tokens WHERE {key} = ?1 AND {seen} IS NOT NULL");
+        wait_until(&format!("{seen} of {value}"), || {
+            let written: i64 = self.db().query_row(&sql, [value], |r| r.get(0)).unwrap();
             written == 1
         });
     }

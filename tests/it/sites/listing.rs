@@ -23,6 +23,10 @@ fn sites_lists_every_site_with_its_ways_in_beside_a_running_server() {
     d.connect_create(&both_c, "one");
     d.forge_create(&both_f, "two");
     d.forge_create(&forge_only, "three");
+    // The uses just made are written after their answers: wait for them before the snapshot.
+    d.wait_seen("connect_seen_at", "client_key", &both_c.client_key);
+    d.wait_seen("forge_seen_at", "cloud_id", &both_f.cloud_id);
+    d.wait_seen("forge_seen_at", "cloud_id", &forge_only.cloud_id);
     let before = d.dump_sites();
 
     let json: Value = serde_json::from_str(&d.run(&["sites", "--json"])).unwrap();
