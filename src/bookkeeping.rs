@@ -14,11 +14,11 @@ mod writer;
 
 use std::sync::Arc;
 
-use crate::db::{Db, Stamp};
+use crate::db::Db;
 use crate::site::ways_in::Way;
 use crate::site::{SiteChanges, SiteId};
 
-pub(crate) use writer::Note;
+use writer::{Note, What};
 
 /// The bookkeeping of both ways in: the throttles and the one writer.
 #[derive(Clone)]
@@ -44,8 +44,7 @@ impl Bookkeeping {
     /// site and way). Never waits.
     pub(crate) fn site_used(&self, site: SiteId, way: Way) {
         let inner = &self.inner;
-        if inner.sites.should_record(site, way) && !inner.note(Note::Seen(site, way, Stamp::now()))
-        {
+        if inner.sites.should_record(site, way) && !inner.note(Note::new(site, What::Seen(way))) {
             inner.sites.forget(site, way);
         }
     }
@@ -55,7 +54,7 @@ impl Bookkeeping {
     pub fn user_seen(&self, site: SiteId, account: &str) {
         let inner = &self.inner;
         if inner.users.should_record(site, account)
-            && !inner.note(Note::User(site, account.to_string(), Stamp::now()))
+            && !inner.note(Note::new(site, What::User(account.to_string())))
         {
             inner.users.forget(site, account);
         }

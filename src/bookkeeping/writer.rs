@@ -4,9 +4,11 @@
 //! arrives during a commit goes into the next one; when the queue is empty the task ends and
 //! the next note starts another.
 //!
-//! Rows are written in a fixed order — the sites' `*_seen_at` first, then `jwt_users`, each by
-//! site then way or account — so two replicas writing overlapping batches on PostgreSQL take
-//! their row locks in the same order and cannot deadlock. Past [`MAX_QUEUED`] a note is
+//! Rows are written in a fixed order — by site, and for each site its `*_seen_at` (by way)
+//! before its `jwt_users` rows (by account) — so two replicas writing overlapping batches on
+//! PostgreSQL take their row locks in the same order and cannot deadlock; it is also the
+//! order `purge` locks its candidate sites in (`ORDER BY id … FOR UPDATE`; a user row's
+//! foreign key locks its site's row). Past [`MAX_QUEUED`] a note is
 //! dropped (with a warning at most once per [`DROP_WARNING_EVERY`]) and its caller forgets its
 //! throttle entry, so the next request of that site or user notes it again.
 
@@ -33,15 +35,34 @@ const DROP_WARNING_EVERY: Duration = Duration::from_secs(60);
 /// hold the shutdown forever).
 pub(super) const FLUSH_LIMIT: Duration = Duration::from_secs(10);
 
-/// One piece of bookkeeping, stamped when the request took it (not when it is written: a
-/// use noted just before an uninstall must not look like a use after it, which would keep
-/// the site from `purge`). The variant order is the table order of a batch.
+/// One piece of bookkeeping of a site, stamped when the request took it (not when it is
+/// written: a use noted just before an uninstall must not look like a use after it, which
+/// would keep the site from `purge`). The field order is the row order of a batch.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Note {
-    /// A use of a site through a way in.
-    Seen(SiteId, Way, Stamp),
-    /// A visit of an account to a site.
-    User(SiteId, String, Stamp),
+pub(crate) struct Note {
+    pub(crate) site: SiteId,
+    pub(crate) what: What,
+    pub(crate) at: Stamp,
+}
+
+impl Note {
+    /// A note of `site` taken now.
+    pub(crate) fn new(site: SiteId, what: What) -> Self {
+        Self {
+            site,
+            what,
+            at: Stamp::now(),
+        }
+    }
+}
+
+/// What a [`Note`] records; the variant order is the table order within a site.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum What {
+    /// A use of the site through a way in (`*_seen_at`).
+    Seen(Way),
+    /// A visit of an account (`jwt_users`).
+    User(String),
 }
 
 #[derive(Default)]
@@ -131,16 +152,14 @@ impl Inner {
                 .db
                 .write(async move |tx| {
                     let mut gone = Vec::new();
-                    for note in &notes {
-                        match note {
-                            Note::Seen(site, way, at) => {
+                    for Note { site, what, at } in &notes {
+                        match what {
+                            What::Seen(way) => {
                                 if !record_seen(tx, *site, *way, *at).await? {
                                     gone.push((*site, *way));
                                 }
                             }
-                            Note::User(site, account, at) => {
-                                record_user(tx, *site, account, *at).await?
-                            }
+                            What::User(account) => record_user(tx, *site, account, *at).await?,
                         }
                     }
                     Ok(gone)
@@ -177,9 +196,9 @@ impl Inner {
     }
 
     fn forget(&self, note: &Note) {
-        match note {
-            Note::Seen(site, way, _) => self.sites.forget(*site, *way),
-            Note::User(site, account, _) => self.users.forget(*site, account),
+        match &note.what {
+            What::Seen(way) => self.sites.forget(note.site, *way),
+            What::User(account) => self.users.forget(note.site, account),
         }
     }
 

@@ -26,6 +26,22 @@ fn database(dir: &std::path::Path, sites: i64) -> Pool {
     pool
 }
 
+fn seen(site: i64, way: Way, at: Stamp) -> Note {
+    Note {
+        site: SiteId(site),
+        what: What::Seen(way),
+        at,
+    }
+}
+
+fn user(site: i64, account: impl Into<String>, at: Stamp) -> Note {
+    Note {
+        site: SiteId(site),
+        what: What::User(account.into()),
+        at,
+    }
+}
+
 /// The stamp a request takes when it notes.
 fn at() -> Stamp {
     Stamp::now()
@@ -53,8 +69,8 @@ async fn the_notes_of_many_sites_are_committed_in_one_transaction() {
     let inner = inner(&pool, MAX_QUEUED);
     // Noted without yielding: the writer task starts only once the test awaits.
     for id in 1..=200 {
-        assert!(inner.note(Note::Seen(SiteId(id), Way::Connect, at())));
-        assert!(inner.note(Note::User(SiteId(id), format!("account-{id}"), at())));
+        assert!(inner.note(seen(id, Way::Connect, at())));
+        assert!(inner.note(user(id, format!("account-{id}"), at())));
     }
     assert_eq!(inner.lock().notes.len(), 400);
     inner.flush().await;
@@ -89,7 +105,7 @@ async fn past_the_bound_a_note_is_dropped_and_its_throttle_forgotten() {
     inner.flush().await;
     assert_eq!(count(&pool, "SELECT count(*) FROM jwt_users"), 3);
     assert!(
-        inner.note(Note::User(SiteId(1), "user-4".into(), at())),
+        inner.note(user(1, "user-4".to_string(), at())),
         "room again"
     );
     inner.flush().await;
@@ -102,9 +118,9 @@ async fn a_gone_site_is_reported_and_does_not_fail_the_batch() {
     let pool = database(dir.path(), 1);
     let inner = inner(&pool, MAX_QUEUED);
     let before = inner.changes.current();
-    inner.note(Note::Seen(SiteId(42), Way::Forge, at()));
-    inner.note(Note::User(SiteId(42), "ghost".into(), at()));
-    inner.note(Note::User(SiteId(1), "real".into(), at()));
+    inner.note(seen(42, Way::Forge, at()));
+    inner.note(user(42, "ghost".to_string(), at()));
+    inner.note(user(1, "real".to_string(), at()));
     inner.flush().await;
     assert_eq!(inner.lock().batches, 1);
     assert!(
@@ -122,7 +138,7 @@ async fn the_same_note_twice_in_one_batch_is_one_row() {
     let pool = database(dir.path(), 7);
     let inner = inner(&pool, MAX_QUEUED);
     for account in ["twice", "twice", "once"] {
-        inner.note(Note::User(SiteId(7), account.into(), at()));
+        inner.note(user(7, account, at()));
     }
     inner.flush().await;
     let rows: Vec<String> = pool
@@ -138,24 +154,24 @@ async fn the_same_note_twice_in_one_batch_is_one_row() {
 }
 
 #[test]
-fn a_batch_is_in_table_order_then_site_order() {
+fn a_batch_is_in_site_order_and_within_a_site_in_table_order() {
     let t = at();
     let mut notes = vec![
-        Note::User(SiteId(1), "b".into(), t),
-        Note::Seen(SiteId(2), Way::Forge, t),
-        Note::User(SiteId(1), "a".into(), t),
-        Note::Seen(SiteId(1), Way::Forge, t),
-        Note::Seen(SiteId(1), Way::Connect, t),
+        user(1, "b".to_string(), t),
+        seen(2, Way::Forge, t),
+        user(1, "a".to_string(), t),
+        seen(1, Way::Forge, t),
+        seen(1, Way::Connect, t),
     ];
     notes.sort_unstable();
     assert_eq!(
         notes,
         [
-            Note::Seen(SiteId(1), Way::Connect, t),
-            Note::Seen(SiteId(1), Way::Forge, t),
-            Note::Seen(SiteId(2), Way::Forge, t),
-            Note::User(SiteId(1), "a".into(), t),
-            Note::User(SiteId(1), "b".into(), t),
+            seen(1, Way::Connect, t),
+            seen(1, Way::Forge, t),
+            user(1, "a".to_string(), t),
+            user(1, "b".to_string(), t),
+            seen(2, Way::Forge, t),
         ]
     );
 }
