@@ -1,8 +1,8 @@
 //! One call to a site's REST API as the app, under the outbound rules (today's one caller is
-//! Forge's app-system-token client writing Jira progress; Connect sites are never called): only URLs on the site's own base URL (same origin,
-//! under its path; anything else refused before a byte is sent), the shared client's timeouts
-//! (or a tighter one), redirects answered as errors, responses capped at
-//! [`MAX_RESPONSE_BYTES`], and errors that name the site and the endpoint (method and path,
+//! Forge's app-system-token client writing Jira progress; Connect sites are never called):
+//! only URLs on the site's own base URL (same origin, under its path; anything else refused
+//! before a byte is sent), the shared client's timeouts (or a tighter one), redirects answered
+//! as errors, responses capped at [`MAX_RESPONSE_BYTES`], and errors that name the site and the endpoint (method and path,
 //! never the query) but never a token. How a call authenticates is the caller's business.
 
 mod error;
