@@ -47,6 +47,9 @@ async fn the_api_and_the_macro_carry_the_account_id_and_ask_the_site_for_no_name
         html.contains(r#"<script src="/js/names-connect.js?v="#),
         "{html}"
     );
+    // The host is asked through the one shared script, without the task API.
+    assert!(html.contains(r#"<script src="/js/host.js?v="#), "{html}");
+    assert!(!html.contains("/js/api.js"), "{html}");
 
     let seen = s.host.seen();
     assert!(seen.is_empty(), "nothing asked of the site: {seen:?}");
