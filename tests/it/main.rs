@@ -6,12 +6,12 @@ mod harness;
 
 mod abuse;
 mod browser;
+mod calls_back;
 mod connect;
 mod forge;
 mod forge_ui;
 mod foundation;
 mod hardening;
-mod host_client;
 mod macro_pages;
 mod ops;
 mod properties;
