@@ -12,6 +12,7 @@ mod forge_ui;
 mod foundation;
 mod hardening;
 mod host_client;
+mod metrics;
 mod ops;
 mod properties;
 mod replicas;
