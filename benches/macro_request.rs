@@ -100,6 +100,23 @@ fn bench_requests(c: &mut Criterion) {
         (app, macro_uri)
     });
 
+    // TODO_CONNECT_BENCH_REQUESTS=N: exactly N macro requests and no measurement, for an
+    // instruction count under callgrind (run it with N and with 0; the difference / N is one
+    // request's cost), where wall-clock time on a shared machine is noise.
+    if let Some(n) = std::env::var("TODO_CONNECT_BENCH_REQUESTS")
+        .ok()
+        .and_then(|n| n.parse::<u32>().ok())
+    {
+        system.block_on(async {
+            for _ in 0..n {
+                let req = TestRequest::get().uri(&macro_uri).to_request();
+                let res = app.call(req).await.expect("response");
+                assert_eq!(res.status(), StatusCode::OK);
+                std::hint::black_box(res);
+            }
+        });
+        return;
+    }
     let mut group = c.benchmark_group("in_process");
     for (name, uri) in [
         ("healthz", "/healthz".to_string()),

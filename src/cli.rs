@@ -302,7 +302,7 @@ fn serve(settings: Settings) -> Result<(), CliError> {
             settings.host,
             app.port(),
         );
-        if let Some(addr) = settings.metrics_addr {
+        if let Some(addr) = app.metrics_addr() {
             log::info!("metrics on http://{addr}/metrics");
         }
         app.run_until_stopped()

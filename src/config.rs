@@ -256,7 +256,7 @@ settings! {
     forge_jwks_url: String = "FORGE_JWKS_URL", default "Atlassian's key sets",
         "where Forge's signing keys are fetched";
     metrics_addr: String = "METRICS_ADDR", default "unset: no metrics",
-        "ip:port of a second listener serving GET /metrics (Prometheus), e.g. 127.0.0.1:9464";
+        "ip:port of a second listener serving GET /metrics (Prometheus), e.g. 127.0.0.1:9464 (port 0 picks a free one)";
 }
 
 /// The settings as `--help` lists them after the commands: one line each, name, what it does

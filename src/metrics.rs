@@ -1,6 +1,6 @@
 //! Prometheus metrics: the registry, the request metrics the middleware records, and what is
-//! read at scrape time (build info, the database pool, the SQLite WAL). Served on a listener
-//! of their own (`METRICS_ADDR`, [`listener`]), never on the app's port.
+//! read at scrape time (build info, the database pool, the SQLite WAL, the sites by way in).
+//! Served on a listener of their own (`METRICS_ADDR`, [`listener`]), never on the app's port.
 //!
 //! The cardinality rule: no label carries a site, user, token, title, raw path or any other
 //! value a caller chooses. Routes are the route table's templates (`/api/tasks/{id}`), methods
@@ -9,7 +9,9 @@
 
 mod database;
 pub(crate) mod listener;
+mod sites;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::{Method, StatusCode};
@@ -54,6 +56,7 @@ pub(crate) struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latencies: Latencies,
+    sites: Arc<sites::SiteCounts>,
 }
 
 impl Metrics {
@@ -81,11 +84,14 @@ impl Metrics {
             ]),
         );
         registry.register_collector(Box::new(database::DatabaseGauges::new(db.clone())));
+        let sites = Arc::new(sites::SiteCounts::new(db.clone()));
+        registry.register_collector(Box::new(sites.clone()));
         Self {
             on,
             registry,
             requests,
             latencies,
+            sites,
         }
     }
 
@@ -123,8 +129,13 @@ impl Metrics {
             .inc();
     }
 
-    /// Everything, in the OpenMetrics text format.
-    pub(crate) fn encode(&self) -> Result<String, std::fmt::Error> {
+    /// Everything, in the OpenMetrics text format, the site counts refreshed first when stale.
+    pub(crate) async fn scrape(&self) -> Result<String, std::fmt::Error> {
+        self.sites.refresh().await;
+        self.encode()
+    }
+
+    fn encode(&self) -> Result<String, std::fmt::Error> {
         let mut out = String::with_capacity(16 * 1024);
         prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
         Ok(out)

@@ -2,7 +2,7 @@
 //! templates, descriptor, caches, clients), the per-worker app, and [`Application`], which
 //! binds its own listener so `main` and the tests start the same server.
 
-use std::net::{TcpListener, ToSocketAddrs};
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::time::Duration;
 
 use actix_web::body::MessageBody;
@@ -170,7 +170,7 @@ pub fn app(
 pub struct Application {
     port: u16,
     server: Server,
-    metrics: Option<Server>,
+    metrics: Option<(Server, SocketAddr)>,
 }
 
 impl Application {
@@ -229,10 +229,15 @@ impl Application {
         self.port
     }
 
+    /// The metrics listener's address actually bound (`METRICS_ADDR`; port 0 picks one).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, addr)| *addr)
+    }
+
     /// Serves until SIGTERM/SIGINT, then finishes in-flight requests and returns; the metrics
     /// listener serves as long as the app does.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let metrics = self.metrics.map(|server| {
+        let metrics = self.metrics.map(|(server, _)| {
             let handle = server.handle();
             actix_web::rt::spawn(server);
             handle

@@ -17,10 +17,15 @@ const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset
 /// Connections the metrics listener serves at once (scrapers are few).
 const MAX_CONNECTIONS: usize = 64;
 
-/// Binds `addr` now (so a taken port is a start-up error) and returns the server, not yet
-/// polled; it stops with the app (`Application::run_until_stopped`), not on signals itself.
-pub(crate) fn bind(addr: SocketAddr, metrics: web::Data<Metrics>) -> std::io::Result<Server> {
+/// Binds `addr` now (so a taken port is a start-up error; port 0 picks a free one) and returns
+/// the server, not yet polled, and the address bound; it stops with the app
+/// (`Application::run_until_stopped`), not on signals itself.
+pub(crate) fn bind(
+    addr: SocketAddr,
+    metrics: web::Data<Metrics>,
+) -> std::io::Result<(Server, SocketAddr)> {
     let listener = TcpListener::bind(addr)?;
+    let bound = listener.local_addr()?;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(metrics.clone())
@@ -35,11 +40,11 @@ pub(crate) fn bind(addr: SocketAddr, metrics: web::Data<Metrics>) -> std::io::Re
     .disable_signals()
     .listen(listener)?
     .run();
-    Ok(server)
+    Ok((server, bound))
 }
 
 async fn scrape(metrics: web::Data<Metrics>) -> HttpResponse {
-    match metrics.encode() {
+    match metrics.scrape().await {
         Ok(body) => HttpResponse::Ok()
             .insert_header((header::CONTENT_TYPE, CONTENT_TYPE))
             .insert_header((header::CACHE_CONTROL, "no-store"))

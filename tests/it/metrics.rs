@@ -31,14 +31,16 @@ impl Deployment {
         let db = dir.path().join("todo.sqlite3");
         let sys = actix_web::rt::System::new();
         let keys = sys.block_on(async { KeyServer::start() });
-        let metrics_port = free_port();
+        // Port 0: the listener picks a free port and logs it (a port chosen here could be
+        // taken by another test's server meanwhile).
         let mut binary = Binary::test(dir.path(), &db)
             .env("CONNECT_KEYS_URL", &keys.url)
-            .env("METRICS_ADDR", format!("127.0.0.1:{metrics_port}"));
+            .env("METRICS_ADDR", "127.0.0.1:0");
         for (key, value) in extra {
             binary = binary.env(key, value);
         }
-        let server = binary.serve();
+        let mut server = binary.serve();
+        let metrics_port = metrics_port(&mut server);
         Self {
             _dir: dir,
             server,
@@ -84,6 +86,13 @@ impl Deployment {
         );
         parse(python, &res.text())
     }
+}
+
+/// The metrics listener's port, from the start-up line `metrics on http://127.0.0.1:<port>/…`.
+fn metrics_port(server: &mut Server) -> u16 {
+    let line = server.wait_for_log("metrics on http://127.0.0.1:");
+    let after = line.split("metrics on http://127.0.0.1:").nth(1).unwrap();
+    after.split('/').next().unwrap().parse().unwrap()
 }
 
 #[derive(Debug, Clone)]
@@ -249,6 +258,13 @@ fn the_metrics_count_exactly_the_requests_made_and_name_no_site_user_or_token() 
     let waiting = after.iter().any(|s| s.name == "db_pool_waiting");
     assert_eq!((wal, waiting), (!on_postgres(), on_postgres()));
 
+    // The one site, installed through Connect, counted when the first scrape came.
+    let sites: Vec<&Sample> = after.iter().filter(|s| s.name == "sites").collect();
+    assert_eq!(sites.len(), 9, "every pair of states, always: {sites:?}");
+    let connect_only = [("connect", "installed"), ("forge", "never")];
+    assert_eq!(value(&after, "sites", &connect_only), 1.0);
+    assert_eq!(sites.iter().map(|s| s.value).sum::<f64>(), 1.0);
+
     let secrets = [
         site.client_key.as_str(),
         site.secret.as_str(),
@@ -344,11 +360,8 @@ fn without_metrics_addr_nothing_more_listens_and_a_taken_port_stops_start_up() {
     assert!(!server.log().contains("metrics on"), "{}", server.log());
     drop(server);
 
-    let metrics_port = free_port();
-    let with = binary
-        .clone()
-        .env("METRICS_ADDR", format!("127.0.0.1:{metrics_port}"))
-        .serve();
+    let mut with = binary.clone().env("METRICS_ADDR", "127.0.0.1:0").serve();
+    let metrics_port = metrics_port(&mut with);
     assert_eq!(listening_sockets(with.pid()), 2, "{}", with.log());
     assert_eq!(get(metrics_port, "/metrics").status, 200);
     assert_eq!(get(metrics_port, "/healthz").status, 404);
