@@ -2,6 +2,9 @@
 //! `target`, `message`, and the record's key-values (the access log's `method`, `route`,
 //! `status`, `ms`, `request_id`). serde_json does every escape; nothing here builds JSON by
 //! hand. The text format is env_logger's own and ignores the key-values.
+//!
+//! Any other line written while a request's handler runs on its async worker carries the
+//! request's id too ([`with_request_id`]); lines from the blocking pool (SQLite work) do not.
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,6 +13,21 @@ use log::kv::{Key, Value, VisitSource};
 use serde_json::{Map, Value as Json};
 
 static JSON: AtomicBool = AtomicBool::new(false);
+
+tokio::task_local! {
+    /// The id of the request whose handler is running (JSON lines only).
+    static REQUEST_ID: String;
+}
+
+/// Runs `work` (a request's handler) so that the JSON lines it writes carry `id`; with the text
+/// format it runs as it is.
+pub(crate) async fn with_request_id<F: std::future::Future>(id: &str, work: F) -> F::Output {
+    if is_json() {
+        REQUEST_ID.scope(id.to_owned(), work).await
+    } else {
+        work.await
+    }
+}
 
 /// Records that lines are written as JSON (`main`, before the first line): the access log
 /// then also works out the route template its line carries.
@@ -35,6 +53,9 @@ pub fn write_json(out: &mut dyn Write, record: &log::Record<'_>) -> io::Result<(
     let mut fields = Fields(&mut line);
     // A value that cannot be visited is left out; the line itself is still written.
     let _ = record.key_values().visit(&mut fields);
+    if !line.contains_key("request_id") {
+        let _ = REQUEST_ID.try_with(|id| line.insert("request_id".into(), Json::from(id.as_str())));
+    }
     serde_json::to_writer(&mut *out, &line)?;
     out.write_all(b"\n")
 }
@@ -90,5 +111,23 @@ mod tests {
         assert_eq!(line["route"], "/a/{id}");
         let time = line["time"].as_str().unwrap();
         time::OffsetDateTime::parse(time, &time::format_description::well_known::Rfc3339).unwrap();
+    }
+
+    #[actix_web::test]
+    async fn lines_written_inside_a_request_carry_its_id() {
+        let record = |out: &mut Vec<u8>| {
+            let record = log::Record::builder().args(format_args!("inside")).build();
+            write_json(out, &record).unwrap();
+        };
+        let mut inside = Vec::new();
+        REQUEST_ID
+            .scope("req-7".to_owned(), async { record(&mut inside) })
+            .await;
+        let line: Json = serde_json::from_slice(&inside).unwrap();
+        assert_eq!(line["request_id"], "req-7");
+        let mut outside = Vec::new();
+        record(&mut outside);
+        let line: Json = serde_json::from_slice(&outside).unwrap();
+        assert!(line.get("request_id").is_none(), "{line}");
     }
 }

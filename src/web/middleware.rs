@@ -52,10 +52,11 @@ pub(crate) async fn secure_and_log<B: MessageBody + 'static>(
         Some(status) => Ok(req
             .into_response(actix_web::HttpResponse::build(status).finish())
             .map_into_right_body()),
-        None => next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_left_body),
+        None => {
+            log_format::with_request_id(request_id.to_str().unwrap_or_default(), next.call(req))
+                .await
+                .map(ServiceResponse::map_into_left_body)
+        }
     };
     let status = match &result {
         Ok(res) => res.status(),

@@ -479,6 +479,25 @@ fn json_logs_parse_carry_the_request_id_and_leak_no_secret() {
         .expect("the traced request's access line");
     assert_eq!(traced["route"], "/healthz");
     assert!(access >= 8, "{log}");
+    // A line the handler writes carries its request's id: the install's own line.
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let installed = lines
+        .iter()
+        .find(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("installed on"))
+        })
+        .expect("the install's line");
+    let install_access = lines
+        .iter()
+        .find(|l| l["route"] == "/confluence/installed")
+        .expect("the install's access line");
+    assert!(installed["request_id"].is_string(), "{installed}");
+    assert_eq!(installed["request_id"], install_access["request_id"]);
     for secret in [site.secret.as_str(), "eyJ", "jwt=", "b'c"] {
         assert!(!log.contains(secret), "the log leaks {secret:?}: {log}");
     }
