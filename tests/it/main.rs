@@ -13,6 +13,7 @@ mod forge_ui;
 mod foundation;
 mod hardening;
 mod macro_pages;
+mod metrics;
 mod ops;
 mod properties;
 mod replicas;
