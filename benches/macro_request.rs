@@ -2,7 +2,8 @@
 //! (`todo_connect::app`: same state, middleware and routes) on a real SQLite file in a temp
 //! dir, a site installed through the signed `installed` callback and a task created through the
 //! JSON API; then `GET /confluence/get_task?id=N&…&jwt=…` against `GET /healthz`, the
-//! empty-route baseline. No logger is installed, so the access-log line costs nothing here (it
+//! empty-route baseline; `TODO_CONNECT_BENCH_METRICS=1` records the request metrics (as
+//! `METRICS_ADDR` does). No logger is installed, so the access-log line costs nothing here (it
 //! does in production, see docs/performance.md).
 //!
 //! `get_task_macro_fresh_tokens` is the load test's mix in miniature: a fresh token on every
@@ -27,7 +28,7 @@ use todo_connect::app::startup;
 use todo_connect::config::Settings;
 
 fn settings(dir: &std::path::Path, keys_url: &str) -> Settings {
-    let env: HashMap<&str, String> = HashMap::from([
+    let mut env: HashMap<&str, String> = HashMap::from([
         ("APP_ENV", "test".to_string()),
         ("SITE_URL", SITE_URL.to_string()),
         ("HOST", "127.0.0.1".to_string()),
@@ -39,6 +40,11 @@ fn settings(dir: &std::path::Path, keys_url: &str) -> Settings {
         ("CONNECT_KEYS_URL", keys_url.to_string()),
         ("ADDON_KEY", ADDON_KEY.to_string()),
     ]);
+    // TODO_CONNECT_BENCH_METRICS=1: the request metrics are recorded, as with METRICS_ADDR set
+    // (the in-process service binds no listener), to compare with and without.
+    if std::env::var_os("TODO_CONNECT_BENCH_METRICS").is_some() {
+        env.insert("METRICS_ADDR", "127.0.0.1:9464".to_string());
+    }
     Settings::load(&|k| env.get(k).cloned(), dir).expect("bench settings")
 }
 
@@ -156,6 +162,23 @@ fn bench_requests(c: &mut Criterion) {
         std::process::exit(0);
     }
 
+    // TODO_CONNECT_BENCH_REQUESTS=N: exactly N macro requests and no measurement, for an
+    // instruction count under callgrind (run it with N and with 0; the difference / N is one
+    // request's cost), where wall-clock time on a shared machine is noise.
+    if let Some(n) = std::env::var("TODO_CONNECT_BENCH_REQUESTS")
+        .ok()
+        .and_then(|n| n.parse::<u32>().ok())
+    {
+        system.block_on(async {
+            for _ in 0..n {
+                let req = TestRequest::get().uri(&macro_uri).to_request();
+                let res = app.call(req).await.expect("response");
+                assert_eq!(res.status(), StatusCode::OK);
+                std::hint::black_box(res);
+            }
+        });
+        return;
+    }
     let mut group = c.benchmark_group("in_process");
     for (name, uri) in [
         ("healthz", "/healthz".to_string()),

@@ -302,6 +302,9 @@ fn serve(settings: Settings) -> Result<(), CliError> {
             settings.host,
             app.port(),
         );
+        if let Some(addr) = app.metrics_addr() {
+            log::info!("metrics on http://{addr}/metrics");
+        }
         app.run_until_stopped()
             .await
             .map_err(|source| StartupError::Bind {

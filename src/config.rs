@@ -126,6 +126,9 @@ pub struct Settings {
     /// Where Forge's signing keys are fetched; `None` picks Atlassian's production or
     /// staging set by the token's `app.apiBaseUrl`.
     pub(crate) forge_jwks_url: Option<BaseUrl>,
+    /// Where the Prometheus metrics are served (`METRICS_ADDR`), never on the app's own port;
+    /// `None`: no metrics listener.
+    pub(crate) metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// One setting as an operator sees it: the variable, its default as the README and `--help`
@@ -170,6 +173,7 @@ macro_rules! settings {
             APP_ENV,
             $(Setting { name: $var, default: $default, help: $help },)*
             RUST_LOG,
+            LOG_FORMAT,
         ];
     };
 }
@@ -185,6 +189,36 @@ const RUST_LOG: Setting = Setting {
     default: "info",
     help: "log filter, e.g. info,todo_connect=debug (environment only)",
 };
+
+const LOG_FORMAT: Setting = Setting {
+    name: "LOG_FORMAT",
+    default: "text",
+    help: "text, or json: one JSON object per line (environment only)",
+};
+
+/// How log lines are written (`LOG_FORMAT`). Read from the environment only, like `RUST_LOG`:
+/// the logger starts before the settings files are read, so that reading them can log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// env_logger's own line: `[time level target] message`.
+    Text,
+    /// One JSON object per line (`util::log_format`).
+    Json,
+}
+
+impl LogFormat {
+    /// The format `LOG_FORMAT` names (`None` or empty: text); an unknown name is refused.
+    pub fn parse(value: Option<&str>) -> Result<Self, ConfigError> {
+        match value.map(str::trim).unwrap_or("") {
+            "" | "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            other => Err(ConfigError::new(
+                "LOG_FORMAT",
+                format!("must be text or json (got {other:?})"),
+            )),
+        }
+    }
+}
 
 settings! {
     site_url: String = "SITE_URL", default "http://localhost:3000 (required in production)",
@@ -216,6 +250,8 @@ settings! {
         "the Forge app's id (ari:cloud:ecosystem::app/<uuid> or the uuid)";
     forge_jwks_url: String = "FORGE_JWKS_URL", default "Atlassian's key sets",
         "where Forge's signing keys are fetched";
+    metrics_addr: String = "METRICS_ADDR", default "unset: no metrics",
+        "ip:port of a second listener serving GET /metrics (Prometheus), e.g. 127.0.0.1:9464 (port 0 picks a free one)";
 }
 
 /// The settings as `--help` lists them after the commands: one line each, name, what it does
@@ -409,6 +445,11 @@ impl Settings {
                 .forge_jwks_url
                 .map(|url| url_value("FORGE_JWKS_URL", &url, production))
                 .transpose()?,
+            metrics_addr: layer
+                .metrics_addr
+                .as_deref()
+                .map(metrics_addr)
+                .transpose()?,
         })
     }
 
@@ -441,6 +482,17 @@ fn url_value(
             ""
         };
         ConfigError::new(variable, format!("must {why}{scope} (got {value:?})"))
+    })
+}
+
+/// The metrics listener's address: an IP address and a port, so it is plain which interface
+/// the metrics are exposed on (a host name could resolve to a public one).
+fn metrics_addr(value: &str) -> Result<std::net::SocketAddr, ConfigError> {
+    value.trim().parse().map_err(|_| {
+        ConfigError::new(
+            "METRICS_ADDR",
+            format!("must be ip:port, e.g. 127.0.0.1:9464 (got {value:?})"),
+        )
     })
 }
 
@@ -575,5 +627,32 @@ mod tests {
         assert_eq!(shown("DATABASE_URL"), "unset");
         assert!(settings.database_url.is_none());
         assert!(settings.forge_app_id.is_none() && settings.forge_jwks_url.is_none());
+        assert_eq!(shown("METRICS_ADDR"), "unset: no metrics");
+        assert!(settings.metrics_addr.is_none());
+        assert_eq!(shown("LOG_FORMAT"), "text");
+        assert_eq!(LogFormat::parse(None).unwrap(), LogFormat::Text);
+    }
+
+    #[test]
+    fn metrics_addr_and_log_format_refuse_what_they_cannot_use() {
+        let load = |name: &'static str, value: &'static str| {
+            Settings::load(
+                &move |n| (n == name).then(|| value.to_string()),
+                Path::new("/nonexistent"),
+            )
+        };
+        let settings = load("METRICS_ADDR", "127.0.0.1:9464").unwrap();
+        assert_eq!(
+            settings.metrics_addr,
+            Some("127.0.0.1:9464".parse().unwrap())
+        );
+        for bad in ["localhost:9464", "9464", "127.0.0.1", "127.0.0.1:99999"] {
+            let err = load("METRICS_ADDR", bad).unwrap_err();
+            assert_eq!(err.variable, "METRICS_ADDR", "{bad:?}");
+        }
+        assert_eq!(LogFormat::parse(Some("json")).unwrap(), LogFormat::Json);
+        assert_eq!(LogFormat::parse(Some("text")).unwrap(), LogFormat::Text);
+        let err = LogFormat::parse(Some("JSON!")).unwrap_err();
+        assert_eq!(err.variable, "LOG_FORMAT");
     }
 }

@@ -1,9 +1,8 @@
-//! Atlassian Connect: descriptor, signed lifecycle, JWT verification, the current site and user,
-//! and calls back to the site. Knows nothing of todos; it could become its own crate.
+//! Atlassian Connect: descriptor, signed lifecycle, JWT verification, the current site and user.
+//! The app never calls a Connect site back (the page does, as the user). Knows nothing of todos; it could become its own crate.
 
 pub(crate) mod descriptor;
 mod extract;
-pub mod host_client;
 mod install_keys;
 mod installation_cache;
 pub mod installations;

@@ -17,6 +17,7 @@ mod migrate;
 mod ours;
 pub mod postgres;
 mod sqlite;
+mod stats;
 mod tx;
 mod values;
 mod worker_read;
@@ -30,7 +31,7 @@ pub use tx::Tx;
 pub(crate) use tx::{Dialect, Param, Row};
 pub(crate) use values::Stamp;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -99,6 +100,9 @@ pub struct Db {
     /// Read-only SQLite connections of the async workers; `None` for an in-memory database
     /// and for PostgreSQL.
     worker_reads: Option<Arc<worker_read::WorkerReads>>,
+    /// The SQLite file's write-ahead log (`<file>-wal`), whose size the metrics show; `None`
+    /// for an in-memory database and for PostgreSQL.
+    wal: Option<PathBuf>,
 }
 
 #[derive(Clone)]
@@ -114,12 +118,14 @@ impl Db {
             .get()
             .ok()
             .and_then(|conn| conn.path().map(str::to_owned));
+        let path = path.filter(|path| !path.is_empty());
         let worker_reads = path
-            .filter(|path| !path.is_empty())
-            .map(|path| worker_read::WorkerReads::new(Path::new(&path)));
+            .as_deref()
+            .map(|path| worker_read::WorkerReads::new(Path::new(path)));
         Self {
             backend: Pools::Sqlite(pool),
             worker_reads,
+            wal: path.map(|path| PathBuf::from(format!("{path}-wal"))),
         }
     }
 
@@ -156,6 +162,7 @@ impl Db {
         Self {
             backend: Pools::Postgres(Arc::new(pool)),
             worker_reads: None,
+            wal: None,
         }
     }
 

@@ -2,7 +2,7 @@
 //! Forge app whose backend is this binary (Forge Remote).
 //!
 //! Layers, bottom up; a module uses only those below it:
-//! `util` (URLs, bodies, escaping, time, outbound HTTP) → `config`, `error`, `site` → `db` →
+//! `util` (URLs, bodies, escaping, time, outbound HTTP) → `config`, `error`, `site` → `db` → `metrics` →
 //! `web` (HTTP plumbing) → `connect` (Connect) and `forge` (Forge Remote), neither with todo
 //! knowledge nor knowing each other → `todo` (the domain) →
 //! `app` (state, start-up, routes) → `ops`, `cli`. See `docs/architecture.md`.
@@ -19,6 +19,7 @@ pub(crate) mod error;
 pub(crate) mod forge;
 #[doc(hidden)]
 pub mod fuzzing;
+pub(crate) mod metrics;
 pub(crate) mod ops;
 #[doc(hidden)]
 pub mod seeding;

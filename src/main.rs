@@ -6,10 +6,18 @@ use std::process::ExitCode;
 use clap::Parser;
 use env_logger::WriteStyle;
 use todo_connect::cli::{Cli, run};
-use todo_connect::util::log_buffer;
+use todo_connect::config::LogFormat;
+use todo_connect::util::{log_buffer, log_format};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let format = match LogFormat::parse(std::env::var("LOG_FORMAT").ok().as_deref()) {
+        Ok(format) => format,
+        Err(err) => {
+            eprintln!("todo-connect: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     // Log lines go to stderr from a background thread (util::log_buffer): a request's access
     // line costs it a copy into memory, not a write of its own.
     let (sink, log_writer) = log_buffer::buffered(std::io::stderr());
@@ -23,8 +31,14 @@ fn main() -> ExitCode {
             WriteStyle::Never
         });
     }
+    match format {
+        LogFormat::Text => logger.format_timestamp_millis(),
+        LogFormat::Json => {
+            log_format::set_json();
+            logger.format(|out, record| log_format::write_json(out, record))
+        }
+    };
     logger
-        .format_timestamp_millis()
         .target(env_logger::Target::Pipe(Box::new(sink)))
         .init();
     let result = run(cli);

@@ -2,18 +2,8 @@
 (function () {
   "use strict";
 
-  /** Resolves with the AP object once the Connect JavaScript has loaded (or a host provided it). */
-  function whenAP() {
-    return new Promise(function (resolve, reject) {
-      var waited = 0;
-      (function poll() {
-        if (window.AP && window.AP.context) { resolve(window.AP); return; }
-        waited += 50;
-        if (waited > 10000) { reject(new Error("Confluence did not load this app. Reload the page.")); return; }
-        setTimeout(poll, 50);
-      })();
-    });
-  }
+  /* Waiting for AP and calling the host as the user live in host.js (loaded first). */
+  var whenAP = window.TodoHost.whenAP;
 
   function token(AP) {
     return new Promise(function (resolve, reject) {
@@ -50,45 +40,6 @@
     });
   }
 
-  function parsed(text) {
-    if (typeof text !== "string") { return text === undefined ? null : text; }
-    try { return JSON.parse(text); } catch (e) { return null; }
-  }
-
-  /**
-   * Calls the site's own REST API as the person using the page (`AP.request`: Confluence adds
-   * their session, the app's scopes and their permissions apply). Resolves with
-   * `{ status, body }` whatever the status; rejects only when Confluence was not reached.
-   * Connect's all.js answers through the callbacks, newer versions also through a promise: the
-   * first answer counts, and a promise's rejection is already answered by `error`.
-   */
-  function hostRequest(type, url, body) {
-    return whenAP().then(function (AP) {
-      return new Promise(function (resolve, reject) {
-        var settled = false;
-        function once(f, value) { if (!settled) { settled = true; f(value); } }
-        var options = {
-          url: url,
-          type: type,
-          success: function (text, statusText, xhr) {
-            once(resolve, { status: (xhr && xhr.status) || 200, body: parsed(text) });
-          },
-          error: function (xhr) {
-            var status = xhr && xhr.status;
-            if (status) { once(resolve, { status: status, body: parsed(xhr.responseText) }); }
-            else { once(reject, new Error("Confluence could not be reached.")); }
-          }
-        };
-        if (body !== undefined) {
-          options.contentType = "application/json";
-          options.data = JSON.stringify(body);
-        }
-        var answer = AP.request(options);
-        if (answer && typeof answer.then === "function") { answer.then(null, function () {}); }
-      });
-    });
-  }
-
   /** One page of a task list, filled (TodoViews.fillPage in task-views.js, loaded by the page). */
   function fillPage(pathFor, limit, before) {
     return window.TodoViews.fillPage(request, pathFor, limit, before);
@@ -109,6 +60,6 @@
   }
 
   window.TodoApi = {
-    request: request, hostRequest: hostRequest, fillPage: fillPage, whenAP: whenAP, showMessage: showMessage
+    request: request, hostRequest: window.TodoHost.request, fillPage: fillPage, whenAP: whenAP, showMessage: showMessage
   };
 })();

@@ -3,40 +3,17 @@
  * Confluence runs as the person viewing the page, so they see only the names they may see and
  * our server asks nobody. One request per account: GET /rest/api/user?accountId=…, whose answer
  * (text JSON) carries displayName / publicName. Loaded by the macro and the Todo page, after
- * all.js and names.js; fills everything under #content.
+ * all.js, host.js (AP.request as a promise) and names.js; fills everything under #content.
  */
 (function () {
   "use strict";
 
-  /* AP once all.js has set it up (or a host provided it); null after 10 s without one. */
-  function whenAP() {
-    return new Promise(function (resolve) {
-      var waited = 0;
-      (function poll() {
-        if (window.AP && typeof window.AP.request === "function") { resolve(window.AP); return; }
-        waited += 50;
-        if (waited > 10000) { resolve(null); return; }
-        setTimeout(poll, 50);
-      })();
-    });
-  }
-
+  /* The viewer's name for `id`, or null when Confluence does not say (or cannot be reached). */
   function displayName(id) {
-    return whenAP().then(function (AP) {
-      if (!AP) { return null; }
-      return new Promise(function (resolve) {
-        AP.request({
-          url: "/rest/api/user?accountId=" + encodeURIComponent(id),
-          type: "GET",
-          success: function (text) {
-            var user = null;
-            try { user = typeof text === "string" ? JSON.parse(text) : text; } catch (e) { user = null; }
-            resolve(window.TodoNames.nameOf(user));
-          },
-          error: function () { resolve(null); }
-        });
-      });
-    });
+    var url = "/rest/api/user?accountId=" + encodeURIComponent(id);
+    return window.TodoHost.request("GET", url).then(function (answer) {
+      return answer.status === 200 ? window.TodoNames.nameOf(answer.body) : null;
+    }, function () { return null; });
   }
 
   var content = document.getElementById("content");

@@ -2,23 +2,23 @@
 //!
 //! `setup`: plays Atlassian and three kinds of Confluence site on 127.0.0.1:<peer-port>: it
 //! serves a fresh RSA public key for a `kid` (the app's `CONNECT_KEYS_URL` is
-//! `http://127.0.0.1:<peer-port>`) and the sites' user API, which the macro asks for a task
-//! creator's display name — at once for the `mix` sites (`…/fast/wiki`), after `--slow-ms`
-//! for the `slow` sites (`…/slow/wiki`); the `down` sites' base URL is a loopback port
-//! nothing listens on. For each kind it installs `--sites` sites with real signed installs,
+//! `http://127.0.0.1:<peer-port>`) and the sites' base URLs — answering at once for the `mix`
+//! sites (`…/fast/wiki`), after `--slow-ms` for the `slow` sites (`…/slow/wiki`); the `down`
+//! sites' base URL is a loopback port nothing listens on. The app calls none of them (names
+//! and publishing are the page's): the kinds show that how a site's Confluence fares does not
+//! reach the server. For each kind it installs `--sites` sites with real signed installs,
 //! creates `--tasks` tasks on each through the JSON API (as `--accounts` different users), and
 //! writes one file of macro URLs (path and query, one a line), `--tokens` per task, every one
 //! with its own token, as Confluence mints a fresh one for every iframe it renders. It also
 //! writes `single.txt` (one of those URLs: the first pass's one-token round) and
 //! `healthz.txt`, checks that a URL of every site renders, prints `SETUP_DONE`, and keeps
-//! serving until it is killed, so that restarted servers can look names up again.
+//! serving the install key until it is killed.
 //!
 //! `seed`: the scale round's sites (`seed.rs`): thousands of Connect sites and their tasks
 //! written straight into the database through the app's stores, one transaction per batch,
 //! and `scale.txt`, their macro URLs.
 //!
-//! `sites`: Confluence sites that answer user lookups after `--slow-ms`, on `--port`, until
-//! killed: what the scale round's sites are during its slow round (during its down round
+//! `sites`: Confluence sites that answer after `--slow-ms`, on `--port`, until killed: what the scale round's sites are during its slow round (during its down round
 //! nothing listens there).
 //!
 //! `ready`: starts the given server command several times and prints how long each start took
@@ -58,7 +58,7 @@ enum Cmd {
     Setup(setup::Plan),
     /// Seed sites and tasks through the stores (the scale round), write `scale.txt`.
     Seed(seed::SeedPlan),
-    /// Serve sites that answer user lookups after `slow_ms`, on `port`, until killed.
+    /// Serve sites that answer after `slow_ms`, on `port`, until killed.
     Sites {
         #[arg(long)]
         port: u16,

@@ -38,7 +38,7 @@ pub struct SeedPlan {
     /// Sites per transaction.
     #[arg(long, default_value_t = 50)]
     pub batch: usize,
-    /// Different task creators per site (each a display name the macro asks the site for).
+    /// Different task creators per site (each an account id the page would name).
     #[arg(long, default_value_t = 5)]
     pub accounts: usize,
     /// The sites' Confluence base URL (the script's scale port: down or slow by round).

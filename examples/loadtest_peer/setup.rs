@@ -42,10 +42,10 @@ pub struct Plan {
     /// Macro URLs (tokens) per task.
     #[arg(long, default_value_t = 4)]
     pub tokens: usize,
-    /// Different task creators per site (each a display name to look up).
+    /// Different task creators per site (each an account id the page would name).
     #[arg(long, default_value_t = 5)]
     pub accounts: usize,
-    /// How long the slow sites take to answer a user lookup, in milliseconds.
+    /// How long the slow sites take to answer anything, in milliseconds.
     #[arg(long, default_value_t = 2000)]
     pub slow_ms: u64,
     /// Lifetime of the macro tokens in seconds (the whole load test must fit in it).
@@ -180,7 +180,7 @@ impl<'p> Setup<'p> {
                 }
             }
         }
-        // Every site renders (the first view of a slow site waits for its names once).
+        // Every site renders.
         let checks = urls[..sites.len()].iter().map(|url| self.check(url));
         all_ok(join_all(checks).await)?;
         Ok(urls)

@@ -2,7 +2,7 @@
 //! templates, descriptor, caches, clients), the per-worker app, and [`Application`], which
 //! binds its own listener so `main` and the tests start the same server.
 
-use std::net::{TcpListener, ToSocketAddrs};
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::time::Duration;
 
 use actix_web::body::MessageBody;
@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::connect::{self, Connect};
 use crate::db::{self, Db};
 use crate::forge::Forge;
+use crate::metrics::{self, Metrics};
 use crate::site::SiteChanges;
 use crate::todo::Todo;
 use crate::util::http;
@@ -54,8 +55,9 @@ pub enum StartupError {
 /// Everything the workers share, built once. Each layer's part is registered on its own so a
 /// handler's signature names the part it uses: `Data<Web>` (templates, assets; the middleware
 /// reads it too), `Data<Connect>` (the Connect extractor and lifecycle), `Data<Forge>` (the
-/// Forge extractors and events), `Data<Todo>` (the task handlers), and `Data<AppState>` for
-/// the operational pages.
+/// Forge extractors and events), `Data<Todo>` (the task handlers), `Data<Metrics>` (the
+/// middleware records into it, the metrics listener serves it) and `Data<AppState>` for the
+/// operational pages.
 pub struct AppState {
     pub(crate) settings: Settings,
     pub(crate) db: Db,
@@ -63,6 +65,7 @@ pub struct AppState {
     connect: aweb::Data<Connect>,
     forge: aweb::Data<Forge>,
     todo: aweb::Data<Todo>,
+    metrics: aweb::Data<Metrics>,
     /// Flushed once the server stopped taking requests.
     bookkeeping: Bookkeeping,
 }
@@ -97,7 +100,9 @@ impl AppState {
         );
         let todo = Todo::new(db.clone(), settings.max_tasks_per_site).with_jira_progress(clients);
         connect.watch_changes(todo.hearing());
+        let metrics = Metrics::new(settings.metrics_addr.is_some(), &db);
         Ok(Self {
+            metrics: aweb::Data::new(metrics),
             todo: aweb::Data::new(todo),
             connect: aweb::Data::new(connect),
             forge: aweb::Data::new(forge),
@@ -157,15 +162,18 @@ pub fn app(
         .app_data(state.connect.clone())
         .app_data(state.forge.clone())
         .app_data(state.todo.clone())
+        .app_data(state.metrics.clone())
         .app_data(state)
         .wrap(from_fn(web::middleware::secure_and_log))
         .configure(routes::configure)
 }
 
-/// A built server, bound to its port, not yet running.
+/// A built server, bound to its port (and the metrics listener to `METRICS_ADDR`), not yet
+/// running.
 pub struct Application {
     port: u16,
     server: Server,
+    metrics: Option<(Server, SocketAddr)>,
     /// The notes the last requests took, written before `run_until_stopped` returns.
     bookkeeping: Bookkeeping,
 }
@@ -186,8 +194,19 @@ impl Application {
             .local_addr()
             .map_err(|source| StartupError::Bind { addr, source })?
             .port();
+        let metrics_addr = settings.metrics_addr;
         let state = aweb::Data::new(AppState::build(settings, db, http)?);
         let bookkeeping = state.bookkeeping.clone();
+        let metrics = metrics_addr
+            .map(|addr| {
+                metrics::listener::bind(addr, state.metrics.clone()).map_err(|source| {
+                    StartupError::Bind {
+                        addr: format!("{addr} (METRICS_ADDR)"),
+                        source,
+                    }
+                })
+            })
+            .transpose()?;
         // Slow clients are bounded three ways: the head within CLIENT_REQUEST_TIMEOUT, the
         // body within web::body::BODY_DEADLINE, and at most MAX_CONNECTIONS_PER_IP connections
         // per address (checked before a byte is read), so slots stay free for everyone else.
@@ -207,6 +226,7 @@ impl Application {
         Ok(Self {
             port,
             server,
+            metrics,
             bookkeeping,
         })
     }
@@ -222,11 +242,25 @@ impl Application {
         self.port
     }
 
+    /// The metrics listener's address actually bound (`METRICS_ADDR`; port 0 picks one).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, addr)| *addr)
+    }
+
     /// Serves until SIGTERM/SIGINT, then finishes in-flight requests, writes the bookkeeping
-    /// they noted (as `main` writes out the buffered log lines) and returns.
+    /// they noted (as `main` writes out the buffered log lines) and returns; the metrics
+    /// listener serves as long as the app does.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics.map(|(server, _)| {
+            let handle = server.handle();
+            actix_web::rt::spawn(server);
+            handle
+        });
         let served = self.server.await;
         self.bookkeeping.flush().await;
+        if let Some(handle) = metrics {
+            handle.stop(true).await;
+        }
         served
     }
 }

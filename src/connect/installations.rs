@@ -19,8 +19,8 @@ pub struct Installation {
     /// The `https://` origin of the site's display URL (a custom domain), when it has one.
     pub(crate) display_origin: Option<String>,
     pub(crate) enabled: bool,
-    pub(crate) shared_secret: Secret,
-    /// The HMAC key built once from the secret, not on every request.
+    /// The HMAC key built once from the shared secret, not on every request; the secret itself
+    /// is not kept (nothing is signed with it: the app never calls a Connect site).
     pub(crate) decoding_key: DecodingKey,
 }
 
@@ -76,7 +76,6 @@ impl Installation {
                 .and_then(|url| BaseUrl::parse(&url, true).ok())
                 .map(|url| url.origin()),
             enabled,
-            shared_secret: Secret::new(secret),
             decoding_key,
         })
     }

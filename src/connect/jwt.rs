@@ -1,8 +1,8 @@
 //! Connect JWTs: HS256 tenant tokens (signed with a site's shared secret) and RS256 install
 //! tokens (signed by Atlassian, key named by `kid`). Pure functions, no I/O.
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use serde::{Deserialize, Serialize};
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
+use serde::Deserialize;
 
 pub use crate::util::secret::Secret;
 
@@ -226,19 +226,6 @@ pub fn valid_kid(kid: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-'))
 }
 
-/// Why a token we make could not be signed (never a client's fault).
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("cannot sign a token: {0}")]
-pub(crate) struct SignError(String);
-
-/// Signs claims with HS256 (outbound requests and tests).
-pub(crate) fn sign_hs256<T: Serialize>(claims: &T, secret: &Secret) -> Result<String, SignError> {
-    let key = EncodingKey::from_secret(secret.expose().as_bytes())
-        .map_err(|e| SignError(e.to_string()))?;
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &key)
-        .map_err(|e| SignError(e.to_string()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,7 +254,7 @@ mod tests {
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
         };
         let message = format!("{}.{}", b64(&header), b64(&claims));
-        let key = EncodingKey::from_secret(secret.as_bytes()).unwrap();
+        let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()).unwrap();
         let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &key, Algorithm::HS256);
         format!("{message}.{}", signature.unwrap())
     }

@@ -122,6 +122,11 @@ impl PgPool {
         self.pool.status().max_size
     }
 
+    /// The pool's connections right now (for the metrics, read at scrape time).
+    pub(crate) fn status(&self) -> deadpool_postgres::Status {
+        self.pool.status()
+    }
+
     /// The URL, for messages (its `Display` has no password).
     fn url(&self) -> &DatabaseUrl {
         &self.url

@@ -94,6 +94,7 @@ impl WorkerReads {
         let conn = Connection::open_with_flags(&self.path, flags)?;
         // rusqlite installs a 5 s busy handler on open; a worker must never sleep in it.
         conn.busy_timeout(Duration::ZERO)?;
+        conn.pragma_update(None, "cache_size", -super::sqlite::CACHE_KIB)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(conn)
     }

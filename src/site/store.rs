@@ -4,6 +4,7 @@
 //! is one function over both backends; the decisions it applies are plain functions in
 //! [`super`], tested once. Both ways in ask this store; neither knows the other's columns.
 
+pub(crate) mod census;
 pub mod connect;
 pub(crate) mod forge;
 mod merge;

@@ -1,8 +1,8 @@
-//! One call to a site's REST API, under the rules every caller shares (the Connect host client
-//! and Forge's app-system-token client): only URLs on the site's own base URL (same origin,
-//! under its path; anything else refused before a byte is sent), the shared client's timeouts
-//! (or a tighter one), redirects answered as errors, responses capped at
-//! [`MAX_RESPONSE_BYTES`], and errors that name the site and the endpoint (method and path,
+//! One call to a site's REST API as the app, under the outbound rules (today's one caller is
+//! Forge's app-system-token client writing Jira progress; Connect sites are never called):
+//! only URLs on the site's own base URL (same origin, under its path; anything else refused
+//! before a byte is sent), the shared client's timeouts (or a tighter one), redirects answered
+//! as errors, responses capped at [`MAX_RESPONSE_BYTES`], and errors that name the site and the endpoint (method and path,
 //! never the query) but never a token. How a call authenticates is the caller's business.
 
 mod error;
@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use reqwest::header::ACCEPT;
 use reqwest::{Method, StatusCode, Url};
-use serde::de::DeserializeOwned;
 
 use super::body::{BodyError, read_capped};
 use super::url::BaseUrl;
@@ -21,25 +20,9 @@ use super::url::BaseUrl;
 /// Responses larger than this are abandoned mid-stream.
 const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
-/// The body of a successful (2xx) answer, read up to [`MAX_RESPONSE_BYTES`].
-#[derive(Debug)]
-pub struct HostResponse {
-    pub status: StatusCode,
-    body: Vec<u8>,
-    site: String,
-    endpoint: String,
-}
-
-impl HostResponse {
-    /// Parses the body as JSON.
-    pub fn json<T: DeserializeOwned>(&self) -> Result<T, HostError> {
-        serde_json::from_slice(&self.body).map_err(|e| HostError::Decode {
-            site: self.site.clone(),
-            endpoint: self.endpoint.clone(),
-            reason: e.to_string(),
-        })
-    }
-}
+/// The status of a successful (2xx) answer. Its body is read up to [`MAX_RESPONSE_BYTES`] (so
+/// the connection is reused) and dropped: no caller needs it.
+pub type HostResponse = StatusCode;
 
 /// A site's REST API at its base URL, reached through the shared client.
 #[derive(Clone)]
@@ -140,12 +123,7 @@ impl SiteApi {
             self.timeout,
         );
         match body.await {
-            Ok(body) => Ok(HostResponse {
-                status,
-                body: body.to_vec(),
-                site,
-                endpoint,
-            }),
+            Ok(_) => Ok(status),
             Err(BodyError::TooLarge(_)) => Err(HostError::TooLarge { site, endpoint }),
             Err(BodyError::Read(e)) => Err(self.failed(&endpoint, e)),
             Err(BodyError::TimedOut(_)) => Err(HostError::Timeout { site, endpoint }),
@@ -168,8 +146,8 @@ impl SiteApi {
         self.transport(endpoint, reason)
     }
 
-    /// A failure before or outside the HTTP exchange (signing, an abandoned exchange).
-    pub(crate) fn transport(&self, endpoint: &str, reason: String) -> HostError {
+    /// A failure outside the HTTP answer (no connection, an abandoned exchange).
+    fn transport(&self, endpoint: &str, reason: String) -> HostError {
         HostError::Transport {
             site: self.site(),
             endpoint: endpoint.to_string(),
@@ -177,3 +155,6 @@ impl SiteApi {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

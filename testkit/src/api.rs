@@ -4,12 +4,10 @@
 
 pub use todo_connect::Application;
 pub use todo_connect::config::Settings;
-pub use todo_connect::connect::host_client::HostClients;
 pub use todo_connect::connect::installations::NewInstallation;
 pub use todo_connect::connect::jwt::Secret;
 pub use todo_connect::connect::qsh;
 pub use todo_connect::db::{Db, Pool, migrate, open_pool};
 pub use todo_connect::site::SiteId;
 pub use todo_connect::site::store::connect::install;
-pub use todo_connect::util::http::client as http_client;
 pub use todo_connect::util::url::BaseUrl;

@@ -2,8 +2,8 @@
 //! what the benchmarks and the load-test peer share. A realistic site ([`CLIENT_KEY`],
 //! [`SHARED_SECRET`], [`ACCOUNT_ID`]), the iframe query and token Confluence mints for every
 //! macro view ([`macro_query`], [`iframe_claims`]), and [`Peer`]: Atlassian's install-key
-//! route and the sites' user API on one loopback port (`/fast/wiki/…` answers at once,
-//! `/slow/wiki/…` after a delay).
+//! route and the sites' base URLs on one loopback port (`/fast/wiki/…` answers at once,
+//! `/slow/wiki/…` after a delay; the app asks them nothing, so the rounds show it does not care).
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -91,14 +91,7 @@ pub fn context_token() -> Result<String, String> {
     crate::tokens::sign_hmac(&claims, SHARED_SECRET, jsonwebtoken::Algorithm::HS256)
 }
 
-/// What a site answers to `GET …/wiki/rest/api/user?accountId=…`: a user named after the
-/// account id's last part.
-pub fn user_json(account: &str) -> Value {
-    let tail = account.rsplit(['-', ':']).next().unwrap_or_default();
-    json!({"accountId": account, "displayName": format!("Tester {tail}"), "publicName": "tester"})
-}
-
-/// Atlassian's key route and the sites' user API on one loopback port, served by the current
+/// Atlassian's key route and the sites' base URLs on one loopback port, served by the current
 /// actix system.
 pub struct Peer {
     /// `http://127.0.0.1:<port>`: the app's `CONNECT_KEYS_URL`; sites live below it.
@@ -106,8 +99,8 @@ pub struct Peer {
 }
 
 impl Peer {
-    /// Serves `public_pem` at `/<kid>` and the user API of `/fast/wiki` and `/slow/wiki` (the
-    /// latter after `slow`), on `port` (0: a free one).
+    /// Serves `public_pem` at `/<kid>` and the sites `/fast/wiki` and `/slow/wiki` (anything
+    /// below them answered 404, the latter after `slow`), on `port` (0: a free one).
     pub fn start(port: u16, kid: &str, public_pem: String, slow: Duration) -> Result<Self, String> {
         let key_path = format!("/{kid}");
         let server = HttpServer::new(move || {
@@ -124,10 +117,7 @@ impl Peer {
                         }
                     }),
                 )
-                .route(
-                    "/{speed}/wiki/rest/api/user",
-                    web::get().to(move |req: HttpRequest| user(req, slow)),
-                )
+                .default_service(web::to(move |req: HttpRequest| site(req, slow)))
         })
         .workers(1)
         // No graceful shutdown: a peer ends with its process.
@@ -147,16 +137,13 @@ impl Peer {
     }
 }
 
-async fn user(req: HttpRequest, slow: Duration) -> HttpResponse {
-    if req.match_info().get("speed") == Some("slow") {
+/// A site's answer to anything: the app calls no site, so nothing here is expected; a slow
+/// site is slow all the same.
+async fn site(req: HttpRequest, slow: Duration) -> HttpResponse {
+    if req.path().starts_with("/slow/") {
         actix_web::rt::time::sleep(slow).await;
     }
-    let query =
-        web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string());
-    match query.ok().and_then(|q| q.get("accountId").cloned()) {
-        Some(account) => HttpResponse::Ok().json(user_json(&account)),
-        None => HttpResponse::BadRequest().finish(),
-    }
+    HttpResponse::NotFound().finish()
 }
 
 /// `http://127.0.0.1:<port>` where nothing listens (bound, then let go): a Confluence that is

@@ -1,7 +1,7 @@
 //! What plays Atlassian in todo-connect's tests, benchmarks and example peers, in one home:
 //! the install-key server ([`keys`]), Connect sites and their tokens ([`site`], [`tokens`]),
-//! Forge's key set and invocation tokens ([`forge`]), the stand-in Confluence and
-//! authorization server that verify the app's calls ([`stand_in`]), the realistic macro
+//! Forge's key set and invocation tokens ([`forge`]), the stand-in Confluence the app must never
+//! call ([`stand_in`]), the realistic macro
 //! request and the load peer ([`confluence`]), the app in-process ([`app`]), a throwaway
 //! PostgreSQL cluster ([`postgres`]), a seeded database ([`seed`]), waiting on conditions
 //! ([`wait`]), and the tools a test may lack, skipped visibly ([`tools`], [`skip`]). The app's

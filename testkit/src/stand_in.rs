@@ -1,25 +1,20 @@
-//! The stand-in the host-client tests call: a Confluence on loopback that verifies every request
-//! itself — the app's JWT (HS256 with the site's secret, `iss`, `exp`, and a qsh recomputed
-//! here, independently of the app's code). The same Confluence also stands in
-//! for a Forge site behind Atlassian's API gateway (`/ex/confluence/<cloudId>/wiki/…`), where
-//! the app calls with an app system token this stand-in was told about.
+//! A site's Confluence on loopback that the app must never call: the tests behind a Connect
+//! site, and behind a Forge site through Atlassian's API gateway (`/ex/confluence/<cloudId>/wiki/…`,
+//! with an app system token it was told about), assert it saw nothing. What the page asks of
+//! the host as the user is answered by the browser tests' stand-in `AP`, not here.
 
 mod host;
-mod qsh;
 
 use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::{App, HttpRequest, HttpServer, web};
 
-use crate::ADDON_KEY;
-use crate::api::{HostClients, http_client};
 use crate::app::{TestApp, spawn_app};
 use crate::forge::ForgeSite;
 use crate::site::Site;
 
 pub use host::{Caller, Host, Seen};
-pub use qsh::expected_qsh;
 
 /// The site path of a request through the API gateway (`/ex/confluence/<cloudId>/wiki/…` →
 /// `/wiki/…`); other paths as they are.
@@ -36,12 +31,12 @@ pub struct StandIn {
 }
 
 impl StandIn {
-    pub fn start(name: &str, names: &[(&str, &str)]) -> Self {
+    pub fn start(name: &str) -> Self {
         let mut site = Site::new(name);
         let confluence = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = confluence.local_addr().unwrap().port();
         site.base_url = format!("http://127.0.0.1:{port}/wiki");
-        let host = Arc::new(Host::new(&site, names));
+        let host = Arc::new(Host::default());
         let h = host.clone();
         let server = HttpServer::new(move || {
             let h = h.clone();
@@ -63,10 +58,6 @@ impl StandIn {
         let app = spawn_app().await;
         self.site.install(&app).await;
         app
-    }
-
-    pub fn clients(&self) -> HostClients {
-        HostClients::new(http_client().unwrap(), ADDON_KEY)
     }
 
     /// The same site reached through Forge: its `apiBaseUrl` is this Confluence behind the

@@ -16,8 +16,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use webdriver::{Driver, Session, require_browser};
 
+use crate::calls_back::stand_in::StandIn;
 use crate::harness::*;
-use crate::host_client::stand_in::StandIn;
 
 /// The account the stand-in `AP` claims is using Confluence.
 const ACCOUNT: &str = "account-browser";
@@ -392,7 +392,7 @@ impl World {
         require_browser()?;
         let keys = KeyServer::start();
         let app = RunningApp::start(&keys);
-        let confluence = StandIn::start("browser", &[(ACCOUNT, "Ada Lovelace")]);
+        let confluence = StandIn::start("browser");
         let site = confluence.site.clone();
         site.install_at(&app.address()).await;
         let driver = Driver::start().await;

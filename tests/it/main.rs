@@ -6,13 +6,14 @@ mod harness;
 
 mod abuse;
 mod browser;
+mod calls_back;
 mod connect;
 mod forge;
 mod forge_ui;
 mod foundation;
 mod hardening;
-mod host_client;
 mod macro_pages;
+mod metrics;
 mod ops;
 mod properties;
 mod replicas;

@@ -30,14 +30,6 @@ pub enum HostError {
     },
     #[error("{site}: {endpoint} answered more than {MAX_RESPONSE_BYTES} bytes")]
     TooLarge { site: String, endpoint: String },
-    #[error("{site}: {endpoint} answered an unexpected body: {reason}")]
-    Decode {
-        site: String,
-        endpoint: String,
-        reason: String,
-    },
-    #[error("{site}: cannot act as a user: {reason}")]
-    NoUserAccess { site: String, reason: String },
 }
 
 impl HostError {
@@ -47,10 +39,5 @@ impl HostError {
             Self::Status { status, .. } => Some(*status),
             _ => None,
         }
-    }
-
-    /// Whether the site (or the authorization server) did not answer in time.
-    pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::Timeout { .. })
     }
 }

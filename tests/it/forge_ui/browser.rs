@@ -12,9 +12,9 @@ use crate::browser::{
     Row, assert_no_page_errors, browser_args, ids_in, inject_ap, names_fill_in, row, rows,
     save_screenshot, wait_db,
 };
+use crate::calls_back::publish::system_token;
+use crate::calls_back::stand_in::StandIn;
 use crate::harness::*;
-use crate::host_client::publish::system_token;
-use crate::host_client::stand_in::StandIn;
 use global_page::{page_filter_reopen_and_rename, publish_the_open_tasks};
 
 mod global_page;
@@ -53,7 +53,7 @@ impl World {
             bin = bin.env(key, value);
         }
         let server = bin.serve();
-        let confluence = StandIn::start("forge-ui", &[]);
+        let confluence = StandIn::start("forge-ui");
         let site = confluence.forge_site(&system_token());
         let host = ForgeHost::start(build, server.address(), site.clone());
         let driver = Driver::start().await;

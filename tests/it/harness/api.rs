@@ -3,8 +3,6 @@
 
 pub use todo_connect::config::DatabaseUrl;
 pub use todo_connect::config::{AppEnv, Settings};
-pub use todo_connect::connect::Installation;
-pub use todo_connect::connect::host_client::HostError;
 pub use todo_connect::connect::qsh;
 pub use todo_connect::db::postgres::open as open_postgres;
 pub use todo_connect::db::{Db, configure_connection, latest_version, open_pool};

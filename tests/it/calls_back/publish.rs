@@ -73,7 +73,7 @@ fn assert_is_the_page(page: &Value, title: &str) {
 
 #[actix_web::test]
 async fn connect_publish_renders_the_page_and_calls_nobody() {
-    let s = StandIn::start("publish", &[]);
+    let s = StandIn::start("publish");
     let app = s.app().await;
     create_task(&app, &s.site, "Ship <v2> & \"celebrate\"").await;
     let done = create_task(&app, &s.site, "Already done").await;
@@ -102,7 +102,7 @@ async fn connect_publish_renders_the_page_and_calls_nobody() {
 
 #[actix_web::test]
 async fn forge_publish_renders_the_same_page_without_a_system_token_and_calls_nobody() {
-    let s = StandIn::start("forge-publish", &[]);
+    let s = StandIn::start("forge-publish");
     let forge = spawn_forge_app().await;
     let app = &forge.app;
     let token = system_token();
@@ -146,7 +146,7 @@ async fn forge_publish_renders_the_same_page_without_a_system_token_and_calls_no
 
 #[actix_web::test]
 async fn a_missing_title_is_dated() {
-    let s = StandIn::start("dated", &[]);
+    let s = StandIn::start("dated");
     let app = s.app().await;
     for title in [None, Some("   ")] {
         let mut body = json!({"space_key": "~557058:abc-1"});
@@ -181,7 +181,7 @@ fn bad_bodies() -> [Value; 6] {
 
 #[actix_web::test]
 async fn a_bad_connect_publish_request_is_refused_with_nothing_changed_or_sent() {
-    let s = StandIn::start("badpublish", &[]);
+    let s = StandIn::start("badpublish");
     let app = s.app().await;
     create_task(&app, &s.site, "Stays as it is").await;
     let before = dump(&app).await;
@@ -209,7 +209,7 @@ async fn a_bad_connect_publish_request_is_refused_with_nothing_changed_or_sent()
 
 #[actix_web::test]
 async fn a_bad_forge_publish_request_is_refused_with_nothing_changed_or_sent() {
-    let s = StandIn::start("forge-bad", &[]);
+    let s = StandIn::start("forge-bad");
     let forge = spawn_forge_app().await;
     let app = &forge.app;
     let site = s.forge_site(&system_token());
@@ -271,7 +271,7 @@ const NEWER_DONE: i64 = 5_100;
 
 #[actix_web::test]
 async fn connect_publish_lists_an_open_task_behind_more_done_tasks_than_one_scan() {
-    let s = StandIn::start("deep-connect", &[]);
+    let s = StandIn::start("deep-connect");
     let app = s.app().await;
     let open = create_task(&app, &s.site, "Old but open").await;
     fill_done_tasks(
@@ -299,7 +299,7 @@ async fn connect_publish_lists_an_open_task_behind_more_done_tasks_than_one_scan
 
 #[actix_web::test]
 async fn forge_publish_lists_an_open_task_behind_more_done_tasks_than_one_scan() {
-    let s = StandIn::start("deep-forge", &[]);
+    let s = StandIn::start("deep-forge");
     let forge = spawn_forge_app().await;
     let app = &forge.app;
     let site = s.forge_site(&system_token());
@@ -328,7 +328,7 @@ async fn forge_publish_lists_an_open_task_behind_more_done_tasks_than_one_scan()
 
 #[actix_web::test]
 async fn a_page_lists_at_most_500_open_tasks_and_says_so_only_when_there_are_more() {
-    let s = StandIn::start("capped", &[]);
+    let s = StandIn::start("capped");
     let app = s.app().await;
     let site = site_by(&app, "client_key", &s.site.client_key);
     db(&app).fill_tasks(site, 500, "open-");
