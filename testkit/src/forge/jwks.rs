@@ -75,8 +75,10 @@ impl JwksServer {
                     holding = released.wait(holding).unwrap();
                 }
                 drop(holding);
-                let _ = stream.write_all(answer.as_bytes());
+                // Counted before the write: once the app has the answer (and a test has the
+                // app's reply), the count already includes it.
                 serving.answered.fetch_add(1, Ordering::SeqCst);
+                let _ = stream.write_all(answer.as_bytes());
             }
         });
         server
