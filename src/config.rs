@@ -304,10 +304,26 @@ impl Raw for usize {
     }
 }
 
+/// Settings a release retired, with why: still accepted in a settings file (ignored, with a
+/// warning), so an upgrade never stops on a file written for an earlier release. Any other
+/// unknown key is still refused (a typo must not be ignored).
+const RETIRED: &[(&str, &str)] = &[(
+    "atlassian_oauth_url",
+    "the app no longer acts as a user (the page publishes as the viewing user)",
+)];
+
 impl Layer {
     fn from_toml(source: &str, origin: &'static str) -> Result<Self, ConfigError> {
-        toml::from_str(source)
-            .map_err(|e| ConfigError::new(origin, format!("is not valid: {}", e.message().trim())))
+        let invalid = |e: toml::de::Error| {
+            ConfigError::new(origin, format!("is not valid: {}", e.message().trim()))
+        };
+        let mut table: toml::Table = source.parse().map_err(invalid)?;
+        for (key, why) in RETIRED {
+            if table.remove(*key).is_some() {
+                log::warn!("{origin}: `{key}` is no longer used and is ignored: {why}");
+            }
+        }
+        table.try_into().map_err(invalid)
     }
 }
 
@@ -572,6 +588,19 @@ mod tests {
             let err = forge_app_ari(bad).unwrap_err();
             assert_eq!(err.variable, "FORGE_APP_ID", "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_retired_setting_in_a_file_is_ignored_and_a_typo_still_refused() {
+        let layer = Layer::from_toml(
+            "atlassian_oauth_url = \"https://auth.atlassian.io\"\naddon_key = \"k\"\n",
+            "config/default.toml",
+        )
+        .unwrap();
+        assert_eq!(layer.addon_key.as_deref(), Some("k"));
+        let err = Layer::from_toml("adon_key = \"k\"\n", "config/default.toml").unwrap_err();
+        assert_eq!(err.variable, "config/default.toml");
+        assert!(err.to_string().contains("adon_key"), "{err}");
     }
 
     #[test]
