@@ -165,6 +165,10 @@ impl Forge {
         if let Some(site) = site {
             // The next use must be on record, however soon it comes.
             self.bookkeeping.forget_site(site, Way::Forge);
+            // From now on a purge may take the site: the next call resolves it from the store
+            // again, not from memory, so a purged site is never served (a gone row found by
+            // the bookkeeping writer is the safety net for what this does not see).
+            self.changes.site(site);
         }
         Ok(site)
     }
