@@ -83,6 +83,7 @@ impl Metrics {
                 ("backend", db.backend_name()),
             ]),
         );
+        crate::util::telemetry::register(&mut registry);
         registry.register_collector(Box::new(database::DatabaseGauges::new(db.clone())));
         let sites = Arc::new(sites::SiteCounts::new(db.clone()));
         registry.register_collector(Box::new(sites.clone()));

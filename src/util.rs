@@ -1,7 +1,7 @@
 //! Mechanisms every layer shares, each written once: URLs and their rules, capped body
 //! reading, HTML escaping, timestamps, the outbound HTTP client and calls to a site's REST API,
 //! the gate in front of costly calls, Atlassian ecosystem ids, budgets per tenant, private files, secrets that never
-//! print, YAML for generated files, the buffered log sink and the JSON log line, request ids. Depends on nothing else in the crate.
+//! print, YAML for generated files, the buffered log sink and the JSON log line, request ids, the process-wide counters lower layers record (`telemetry`). Depends on nothing else in the crate.
 
 pub(crate) mod ari;
 pub(crate) mod body;
@@ -16,6 +16,7 @@ pub mod log_format;
 pub(crate) mod request_id;
 pub(crate) mod secret;
 pub(crate) mod site_api;
+pub mod telemetry;
 pub(crate) mod time;
 pub mod url;
 pub mod yaml;
