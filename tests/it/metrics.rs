@@ -4,6 +4,11 @@
 //! 2 or 20 sites; JSON log lines (`LOG_FORMAT=json`) parse and leak no secret; the request id
 //! is echoed, made when absent and replaced when unsafe.
 
+mod caches;
+mod dashboard;
+mod outbound;
+mod refusals;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::net::TcpListener;

@@ -1,0 +1,1 @@
+//! Database errors and caches in the metrics, against the real binary.
