@@ -34,13 +34,18 @@
 # Each reports req/s, p50/p99/max, errors, the sites reached and that server's peak RSS
 # (VmHWM), and the script prints one line per scale target (throughput >= 0.8 of the 20-site
 # mix, p99 < 5 ms, no error, peak RSS < 60 MB): met, or missed by how much.
+# Then METRICS_PAIRS times (3; 0 skips), the metrics cost (issue 23): two fresh servers with
+# RUST_LOG=warn, one without METRICS_ADDR and one with it and a scraper fetching /metrics every
+# second (Prometheus's usual interval is 15 s), in alternating order, each given the mix (its
+# first requests, then wrk); the mean req/s with metrics against without, target: under 5%
+# lower. The scrape after each "on" run must count the mix's requests.
 # Prints req/s, p50/p99/max and errors per route with the load average before each run, the
 # server's peak RSS, the time to ready with the existing database, and a Markdown block for
 # docs/performance.md. PROFILE=1 also records a CPU profile of the first mix round with perf
 # (into target/loadtest/).
 #
 # Environment: ROUNDS (2), DURATION (10s), THREADS (2), CONNECTIONS (32), READY_RUNS (5),
-#   SITES (20), TASKS (50), TOKENS (4), SLOW_MS (2000), PROFILE (0), KEEP (0: 1 keeps the temp
+#   SITES (20), TASKS (50), TOKENS (4), SLOW_MS (2000), PROFILE (0), METRICS_PAIRS (3), KEEP (0: 1 keeps the temp
 #   dir with the server logs), SCALE (1; 0 skips the scale round), SCALE_SITES (10000),
 #   SCALE_TASKS (200), SCALE_TOKENS (4), SCALE_BATCH (50 sites per transaction), BUILD (release;
 #   debug builds the debug binaries: for checking the script, never for figures), and BIN: a
@@ -64,6 +69,7 @@ TOKENS=${TOKENS:-4}
 SLOW_MS=${SLOW_MS:-2000}
 PROFILE=${PROFILE:-0}
 SCALE=${SCALE:-1}
+METRICS_PAIRS=${METRICS_PAIRS:-3}
 SCALE_SITES=${SCALE_SITES:-10000}
 SCALE_TASKS=${SCALE_TASKS:-200}
 SCALE_TOKENS=${SCALE_TOKENS:-4}
@@ -120,6 +126,7 @@ stop_server() {
   SERVER_PID=""
 }
 cleanup() {
+  if declare -F stop_scraper >/dev/null; then stop_scraper; fi
   stop_server
   stop_slow_sites
   if declare -F backend_stop >/dev/null; then backend_stop; fi
@@ -151,6 +158,12 @@ while [ "$PEER_PORT" = "$APP_PORT" ]; do PEER_PORT=$(free_port); done
 SCALE_PORT=$(free_port)
 while [ "$SCALE_PORT" = "$APP_PORT" ] || [ "$SCALE_PORT" = "$PEER_PORT" ]; do
   SCALE_PORT=$(free_port)
+done
+# The metrics listener of the metrics-cost rounds.
+METRICS_PORT=$(free_port)
+while [ "$METRICS_PORT" = "$APP_PORT" ] || [ "$METRICS_PORT" = "$PEER_PORT" ] ||
+  [ "$METRICS_PORT" = "$SCALE_PORT" ]; do
+  METRICS_PORT=$(free_port)
 done
 APP="http://127.0.0.1:$APP_PORT"
 TARGETS="$WORK/targets"
@@ -320,6 +333,60 @@ measure_scale() {
   stop_slow_sites
 }
 
+METRICS_RESULTS="$WORK/metrics.txt" # arm pair route load rps p50 p99 max non2xx errors sites
+: >"$METRICS_RESULTS"
+SCRAPER_PID=""
+stop_scraper() {
+  if [ -n "$SCRAPER_PID" ]; then
+    kill "$SCRAPER_PID" 2>/dev/null || true
+    wait "$SCRAPER_PID" 2>/dev/null || true
+  fi
+  SCRAPER_PID=""
+}
+# One server of the metrics-cost comparison: arm $1 (off: no METRICS_ADDR; on: METRICS_ADDR and
+# a scrape a second), pair $2; the mix's first requests, then wrk on the mix.
+measure_metrics_arm() {
+  local arm=$1 pair=$2 load line counted
+  say "metrics $arm, pair $pair: a fresh server"
+  if [ "$arm" = on ]; then
+    METRICS_ADDR="127.0.0.1:$METRICS_PORT" start_server warn "metrics-$arm-$pair"
+    (while :; do curl -s -o /dev/null "http://127.0.0.1:$METRICS_PORT/metrics"; sleep 1; done) &
+    SCRAPER_PID=$!
+  else
+    start_server warn "metrics-$arm-$pair"
+  fi
+  first_requests "$TARGETS/mix.txt" >/dev/null
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  line=$(run_wrk "$TARGETS/mix.txt" "$SITES")
+  echo "$arm $pair mix $load $line" >>"$METRICS_RESULTS"
+  if [ "$arm" = on ]; then
+    stop_scraper
+    # The mix's macro requests must have been counted, or "on" measured nothing.
+    counted=$(curl -s "http://127.0.0.1:$METRICS_PORT/metrics" |
+      awk '/^http_requests_total\{.*route="\/confluence\/get_task".*status="2xx"/ { s += $NF }
+           END { printf "%d", s }')
+    if [ "$counted" -le 0 ]; then
+      echo "metrics on, but the scrape counted no macro request" >&2
+      exit 1
+    fi
+    say "metrics on, pair $pair: the scrape counted $counted macro requests"
+  fi
+  stop_server
+}
+# METRICS_PAIRS pairs, alternating which arm goes first (so a drifting machine favours neither).
+measure_metrics() {
+  local pair
+  for pair in $(seq 1 "$METRICS_PAIRS"); do
+    if [ $((pair % 2)) = 1 ]; then
+      measure_metrics_arm off "$pair"
+      measure_metrics_arm on "$pair"
+    else
+      measure_metrics_arm on "$pair"
+      measure_metrics_arm off "$pair"
+    fi
+  done
+}
+
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 rm -f target/loadtest/perf.data.done
 
@@ -362,6 +429,10 @@ for round in $(seq 1 "$ROUNDS"); do measure warn "$round"; done
 say "again with RUST_LOG=info (the production default; log written to a file)"
 measure info 1
 LOG_LINES=$(wc -l <"$WORK/server-info-1.log")
+if [ "$METRICS_PAIRS" != 0 ]; then
+  say "metrics cost: $METRICS_PAIRS pairs of servers without and with METRICS_ADDR"
+  measure_metrics
+fi
 
 # --- ready with an existing database --------------------------------------------------------
 say "time to ready with the existing database ($READY_RUNS starts)"
@@ -452,6 +523,28 @@ $(p99_row down "down Confluence: p99 < 5 ms")
 Peak RSS per server (MiB): $(awk '{ printf "%s%s-%s %s", (NR > 1 ? ", " : ""), $1, $2, $3 }' "$RSS").
 Info round wrote $LOG_LINES log lines. Ready: $READY
 EOF
+
+if [ "$METRICS_PAIRS" != 0 ]; then
+  M_OFF=$(awk '$1 == "off" { s += $5; n++ } END { printf "%.0f", s / n }' "$METRICS_RESULTS")
+  M_ON=$(awk '$1 == "on" { s += $5; n++ } END { printf "%.0f", s / n }' "$METRICS_RESULTS")
+  M_COST=$(awk -v a="$M_OFF" -v b="$M_ON" 'BEGIN { printf "%.1f", 100 * (a - b) / a }')
+  cat <<EOF
+
+#### Metrics cost: the mix without and with \`METRICS_ADDR\`
+
+$METRICS_PAIRS pairs of fresh servers (RUST_LOG=warn, alternating which goes first), each given
+the mix's first requests and then wrk on the mix; "on" also has a scraper fetching /metrics
+every second.
+
+| metrics | pair | load | req/s | p50 ms | p99 ms | max ms | non-2xx + socket errors |
+|---|---:|---:|---:|---:|---:|---:|---:|
+$(awk '{ printf "| %s | %s | %s | %s | %s | %s | %s | %d |\n", $1, $2, $4, $5, $6, $7, $8, $9 + $10 }' "$METRICS_RESULTS")
+
+| target | measured | |
+|---|---|---|
+| metrics cost < 5% of the mix's throughput | $M_OFF req/s without, $M_ON with: **$M_COST%** | $(verdict "$M_COST" "<" 5) |
+EOF
+fi
 
 [ "$SCALE" != 0 ] || exit 0
 SCALE_RSS_PEAK=$(awk '{ if ($4 > m) m = $4 } END { print m + 0 }' "$SCALE_RSS")
