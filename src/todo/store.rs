@@ -185,19 +185,12 @@ pub(crate) async fn create_many_in(
     };
     // The first alone: it prepares the statement, which the others then find in the cache.
     let mut created = vec![create_in(tx, site, first, now, quota).await?];
-    match tx.dialect() {
-        Dialect::Sqlite => {
-            for task in rest {
-                created.push(create_in(tx, site, task, now, quota).await?);
-            }
-        }
-        Dialect::Postgres => {
-            let each = rest
-                .iter()
-                .map(|task| create_in(tx, site, task, now, quota));
-            created.extend(futures_util::future::try_join_all(each).await?);
-        }
-    }
+    // All at once: PostgreSQL pipelines them on the one connection, in order; on SQLite each
+    // body finishes when first polled, so they run one after another, in order, too.
+    let each = rest
+        .iter()
+        .map(|task| create_in(tx, site, task, now, quota));
+    created.extend(futures_util::future::try_join_all(each).await?);
     Ok(created)
 }
 
