@@ -67,14 +67,21 @@ fn calls(kind: &str, outcome: &str, calls: usize) -> BTreeMap<String, f64> {
     ])
 }
 
-/// Scrapes `deployment` until the outbound series moved from `before` (a call is counted once
-/// its answer is read, which may be just after the server wrote it); the last scrape.
-fn scrape_after(deployment: &Deployment, python: &Path, before: &[Sample]) -> Vec<Sample> {
+/// Scrapes `deployment` until the outbound series moved from `before` as `want` says (a call
+/// is counted once its answer is read, just after the server wrote it; the counter and the
+/// histogram are two updates), and asserts they did; the last scrape.
+fn assert_moved(
+    deployment: &Deployment,
+    python: &Path,
+    before: &[Sample],
+    want: BTreeMap<String, f64>,
+) -> Vec<Sample> {
     let mut last = Vec::new();
-    wait_until("the outbound series to move", || {
+    testkit::wait::poll(testkit::wait::PATIENCE, || {
         last = deployment.scrape(python);
-        !moved(before, &last).is_empty()
+        (moved(before, &last) == want).then_some(())
     });
+    assert_eq!(moved(before, &last), want);
     last
 }
 
@@ -106,8 +113,7 @@ fn install_key_calls_count_by_outcome_exactly_as_the_key_server_saw_them() {
         );
     }
     assert_eq!(served() - start, 1);
-    let after = scrape_after(&deployment, &python, &before);
-    assert_eq!(moved(&before, &after), calls("install_key", "ok", 1));
+    let after = assert_moved(&deployment, &python, &before, calls("install_key", "ok", 1));
 
     // Two unpublished kids answer 404; asking again for one is answered from memory.
     let (start, before) = (served(), after);
@@ -120,8 +126,12 @@ fn install_key_calls_count_by_outcome_exactly_as_the_key_server_saw_them() {
         assert_eq!(install_with_kid(&deployment, &site, kid), 401);
     }
     assert_eq!(served() - start, 2);
-    let after = scrape_after(&deployment, &python, &before);
-    assert_eq!(moved(&before, &after), calls("install_key", "refused", 2));
+    let after = assert_moved(
+        &deployment,
+        &python,
+        &before,
+        calls("install_key", "refused", 2),
+    );
 
     // A key server that does not answer within the 5 s bound.
     let (start, before) = (served(), after);
@@ -130,8 +140,12 @@ fn install_key_calls_count_by_outcome_exactly_as_the_key_server_saw_them() {
     *keys.delay.lock().unwrap() = Duration::ZERO;
     assert_eq!(status, 401);
     assert_eq!(served() - start, 1);
-    let after = scrape_after(&deployment, &python, &before);
-    assert_eq!(moved(&before, &after), calls("install_key", "timeout", 1));
+    assert_moved(
+        &deployment,
+        &python,
+        &before,
+        calls("install_key", "timeout", 1),
+    );
 }
 
 /// One request to the Forge routes with `fit` (and the app system token, when given).
@@ -195,8 +209,7 @@ fn forge_key_set_calls_count_by_outcome_exactly_as_the_key_server_saw_them() {
     );
     assert_eq!(res.status, 200, "{}", res.text());
     assert_eq!(jwks.hits(), 1);
-    let after = scrape_after(&deployment, &python, &before);
-    assert_eq!(moved(&before, &after), calls("forge_keys", "ok", 1));
+    let after = assert_moved(&deployment, &python, &before, calls("forge_keys", "ok", 1));
 
     // Down (503): a token under an unknown kid refetches once and is refused; a second one
     // inside the refetch cooldown asks nothing. Tokens under the known kid still pass.
@@ -217,8 +230,12 @@ fn forge_key_set_calls_count_by_outcome_exactly_as_the_key_server_saw_them() {
     );
     assert_eq!(res.status, 200, "{}", res.text());
     assert_eq!(jwks.hits(), 2);
-    let after = scrape_after(&deployment, &python, &before);
-    assert_eq!(moved(&before, &after), calls("forge_keys", "refused", 1));
+    assert_moved(
+        &deployment,
+        &python,
+        &before,
+        calls("forge_keys", "refused", 1),
+    );
 }
 
 /// A stand-in Jira answering every request with `status`, counting them.
@@ -294,8 +311,7 @@ fn jira_calls_count_by_outcome_exactly_as_jira_saw_them() {
         wait_until("the progress write to reach Jira", || {
             seen.load(Ordering::SeqCst) == 1
         });
-        let after = scrape_after(&deployment, &python, &before);
-        assert_eq!(moved(&before, &after), calls("jira", outcome, 1));
+        assert_moved(&deployment, &python, &before, calls("jira", outcome, 1));
         assert_eq!(seen.load(Ordering::SeqCst), 1);
     }
     assert_eq!(jwks.hits(), 1);
