@@ -16,6 +16,7 @@ use super::jwt::{TokenError, valid_kid};
 use crate::util::flight::{FlightCache, Loaded};
 use crate::util::gate::{Gate, GateLimits};
 use crate::util::http::{GetError, get_capped};
+use crate::util::telemetry::Outbound;
 use crate::util::url::BaseUrl;
 
 /// How long a fetched key is used before it is refetched (in the background).
@@ -127,13 +128,15 @@ fn not_published(err: &TokenError) -> bool {
 /// The fetch itself; a failure says whether the server answered that it has no such key.
 async fn fetch_key(http: &reqwest::Client, url: &str) -> Result<DecodingKey, (TokenError, bool)> {
     let unavailable = |what: String| TokenError::KeyUnavailable(format!("{url}: {what}"));
-    let pem = get_capped(http, url, MAX_KEY_BYTES).await.map_err(|e| {
-        if matches!(&e, GetError::Status(s) if matches!(s.as_u16(), 404 | 410)) {
-            (TokenError::KeyNotPublished(format!("{url}: {e}")), true)
-        } else {
-            (unavailable(e.to_string()), false)
-        }
-    })?;
+    let pem = get_capped(Outbound::InstallKey, http, url, MAX_KEY_BYTES)
+        .await
+        .map_err(|e| {
+            if matches!(&e, GetError::Status(s) if matches!(s.as_u16(), 404 | 410)) {
+                (TokenError::KeyNotPublished(format!("{url}: {e}")), true)
+            } else {
+                (unavailable(e.to_string()), false)
+            }
+        })?;
     DecodingKey::from_rsa_pem(&pem)
         .map_err(|e| (unavailable(format!("not an RSA public key: {e}")), false))
 }

@@ -22,6 +22,7 @@ use super::fit::FitError;
 use crate::util::flight::{FlightCache, Loaded, Peek};
 use crate::util::gate::{Gate, GateLimits};
 use crate::util::http::get_capped;
+use crate::util::telemetry::Outbound;
 use crate::util::url::BaseUrl;
 
 /// Atlassian's production key set.
@@ -183,7 +184,7 @@ async fn fetch(
     url: &str,
 ) -> Result<HashMap<String, DecodingKey>, FitError> {
     let unavailable = |what: String| FitError::KeysUnavailable(format!("{url}: {what}"));
-    let body = get_capped(http, url, MAX_JWKS_BYTES)
+    let body = get_capped(Outbound::ForgeKeys, http, url, MAX_JWKS_BYTES)
         .await
         .map_err(|e| unavailable(e.to_string()))?;
     let keys = parse_set(&body).map_err(unavailable)?;

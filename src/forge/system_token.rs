@@ -23,6 +23,7 @@ use crate::site::SiteId;
 use crate::util::http::OUTBOUND_TIMEOUT;
 use crate::util::secret::Secret;
 use crate::util::site_api::{HostError, HostResponse, SiteApi};
+use crate::util::telemetry::Outbound;
 use crate::util::time::unix_now;
 use crate::util::url::BaseUrl;
 
@@ -202,7 +203,7 @@ impl ForgeClient {
             .tokens
             .get(self.site)
             .ok_or(CallError::NoSystemToken(self.site))?;
-        let api = SiteApi::new(self.http.clone(), base, self.timeout);
+        let api = SiteApi::new(self.http.clone(), base, self.timeout, Outbound::Jira);
         let (url, endpoint) = api.resolve(&method, target)?;
         let request = api
             .request(method, url, body)

@@ -14,7 +14,8 @@ use std::time::Duration;
 use reqwest::header::ACCEPT;
 use reqwest::{Method, StatusCode, Url};
 
-use super::body::{BodyError, read_capped};
+use super::http::{Failure, exchange};
+use super::telemetry::Outbound;
 use super::url::BaseUrl;
 
 /// Responses larger than this are abandoned mid-stream.
@@ -30,16 +31,24 @@ pub(crate) struct SiteApi {
     http: reqwest::Client,
     base: BaseUrl,
     timeout: Duration,
+    /// What its calls count as in the metrics.
+    kind: Outbound,
 }
 
 impl SiteApi {
     /// `http` must not follow redirects (see [`super::http::client`]); every call is bounded
-    /// by `timeout`.
-    pub(crate) fn new(http: reqwest::Client, base: BaseUrl, timeout: Duration) -> Self {
+    /// by `timeout` and counted in the metrics as a call for `kind`.
+    pub(crate) fn new(
+        http: reqwest::Client,
+        base: BaseUrl,
+        timeout: Duration,
+        kind: Outbound,
+    ) -> Self {
         Self {
             http,
             base,
             timeout,
+            kind,
         }
     }
 
@@ -87,71 +96,42 @@ impl SiteApi {
             .header(ACCEPT, "application/json")
     }
 
-    /// Sends, refuses redirects and non-2xx answers, and reads the body up to the cap.
+    /// Sends (one call counted as this API's kind), refuses redirects and non-2xx answers,
+    /// and reads the body up to the cap.
     pub(crate) async fn send(
         &self,
         request: reqwest::RequestBuilder,
         endpoint: String,
     ) -> Result<HostResponse, HostError> {
-        let response = request
-            .send()
-            .await
-            .map_err(|e| self.failed(&endpoint, e))?;
-        let status = response.status();
+        let answer = exchange(self.kind, request, MAX_RESPONSE_BYTES, self.timeout).await;
         let site = self.site();
-        if status.is_redirection() {
-            let status = status.as_u16();
-            return Err(HostError::Redirect {
+        match answer {
+            Ok((status, _)) => Ok(status),
+            Err(Failure::Status(status)) if status.is_redirection() => Err(HostError::Redirect {
                 site,
                 endpoint,
-                status,
-            });
-        }
-        if !status.is_success() {
-            let status = status.as_u16();
-            return Err(HostError::Status {
+                status: status.as_u16(),
+            }),
+            Err(Failure::Status(status)) => Err(HostError::Status {
                 site,
                 endpoint,
-                status,
-            });
-        }
-        let declared = response.content_length();
-        let body = read_capped(
-            response.bytes_stream(),
-            declared,
-            MAX_RESPONSE_BYTES,
-            self.timeout,
-        );
-        match body.await {
-            Ok(_) => Ok(status),
-            Err(BodyError::TooLarge(_)) => Err(HostError::TooLarge { site, endpoint }),
-            Err(BodyError::Read(e)) => Err(self.failed(&endpoint, e)),
-            Err(BodyError::TimedOut(_)) => Err(HostError::Timeout { site, endpoint }),
-        }
-    }
-
-    fn failed(&self, endpoint: &str, err: reqwest::Error) -> HostError {
-        if err.is_timeout() {
-            return HostError::Timeout {
-                site: self.site(),
-                endpoint: endpoint.to_string(),
-            };
-        }
-        // The URL (and its query) stays out of the message.
-        let err = err.without_url();
-        let reason = match std::error::Error::source(&err) {
-            Some(source) => format!("{err}: {source}"),
-            None => err.to_string(),
-        };
-        self.transport(endpoint, reason)
-    }
-
-    /// A failure outside the HTTP answer (no connection, an abandoned exchange).
-    fn transport(&self, endpoint: &str, reason: String) -> HostError {
-        HostError::Transport {
-            site: self.site(),
-            endpoint: endpoint.to_string(),
-            reason,
+                status: status.as_u16(),
+            }),
+            Err(Failure::TimedOut) => Err(HostError::Timeout { site, endpoint }),
+            Err(Failure::TooLarge) => Err(HostError::TooLarge { site, endpoint }),
+            Err(Failure::Transport(err)) => {
+                // The URL (and its query) stays out of the message.
+                let err = err.without_url();
+                let reason = match std::error::Error::source(&err) {
+                    Some(source) => format!("{err}: {source}"),
+                    None => err.to_string(),
+                };
+                Err(HostError::Transport {
+                    site,
+                    endpoint,
+                    reason,
+                })
+            }
         }
     }
 }

@@ -6,7 +6,7 @@
 
 mod api;
 mod events;
-mod jira;
+pub(crate) mod jira;
 mod jira_events;
 mod jira_progress;
 mod logs;

@@ -1,7 +1,7 @@
 //! The outbound rules against a canned HTTP server on loopback (a thread answering by path):
 //! redirects and refusals are errors naming the endpoint but not the query or the token,
 //! oversized answers are abandoned, a host that never answers times out, and a URL off the
-//! base URL is refused before anything is sent.
+//! base URL is refused before anything is sent; and how the metrics classify each such answer.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -12,6 +12,8 @@ use reqwest::Method;
 use reqwest::header::AUTHORIZATION;
 
 use super::{HostError, SiteApi};
+use crate::util::http::{exchange, outcome};
+use crate::util::telemetry::{Outbound, Outcome};
 use crate::util::url::BaseUrl;
 
 /// Starts the canned server; returns its base URL (`…/wiki`) and the request lines it read.
@@ -48,8 +50,15 @@ fn canned() -> (BaseUrl, Arc<Mutex<Vec<String>>>) {
                     held.push(stream);
                     continue;
                 }
+                "/wiki/stall-body" => {
+                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n{");
+                    held.push(stream);
+                    continue;
+                }
                 _ => "HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n".to_string(),
             };
+            // Each connection answers once: said so, a client never reuses one already closed.
+            let answer = answer.replacen("\r\n", "\r\nconnection: close\r\n", 1);
             let _ = stream.write_all(answer.as_bytes());
         }
     });
@@ -73,6 +82,7 @@ async fn answers_are_bounded_and_errors_name_the_endpoint_but_no_query_or_token(
         crate::util::http::client().unwrap(),
         base,
         Duration::from_secs(5),
+        Outbound::Jira,
     );
 
     assert_eq!(call(&api, "/ok?x=1").await.unwrap().as_u16(), 200);
@@ -111,8 +121,35 @@ async fn a_host_that_never_answers_times_out() {
         crate::util::http::client().unwrap(),
         base,
         Duration::from_millis(300),
+        Outbound::Jira,
     );
     let err = call(&api, "/hang?q=1").await.unwrap_err();
     assert!(matches!(err, HostError::Timeout { .. }), "{err}");
     assert!(err.to_string().contains("GET /wiki/hang"), "{err}");
+}
+
+#[actix_web::test]
+async fn each_answer_gets_one_outcome_for_the_metrics() {
+    let (base, _) = canned();
+    let http = crate::util::http::client().unwrap();
+    let classify = |target: &str, bound: Duration| {
+        let url = base.resolve(target).unwrap();
+        let request = http.get(url).timeout(bound);
+        async move { outcome(&exchange(Outbound::Jira, request, 1024 * 1024, bound).await) }
+    };
+    let long = Duration::from_secs(5);
+    let short = Duration::from_millis(300);
+    assert_eq!(classify("/ok", long).await, Outcome::Ok);
+    assert_eq!(classify("/forbidden", long).await, Outcome::Refused);
+    assert_eq!(classify("/redirect", long).await, Outcome::Refused);
+    assert_eq!(classify("/big", long).await, Outcome::Error);
+    // No head in time (the client's timeout), or a head but no whole body (the body's deadline).
+    assert_eq!(classify("/hang", short).await, Outcome::Timeout);
+    let stalled = base.resolve("/stall-body").unwrap();
+    let body_only = exchange(Outbound::Jira, http.get(stalled), 1024, short).await;
+    assert_eq!(outcome(&body_only), Outcome::Timeout);
+    // Nothing listens on port 9: no answer at all.
+    let refused = http.get("http://127.0.0.1:9/");
+    let nothing = exchange(Outbound::Jira, refused, 1024, long).await;
+    assert_eq!(outcome(&nothing), Outcome::Error);
 }
