@@ -14,12 +14,16 @@ mod token_source;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::HttpRequest;
+
 use crate::bookkeeping::Bookkeeping;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{AppError, Result};
 use crate::site::store::connect::{self as sites, Heard};
 use crate::site::{SiteChanges, SiteId};
+use crate::util::telemetry;
+use jwt::TokenError;
 
 pub(crate) use extract::{ApiRoute, ConnectContext, IframeRoute, LifecycleRoute};
 pub use installations::Installation;
@@ -132,8 +136,11 @@ impl Connect {
         }
     }
 
-    /// The 401 every authentication failure answers with.
-    fn unauthorized(&self) -> AppError {
+    /// The 401 every authentication failure answers with, the one place it is made: logs why
+    /// (at debug, never the token) and counts it once by way in and reason.
+    fn refuse(&self, req: &HttpRequest, way: telemetry::Way, reason: &TokenError) -> AppError {
+        log::debug!("refused {} {}: {reason}", req.method(), req.path());
+        telemetry::refused(way, reason.refusal());
         AppError::Unauthorized {
             scheme: "JWT",
             realm: self.settings.addon_key.clone(),

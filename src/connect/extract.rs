@@ -19,6 +19,7 @@ use super::jwt::{self, TokenError};
 use super::token_source::{expected_qsh, form_jwts, single_token, take_form_body};
 use super::{Connect, qsh};
 use crate::error::{AppError, HtmlError};
+use crate::util::telemetry::Way;
 
 /// What a route accepts and how it answers a refusal.
 pub(crate) trait RoutePolicy: 'static {
@@ -29,6 +30,9 @@ pub(crate) trait RoutePolicy: 'static {
     /// Whether a verified request counts as a visit of its user (`jwt_users`). Lifecycle
     /// callbacks are the product talking, and a refused one must leave the database unchanged.
     const RECORDS_USER: bool;
+    /// The way in its refusals are counted under: the lifecycle callbacks are their own, so
+    /// an operator tells a refused install or enable from a refused page.
+    const WAY: Way;
     /// The error type the route answers with.
     type Rejection: From<AppError> + ResponseError + 'static;
 }
@@ -44,6 +48,7 @@ impl RoutePolicy for IframeRoute {
     const ACCEPTS_CONTEXT_QSH: bool = false;
     const ALLOWS_DISABLED: bool = false;
     const RECORDS_USER: bool = true;
+    const WAY: Way = Way::Connect;
     type Rejection = HtmlError;
 }
 
@@ -51,6 +56,7 @@ impl RoutePolicy for ApiRoute {
     const ACCEPTS_CONTEXT_QSH: bool = true;
     const ALLOWS_DISABLED: bool = false;
     const RECORDS_USER: bool = true;
+    const WAY: Way = Way::Connect;
     type Rejection = AppError;
 }
 
@@ -58,6 +64,7 @@ impl RoutePolicy for LifecycleRoute {
     const ACCEPTS_CONTEXT_QSH: bool = false;
     const ALLOWS_DISABLED: bool = true;
     const RECORDS_USER: bool = false;
+    const WAY: Way = Way::Lifecycle;
     type Rejection = AppError;
 }
 
@@ -87,10 +94,7 @@ impl<P: RoutePolicy> FromRequest for ConnectContext<P> {
             };
             match verify::<P>(&req, &connect, form_tokens).await {
                 Ok(ctx) => Ok(ctx),
-                Err(Refusal::Token(reason)) => {
-                    log::debug!("refused {} {}: {reason}", req.method(), req.path());
-                    Err(connect.unauthorized().into())
-                }
+                Err(Refusal::Token(reason)) => Err(connect.refuse(&req, P::WAY, &reason).into()),
                 Err(Refusal::Error(err)) => Err(err.into()),
             }
         })

@@ -4,16 +4,21 @@
 use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use serde::Deserialize;
 
+use crate::util::jwt::JwtFailure;
 pub use crate::util::secret::Secret;
+use crate::util::telemetry::Refusal;
 
 /// Tokens longer than this are refused before any parsing (Confluence's are well under 2 KiB).
 pub const MAX_TOKEN_LEN: usize = 8 * 1024;
 /// Clock skew we tolerate on `exp` and `iat`, in seconds.
 const LEEWAY_SECS: u64 = 30;
 
-/// Why a token was refused; logged at debug level, never sent to the client.
+/// Why a token was refused; logged at debug level, never sent to the client, and counted by
+/// its [`TokenError::refusal`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
+    #[error("no token")]
+    Missing,
     #[error("token too large")]
     TooLarge,
     #[error("token is malformed")]
@@ -24,10 +29,18 @@ pub enum TokenError {
     BadKeyId,
     #[error("unknown, uninstalled or disabled issuer")]
     UnknownIssuer,
-    #[error("signature or claims invalid: {0}")]
+    #[error("expired")]
+    Expired,
+    #[error("signature does not hold")]
+    BadSignature,
+    /// Signed, but a claim the library checks is wrong (audience, a missing claim, …).
+    #[error("claims invalid: {0}")]
     Invalid(String),
     #[error("issued in the future")]
     IssuedInFuture,
+    /// A lifecycle body naming another site than its token.
+    #[error("the body names another site than its token")]
+    BodyMismatch,
     #[error("qsh missing")]
     MissingQsh,
     #[error("qsh does not match the request")]
@@ -39,6 +52,36 @@ pub enum TokenError {
     /// The key server answered that it does not publish this key (404, 410).
     #[error("install key not published: {0}")]
     KeyNotPublished(String),
+}
+
+impl TokenError {
+    /// The reason the metrics count this refusal under (a fixed list: the operator's view,
+    /// coarser than the log's).
+    pub(crate) fn refusal(&self) -> Refusal {
+        match self {
+            Self::Missing => Refusal::Missing,
+            Self::TooLarge | Self::Malformed | Self::WrongAlgorithm(_) | Self::BadKeyId => {
+                Refusal::Malformed
+            }
+            Self::UnknownIssuer => Refusal::UnknownSite,
+            Self::Expired => Refusal::Expired,
+            Self::BadSignature => Refusal::Signature,
+            Self::Invalid(_) | Self::IssuedInFuture | Self::BodyMismatch => Refusal::Claims,
+            Self::MissingQsh | Self::QshMismatch | Self::ContextQshNotAllowed => Refusal::Qsh,
+            Self::KeyUnavailable(_) => Refusal::KeysUnavailable,
+            Self::KeyNotPublished(_) => Refusal::UnknownKey,
+        }
+    }
+
+    /// What a failed check by the library says of the token.
+    fn from_library(err: jsonwebtoken::errors::Error) -> Self {
+        match JwtFailure::of(&err) {
+            JwtFailure::Malformed => Self::Malformed,
+            JwtFailure::Expired => Self::Expired,
+            JwtFailure::Signature => Self::BadSignature,
+            JwtFailure::Claims => Self::Invalid(err.to_string()),
+        }
+    }
 }
 
 /// The claims of an HS256 token Confluence sends with a product request.
@@ -175,13 +218,13 @@ impl UnverifiedHs256<'_> {
             key,
             Algorithm::HS256,
         )
-        .map_err(|e| TokenError::Invalid(e.to_string()))?;
+        .map_err(TokenError::from_library)?;
         if !signed {
-            return Err(TokenError::Invalid("signature".into()));
+            return Err(TokenError::BadSignature);
         }
         let now = crate::util::time::unix_now();
         if self.claims.exp < now.saturating_sub(LEEWAY_SECS as i64) {
-            return Err(TokenError::Invalid("expired".into()));
+            return Err(TokenError::Expired);
         }
         Ok(self.claims)
     }
@@ -207,7 +250,7 @@ pub fn verify_rs256(
     validation.set_required_spec_claims(&["exp", "aud", "iss"]);
     let claims = jsonwebtoken::decode::<InstallClaims>(token, key, &validation)
         .map(|data| data.claims)
-        .map_err(|e| TokenError::Invalid(e.to_string()))?;
+        .map_err(TokenError::from_library)?;
     let now = jsonwebtoken::get_current_timestamp() as i64;
     if claims.iat.is_some_and(|iat| iat > now + LEEWAY_SECS as i64) {
         return Err(TokenError::IssuedInFuture);
@@ -288,10 +331,7 @@ mod tests {
         let within = token(hs256_header(), claims(5 - leeway), "k");
         assert!(verify_hs256(&within, &key).is_ok());
         let past = token(hs256_header(), claims(-leeway - 5), "k");
-        assert_eq!(
-            verify_hs256(&past, &key).unwrap_err(),
-            TokenError::Invalid("expired".into())
-        );
+        assert_eq!(verify_hs256(&past, &key).unwrap_err(), TokenError::Expired);
     }
 
     #[test]
@@ -346,19 +386,80 @@ mod tests {
     fn a_signature_by_another_secret_or_over_other_claims_is_refused() {
         let key = DecodingKey::from_secret(b"right").unwrap();
         let forged = token(hs256_header(), claims(60), "wrong");
-        assert!(matches!(
-            verify_hs256(&forged, &key),
-            Err(TokenError::Invalid(_))
-        ));
+        assert_eq!(
+            verify_hs256(&forged, &key).err(),
+            Some(TokenError::BadSignature)
+        );
         let good = token(hs256_header(), claims(60), "right");
         let other = token(hs256_header(), claims(120), "right");
         let (_, signature) = good.rsplit_once('.').unwrap();
         let (message, _) = other.rsplit_once('.').unwrap();
         let spliced = format!("{message}.{signature}");
-        assert!(matches!(
-            verify_hs256(&spliced, &key),
-            Err(TokenError::Invalid(_))
-        ));
+        assert_eq!(
+            verify_hs256(&spliced, &key).err(),
+            Some(TokenError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn every_refusal_is_counted_under_one_fixed_reason() {
+        let text = || "x".to_string();
+        let cases = [
+            (TokenError::Missing, Refusal::Missing),
+            (TokenError::TooLarge, Refusal::Malformed),
+            (TokenError::Malformed, Refusal::Malformed),
+            (TokenError::WrongAlgorithm(text()), Refusal::Malformed),
+            (TokenError::BadKeyId, Refusal::Malformed),
+            (TokenError::UnknownIssuer, Refusal::UnknownSite),
+            (TokenError::Expired, Refusal::Expired),
+            (TokenError::BadSignature, Refusal::Signature),
+            (TokenError::Invalid(text()), Refusal::Claims),
+            (TokenError::IssuedInFuture, Refusal::Claims),
+            (TokenError::BodyMismatch, Refusal::Claims),
+            (TokenError::MissingQsh, Refusal::Qsh),
+            (TokenError::QshMismatch, Refusal::Qsh),
+            (TokenError::ContextQshNotAllowed, Refusal::Qsh),
+            (TokenError::KeyUnavailable(text()), Refusal::KeysUnavailable),
+            (TokenError::KeyNotPublished(text()), Refusal::UnknownKey),
+        ];
+        for (err, want) in cases {
+            assert_eq!(err.refusal(), want, "{err:?}");
+        }
+    }
+
+    #[test]
+    fn an_install_token_is_refused_as_expired_forged_or_for_another_audience() {
+        use testkit::keys::install_keys;
+        let keys = install_keys();
+        let key = DecodingKey::from_rsa_pem(keys.public_pem.as_bytes()).unwrap();
+        let other = testkit::rsa::new_rsa_keys().unwrap();
+        let now = crate::util::time::unix_now();
+        let claims = |exp: i64, aud: &str| serde_json::json!({"iss": "c", "exp": exp, "aud": aud});
+        let sign = |claims: &serde_json::Value, pem: &str| {
+            testkit::tokens::sign_rs256(claims, pem, Some("kid")).unwrap()
+        };
+        let us = "https://app.example";
+        let good = sign(&claims(now + 60, us), &keys.private_pem);
+        assert!(verify_rs256(&good, &key, us).is_ok());
+        let cases = [
+            (
+                sign(&claims(now - 600, us), &keys.private_pem),
+                Refusal::Expired,
+            ),
+            (
+                sign(&claims(now + 60, us), &other.private_pem),
+                Refusal::Signature,
+            ),
+            (
+                sign(&claims(now + 60, "https://them.example"), &keys.private_pem),
+                Refusal::Claims,
+            ),
+            ("not.a.token".to_string(), Refusal::Malformed),
+        ];
+        for (token, want) in cases {
+            let err = verify_rs256(&token, &key, us).unwrap_err();
+            assert_eq!(err.refusal(), want, "{err:?}");
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::error::{AppError, Result};
 use crate::site::installed::InstallRefused;
 use crate::site::store::connect::{self as sites, SiteChange};
 use crate::util::ari::canonical_installation_id;
+use crate::util::telemetry::Way;
 use crate::util::url::BaseUrl;
 use crate::web::body::read_body;
 
@@ -97,7 +98,7 @@ pub(crate) async fn enabled(
     connect: web::Data<Connect>,
 ) -> Result<HttpResponse> {
     let body = read_body(&req, body, MAX_BODY_BYTES).await?;
-    toggle(ctx, &body, &connect, true).await
+    toggle(ctx, &req, &body, &connect, true).await
 }
 
 /// `POST /confluence/disabled`.
@@ -108,11 +109,12 @@ pub(crate) async fn disabled(
     connect: web::Data<Connect>,
 ) -> Result<HttpResponse> {
     let body = read_body(&req, body, MAX_BODY_BYTES).await?;
-    toggle(ctx, &body, &connect, false).await
+    toggle(ctx, &req, &body, &connect, false).await
 }
 
 async fn toggle(
     ctx: ConnectContext<LifecycleRoute>,
+    req: &HttpRequest,
     body: &[u8],
     connect: &Connect,
     enabled: bool,
@@ -120,8 +122,7 @@ async fn toggle(
     let payload = parse(body)?;
     check_key(&payload, connect)?;
     if payload.client_key != ctx.installation.client_key {
-        log::debug!("lifecycle body names another site than its token");
-        return Err(connect.unauthorized());
+        return Err(connect.refuse(req, Way::Lifecycle, &TokenError::BodyMismatch));
     }
     change_site(connect, &payload.client_key, SiteChange::Enable(enabled)).await?;
     log::info!(
@@ -149,14 +150,10 @@ async fn verify_signed(
     body: web::Payload,
     connect: &Connect,
 ) -> Result<LifecyclePayload> {
-    let refuse = |reason: TokenError| {
-        log::debug!("refused {}: {reason}", req.path());
-        connect.unauthorized()
-    };
+    let refuse = |reason: TokenError| connect.refuse(req, Way::Lifecycle, &reason);
     let token = jwt_header(req)
-        .ok()
-        .flatten()
-        .ok_or_else(|| refuse(TokenError::Malformed))?;
+        .map_err(refuse)?
+        .ok_or_else(|| refuse(TokenError::Missing))?;
     let token_header = jwt::decode_header(token).map_err(refuse)?;
     if token_header.alg != jsonwebtoken::Algorithm::RS256 {
         return Err(refuse(TokenError::WrongAlgorithm(format!(
@@ -180,9 +177,7 @@ async fn verify_signed(
     let body = read_body(req, body, MAX_BODY_BYTES).await?;
     let payload = parse(&body)?;
     if claims.iss != payload.client_key {
-        return Err(refuse(TokenError::Invalid(
-            "iss is not the body's clientKey".into(),
-        )));
+        return Err(refuse(TokenError::BodyMismatch));
     }
     Ok(payload)
 }

@@ -59,7 +59,7 @@ pub(crate) fn single_token(
             _ => found = Some(token),
         }
     }
-    found.ok_or(TokenError::Malformed)
+    found.ok_or(TokenError::Missing)
 }
 
 /// Every `jwt` parameter of a query. The qsh leaves out each parameter whose decoded name is

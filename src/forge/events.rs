@@ -157,7 +157,7 @@ pub(crate) async fn receive(
     let body: Value = read_json(req, body, MAX_EVENT_BYTES).await?;
     let event = parse(&body)?;
     if !event.is_for(&call.identity.installation_id, forge.app_id()) {
-        return Err(refuse(req, forge, FitError::BodyMismatch));
+        return Err(refuse(req, forge, call.way, FitError::BodyMismatch));
     }
     if let Kind::Ignored(name) = &event.kind {
         log::info!("Forge event {name} ignored");

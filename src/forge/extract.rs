@@ -15,11 +15,14 @@ use super::system_token::SYSTEM_TOKEN_HEADER;
 use crate::error::AppError;
 use crate::site::SiteId;
 use crate::site::ways_in::Way;
+use crate::util::telemetry;
 
 /// A request carrying a verified FIT: who is calling. Its site is not looked up yet.
 pub(crate) struct ForgeCall {
     pub(crate) identity: Identity,
     system_token: Option<String>,
+    /// The way in a later refusal of this call (its body, its site) is counted under.
+    pub(crate) way: telemetry::Way,
 }
 
 /// A verified Forge request: its site, the user (`principal`) and a Jira call's issue.
@@ -63,7 +66,8 @@ fn system_token(req: &HttpRequest) -> Option<String> {
 }
 
 impl ForgeCall {
-    async fn extract(req: HttpRequest) -> Result<Self, AppError> {
+    /// The verified call, or its refusal counted under `way`.
+    async fn extract(req: HttpRequest, way: telemetry::Way) -> Result<Self, AppError> {
         let forge = forge_of(&req)?;
         if !forge.is_on() {
             return Err(AppError::NotFound);
@@ -76,15 +80,23 @@ impl ForgeCall {
             Ok(identity) => Ok(Self {
                 identity,
                 system_token: system_token(&req),
+                way,
             }),
-            Err(reason) => Err(refuse(&req, &forge, reason)),
+            Err(reason) => Err(refuse(&req, &forge, way, reason)),
         }
     }
 }
 
-/// Logs why (at debug, never the token) and answers 401.
-pub(crate) fn refuse(req: &HttpRequest, forge: &Forge, reason: FitError) -> AppError {
+/// The one place a Forge 401 is made: logs why (at debug, never the token), counts it once by
+/// way in and reason, and answers 401.
+pub(crate) fn refuse(
+    req: &HttpRequest,
+    forge: &Forge,
+    way: telemetry::Way,
+    reason: FitError,
+) -> AppError {
     log::debug!("refused {} {}: {reason}", req.method(), req.path());
+    telemetry::refused(way, reason.refusal());
     forge.unauthorized()
 }
 
@@ -97,7 +109,7 @@ impl Forge {
     ) -> Result<ForgeContext, AppError> {
         let site = match self.site_of(&call.identity).await? {
             Ok(site) => site,
-            Err(reason) => return Err(refuse(req, self, reason)),
+            Err(reason) => return Err(refuse(req, self, call.way, reason)),
         };
         // Noted, not written: the request does not wait. Should a purge have taken the site
         // after the tenant cache learnt it, the writer finds its row gone and tells the site
@@ -115,12 +127,15 @@ impl Forge {
     }
 }
 
+/// Declared by a handler, a bare `ForgeCall` is the start of Forge's lifecycle routes (events,
+/// `preUninstall`): their refusals count under `lifecycle`. Product calls declare
+/// [`ForgeContext`], whose refusals count under `forge`.
 impl FromRequest for ForgeCall {
     type Error = AppError;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        Box::pin(Self::extract(req.clone()))
+        Box::pin(Self::extract(req.clone(), telemetry::Way::Lifecycle))
     }
 }
 
@@ -131,7 +146,7 @@ impl FromRequest for ForgeContext {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let call = ForgeCall::extract(req.clone()).await?;
+            let call = ForgeCall::extract(req.clone(), telemetry::Way::Forge).await?;
             let forge = forge_of(&req)?;
             let ctx = forge.enter(&req, call).await?;
             // A user's UI call is a visit, recorded as Connect records its callers (events

@@ -14,6 +14,8 @@ use serde::Deserialize;
 use super::api_base::{ApiBaseRule, valid_cloud_id};
 use super::jira::{JiraIssue, Product, confluence_api_base, issue_of_extension};
 use crate::util::ari::canonical_installation_id;
+use crate::util::jwt::JwtFailure;
+use crate::util::telemetry::Refusal;
 
 /// The issuer of every FIT.
 pub const ISSUER: &str = "forge/invocation-token";
@@ -28,7 +30,7 @@ pub const LEEWAY_SECS: u64 = 30;
 const MAX_TOKEN_LIFETIME_SECS: i64 = 5 * 60;
 
 /// Why a Forge request was refused; logged at debug level (never with the token), answered
-/// with a 401.
+/// with a 401 and counted by its [`FitError::refusal`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FitError {
     #[error("no Authorization: Bearer token")]
@@ -48,7 +50,13 @@ pub enum FitError {
     /// Not fetched: the gate in front of the key server admitted no more fetches just now.
     #[error("key set fetches are throttled")]
     KeysThrottled,
-    #[error("signature or claims invalid: {0}")]
+    #[error("expired")]
+    Expired,
+    #[error("signature does not hold")]
+    BadSignature,
+    /// Signed, but a claim the library checks is wrong (issuer, audience, `nbf`, a missing
+    /// claim, …).
+    #[error("claims invalid: {0}")]
     Invalid(String),
     #[error("issued in the future")]
     IssuedInFuture,
@@ -62,6 +70,39 @@ pub enum FitError {
     TwoSites,
     #[error("the event body names another installation or app than its token")]
     BodyMismatch,
+}
+
+impl FitError {
+    /// The reason the metrics count this refusal under (a fixed list: the operator's view,
+    /// coarser than the log's).
+    pub(crate) fn refusal(&self) -> Refusal {
+        match self {
+            Self::Missing => Refusal::Missing,
+            Self::TooLarge | Self::Malformed | Self::WrongAlgorithm(_) | Self::BadKeyId => {
+                Refusal::Malformed
+            }
+            Self::UnknownKeyId => Refusal::UnknownKey,
+            Self::KeysUnavailable(_) | Self::KeysThrottled => Refusal::KeysUnavailable,
+            Self::Expired | Self::TooOld => Refusal::Expired,
+            Self::BadSignature => Refusal::Signature,
+            Self::Invalid(_)
+            | Self::IssuedInFuture
+            | Self::Audience
+            | Self::BadClaim(_)
+            | Self::BodyMismatch => Refusal::Claims,
+            Self::TwoSites => Refusal::UnknownSite,
+        }
+    }
+
+    /// What a failed check by the library says of the token.
+    fn from_library(err: jsonwebtoken::errors::Error) -> Self {
+        match JwtFailure::of(&err) {
+            JwtFailure::Malformed => Self::Malformed,
+            JwtFailure::Expired => Self::Expired,
+            JwtFailure::Signature => Self::BadSignature,
+            JwtFailure::Claims => Self::Invalid(err.to_string()),
+        }
+    }
 }
 
 /// The claims of a FIT that we read (unknown ones ignored).
@@ -171,7 +212,7 @@ pub fn verify(token: &str, key: &DecodingKey, audience: &str) -> Result<FitClaim
     validation.set_required_spec_claims(&["exp", "iss", "aud"]);
     let claims = jsonwebtoken::decode::<FitClaims>(token, key, &validation)
         .map(|data| data.claims)
-        .map_err(|e| FitError::Invalid(e.to_string()))?;
+        .map_err(FitError::from_library)?;
     if !exactly_us(claims.aud.as_ref(), audience) {
         return Err(FitError::Audience);
     }
@@ -359,6 +400,66 @@ mod tests {
                 Err(FitError::BadClaim(claim)),
                 "{value}"
             );
+        }
+    }
+
+    #[test]
+    fn every_refusal_is_counted_under_one_fixed_reason() {
+        let text = || "x".to_string();
+        let cases = [
+            (FitError::Missing, Refusal::Missing),
+            (FitError::TooLarge, Refusal::Malformed),
+            (FitError::Malformed, Refusal::Malformed),
+            (FitError::WrongAlgorithm(text()), Refusal::Malformed),
+            (FitError::BadKeyId, Refusal::Malformed),
+            (FitError::UnknownKeyId, Refusal::UnknownKey),
+            (FitError::KeysUnavailable(text()), Refusal::KeysUnavailable),
+            (FitError::KeysThrottled, Refusal::KeysUnavailable),
+            (FitError::Expired, Refusal::Expired),
+            (FitError::BadSignature, Refusal::Signature),
+            (FitError::Invalid(text()), Refusal::Claims),
+            (FitError::IssuedInFuture, Refusal::Claims),
+            (FitError::TooOld, Refusal::Expired),
+            (FitError::Audience, Refusal::Claims),
+            (FitError::BadClaim("iat"), Refusal::Claims),
+            (FitError::TwoSites, Refusal::UnknownSite),
+            (FitError::BodyMismatch, Refusal::Claims),
+        ];
+        for (err, want) in cases {
+            assert_eq!(err.refusal(), want, "{err:?}");
+        }
+    }
+
+    #[test]
+    fn a_fit_is_refused_as_expired_forged_too_old_or_for_another_app() {
+        let keys = testkit::forge::forge_key();
+        let key = DecodingKey::from_rsa_pem(keys.public_pem.as_bytes()).unwrap();
+        let us = testkit::forge::FORGE_APP_ARI;
+        let now = jsonwebtoken::get_current_timestamp() as i64;
+        let fit = |iat: i64, exp: i64, aud: &str, pem: &str| {
+            let claims = json!({"iss": ISSUER, "aud": aud, "iat": iat, "exp": exp});
+            testkit::tokens::sign_rs256(&claims, pem, Some("k")).unwrap()
+        };
+        let mine = keys.private_pem.as_str();
+        assert!(verify(&fit(now, now + 60, us, mine), &key, us).is_ok());
+        let other = testkit::forge::rotated_key().private_pem.as_str();
+        let cases = [
+            (fit(now - 200, now - 100, us, mine), FitError::Expired),
+            (fit(now, now + 60, us, other), FitError::BadSignature),
+            (fit(now - 3600, now + 60, us, mine), FitError::TooOld),
+            (
+                fit(now, now + 60, testkit::forge::OTHER_APP_ARI, mine),
+                FitError::Invalid(String::new()),
+            ),
+        ];
+        for (token, want) in cases {
+            let err = verify(&token, &key, us).unwrap_err();
+            assert_eq!(
+                std::mem::discriminant(&err),
+                std::mem::discriminant(&want),
+                "{err:?}"
+            );
+            assert_eq!(err.refusal(), want.refusal(), "{err:?}");
         }
     }
 

@@ -51,7 +51,7 @@ pub(crate) async fn pre_uninstall(
         .as_deref()
         .is_some_and(|named| Some(named) != token_cloud)
     {
-        return Err(refuse(&req, &forge, FitError::BodyMismatch));
+        return Err(refuse(&req, &forge, call.way, FitError::BodyMismatch));
     }
     let status = match forge
         .mark_uninstalled(&call.identity.installation_id)

@@ -71,8 +71,21 @@ pub fn read_response(stream: &mut TcpStream) -> Response {
 
 /// One request on its own connection, with an optional `Authorization: JWT` token.
 pub fn request(port: u16, method: &str, path: &str, auth: Option<&str>, body: &str) -> Response {
+    let authorization = auth.map(|token| format!("JWT {token}"));
+    request_authorized(port, method, path, authorization.as_deref(), body)
+}
+
+/// One request on its own connection, with `authorization` as the whole `Authorization`
+/// header (`Bearer <FIT>`, a bare word, …) when given.
+pub fn request_authorized(
+    port: u16,
+    method: &str,
+    path: &str,
+    authorization: Option<&str>,
+    body: &str,
+) -> Response {
     let mut stream = connect(port);
-    let auth = auth.map_or(String::new(), |t| format!("Authorization: JWT {t}\r\n"));
+    let auth = authorization.map_or(String::new(), |a| format!("Authorization: {a}\r\n"));
     write!(
         stream,
         "{method} {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Content-Type: application/json\r\n\
