@@ -1,15 +1,18 @@
-//! Database errors and caches in the metrics, against the real binary: a fresh process's cache
-//! lookups and entries after a known sequence of requests, and a write refused for a lock held
-//! from the test counted once as "busy", answered 503, and storing nothing.
+//! Database errors, caches and the process in the metrics, against the real binary: a fresh
+//! process's cache lookups and entries after a known sequence of requests (Connect and Forge),
+//! a write refused for a lock held from the test counted once as "busy", answered 503 and
+//! storing nothing, and the process metrics describing the server's own process.
 
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
+use reqwest::Method;
 use serde_json::json;
 
 use super::{Deployment, Sample, parser_python, value};
 use crate::harness::raw_http::request;
 use crate::harness::*;
+use crate::sites::forge_call;
 
 fn lookups(samples: &[Sample], cache: &str, result: &str) -> f64 {
     let labels = [("cache", cache), ("result", result)];
@@ -196,4 +199,101 @@ fn a_write_that_waits_out_a_held_lock_is_a_503_counted_once_as_busy_and_stores_n
     let res = request(deployment.port(), "POST", "/api/tasks", Some(&token), &body);
     assert_eq!(res.status, 201, "{}", res.text());
     assert_eq!(tasks(), 2);
+}
+
+#[test]
+fn forge_calls_count_in_the_key_set_and_site_caches() {
+    let Some(python) = parser_python() else {
+        return;
+    };
+    let jwks = JwksServer::start();
+    let env = forge_env(&jwks);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut deployment = Deployment::start(&env);
+    if on_postgres() {
+        deployment.server.wait_for_log("listening for changes");
+    }
+    let site = ForgeSite::new();
+    let call = |method: Method, path: &str, body: Option<serde_json::Value>| {
+        forge_call(deployment.port(), &site.token(), method, path, body)
+    };
+    let res = call(Method::POST, "/forge/events", Some(site.installed_event()));
+    assert_eq!(res.status, 200, "{}", res.text());
+    let lists = 3;
+    for _ in 0..lists {
+        let res = call(Method::GET, "/forge/api/tasks", None);
+        assert_eq!(res.status, 200, "{}", res.text());
+    }
+
+    let after = deployment.scrape(&python);
+    // One key set, fetched by the first call and answered from memory for the others.
+    let calls = f64::from(1 + lists);
+    assert_eq!(lookups(&after, "forge_keys", "miss"), 1.0);
+    assert_eq!(lookups(&after, "forge_keys", "hit"), calls - 1.0);
+    assert_eq!(entries(&after, "forge_keys"), 1.0);
+    // Every call is mapped to its site once: the first resolved in the store, the others from
+    // memory (on PostgreSQL, hearing its own change may cost one more resolution).
+    let sites = [
+        lookups(&after, "forge_sites", "hit"),
+        lookups(&after, "forge_sites", "miss"),
+    ];
+    assert_eq!(sites.iter().sum::<f64>(), calls, "{after:?}");
+    if !on_postgres() {
+        assert_eq!(sites, [calls - 1.0, 1.0]);
+        assert_eq!(entries(&after, "forge_sites"), 1.0);
+    }
+    for cache in ["installations", "install_keys", "macro_pages"] {
+        let seen = lookups(&after, cache, "hit") + lookups(&after, cache, "miss");
+        assert_eq!(seen, 0.0, "{cache}");
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_process_metrics_describe_the_server_process() {
+    let Some(python) = parser_python() else {
+        return;
+    };
+    let deployment = Deployment::start(&[]);
+    let first = deployment.scrape(&python);
+    let one = |samples: &[Sample], name: &str| {
+        let found: Vec<f64> = (samples.iter())
+            .filter(|s| s.name == name)
+            .map(|s| s.value)
+            .collect();
+        assert_eq!(found.len(), 1, "{name}: {samples:?}");
+        found[0]
+    };
+    // The server's own process, as the kernel tells it from outside: its start (field 22 of
+    // /proc/<pid>/stat, in 1/100 s since boot) after the boot time.
+    let started = one(&first, "process_start_time_seconds");
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", deployment.server.pid())).unwrap();
+    let after_name = stat.rsplit_once(')').unwrap().1;
+    let ticks: f64 = after_name
+        .split_whitespace()
+        .nth(22 - 3)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let boot: f64 = std::fs::read_to_string("/proc/stat")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((started - (boot + ticks / 100.0)).abs() < 1e-6, "{started}");
+    assert!(started > 1.6e9);
+    let open = one(&first, "process_open_fds");
+    // At least the standard streams, the two listeners and the database file.
+    assert!(open >= 6.0, "{open}");
+    assert!(open <= one(&first, "process_max_fds"));
+    assert!(one(&first, "process_resident_memory_bytes") > 1024.0 * 1024.0);
+    let cpu = one(&first, "process_cpu_seconds_total");
+    assert!(cpu >= 0.0);
+    let site = Site::new("process");
+    deployment.install_with_task(&site);
+    let second = deployment.scrape(&python);
+    assert!(one(&second, "process_cpu_seconds_total") >= cpu);
+    assert_eq!(one(&second, "process_start_time_seconds"), started);
 }
