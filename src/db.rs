@@ -5,7 +5,8 @@
 //! With `DATABASE_URL=postgres://…` the same [`Db`] runs on PostgreSQL instead ([`postgres`]).
 //! A store operation is one `async` body over a [`Tx`], run by [`Db::read`], [`Db::write`] or
 //! [`Db::read_point`] on whichever backend this is (`tx.rs`): its SQL and its rules are
-//! written once.
+//! written once. A driver's error becomes the app's (503 or 500, counted by kind) in
+//! `failure.rs`.
 //!
 //! Durability choice: WAL journal with `synchronous=FULL`. In WAL mode a commit is appended to
 //! the WAL before the client is answered, so an acknowledged write survives `kill -9` of the
@@ -13,6 +14,7 @@
 //! loss or kernel crash as well. Writes are rare next to reads here (reads do not fsync), so we
 //! pay that cost.
 
+mod failure;
 mod migrate;
 mod ours;
 pub mod postgres;

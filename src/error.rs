@@ -3,7 +3,8 @@
 //! Policy: the client gets a status and a short generic message it can act on; the cause of a
 //! server-side failure is logged once here, never sent. Messages never carry a token, a secret
 //! or a query string. API and lifecycle routes answer JSON (`{"error": "..."}`); pages wrap the
-//! same error in [`HtmlError`] and answer a small HTML page.
+//! same error in [`HtmlError`] and answer a small HTML page. The database drivers' errors become
+//! these in `db/failure.rs`.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -139,78 +140,6 @@ impl ResponseError for HtmlError {
             .start_response()
             .content_type("text/html; charset=utf-8")
             .body(body)
-    }
-}
-
-impl From<rusqlite::Error> for AppError {
-    fn from(err: rusqlite::Error) -> Self {
-        use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
-        match err.sqlite_error_code() {
-            Some(DatabaseBusy | DatabaseLocked) => {
-                log::warn!("database busy: {err}");
-                Self::Unavailable
-            }
-            _ => Self::internal(format!("sqlite: {err}")),
-        }
-    }
-}
-
-impl From<r2d2::Error> for AppError {
-    fn from(err: r2d2::Error) -> Self {
-        log::warn!("no database connection: {err}");
-        Self::Unavailable
-    }
-}
-
-impl From<tokio_postgres::Error> for AppError {
-    /// The PostgreSQL twin of the SQLite mapping: a lost connection, a timeout, a lock or
-    /// serialization conflict, an overloaded or restarting server, or a read-only standby is a
-    /// 503 to retry; anything else is a 500.
-    fn from(err: tokio_postgres::Error) -> Self {
-        let transient = match err.code() {
-            Some(code) => {
-                let code = code.code();
-                matches!(
-                    &code[..2],
-                    "08" // connection exception
-                        | "53" // insufficient resources (too many connections, …)
-                        | "57" // operator intervention: timeouts, shutdown, cannot connect now
-                ) || matches!(
-                    code,
-                    "40001" | "40P01" | "55P03" | "25006" // serialization, deadlock, lock, read-only
-                )
-            }
-            // No SQLSTATE: transient when the connection broke or could not be made; a type
-            // mismatch or similar is our bug.
-            None => {
-                let text = err.to_string();
-                err.is_closed()
-                    || std::error::Error::source(&err).is_some_and(|s| s.is::<std::io::Error>())
-                    || text.starts_with("error connecting")
-                    || text.starts_with("timeout")
-            }
-        };
-        if transient {
-            log::warn!("database unavailable: {}", describe(&err));
-            Self::Unavailable
-        } else {
-            Self::internal(format!("postgres: {}", describe(&err)))
-        }
-    }
-}
-
-/// The server's message and code, which `tokio_postgres::Error`'s `Display` leaves out.
-fn describe(err: &tokio_postgres::Error) -> String {
-    match err.as_db_error() {
-        Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => err.to_string(),
-    }
-}
-
-impl From<deadpool_postgres::PoolError> for AppError {
-    fn from(err: deadpool_postgres::PoolError) -> Self {
-        log::warn!("no database connection: {err}");
-        Self::Unavailable
     }
 }
 

@@ -1,5 +1,6 @@
 //! Prometheus metrics: the registry, the request metrics the middleware records, and what is
-//! read at scrape time (build info, the database pool, the SQLite WAL, the sites by way in).
+//! read at scrape time (build info, the database pool, the SQLite WAL, the sites by way in, the
+//! process's memory, files and CPU time).
 //! Served on a listener of their own (`METRICS_ADDR`, [`listener`]), never on the app's port.
 //!
 //! The cardinality rule: no label carries a site, user, token, title, raw path or any other
@@ -9,6 +10,7 @@
 
 mod database;
 pub(crate) mod listener;
+mod process;
 mod sites;
 
 use std::sync::Arc;
@@ -85,6 +87,7 @@ impl Metrics {
         );
         crate::util::telemetry::register(&mut registry);
         registry.register_collector(Box::new(database::DatabaseGauges::new(db.clone())));
+        registry.register_collector(Box::new(process::ProcessGauges));
         let sites = Arc::new(sites::SiteCounts::new(db.clone()));
         registry.register_collector(Box::new(sites.clone()));
         Self {

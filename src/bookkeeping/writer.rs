@@ -109,6 +109,7 @@ impl Inner {
         let start_writer = {
             let mut queue = self.lock();
             if queue.notes.len() >= self.max_queued {
+                crate::util::telemetry::bookkeeping_dropped();
                 queue.dropped += 1;
                 if queue
                     .warned_at

@@ -16,7 +16,7 @@ use super::jwt::{TokenError, valid_kid};
 use crate::util::flight::{FlightCache, Loaded};
 use crate::util::gate::{Gate, GateLimits};
 use crate::util::http::{GetError, get_capped};
-use crate::util::telemetry::Outbound;
+use crate::util::telemetry::{Cache, Outbound};
 use crate::util::url::BaseUrl;
 
 /// How long a fetched key is used before it is refetched (in the background).
@@ -59,7 +59,8 @@ impl InstallKeys {
         Self {
             base_url: base_url.as_str().to_string(),
             http,
-            cache: FlightCache::new(MAX_CACHED_KEYS).serving_stale(KEY_MAX_AGE, not_published),
+            cache: FlightCache::new(Cache::InstallKeys, MAX_CACHED_KEYS)
+                .serving_stale(KEY_MAX_AGE, not_published),
             gate: std::sync::Arc::new(Gate::new(FETCH_LIMITS)),
             key_ttl: KEY_TTL,
         }

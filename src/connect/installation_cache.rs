@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use super::installations::Installation;
+use crate::util::telemetry::{self, Cache};
 
 /// Installed sites by client key, so a verified request reads no row for its installation.
 ///
@@ -69,8 +70,13 @@ impl InstallationCache {
     /// The cached installation, if any (and not older than the time-to-live).
     pub(crate) fn get(&self, client_key: &str) -> Option<Arc<Installation>> {
         let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
-        let (found, at) = inner.sites.get(client_key)?;
-        (at.elapsed() < self.ttl).then(|| found.clone())
+        let found = inner
+            .sites
+            .get(client_key)
+            .filter(|(_, at)| at.elapsed() < self.ttl)
+            .map(|(found, _)| found.clone());
+        telemetry::cache_lookup(Cache::Installations, found.is_some());
+        found
     }
 
     /// The generation to pass to [`InstallationCache::insert`] after a database read.
@@ -97,6 +103,7 @@ impl InstallationCache {
                 installation.client_key.clone(),
                 (installation, Instant::now()),
             );
+            telemetry::cache_entries(Cache::Installations, inner.sites.len());
         }
     }
 
@@ -105,6 +112,7 @@ impl InstallationCache {
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
         inner.generation += 1;
         inner.sites.remove(client_key);
+        telemetry::cache_entries(Cache::Installations, inner.sites.len());
     }
 
     /// Forgets everything; then keeps entries again only when `listening` (changes made
@@ -114,6 +122,7 @@ impl InstallationCache {
         inner.generation += 1;
         inner.sites.clear();
         inner.trusted = listening;
+        telemetry::cache_entries(Cache::Installations, 0);
     }
 }
 

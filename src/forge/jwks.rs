@@ -22,7 +22,7 @@ use super::fit::FitError;
 use crate::util::flight::{FlightCache, Loaded, Peek};
 use crate::util::gate::{Gate, GateLimits};
 use crate::util::http::get_capped;
-use crate::util::telemetry::Outbound;
+use crate::util::telemetry::{Cache, Outbound};
 use crate::util::url::BaseUrl;
 
 /// Atlassian's production key set.
@@ -96,7 +96,7 @@ impl ForgeKeys {
     pub(crate) fn new(http: reqwest::Client) -> Self {
         Self {
             http,
-            cache: FlightCache::new(8).serving_stale(MAX_STALE, |_| false),
+            cache: FlightCache::new(Cache::ForgeKeys, 8).serving_stale(MAX_STALE, |_| false),
             refetched: Mutex::default(),
             gate: Arc::new(Gate::new(FETCH_LIMITS)),
             ttl: KEYS_TTL,

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::fit::Identity;
 use crate::site::{SiteChanges, SiteId};
+use crate::util::telemetry::{self, Cache};
 
 /// What the cache keeps per installation id: its site, the site's cloud id, and the change
 /// count the entry was filled at.
@@ -50,6 +51,12 @@ impl TenantCache {
     /// The site of an identity, when the cache alone can answer safely: the installation id is
     /// known, its site did not change since, and the token's cloud id (if any) is the site's.
     pub(crate) fn get(&self, identity: &Identity) -> Option<SiteId> {
+        let found = self.lookup(identity);
+        telemetry::cache_lookup(Cache::ForgeSites, found.is_some());
+        found
+    }
+
+    fn lookup(&self, identity: &Identity) -> Option<SiteId> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         let entry = entries.get(&identity.installation_id)?;
         if entry.at.elapsed() >= self.max_age {
@@ -90,6 +97,7 @@ impl TenantCache {
             at: Instant::now(),
         };
         entries.insert(identity.installation_id.clone(), entry);
+        telemetry::cache_entries(Cache::ForgeSites, entries.len());
     }
 }
 

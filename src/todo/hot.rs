@@ -11,6 +11,7 @@ use actix_web::web::Bytes;
 
 use super::task::TaskId;
 use crate::site::SiteId;
+use crate::util::telemetry::{self, Cache};
 
 /// Pages kept at most. A page is 1–2 KB, so 2–4 MB at most, wherever the views fall: room
 /// for the tasks that are hot (a page many people open) across many sites. Measured at 10,000
@@ -51,6 +52,14 @@ struct Hot {
     old: HashMap<Key, (Bytes, Instant)>,
 }
 
+impl Hot {
+    /// Shows the pages held in `cache_entries` (a key is in one map only: `insert` takes it
+    /// out of the old one).
+    fn show(&self) {
+        telemetry::cache_entries(Cache::MacroPages, self.young.len() + self.old.len());
+    }
+}
+
 impl HotMacros {
     fn new(trusted: bool, ttl: Duration, capacity: usize) -> Self {
         Self {
@@ -79,8 +88,12 @@ impl HotMacros {
     pub(crate) fn get(&self, site: SiteId, task: TaskId) -> Option<Bytes> {
         let hot = self.inner.read().unwrap_or_else(|e| e.into_inner());
         let key = (site, task);
-        let (page, at) = hot.young.get(&key).or_else(|| hot.old.get(&key))?;
-        (at.elapsed() < self.ttl).then(|| page.clone())
+        let page = (hot.young.get(&key))
+            .or_else(|| hot.old.get(&key))
+            .filter(|(_, at)| at.elapsed() < self.ttl)
+            .map(|(page, _)| page.clone());
+        telemetry::cache_lookup(Cache::MacroPages, page.is_some());
+        page
     }
 
     /// The generation to pass to [`HotMacros::insert`]; taken before the task is read.
@@ -103,6 +116,7 @@ impl HotMacros {
         }
         hot.old.remove(&(site, task));
         hot.young.insert((site, task), (page, Instant::now()));
+        hot.show();
     }
 
     /// Forgets one task's page after a write to it.
@@ -111,6 +125,7 @@ impl HotMacros {
         hot.generation += 1;
         hot.young.remove(&(site, task));
         hot.old.remove(&(site, task));
+        hot.show();
     }
 
     /// Forgets every page of a site (a write to tasks not named one by one, a site merged or
@@ -120,6 +135,7 @@ impl HotMacros {
         hot.generation += 1;
         hot.young.retain(|(s, _), _| *s != site);
         hot.old.retain(|(s, _), _| *s != site);
+        hot.show();
     }
 
     /// Forgets everything; then keeps pages again only when `listening` (writes made
@@ -130,6 +146,7 @@ impl HotMacros {
         hot.young.clear();
         hot.old.clear();
         hot.trusted = listening;
+        hot.show();
     }
 
     /// Forgets everything (a change whose site is unknown).

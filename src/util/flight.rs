@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+use crate::util::telemetry::{self, Cache};
+
 /// What a load produced and how long to keep it (zero: do not keep, only hand it to the
 /// callers already waiting). For a failed refresh of a value served stale, `keep_for` is how
 /// long the stale value is served before the next refresh is tried.
@@ -69,6 +71,8 @@ enum Entry<V, E> {
 /// never dropped. A flood of failing keys thus never pushes out a good value.
 pub(crate) struct FlightCache<K, V, E> {
     entries: Arc<Mutex<HashMap<K, Entry<V, E>>>>,
+    /// Which cache this is in `cache_lookups_total` and `cache_entries`.
+    cache: Cache,
     max_entries: usize,
     stale: Option<StalePolicy<E>>,
 }
@@ -85,10 +89,12 @@ where
     V: Clone + 'static,
     E: Clone + 'static,
 {
-    /// An empty cache holding at most about `max_entries` keys.
-    pub(crate) fn new(max_entries: usize) -> Self {
+    /// An empty cache holding at most about `max_entries` keys, counted in the metrics as
+    /// `cache`.
+    pub(crate) fn new(cache: Cache, max_entries: usize) -> Self {
         Self {
             entries: Arc::default(),
+            cache,
             max_entries,
             stale: None,
         }
@@ -182,7 +188,20 @@ where
 
     /// An answer now (a kept result, or a stale value while it is refreshed), or a receiver
     /// for the load under way (started here if needed). `reload` skips what is kept.
+    ///
+    /// Counted here, once per lookup: an answer now (a kept result, a remembered failure, or a
+    /// stale value) is a hit; waiting for a load (joined or started, and every reload) a miss.
     fn join_or_start<F, Fut>(&self, key: &K, load: F, reload: bool) -> Found<V, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Loaded<V, E>> + 'static,
+    {
+        let found = self.find_or_start(key, load, reload);
+        telemetry::cache_lookup(self.cache, matches!(found, Found::Now(_)));
+        found
+    }
+
+    fn find_or_start<F, Fut>(&self, key: &K, load: F, reload: bool) -> Found<V, E>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Loaded<V, E>> + 'static,
@@ -232,10 +251,12 @@ where
                 stale,
             },
         );
+        telemetry::cache_entries(self.cache, entries.len());
         drop(entries);
         let task = load();
         let settle = Settle {
             entries: self.entries.clone(),
+            cache: self.cache,
             key: key.clone(),
             restore,
             drops: self.stale.as_ref().map(|p| p.drops),

@@ -1,7 +1,7 @@
 //! Process-wide instruments the lower layers record into — authentication refusals, outbound
-//! calls, database statement errors, cache lookups and sizes — so that a key fetch deep in
-//! `connect` or a failed statement in `db` is counted without a handle threaded through every
-//! constructor. `metrics` registers them (see docs/metrics.md); recording is an atomic update
+//! calls, database statement errors, cache lookups and sizes, dropped bookkeeping notes — so
+//! that a key fetch deep in `connect` or a failed statement in `db` is counted without a handle
+//! threaded through every constructor. `metrics` registers them (see docs/metrics.md); recording is an atomic update
 //! whether or not a listener serves them.
 //!
 //! Every label is one of a fixed list of enum variants below, so the series are the same with
@@ -176,6 +176,7 @@ struct Instruments {
     db_errors: Family<KindLabels, Counter>,
     lookups: Family<LookupLabels, Counter>,
     entries: Family<CacheLabels, Gauge>,
+    bookkeeping_dropped: Counter,
 }
 
 static INSTRUMENTS: LazyLock<Instruments> = LazyLock::new(|| {
@@ -186,6 +187,7 @@ static INSTRUMENTS: LazyLock<Instruments> = LazyLock::new(|| {
         db_errors: Family::default(),
         lookups: Family::default(),
         entries: Family::default(),
+        bookkeeping_dropped: Counter::default(),
     };
     for way in Way::ALL {
         for why in Refusal::ALL {
@@ -289,6 +291,18 @@ pub fn cache_entries(cache: Cache, entries: usize) {
         .set(i64::try_from(entries).unwrap_or(i64::MAX));
 }
 
+/// Counts one bookkeeping note (a site's or a user's use) dropped because the writer's queue
+/// was full: it is noted again on that site's or user's next request.
+pub fn bookkeeping_dropped() {
+    INSTRUMENTS.bookkeeping_dropped.inc();
+}
+
+/// Notes dropped so far in this process (for tests).
+#[cfg(test)]
+pub(crate) fn bookkeeping_dropped_so_far() -> u64 {
+    INSTRUMENTS.bookkeeping_dropped.get()
+}
+
 /// Registers every instrument in `registry` (the metrics layer's, once per registry).
 pub(crate) fn register(registry: &mut Registry) {
     let all = &*INSTRUMENTS;
@@ -322,6 +336,11 @@ pub(crate) fn register(registry: &mut Registry) {
         "Entries held now, by cache",
         all.entries.clone(),
     );
+    registry.register(
+        "bookkeeping_notes_dropped",
+        "Bookkeeping notes (uses of sites and users) dropped with the writer's queue full",
+        all.bookkeeping_dropped.clone(),
+    );
 }
 
 #[cfg(test)]
@@ -348,6 +367,7 @@ mod tests {
         assert_eq!(count("db_errors_total{"), DbFailure::ALL.len());
         assert_eq!(count("cache_lookups_total{"), Cache::ALL.len() * 2);
         assert_eq!(count("cache_entries{"), Cache::ALL.len());
+        assert_eq!(count("bookkeeping_notes_dropped_total "), 1);
         // Other tests in this process may count too, so only "at least one".
         let value = |line: &str| -> f64 {
             let found = text.lines().find(|l| l.starts_with(line)).unwrap();

@@ -94,10 +94,13 @@ async fn past_the_bound_a_note_is_dropped_and_its_throttle_forgotten() {
     let book = crate::bookkeeping::Bookkeeping {
         inner: inner.clone(),
     };
+    let dropped_before = crate::util::telemetry::bookkeeping_dropped_so_far();
     for n in 0..5 {
         book.user_seen(SiteId(1), &format!("user-{n}"));
     }
     assert_eq!(inner.lock().notes.len(), 3, "two were dropped");
+    // Counted in the metrics (other tests of this process may drop notes too).
+    assert!(crate::util::telemetry::bookkeeping_dropped_so_far() >= dropped_before + 2);
     // The dropped ones are noted again on their next request; the kept ones are throttled.
     assert!(inner.users.should_record(SiteId(1), "user-3"));
     assert!(inner.users.should_record(SiteId(1), "user-4"));

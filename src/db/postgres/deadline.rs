@@ -12,6 +12,7 @@ use actix_web::rt::time::timeout;
 
 use super::{PgClient, PgPool};
 use crate::error::{AppError, Result};
+use crate::util::telemetry::{self, DbFailure};
 
 /// The database timeout when `DATABASE_TIMEOUT` is not set: the server's `statement_timeout`
 /// and `lock_timeout`; the client gives up [`GRACE`] later.
@@ -70,6 +71,7 @@ impl PgPool {
         let mut client = match timeout(patience, self.pool.get()).await {
             Ok(checked_out) => checked_out?,
             Err(_) => {
+                telemetry::db_error(DbFailure::Connection);
                 log::warn!("database unavailable: no connection within {patience:?}");
                 return Err(AppError::Unavailable);
             }
@@ -82,6 +84,9 @@ impl PgPool {
                 // Taken out of the pool and dropped: its connection task ends and the socket
                 // closes; whatever the server does later reaches no one.
                 drop(deadpool_postgres::Object::take(client));
+                // The server's own statement timeout ends first on a live server (counted as
+                // busy there): no answer at all is a server that cannot be reached.
+                telemetry::db_error(DbFailure::Connection);
                 log::warn!(
                     "database unavailable: no answer within {patience:?}; connection closed"
                 );

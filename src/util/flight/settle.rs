@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use super::{Entry, Loaded, Outcome, lock};
+use crate::util::telemetry::{self, Cache};
 
 /// Drops kept results: those no longer servable (past their time, or for a value served
 /// stale, past `max_age`); else remembered failures; else all of them.
@@ -41,6 +42,7 @@ pub(super) fn prune<K: Eq + Hash, V, E>(
 /// value restored).
 pub(super) struct Settle<K: Eq + Hash, V, E> {
     pub(super) entries: Arc<Mutex<HashMap<K, Entry<V, E>>>>,
+    pub(super) cache: Cache,
     pub(super) key: K,
     /// The value served stale during this load, when it was loaded, and until when it was
     /// fresh (a reload that fails leaves it as fresh as it was).
@@ -81,6 +83,7 @@ impl<K: Eq + Hash + Clone, V: Clone, E: Clone> Settle<K, V, E> {
                 entries.insert(self.key.clone(), entry);
             }
             self.restore = None;
+            telemetry::cache_entries(self.cache, entries.len());
         }
         let _ = sender.send(Some(loaded.result));
         // Drop runs next: it finds no loading entry (and nothing to restore) and does nothing.
@@ -109,6 +112,7 @@ impl<K: Eq + Hash, V, E> Drop for Settle<K, V, E> {
             }
             None => {
                 entries.remove(&self.key);
+                telemetry::cache_entries(self.cache, entries.len());
             }
         }
     }

@@ -20,7 +20,7 @@ fn counted(
 
 #[actix_web::test]
 async fn concurrent_misses_share_one_load_and_later_calls_hit_the_cache() {
-    let cache: FlightCache<&str, u32, String> = FlightCache::new(10);
+    let cache: FlightCache<&str, u32, String> = FlightCache::new(Cache::InstallKeys, 10);
     let calls = Arc::new(AtomicUsize::new(0));
     let hour = Duration::from_secs(3600);
     let loads = (0..10).map(|_| {
@@ -46,7 +46,7 @@ async fn concurrent_misses_share_one_load_and_later_calls_hit_the_cache() {
 
 #[actix_web::test]
 async fn a_failure_is_remembered_for_its_time_and_a_zero_time_is_not_kept() {
-    let cache: FlightCache<&str, u32, String> = FlightCache::new(10);
+    let cache: FlightCache<&str, u32, String> = FlightCache::new(Cache::InstallKeys, 10);
     let calls = Arc::new(AtomicUsize::new(0));
     let fail = |keep| counted(&calls, Err("down".into()), keep, Duration::ZERO);
     let hour = Duration::from_secs(3600);
@@ -71,7 +71,7 @@ async fn a_failure_is_remembered_for_its_time_and_a_zero_time_is_not_kept() {
 
 #[actix_web::test]
 async fn a_caller_that_gives_up_does_not_cancel_the_load() {
-    let cache: FlightCache<&str, u32, String> = FlightCache::new(10);
+    let cache: FlightCache<&str, u32, String> = FlightCache::new(Cache::InstallKeys, 10);
     let calls = Arc::new(AtomicUsize::new(0));
     let slow = || {
         counted(
@@ -99,7 +99,7 @@ async fn a_caller_that_gives_up_does_not_cancel_the_load() {
 
 #[actix_web::test]
 async fn past_its_size_the_cache_drops_kept_results_not_loads() {
-    let cache: FlightCache<u32, u32, String> = FlightCache::new(3);
+    let cache: FlightCache<u32, u32, String> = FlightCache::new(Cache::InstallKeys, 3);
     let calls = Arc::new(AtomicUsize::new(0));
     for key in 0..10 {
         let load = || counted(&calls, Ok(key), Duration::from_secs(60), Duration::ZERO);
@@ -110,7 +110,7 @@ async fn past_its_size_the_cache_drops_kept_results_not_loads() {
 
 #[actix_web::test]
 async fn remembered_failures_are_dropped_before_a_good_value() {
-    let cache: FlightCache<u32, u32, String> = FlightCache::new(3);
+    let cache: FlightCache<u32, u32, String> = FlightCache::new(Cache::InstallKeys, 3);
     let calls = Arc::new(AtomicUsize::new(0));
     let hour = Duration::from_secs(3600);
     let good = || counted(&calls, Ok(1), hour, Duration::ZERO);
@@ -151,7 +151,7 @@ async fn settled(cache: &FlightCache<&'static str, u32, String>, key: &'static s
 }
 
 fn stale_cache(max_age: Duration) -> FlightCache<&'static str, u32, String> {
-    FlightCache::new(10).serving_stale(max_age, |e: &String| e == "gone")
+    FlightCache::new(Cache::InstallKeys, 10).serving_stale(max_age, |e: &String| e == "gone")
 }
 
 /// Fills `k` with `value`, kept 1 ms, and waits until that time is past.
@@ -278,7 +278,7 @@ async fn reload_waits_for_a_new_value_while_others_are_served_the_known_one() {
 
 #[actix_web::test]
 async fn a_cache_without_stale_serving_waits_for_the_load_past_the_time() {
-    let cache: FlightCache<&str, u32, String> = FlightCache::new(10);
+    let cache: FlightCache<&str, u32, String> = FlightCache::new(Cache::InstallKeys, 10);
     let calls = Arc::new(AtomicUsize::new(0));
     let short = || counted(&calls, Ok(1), Duration::from_millis(1), Duration::ZERO);
     assert_eq!(cache.get(&"k", short, "lost".into()).await, Ok(1));
