@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -111,6 +112,12 @@ def main():
                                 "eventType": "avi:forge:upgraded:app"}))
     put("forge_event", compact({"eventType": "avi:jira:created:issue", "id": "i"}))
     put("forge_event", '{"id": "\\ud800"}')
+    # Jira's deletions: the issue or project id as a string or a number, at the top or under
+    # payload, the installation left to the token.
+    put("forge_event", compact({"eventType": "avi:jira:deleted:issue", "issue": {"id": "10042", "key": "PROJ-1"}}))
+    put("forge_event", compact({"payload": {"eventType": "avi:jira:deleted:project", "project": {"id": 10000}},
+                                "id": INSTALLATION}))
+    put("forge_event", compact({"eventType": "avi:jira:deleted:issue", "issue": {"id": "../1"}}))
 
     # The task API and titles: the unit tests' titles, bodies, queries and cursors.
     titles = ["Buy milk", "  Buy milk \n", "👩\u200d💻 fix the laptop", "❤\ufe0f\u200d🔥 ship it",
@@ -138,6 +145,72 @@ def main():
                                                          "layout": "block", "config": None,
                                                          "weight": 1.5, "big": 18446744073709551615}]},
                                   "permissions": {"scopes": ["read:confluence-user"]}}))
+
+    # Settings files: the shipped ones, every setting, a retired key, and the refusals the unit
+    # tests pin. Byte 0 picks APP_ENV, byte 1 the file (bit 0) and a DATABASE_URL (bit 1).
+    for name in sorted(os.listdir(os.path.join(ROOT, "config"))):
+        with open(os.path.join(ROOT, "config", name), "rb") as f:
+            put("settings_file", b"\x00\x00" + f.read())
+    every = "\n".join([
+        'site_url = "https://todo.example.com/app"', 'host = "0.0.0.0"', "port = 8080",
+        'database_path = "/data/todo.sqlite3"', "database_pool_size = 16", "database_timeout = 30",
+        'connect_keys_url = "https://keys.example.com"', 'addon_key = "todo.connect-app_1"',
+        'allowed_hosts = "*.atlassian.net, acme.jira.com"', "max_connections = 4096",
+        "max_connections_per_ip = 0", "max_tasks_per_site = 50000",
+        'forge_app_id = "0E3a1b2c-1234-4abc-9def-0123456789ab"',
+        'forge_jwks_url = "https://forge.example.com/jwks"', 'metrics_addr = "127.0.0.1:9464"',
+        'atlassian_oauth_url = "https://auth.atlassian.io"', ""])
+    for env in range(3):
+        put("settings_file", bytes([env, 1]) + every.encode())
+    put("settings_file", b"\x02\x02postgres://todo@db.example.com:5432/todo?sslmode=require\x00"
+        + every.encode())
+    put("settings_file", b"\x00\x03host=db user=todo dbname=todo sslmode=verify-full\x00port = 1\n")
+    for bad in ['adon_key = "k"', '"a\\nb" = 1', "port = 70000", "database_pool_size = 0",
+                'allowed_hosts = ".evil"', 'site_url = "ftp://x"', 'metrics_addr = "localhost:1"',
+                "database_timeout = 301", 'addon_key = "k\xe9"', "[table]\nkey = 1"]:
+        put("settings_file", b"\x00\x00" + bad.encode("utf-8", "surrogateescape"))
+
+    # Backups for restore: databases of our schema (SQLite, 512-byte pages to stay small) at the
+    # latest and an older version, with rows, and the crafted files the restore tests refuse.
+    migrations = sorted(os.listdir(os.path.join(ROOT, "db", "migrations")))
+    migrations = [m for m in migrations if m.endswith(".sql")]
+
+    def backup(version, *statements):
+        path = os.path.join(SEEDS, "backup.tmp")
+        if os.path.exists(path):
+            os.remove(path)
+        conn = sqlite3.connect(path)
+        conn.execute("PRAGMA page_size = 512")
+        for number, name in enumerate(migrations[:version], 1):
+            with open(os.path.join(ROOT, "db", "migrations", name)) as f:
+                conn.executescript(f.read())
+            conn.execute(f"PRAGMA user_version = {number}")
+        for statement in statements:
+            conn.executescript(statement)
+        conn.commit()
+        conn.execute("VACUUM")
+        conn.close()
+        with open(path, "rb") as f:
+            data = f.read()
+        os.remove(path)
+        put("restore_file", data)
+
+    site = ("INSERT INTO jwt_tokens (addon_key, client_key, shared_secret, base_url, product_type,"
+            " installed_at, updated_at) VALUES ('todo-connect-test', 'client-1', 's3cr3t',"
+            " 'https://acme.atlassian.net/wiki', 'confluence', 't', 't');")
+    tasks = ("INSERT INTO tasks (site_id, title, created_at, updated_at)"
+             " VALUES (1, 'one', 't', 't'), (1, 'two', 't', 't');")
+    latest = len(migrations)
+    backup(latest)
+    backup(latest, site, tasks, "DELETE FROM tasks WHERE title = 'one';")
+    backup(1, "INSERT INTO jwt_tokens (addon_key, client_key, shared_secret, base_url, product_type,"
+              " installed_at, updated_at) VALUES ('k', 'c', 's', 'https://a.atlassian.net/wiki',"
+              " 'confluence', 't', 't');")
+    backup(latest, site, "CREATE VIEW v AS SELECT shared_secret FROM jwt_tokens;")
+    backup(latest, site, "CREATE TRIGGER t AFTER INSERT ON tasks BEGIN"
+                         " UPDATE jwt_tokens SET shared_secret = NEW.title; END;")
+    backup(latest, site, tasks, "UPDATE tasks SET site_id = 9;")
+    backup(latest, "PRAGMA user_version = 99;")
 
 
 if __name__ == "__main__":

@@ -26,8 +26,11 @@ for target in $targets; do
   log="fuzz/${target}.log"
   mkdir -p "fuzz/corpus/$target"
   result="no crash"
+  # Inputs up to 4 KiB, or the largest seed's size (a backup file is several pages).
+  max_len=$(find "fuzz/seeds/$target" -type f -printf '%s\n' | sort -n | tail -1)
+  [ "${max_len:-0}" -gt 4096 ] || max_len=4096
   cargo +nightly fuzz run "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
-    -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 > "$log" 2>&1 || {
+    -max_total_time="$seconds" -max_len="$max_len" -print_final_stats=1 > "$log" 2>&1 || {
     result="FAILED, see $log and fuzz/artifacts/$target/"; failed=1; }
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || true)
   [ -n "$execs" ] || execs=$(grep -oE '#[0-9]+' "$log" | tail -1 | tr -d '#' || true)

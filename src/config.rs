@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::util::text::one_line;
 use crate::util::url::{BaseUrl, UrlError};
 pub use database_url::DatabaseUrl;
 pub(crate) use database_url::TlsMode;
@@ -313,9 +314,15 @@ const RETIRED: &[(&str, &str)] = &[(
 )];
 
 impl Layer {
-    fn from_toml(source: &str, origin: &'static str) -> Result<Self, ConfigError> {
+    fn from_toml(source: &[u8], origin: &'static str) -> Result<Self, ConfigError> {
+        let source = std::str::from_utf8(source).map_err(|e| {
+            ConfigError::new(
+                origin,
+                format!("is not UTF-8 text (byte {} is not)", e.valid_up_to()),
+            )
+        })?;
         let invalid = |e: toml::de::Error| {
-            ConfigError::new(origin, format!("is not valid: {}", e.message().trim()))
+            ConfigError::new(origin, format!("is not valid: {}", one_line(e.message())))
         };
         let mut table: toml::Table = source.parse().map_err(invalid)?;
         for (key, why) in RETIRED {
@@ -327,6 +334,10 @@ impl Layer {
     }
 }
 
+/// The settings files, in the order they are read (a later one overrides an earlier one), by
+/// the name a message gives them.
+pub(crate) const FILES: [&str; 2] = ["config/default.toml", "config/<APP_ENV>.toml"];
+
 impl Settings {
     /// Settings from the process environment and the working directory.
     pub(crate) fn from_process() -> Result<Self, ConfigError> {
@@ -337,21 +348,43 @@ impl Settings {
         )
     }
 
-    /// Settings from an explicit environment and directory (what tests call).
+    /// Settings from an explicit environment and directory (what tests call). A settings file
+    /// that is missing is skipped; one that exists but cannot be read stops start-up.
     pub fn load(env: &dyn Fn(&str) -> Option<String>, dir: &Path) -> Result<Self, ConfigError> {
         let app_env = AppEnv::parse(env("APP_ENV").as_deref().unwrap_or("development"))?;
-        let mut layer = Layer::default();
-        for (file, origin) in [
-            ("default.toml".to_string(), "config/default.toml"),
-            (
-                format!("{}.toml", app_env.as_str()),
-                "config/<APP_ENV>.toml",
-            ),
-        ] {
-            let path = dir.join("config").join(file);
-            if let Ok(source) = std::fs::read_to_string(&path) {
-                layer = layer.overlay(Layer::from_toml(&source, origin)?);
+        let names = [
+            "default.toml".to_string(),
+            format!("{}.toml", app_env.as_str()),
+        ];
+        let mut files = Vec::new();
+        for (name, origin) in names.iter().zip(FILES) {
+            match std::fs::read(dir.join("config").join(name)) {
+                Ok(source) => files.push((origin, source)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(ConfigError::new(
+                        origin,
+                        format!("cannot be read: {}", one_line(&e.to_string())),
+                    ));
+                }
             }
+        }
+        let files: Vec<(&'static str, &[u8])> =
+            files.iter().map(|(o, s)| (*o, s.as_slice())).collect();
+        Self::read(app_env, &files, env)
+    }
+
+    /// Settings from the contents of the settings files that exist (`(origin, source)`, in
+    /// [`FILES`] order) and the environment: the one path every value takes, whether it came
+    /// from a file or not (what the `settings_file` fuzz target calls).
+    pub(crate) fn read(
+        app_env: AppEnv,
+        files: &[(&'static str, &[u8])],
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut layer = Layer::default();
+        for (origin, source) in files {
+            layer = layer.overlay(Layer::from_toml(source, origin)?);
         }
         layer = layer.overlay(Layer::from_env(env)?);
         Self::resolve(app_env, layer)
@@ -593,14 +626,37 @@ mod tests {
     #[test]
     fn a_retired_setting_in_a_file_is_ignored_and_a_typo_still_refused() {
         let layer = Layer::from_toml(
-            "atlassian_oauth_url = \"https://auth.atlassian.io\"\naddon_key = \"k\"\n",
+            b"atlassian_oauth_url = \"https://auth.atlassian.io\"\naddon_key = \"k\"\n",
             "config/default.toml",
         )
         .unwrap();
         assert_eq!(layer.addon_key.as_deref(), Some("k"));
-        let err = Layer::from_toml("adon_key = \"k\"\n", "config/default.toml").unwrap_err();
+        let err = Layer::from_toml(b"adon_key = \"k\"\n", "config/default.toml").unwrap_err();
         assert_eq!(err.variable, "config/default.toml");
         assert!(err.to_string().contains("adon_key"), "{err}");
+    }
+
+    #[test]
+    fn a_settings_file_error_is_one_line_and_names_the_file() {
+        // A quoted TOML key may hold a line break; the parser's message quotes it raw.
+        let err = Layer::from_toml(b"\"a\\nb\" = 1\n", "config/default.toml").unwrap_err();
+        assert_eq!(err.variable, "config/default.toml");
+        assert!(err.to_string().contains("a\\nb"), "{err}");
+        assert!(!err.to_string().contains('\n'), "{err}");
+        let err = Layer::from_toml(b"addon_key = \"k\xe9\"\n", "config/default.toml").unwrap_err();
+        assert_eq!(err.message, "is not UTF-8 text (byte 14 is not)");
+    }
+
+    #[test]
+    fn a_settings_file_that_exists_but_cannot_be_read_stops_start_up() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("config/default.toml")).unwrap();
+        let err = Settings::load(&|_| None, dir.path()).unwrap_err();
+        assert_eq!(err.variable, "config/default.toml");
+        assert!(err.message.starts_with("cannot be read: "), "{err}");
+        // A missing file is simply not there: the defaults apply.
+        std::fs::remove_dir(dir.path().join("config/default.toml")).unwrap();
+        assert!(Settings::load(&|_| None, dir.path()).is_ok());
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub struct ForgeEvent {
     pub app_id: Option<String>,
     /// Whether it is the installation event (recorded and marked installed).
     pub installed: bool,
+    /// A Jira deletion: `("issue" | "project", its id)`, the id whose tasks' links go.
+    pub deleted: Option<(&'static str, String)>,
 }
 
 /// A Forge event body as `POST /forge/events` parses it (a `read_json` value).
@@ -39,6 +41,11 @@ pub fn forge_event(body: &Value) -> Result<ForgeEvent, AppError> {
     use crate::forge::events::{Kind, parse};
     parse(body).map(|event| ForgeEvent {
         installed: event.kind == Kind::Installed,
+        deleted: match &event.kind {
+            Kind::IssueDeleted(id) => Some(("issue", id.clone())),
+            Kind::ProjectDeleted(id) => Some(("project", id.clone())),
+            _ => None,
+        },
         installation_id: event.installation_id,
         app_id: event.app_id,
     })
@@ -65,4 +72,93 @@ pub fn update_task(body: &[u8]) -> Result<(Option<TaskTitle>, Option<bool>), App
 /// The query string of `GET /api/tasks`, checked as the handler does.
 pub fn list_query(query: &str) -> Result<ListQuery, AppError> {
     crate::todo::api::parse_list(query)
+}
+
+/// The settings the program would run with, given the contents of its settings files (`None`:
+/// that file does not exist) and its environment, read on the one path `Settings::load` takes.
+/// `app_env` is `development`, `test` or `production`.
+pub fn settings(
+    app_env: &str,
+    default_file: Option<&[u8]>,
+    env_file: Option<&[u8]>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<SettingsFacts, String> {
+    use crate::config::{AppEnv, Settings};
+    let app_env = match app_env {
+        "development" => AppEnv::Development,
+        "test" => AppEnv::Test,
+        "production" => AppEnv::Production,
+        other => return Err(format!("no such APP_ENV {other:?}")),
+    };
+    let [default, other] = crate::config::FILES;
+    let files: Vec<(&'static str, &[u8])> = [(default, default_file), (other, env_file)]
+        .into_iter()
+        .filter_map(|(origin, source)| source.map(|s| (origin, s)))
+        .collect();
+    let settings = Settings::read(app_env, &files, env).map_err(|e| e.to_string())?;
+    Ok(SettingsFacts {
+        production: settings.is_production(),
+        debug: format!("{settings:?}"),
+        database_url: settings.database_url.as_ref().map(|u| u.to_string()),
+        site_url: settings.site_url.as_str().to_string(),
+        connect_keys_url: settings.connect_keys_url.as_str().to_string(),
+        forge_jwks_url: settings.forge_jwks_url.map(|u| u.as_str().to_string()),
+        host: settings.host,
+        port: settings.port,
+        addon_key: settings.addon_key,
+        allowed_hosts: settings
+            .allowed_hosts
+            .iter()
+            .map(|p| p.to_string())
+            .collect(),
+        database_pool_size: settings.database_pool_size,
+        database_timeout_secs: settings.database_timeout.as_secs(),
+        max_connections: settings.max_connections,
+        max_tasks_per_site: settings.max_tasks_per_site,
+        forge_app_id: settings.forge_app_id,
+    })
+}
+
+/// What the `settings_file` target checks of loaded settings (the fields are the crate's own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsFacts {
+    pub production: bool,
+    /// The settings' `Debug` text, as a log line would show them.
+    pub debug: String,
+    /// `DATABASE_URL` as it is displayed (without its password).
+    pub database_url: Option<String>,
+    pub site_url: String,
+    pub connect_keys_url: String,
+    pub forge_jwks_url: Option<String>,
+    pub host: String,
+    pub port: u16,
+    pub addon_key: String,
+    pub allowed_hosts: Vec<String>,
+    pub database_pool_size: usize,
+    pub database_timeout_secs: u64,
+    pub max_connections: usize,
+    pub max_tasks_per_site: usize,
+    pub forge_app_id: Option<String>,
+}
+
+/// Every setting's variable name, as errors name them.
+pub fn setting_names() -> Vec<&'static str> {
+    crate::config::SETTINGS.iter().map(|s| s.name).collect()
+}
+
+/// Creates an empty todo-connect database at `path`, migrated as `todo-connect migrate` does.
+pub fn new_database(path: &std::path::Path) -> Result<(), String> {
+    let db = crate::db::open_pool(path, 1).map_err(|e| e.to_string())?;
+    let mut conn = db.get().map_err(|e| e.to_string())?;
+    crate::db::migrate(&mut conn)
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+/// `todo-connect restore <file>` onto the database at `database`: the summary it prints, or
+/// its error (before `main` makes it one line).
+pub fn restore(database: &std::path::Path, file: &std::path::Path) -> Result<String, String> {
+    crate::ops::restore::restore(database, file)
+        .map(|summary| summary.to_string())
+        .map_err(|e| e.to_string())
 }

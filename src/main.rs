@@ -1,4 +1,6 @@
-//! Thin entry point: parse the command line, set up logging, run, print one line on failure.
+//! Thin entry point: parse the command line, set up logging, run, print one line on failure
+//! (whatever the error quotes — a file's schema text, SQLite's report — its line breaks are
+//! written as `\n`: `util::text::one_line`).
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -7,6 +9,7 @@ use clap::Parser;
 use env_logger::WriteStyle;
 use todo_connect::cli::{Cli, run};
 use todo_connect::config::LogFormat;
+use todo_connect::util::text::one_line;
 use todo_connect::util::{log_buffer, log_format};
 
 fn main() -> ExitCode {
@@ -14,7 +17,7 @@ fn main() -> ExitCode {
     let format = match LogFormat::parse(std::env::var("LOG_FORMAT").ok().as_deref()) {
         Ok(format) => format,
         Err(err) => {
-            eprintln!("todo-connect: {err}");
+            eprintln!("todo-connect: {}", one_line(&err.to_string()));
             return ExitCode::FAILURE;
         }
     };
@@ -47,7 +50,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("todo-connect: {err}");
+            eprintln!("todo-connect: {}", one_line(&err.to_string()));
             ExitCode::FAILURE
         }
     }

@@ -1,9 +1,11 @@
-//! Fuzzes the body of `POST /forge/events` (Forge lifecycle events): read as JSON the way
-//! every JSON body is (`parse_json`), then as an event.
+//! Fuzzes the body of `POST /forge/events` (Forge lifecycle events and Jira's product events):
+//! read as JSON the way every JSON body is (`parse_json`), then as an event.
 //! Invariants: never panics; a body is parsed or refused with a 400 (a 422 for JSON that no
 //! field can hold); a parsed event names exactly the installation, app and event type the
 //! body holds — at the top level or under `payload`, read here independently — so it is never
-//! accepted for an installation other than the one it returns.
+//! accepted for an installation other than the one it returns; a Jira deletion (issue or
+//! project) returns exactly the id the body's `issue.id` / `project.id` holds (a string or a
+//! whole number), 1–64 characters of `A-Z a-z 0-9 _ -`, and no other event returns one.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -59,6 +61,33 @@ fuzz_target!(|data: &[u8]| {
         field("eventType") == Some(INSTALLED),
         "{body}"
     );
+    let entity = match field("eventType") {
+        Some("avi:jira:deleted:issue") => Some("issue"),
+        Some("avi:jira:deleted:project") => Some("project"),
+        _ => None,
+    };
+    match (entity, &event.deleted) {
+        (None, None) => {}
+        (Some(entity), Some((named, id))) => {
+            assert_eq!(entity, *named, "{body}");
+            let held = match inner
+                .get(entity)
+                .or_else(|| top.get(entity))
+                .and_then(|e| e.get("id"))
+            {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Number(n)) if n.is_u64() => n.to_string(),
+                other => panic!("accepted {entity}.id {other:?}: {body}"),
+            };
+            assert_eq!(&held, id, "{body}");
+            let id_char = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+            assert!(
+                (1..=64).contains(&id.len()) && id.bytes().all(id_char),
+                "{id:?}"
+            );
+        }
+        (entity, deleted) => panic!("{entity:?} read as {deleted:?}: {body}"),
+    }
     let app = inner
         .get("app")
         .and_then(|app| app.get("id"))

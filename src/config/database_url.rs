@@ -64,6 +64,21 @@ impl DatabaseUrl {
                     .into(),
             ));
         }
+        // A URL holds no raw white space or control character (percent-encode them: `%20`).
+        // Refused rather than read leniently: the parser would take the text after a space
+        // into the database name, which is displayed, and that text may be a password
+        // (`postgres://host/todo password=…`, the key-value form mixed in).
+        if value
+            .trim()
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(fail(
+                "must not contain white space or control characters (percent-encode them, \
+                 e.g. %20)"
+                    .into(),
+            ));
+        }
         let (base, query) = match value.trim().split_once('?') {
             Some((base, query)) => (base, query),
             None => (value.trim(), ""),
@@ -214,5 +229,20 @@ mod tests {
             assert_eq!(err.variable, "DATABASE_URL", "{bad}");
             assert!(!err.to_string().contains(":pw@"), "{err}");
         }
+        // Found by the settings_file fuzz target: a space let the parser take the key-value
+        // form's password into the database name, which is displayed.
+        for bad in [
+            "postgres://h/todo password=hunter2",
+            "postgres://h/todo\tpassword=hunter2",
+        ] {
+            let err = DatabaseUrl::parse(bad).unwrap_err();
+            assert_eq!(err.variable, "DATABASE_URL", "{bad}");
+            assert!(
+                err.message.starts_with("must not contain white space"),
+                "{err}"
+            );
+            assert!(!err.to_string().contains("hunter2"), "{err}");
+        }
+        assert!(DatabaseUrl::parse("  postgres://h/todo  ").is_ok());
     }
 }

@@ -264,6 +264,39 @@ fn restore_refuses_rows_that_belong_to_no_installation() {
 }
 
 #[test]
+fn restore_refuses_a_damaged_backup_on_one_line() {
+    if skip::sqlite_only_because("the database file, its side files and file backups") {
+        return;
+    }
+    let live = Live::new();
+    let damaged = live.backup("damaged.sqlite3");
+    let conn = Connection::open(&damaged).unwrap();
+    let (root, page_size): (i64, i64) = conn
+        .query_row(
+            "SELECT rootpage, (SELECT page_size FROM pragma_page_size)
+             FROM sqlite_schema WHERE name = 'tasks'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    drop(conn);
+    // The tasks table's root page no longer says what kind of page it is.
+    let mut bytes = std::fs::read(&damaged).unwrap();
+    bytes[((root - 1) * page_size) as usize] = 0xff;
+    std::fs::write(&damaged, bytes).unwrap();
+    // SQLite's report spans two lines; found by the restore_file fuzz target, it is printed
+    // as one (the line break written as `\n`).
+    assert_restore_refused(
+        &live,
+        &damaged,
+        &format!(
+            "fails the integrity check: *** in database main ***\\nTree {root} page {root}: \
+             btreeInitPage() returns error code 11"
+        ),
+    );
+}
+
+#[test]
 fn a_restored_backup_keeps_its_rows_and_id_counter_and_is_private() {
     if skip::sqlite_only_because("the database file, its side files and file backups") {
         return;
