@@ -28,7 +28,7 @@ pub enum AppEnv {
 }
 
 impl AppEnv {
-    fn parse(value: &str) -> Result<Self, ConfigError> {
+    pub(crate) fn parse(value: &str) -> Result<Self, ConfigError> {
         match value {
             "development" => Ok(Self::Development),
             "test" => Ok(Self::Test),

@@ -84,12 +84,7 @@ pub fn settings(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<SettingsFacts, String> {
     use crate::config::{AppEnv, Settings};
-    let app_env = match app_env {
-        "development" => AppEnv::Development,
-        "test" => AppEnv::Test,
-        "production" => AppEnv::Production,
-        other => return Err(format!("no such APP_ENV {other:?}")),
-    };
+    let app_env = AppEnv::parse(app_env).map_err(|e| e.to_string())?;
     let [default, other] = crate::config::FILES;
     let files: Vec<(&'static str, &[u8])> = [(default, default_file), (other, env_file)]
         .into_iter()
