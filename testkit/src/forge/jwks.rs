@@ -2,11 +2,10 @@
 //! JWKs published (or 503 while down), counting every fetch; it can hold answers back to play a
 //! slow key server. On threads of its own, like the install-key server.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, EncodingKey, jwk::Jwk};
 use serde_json::{Value, json};
@@ -62,12 +61,7 @@ impl JwksServer {
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
-                    head.push(byte[0]);
-                }
+                let head = crate::net::read_head(&mut stream);
                 let answer = serving.answer(&head);
                 let (held, released) = &*serving.held;
                 let mut holding = held.lock().unwrap();

@@ -247,12 +247,7 @@ fn stand_in_jira(status: u16) -> (u16, Arc<AtomicUsize>) {
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-            let mut head = Vec::new();
-            let mut byte = [0u8; 1];
-            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
-                head.push(byte[0]);
-            }
+            let head = testkit::net::read_head(&mut stream);
             let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
             let length = head
                 .lines()
