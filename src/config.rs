@@ -1,7 +1,7 @@
 //! Typed settings: built-in defaults < `config/default.toml` < `config/<APP_ENV>.toml` <
 //! environment variables.
 //!
-//! Each setting is declared once, in [`settings!`] (its TOML key, variable, raw type, and the
+//! Each setting is declared once, in `settings!` (its TOML key, variable, raw type, and the
 //! default and help line operators read); [`SETTINGS`] lists them all, `--help` prints that
 //! list, and tests check that the README's configuration table names exactly these settings
 //! and that the defaults shown are those [`Settings::resolve`] applies beside its validation.

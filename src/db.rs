@@ -95,7 +95,7 @@ where
 /// The database as request handlers use it: the SQLite pool, whose work runs on the blocking
 /// thread pool with a connection taken inside it (so a slow disk or a busy writer never stalls
 /// an async worker) — except short indexed point reads ([`Db::read_point`]), which cannot wait
-/// on anything — or a PostgreSQL pool ([`Db::pg`]).
+/// on anything — or a PostgreSQL pool ([`Db::postgres`]).
 #[derive(Clone)]
 pub struct Db {
     backend: Pools,

@@ -6,6 +6,10 @@
 //! `web` (HTTP plumbing) → `connect` (Connect) and `forge` (Forge Remote), neither with todo
 //! knowledge nor knowing each other → `todo` (the domain) →
 //! `app` (state, start-up, routes) → `ops`, `cli`. See `docs/architecture.md`.
+//!
+//! This library is the binary's inside, not a published API: its docs are read with private
+//! items (`cargo doc --document-private-items`), so links to private items are meant.
+#![allow(rustdoc::private_intra_doc_links)]
 
 pub mod app;
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! completes at once) or on PostgreSQL (awaiting the server, under [`PgPool::run`]'s deadline).
 //!
 //! SQLite numbers a `$k` parameter by its first appearance, so a statement must name `$1`
-//! first, `$2` next, and so on ([`super::assert_shared_sql`] checks a store's statements).
+//! first, `$2` next, and so on (`db::assert_shared_sql`, a test helper, checks a store's statements).
 //! What the dialects spell differently is rare and stays in the store, asked of
 //! [`Tx::dialect`].
 //!

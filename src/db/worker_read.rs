@@ -10,7 +10,7 @@
 //!   The connection's busy handler is off (`busy_timeout` 0), so the rare cases where a reader
 //!   *would* wait — another connection running WAL recovery after a crash, the last connection
 //!   closing and cleaning up, a database not in WAL mode and locked by a writer — come back at
-//!   once as `SQLITE_BUSY`, and the read is run on the blocking pool instead ([`Db::run`], with
+//!   once as `SQLITE_BUSY`, and the read is run on the blocking pool instead ([`Db::read`], with
 //!   the usual 5 s busy timeout). So does any other error, after which the worker's connection
 //!   is dropped and opened again later.
 //! - **No writes, no checkpoints.** The connection is opened read-only: it never writes, so it
@@ -28,7 +28,7 @@
 //! instructions, and the server is the only process on the file, see `ops::lock`) could make
 //! those retries sleep longer.
 //!
-//! [`Db::run`]: super::Db::run
+//! [`Db::read`]: super::Db::read
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
