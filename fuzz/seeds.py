@@ -140,6 +140,8 @@ def main():
               "ari:cloud:x", "0o17", ".inf", "1e5", "+1", "1_000"]
     for text in tricky:
         put("manifest_yaml", text)
+    # Past YAML's 1024-character limit for an implicit key.
+    put("manifest_yaml", compact({"key": "k", "list": [{"\\\"" * 300 + "k" * 500: [None]}]}))
     put("manifest_yaml", compact({"app": {"id": APP, "runtime": {"name": "nodejs22.x"}},
                                   "modules": {"macro": [{"key": "todo-macro", "title": "TODO",
                                                          "layout": "block", "config": None,

@@ -28,11 +28,26 @@ pub fn to_yaml(value: &Value) -> Result<String, YamlError> {
         .expect("writing YAML into a String cannot fail");
     for (i, text) in quoted.iter().enumerate() {
         let json = serde_json::to_string(text).expect("a string serialises");
-        out = out.replace(&placeholder(i), &json);
+        let key = format!("{}:", long_key(i));
+        out = match out.find(&key) {
+            // `? "key"` and, below it in the same column, `: value`.
+            Some(at) => {
+                let column = out[..at].rfind('\n').map_or(at, |nl| at - nl - 1);
+                let explicit = format!("? {json}\n{}:", " ".repeat(column));
+                out.replacen(&key, &explicit, 1)
+            }
+            None => out.replace(&placeholder(i), &json),
+        };
     }
     let body = out.strip_prefix("---\n").unwrap_or(&out);
     Ok(format!("{body}\n"))
 }
+
+/// Keys longer than this (in characters) are written in YAML's explicit form, `? key` then
+/// `: value`: a reader takes an implicit key of at most 1024 characters up to its `:`, quotes
+/// and escapes included (found by the `manifest_yaml` fuzz target: a 1,000-character key came
+/// back as a syntax error). Half the limit leaves room for any escaping.
+const LONG_KEY: usize = 512;
 
 /// A string as a scalar. yaml-rust2 writes a few strings plain that YAML readers (its own
 /// included) take for something else — `0o17`, an octal integer in YAML 1.2 (found by the
@@ -50,6 +65,12 @@ fn scalar(text: &str, quoted: &mut Vec<String>) -> Yaml {
 
 fn placeholder(i: usize) -> String {
     format!("\u{7f}{i}\u{7f}")
+}
+
+/// The placeholder of a long key (see [`LONG_KEY`]): the emitter writes it plain, like any
+/// other, and `to_yaml` turns `<it>:` into the explicit form.
+fn long_key(i: usize) -> String {
+    format!("\u{7f}{i}k\u{7f}")
 }
 
 fn convert(value: &Value, path: &str, quoted: &mut Vec<String>) -> Result<Yaml, YamlError> {
@@ -78,7 +99,13 @@ fn convert(value: &Value, path: &str, quoted: &mut Vec<String>) -> Result<Yaml, 
                 } else {
                     format!("{path}.{key}")
                 };
-                let name = scalar(checked(key, &here)?, quoted);
+                let key = checked(key, &here)?;
+                let name = if key.chars().count() > LONG_KEY {
+                    quoted.push(key.to_string());
+                    Yaml::String(long_key(quoted.len() - 1))
+                } else {
+                    scalar(key, quoted)
+                };
                 hash.insert(name, convert(&map[key], &here, quoted)?);
             }
             Yaml::Hash(hash)
@@ -177,6 +204,38 @@ mod tests {
             assert_eq!(back["map"][text].as_str(), Some(text), "{yaml}");
         }
         assert_eq!(to_yaml(&json!({"v": "0o17"})).unwrap(), "v: \"0o17\"\n");
+    }
+
+    /// Found by the `manifest_yaml` fuzz target: a key past YAML's 1024-character limit for an
+    /// implicit key was written implicitly, and no reader could read the file back.
+    #[test]
+    fn long_keys_are_written_explicitly_and_read_back() {
+        let long = "k\\\"".repeat(400);
+        let value = json!({"key": "short", "map": {&long: "v", "b": {&long: [1, {&long: null}]}},
+                           "list": [{&long: "first"}, "x"]});
+        let yaml = to_yaml(&value).unwrap();
+        assert!(yaml.contains("\n  ? \"k\\\\\\\""), "{yaml}");
+        let back = reparse(&yaml);
+        assert_eq!(back["map"][long.as_str()].as_str(), Some("v"), "{yaml}");
+        assert_eq!(
+            back["map"]["b"][long.as_str()][0].as_i64(),
+            Some(1),
+            "{yaml}"
+        );
+        assert!(
+            back["map"]["b"][long.as_str()][1][long.as_str()].is_null(),
+            "{yaml}"
+        );
+        assert_eq!(
+            back["list"][0][long.as_str()].as_str(),
+            Some("first"),
+            "{yaml}"
+        );
+        assert_eq!(back["list"][1].as_str(), Some("x"));
+        assert_eq!(back["key"].as_str(), Some("short"));
+        // Up to the limit, keys stay implicit.
+        let edge = "k".repeat(LONG_KEY);
+        assert_eq!(to_yaml(&json!({&edge: 1})).unwrap(), format!("{edge}: 1\n"));
     }
 
     #[test]
