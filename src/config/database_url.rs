@@ -118,6 +118,21 @@ impl DatabaseUrl {
                 "must name a database (postgres://host/<database>)".into(),
             ));
         }
+        // What `Display` shows is percent-decoded: a `%0A` there would break a log line in two
+        // (found by the settings_file fuzz target). No real name holds a control character.
+        let control = |name: &str| name.chars().any(char::is_control);
+        let hosts_shown = config.get_hosts().iter().any(|host| match host {
+            Host::Tcp(name) => control(name),
+            Host::Unix(path) => control(&path.display().to_string()),
+        });
+        let names_shown = [config.get_user(), config.get_dbname()];
+        if hosts_shown || names_shown.into_iter().flatten().any(control) {
+            return Err(fail(
+                "must not name a user, host or database with a control character (percent-encoded \
+                 or not)"
+                    .into(),
+            ));
+        }
         config.ssl_mode(match tls {
             TlsMode::Disable => SslMode::Disable,
             TlsMode::Prefer => SslMode::Prefer,
@@ -244,5 +259,21 @@ mod tests {
             assert!(!err.to_string().contains("hunter2"), "{err}");
         }
         assert!(DatabaseUrl::parse("  postgres://h/todo  ").is_ok());
+        // Found by the same target: a percent-encoded control character reached the display.
+        for bad in [
+            "postgres://h/to%0Ado",
+            "postgres://u%1B@h/todo",
+            "postgres://h%0D/todo",
+        ] {
+            let err = DatabaseUrl::parse(bad).unwrap_err();
+            assert_eq!(err.variable, "DATABASE_URL", "{bad}");
+            assert!(err.message.contains("control character"), "{bad}: {err}");
+        }
+        assert_eq!(
+            DatabaseUrl::parse("postgres://h/to%20do")
+                .unwrap()
+                .to_string(),
+            "postgres://h:5432/to do"
+        );
     }
 }
