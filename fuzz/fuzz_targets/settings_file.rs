@@ -5,8 +5,9 @@
 //! environment gives a `DATABASE_URL` (the bytes before the first NUL, with a password put in);
 //! the rest is the file. (Only the `postgres://` form is accepted; see `with_password`.)
 //! Invariants: never panics; a refusal is one line, `invalid configuration: <name> …`, naming a
-//! setting or the file; the password never appears in a refusal, in the settings' `Debug` or in
-//! the displayed `DATABASE_URL`; accepted settings are within every documented bound (pool size,
+//! setting or the file; the password shows nowhere: with another password of the same shape,
+//! the refusal, the settings' `Debug` and the displayed `DATABASE_URL` are exactly the same
+//! (a check the fuzzer cannot fool by writing the password into the file itself); accepted settings are within every documented bound (pool size,
 //! timeout, connection and task limits, add-on key, host patterns, Forge app ARI), use https
 //! in production and re-parse to themselves; the text means the same in either file; and the
 //! environment overrides the file (`PORT` set there wins and changes nothing else).
@@ -15,30 +16,30 @@
 use libfuzzer_sys::fuzz_target;
 use todo_connect::fuzzing::{BaseUrl, SettingsFacts, setting_names, settings};
 
-const PASSWORD: &str = "pw-7f3c9e1d";
+/// Two passwords of one shape: nothing about the settings may tell which one was given.
+const PASSWORDS: [&str; 2] = ["pw-7f3c9e1d", "pw-0a2b4c6e"];
 const ENVS: [&str; 3] = ["development", "test", "production"];
 const FILES: [&str; 2] = ["config/default.toml", "config/<APP_ENV>.toml"];
 
 /// `DATABASE_URL` with the password put in: after the user when the text has one `@`, else
 /// as a `password` option of the query; and, when the text has a space, also after it, as
 /// someone mixing in the key-value form (`host=… password=…`) would.
-fn with_password(skeleton: &str) -> String {
+fn with_password(skeleton: &str, password: &str) -> String {
     let url = if skeleton.matches('@').count() == 1 {
-        skeleton.replacen('@', &format!(":{PASSWORD}@"), 1)
+        skeleton.replacen('@', &format!(":{password}@"), 1)
     } else if skeleton.contains('?') {
-        format!("{skeleton}&password={PASSWORD}")
+        format!("{skeleton}&password={password}")
     } else {
-        format!("{skeleton}?password={PASSWORD}")
+        format!("{skeleton}?password={password}")
     };
     match url.split_once(' ') {
-        Some((before, after)) => format!("{before} password={PASSWORD} {after}"),
+        Some((before, after)) => format!("{before} password={password} {after}"),
         None => url,
     }
 }
 
 fn check_refusal(message: &str) {
     assert!(!message.chars().any(char::is_control), "{message:?}");
-    assert!(!message.contains(PASSWORD), "{message}");
     let named = message
         .strip_prefix("invalid configuration: ")
         .unwrap_or_else(|| panic!("{message}"));
@@ -51,9 +52,7 @@ fn check_refusal(message: &str) {
 }
 
 fn check_accepted(facts: &SettingsFacts) {
-    assert!(!facts.debug.contains(PASSWORD), "{}", facts.debug);
     if let Some(url) = &facts.database_url {
-        assert!(!url.contains(PASSWORD), "{url}");
         assert!(!url.chars().any(char::is_control), "{url:?}");
     }
     assert!((1..=1000).contains(&facts.database_pool_size), "{facts:?}");
@@ -102,13 +101,6 @@ fuzz_target!(|data: &[u8]| {
     let [pick, flags, rest @ ..] = data else {
         return;
     };
-    // Text that holds the password itself may be echoed: only the one put in must not be.
-    if rest
-        .windows(PASSWORD.len())
-        .any(|w| w == PASSWORD.as_bytes())
-    {
-        return;
-    }
     let app_env = ENVS[*pick as usize % 3];
     let (database_url, file) = if flags & 2 != 0 {
         let Some(end) = rest.iter().position(|&b| b == 0) else {
@@ -117,28 +109,33 @@ fuzz_target!(|data: &[u8]| {
         let Ok(skeleton) = std::str::from_utf8(&rest[..end]) else {
             return;
         };
-        (Some(with_password(skeleton)), &rest[end + 1..])
+        (Some(skeleton), &rest[end + 1..])
     } else {
         (None, rest)
     };
-    let env_with = |port: Option<&'static str>| {
-        let database_url = database_url.clone();
+    let env_with = |port: Option<&'static str>, password: &str| {
+        let database_url = database_url.map(|skeleton| with_password(skeleton, password));
         move |name: &str| match name {
             "DATABASE_URL" => database_url.clone(),
             "PORT" => port.map(str::to_string),
             _ => None,
         }
     };
-    let load = |as_env_file: bool, port| {
+    let load_with = |as_env_file: bool, port, password| {
         let (default, other) = if as_env_file {
             (None, Some(file))
         } else {
             (Some(file), None)
         };
-        settings(app_env, default, other, &env_with(port))
+        settings(app_env, default, other, &env_with(port, password))
     };
+    let load = |as_env_file, port| load_with(as_env_file, port, PASSWORDS[0]);
     let as_env_file = flags & 1 != 0;
     let loaded = load(as_env_file, None);
+    if database_url.is_some() {
+        let other = load_with(as_env_file, None, PASSWORDS[1]);
+        assert_eq!(other, loaded, "what is shown depends on the password");
+    }
     match &loaded {
         Err(message) => check_refusal(message),
         Ok(facts) => check_accepted(facts),
