@@ -89,11 +89,13 @@ impl DatabaseUrl {
         for (key, val) in url::form_urlencoded::parse(query.as_bytes()) {
             match key.as_ref() {
                 "sslmode" => {
+                    // Not echoed: in a mistyped URL the value may hold the password (found by
+                    // the settings_file fuzz target: `?sslmode=x:<password>@host`).
                     tls = TlsMode::parse(&val).ok_or_else(|| {
-                        fail(format!(
-                            "sslmode must be disable, prefer, require, verify-ca or verify-full \
-                             (got {val:?})"
-                        ))
+                        fail(
+                            "sslmode must be disable, prefer, require, verify-ca or verify-full"
+                                .into(),
+                        )
                     })?;
                 }
                 "sslrootcert" if val != "system" => root_cert = Some(PathBuf::from(val.as_ref())),
@@ -259,6 +261,15 @@ mod tests {
             assert!(!err.to_string().contains("hunter2"), "{err}");
         }
         assert!(DatabaseUrl::parse("  postgres://h/todo  ").is_ok());
+        // Found by the same target: a value echoed in a refusal can hold the password.
+        let err = DatabaseUrl::parse("postgres://h/db?sslmode=x:hunter2@h/db").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid configuration: DATABASE_URL sslmode must be disable, prefer, require, \
+             verify-ca or verify-full"
+        );
+        let err = DatabaseUrl::parse("postgres://h/db?password:hunter2").unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
         // Found by the same target: a percent-encoded control character reached the display.
         for bad in [
             "postgres://h/to%0Ado",
