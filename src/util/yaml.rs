@@ -46,8 +46,10 @@ pub fn to_yaml(value: &Value) -> Result<String, YamlError> {
 /// Keys longer than this (in characters) are written in YAML's explicit form, `? key` then
 /// `: value`: a reader takes an implicit key of at most 1024 characters up to its `:`, quotes
 /// and escapes included (found by the `manifest_yaml` fuzz target: a 1,000-character key came
-/// back as a syntax error). Half the limit leaves room for any escaping.
-const LONG_KEY: usize = 512;
+/// back as a syntax error). Escaping at most doubles a key ([`checked`] leaves only `"` and `\`
+/// to escape), so 2 × 256 characters and two quotes stay well inside (512 did not: a key of
+/// 512 quotes, seen on reading the fix).
+const LONG_KEY: usize = 256;
 
 /// A string as a scalar. yaml-rust2 writes a few strings plain that YAML readers (its own
 /// included) take for something else — `0o17`, an octal integer in YAML 1.2 (found by the
@@ -233,6 +235,15 @@ mod tests {
         );
         assert_eq!(back["list"][1].as_str(), Some("x"));
         assert_eq!(back["key"].as_str(), Some("short"));
+        // A key of quotes doubles when escaped: one at the limit still fits an implicit key.
+        let quotes = "\"".repeat(LONG_KEY);
+        let yaml = to_yaml(&json!({&quotes: 1, "list": [{&quotes: 2}]})).unwrap();
+        assert_eq!(reparse(&yaml)[quotes.as_str()].as_i64(), Some(1), "{yaml}");
+        assert_eq!(
+            reparse(&yaml)["list"][0][quotes.as_str()].as_i64(),
+            Some(2),
+            "{yaml}"
+        );
         // Up to the limit, keys stay implicit.
         let edge = "k".repeat(LONG_KEY);
         assert_eq!(to_yaml(&json!({&edge: 1})).unwrap(), format!("{edge}: 1\n"));
